@@ -1,0 +1,193 @@
+//! The command line: subcommands, `.env`, exit codes (0 ok, 1 failure, 2 configuration error).
+
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+
+use crate::config::{unknown_variables, ConfigError, Settings};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "autoscale",
+    version,
+    about = "Keeps a Heroku app at the right number of dynos: a schedule, plus a fail-safe that scales out when the app is down or slow.",
+    after_help = "Every setting is also an environment variable (Heroku config var); a .env file in the working directory is read when present. See README.md."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the daemon (the default): schedule edges and health checks until SIGTERM.
+    Run,
+    /// Show the scheduled quantity, the next edges and the dyno-hours saved. No token needed.
+    Plan {
+        /// The instant to plan at (RFC 3339) [default: now].
+        #[arg(long)]
+        at: Option<String>,
+        /// How many edges to list.
+        #[arg(long, default_value_t = 6)]
+        next: usize,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Price of one dyno-hour (e.g. 0.0347 for a $25/month Standard-1X), to show the cost.
+        #[arg(long)]
+        price: Option<String>,
+    },
+    /// Validate the configuration, the token, the app, the formation and the check URL.
+    Check,
+}
+
+/// `.env` in the working directory, for local runs; the real environment wins.
+fn load_dotenv() -> Result<(), String> {
+    match dotenvy::dotenv() {
+        Ok(_) => Ok(()),
+        Err(e) if e.not_found() => Ok(()),
+        Err(e) => Err(format!(".env: {e}")),
+    }
+}
+
+fn config_error(e: &ConfigError) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(2)
+}
+
+fn usage_error(what: &str, value: &str, problem: &str, example: &str) -> ExitCode {
+    eprintln!("error: {what}={value:?}: {problem}; example: {example}");
+    ExitCode::from(2)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+fn env_warnings() -> Vec<String> {
+    unknown_variables(std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()))
+}
+
+/// The whole program.
+pub fn main() -> ExitCode {
+    if let Err(e) = load_dotenv() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => run(&cli.settings),
+        Command::Plan {
+            at,
+            next,
+            json,
+            price,
+        } => plan(&cli.settings, at, next, json, price),
+        Command::Check => check(&cli.settings),
+    }
+}
+
+fn run(settings: &Settings) -> ExitCode {
+    let app_name = std::env::var("HEROKU_APP_NAME").ok();
+    let config = match settings.resolve(app_name.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return config_error(&e),
+    };
+    if let Err(e) = crate::logfmt::init(&config.log) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    for w in env_warnings() {
+        tracing::warn!(event = "config_warning", "{w}");
+    }
+    match runtime().block_on(crate::daemon::run(config, shutdown_signal())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::from(1),
+    }
+}
+
+/// SIGTERM (Heroku stopping the dyno) or SIGINT (Ctrl-C).
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+    }
+}
+
+fn plan(
+    settings: &Settings,
+    at: Option<String>,
+    next: usize,
+    json: bool,
+    price: Option<String>,
+) -> ExitCode {
+    let config = match settings.resolve_schedule() {
+        Ok(c) => c,
+        Err(e) => return config_error(&e),
+    };
+    let at: DateTime<Utc> = match at {
+        None => Utc::now(),
+        Some(text) => match DateTime::parse_from_rfc3339(text.trim()) {
+            Ok(t) => t.with_timezone(&Utc),
+            Err(e) => {
+                return usage_error("--at", &text, &e.to_string(), "--at 2026-12-01T06:59:00Z")
+            }
+        },
+    };
+    if next > 1000 {
+        return usage_error("--next", &next.to_string(), "at most 1000", "--next 6");
+    }
+    let price = match price {
+        None => None,
+        Some(text) => match text.trim().parse::<f64>() {
+            Ok(p) if p.is_finite() && p >= 0.0 => Some(p),
+            _ => {
+                return usage_error(
+                    "--price",
+                    &text,
+                    "not a price per dyno-hour",
+                    "--price 0.0347",
+                )
+            }
+        },
+    };
+    for w in env_warnings() {
+        eprintln!("warning: {w}");
+    }
+    let plan = crate::plan::plan(&config, at, next, price);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&plan).expect("a plan serializes")
+        );
+    } else {
+        print!("{}", crate::plan::render(&plan));
+    }
+    ExitCode::SUCCESS
+}
+
+fn check(settings: &Settings) -> ExitCode {
+    let app_name = std::env::var("HEROKU_APP_NAME").ok();
+    let config = match settings.resolve(app_name.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            println!("{:<8}{:<15}{e}", "failed", "configuration");
+            return ExitCode::from(2);
+        }
+    };
+    // `check` prints its own report; library logs go to the same filter, on stdout.
+    if let Err(e) = crate::logfmt::init(&config.log) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let code = runtime().block_on(crate::check::run(&config, &env_warnings()));
+    ExitCode::from(code)
+}

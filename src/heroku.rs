@@ -1,0 +1,549 @@
+//! The one Heroku Platform API client: `app`, `account`, `formation`, `scale`.
+//!
+//! Cheap to clone (an `Arc` inside) so the scaler, the check loop and `check` share one connection
+//! pool. Every request carries Heroku's version header and the key as HTTP Basic `:key`; 429, 5xx
+//! and network failures are retried with exponential backoff and jitter (Retry-After honoured),
+//! a bounded number of times; other 4xx are returned at once (retrying a wrong key helps nobody).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+/// The media type that pins Heroku's API to version 3.
+pub const ACCEPT_V3: &str = "application/vnd.heroku+json; version=3";
+/// `autoscale/VERSION`, sent to Heroku and to the checked app.
+pub const USER_AGENT: &str = concat!("autoscale/", env!("CARGO_PKG_VERSION"));
+/// Below this many remaining requests a warning is logged (Heroku allows 4500 an hour).
+pub const RATE_LIMIT_WARNING: u64 = 500;
+
+/// The API token. Debug and Display never show it.
+#[derive(Clone)]
+pub struct ApiKey(SecretString);
+
+impl ApiKey {
+    pub fn new(key: String) -> Self {
+        ApiKey(SecretString::from(key))
+    }
+
+    /// `Authorization: Basic base64(":" + key)`, marked sensitive so no layer below logs it.
+    fn authorization(&self) -> HeaderValue {
+        let encoded = base64::engine::general_purpose::STANDARD
+            .encode(format!(":{}", self.0.expose_secret()));
+        let mut value =
+            HeaderValue::from_str(&format!("Basic {encoded}")).expect("base64 is a valid header");
+        value.set_sensitive(true);
+        value
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(redacted)")
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(redacted)")
+    }
+}
+
+/// A formation (one process type of an app), as `GET /apps/{app}/formation/{type}` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Formation {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub process: String,
+    pub quantity: u32,
+    pub size: String,
+    pub command: String,
+    pub updated_at: String,
+}
+
+/// The parts of an app we use. `web_url` is null for apps without a web process or domain.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct App {
+    pub id: String,
+    pub name: String,
+    pub web_url: Option<String>,
+}
+
+/// The account the token belongs to (`GET /account`): proves the token works.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Account {
+    pub id: String,
+    pub email: String,
+}
+
+/// Heroku's error body.
+#[derive(Debug, Deserialize)]
+struct ErrorBody {
+    id: String,
+    message: String,
+}
+
+/// A failed API call, after retries.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// Heroku answered with an error status.
+    #[error("{method} {path}: HTTP {status} {id}: {message}")]
+    Status {
+        method: Method,
+        path: String,
+        status: u16,
+        /// Heroku's error id (`unauthorized`, `not_found`, `invalid_params`, `rate_limit`, ...),
+        /// or `http_STATUS` when the body was not Heroku's JSON.
+        id: String,
+        message: String,
+        request_id: Option<String>,
+        /// Seconds from Retry-After, when sent.
+        retry_after: Option<u64>,
+        attempts: u32,
+    },
+    /// No HTTP answer: connection refused, DNS, TLS, timeout.
+    #[error("{method} {path}: {kind}: {message}")]
+    Transport {
+        method: Method,
+        path: String,
+        kind: &'static str,
+        message: String,
+        attempts: u32,
+    },
+    /// A 2xx answer whose body was not what the schema says.
+    #[error("{method} {path}: unexpected answer: {message}")]
+    Decode {
+        method: Method,
+        path: String,
+        message: String,
+        attempts: u32,
+    },
+}
+
+impl ApiError {
+    /// Worth another attempt: rate limiting, Heroku trouble, network trouble.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ApiError::Status { status, .. } => *status == 429 || *status >= 500,
+            ApiError::Transport { .. } => true,
+            ApiError::Decode { .. } => false,
+        }
+    }
+
+    /// The configuration is wrong (bad token, no access, unknown app or process).
+    pub fn is_configuration(&self) -> bool {
+        matches!(self, ApiError::Status { status: 401 | 403 | 404, .. })
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Heroku's message (or the transport error) without the request line.
+    pub fn message(&self) -> &str {
+        match self {
+            ApiError::Status { message, .. }
+            | ApiError::Transport { message, .. }
+            | ApiError::Decode { message, .. } => message,
+        }
+    }
+
+    fn set_attempts(&mut self, n: u32) {
+        match self {
+            ApiError::Status { attempts, .. }
+            | ApiError::Transport { attempts, .. }
+            | ApiError::Decode { attempts, .. } => *attempts = n,
+        }
+    }
+
+    pub fn attempts(&self) -> u32 {
+        match self {
+            ApiError::Status { attempts, .. }
+            | ApiError::Transport { attempts, .. }
+            | ApiError::Decode { attempts, .. } => *attempts,
+        }
+    }
+
+    /// Logs this error as one `event=api_error` line.
+    pub fn log(&self, level: tracing::Level) {
+        let (method, path, status, id, request_id) = match self {
+            ApiError::Status {
+                method,
+                path,
+                status,
+                id,
+                request_id,
+                ..
+            } => (
+                method,
+                path,
+                status.to_string(),
+                id.as_str(),
+                request_id.as_deref().unwrap_or(""),
+            ),
+            ApiError::Transport {
+                method, path, kind, ..
+            } => (method, path, String::new(), *kind, ""),
+            ApiError::Decode { method, path, .. } => (method, path, String::new(), "decode", ""),
+        };
+        let message = self.message();
+        let attempt = self.attempts();
+        macro_rules! emit {
+            ($lvl:ident) => {
+                tracing::$lvl!(event = "api_error", method = %method, path = %path, status = %status, id = %id, message = %message, attempt, request_id = %request_id)
+            };
+        }
+        match level {
+            tracing::Level::ERROR => emit!(error),
+            tracing::Level::WARN => emit!(warn),
+            tracing::Level::INFO => emit!(info),
+            _ => emit!(debug),
+        }
+    }
+}
+
+/// How often and how patiently a failing call is retried.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// Delay before the second attempt; doubled each time, with jitter.
+    pub base: Duration,
+    /// Longest delay between attempts (also caps Retry-After).
+    pub max: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            attempts: 4,
+            base: Duration::from_millis(500),
+            max: Duration::from_secs(20),
+        }
+    }
+}
+
+impl Retry {
+    /// Exponential backoff with "equal jitter": half fixed, half random, so two daemons that
+    /// overlap during a restart don't retry in lockstep.
+    pub fn delay(&self, failed_attempt: u32, retry_after: Option<u64>) -> Duration {
+        if let Some(secs) = retry_after {
+            return Duration::from_secs(secs).min(self.max);
+        }
+        let exp = self
+            .base
+            .saturating_mul(1u32 << failed_attempt.saturating_sub(1).min(16));
+        let capped = exp.min(self.max);
+        capped / 2 + capped.mul_f64(fastrand::f64() / 2.0)
+    }
+}
+
+/// The shared client.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: Url,
+    auth: HeaderValue,
+    retry: Retry,
+    /// Stops waiting between retries when the daemon shuts down.
+    cancel: CancellationToken,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.inner.base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// `base` must already be validated (https, or http to loopback): see `config`.
+    pub fn new(base: Url, key: &ApiKey, retry: Retry, cancel: CancellationToken) -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_V3));
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .default_headers(headers)
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(20))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("the TLS backend is compiled in");
+        Client {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                auth: key.authorization(),
+                retry,
+                cancel,
+            }),
+        }
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base
+    }
+
+    pub async fn account(&self) -> Result<Account, ApiError> {
+        self.call(Method::GET, "/account", None).await
+    }
+
+    pub async fn app(&self, app: &str) -> Result<App, ApiError> {
+        self.call(Method::GET, &format!("/apps/{}", segment(app)), None)
+            .await
+    }
+
+    /// The formation of one process type: never "the first of the list".
+    pub async fn formation(&self, app: &str, process: &str) -> Result<Formation, ApiError> {
+        let path = format!("/apps/{}/formation/{}", segment(app), segment(process));
+        self.call(Method::GET, &path, None).await
+    }
+
+    /// `PATCH /apps/{app}/formation/{process}` with `{"quantity": N}`.
+    pub async fn scale(
+        &self,
+        app: &str,
+        process: &str,
+        quantity: u32,
+    ) -> Result<Formation, ApiError> {
+        let path = format!("/apps/{}/formation/{}", segment(app), segment(process));
+        let body = serde_json::json!({ "quantity": quantity });
+        self.call(Method::PATCH, &path, Some(body)).await
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<T, ApiError> {
+        let retry = self.inner.retry;
+        let mut attempt = 1;
+        loop {
+            match self.attempt(&method, path, body.as_ref()).await {
+                Ok(value) => return Ok(value),
+                Err(mut e) => {
+                    e.set_attempts(attempt);
+                    if !e.is_retryable() || attempt >= retry.attempts {
+                        return Err(e);
+                    }
+                    e.log(tracing::Level::WARN);
+                    let retry_after = match &e {
+                        ApiError::Status { retry_after, .. } => *retry_after,
+                        _ => None,
+                    };
+                    let delay = retry.delay(attempt, retry_after);
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = self.inner.cancel.cancelled() => return Err(e),
+                    }
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, ApiError> {
+        let url = join(&self.inner.base, path);
+        let mut request = self
+            .inner
+            .http
+            .request(method.clone(), url)
+            .header(AUTHORIZATION, self.inner.auth.clone());
+        if let Some(body) = body {
+            request = request
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+        }
+        let transport = |e: reqwest::Error| ApiError::Transport {
+            method: method.clone(),
+            path: path.to_owned(),
+            kind: transport_kind(&e),
+            message: error_chain(&e),
+            attempts: 1,
+        };
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.map_err(transport)?;
+
+        if let Some(remaining) = header_u64(&headers, "ratelimit-remaining") {
+            if remaining < RATE_LIMIT_WARNING {
+                tracing::warn!(event = "rate_limit", remaining, "few Heroku API requests left this hour");
+            }
+        }
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
+                method: method.clone(),
+                path: path.to_owned(),
+                message: e.to_string(),
+                attempts: 1,
+            });
+        }
+        Err(status_error(method, path, status, &headers, &bytes))
+    }
+}
+
+fn status_error(
+    method: &Method,
+    path: &str,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> ApiError {
+    let (id, message) = match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(b) => (b.id, b.message),
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            let text: String = text.trim().chars().take(200).collect();
+            let message = if text.is_empty() {
+                status.canonical_reason().unwrap_or("no body").to_owned()
+            } else {
+                text
+            };
+            (format!("http_{}", status.as_u16()), message)
+        }
+    };
+    ApiError::Status {
+        method: method.clone(),
+        path: path.to_owned(),
+        status: status.as_u16(),
+        id,
+        message: message.replace('\n', " "),
+        request_id: headers
+            .get("request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        retry_after: header_u64(headers, RETRY_AFTER.as_str()),
+        attempts: 1,
+    }
+}
+
+fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// Percent-encodes one path segment (app names are safe already; this is defence in depth).
+fn segment(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// The base URL may carry a path prefix (a proxy); keep it.
+fn join(base: &Url, path: &str) -> String {
+    format!("{}{}", base.as_str().trim_end_matches('/'), path)
+}
+
+/// A short name for what went wrong below HTTP, for logs and alerts.
+pub fn transport_kind(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else if e.is_body() || e.is_decode() {
+        "body"
+    } else if e.is_request() {
+        "request"
+    } else {
+        "network"
+    }
+}
+
+/// reqwest's Display stops at the top error ("error sending request"); the cause is what helps.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    // reqwest puts the URL in its message; ours carry no secret, but keep lines short.
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_is_redacted_and_encoded_as_basic_colon_key() {
+        let key = ApiKey::new("abc123".into());
+        assert_eq!(format!("{key:?} {key}"), "ApiKey(redacted) (redacted)");
+        let auth = key.authorization();
+        assert!(auth.is_sensitive());
+        // base64(":abc123")
+        assert_eq!(auth.to_str().unwrap(), "Basic OmFiYzEyMw==");
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_honours_retry_after() {
+        let r = Retry {
+            attempts: 5,
+            base: Duration::from_millis(100),
+            max: Duration::from_millis(1000),
+        };
+        for _ in 0..50 {
+            let d1 = r.delay(1, None);
+            assert!(d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100));
+            let d3 = r.delay(3, None);
+            assert!(d3 >= Duration::from_millis(200) && d3 <= Duration::from_millis(400));
+            let d9 = r.delay(9, None);
+            assert!(d9 >= Duration::from_millis(500) && d9 <= Duration::from_millis(1000));
+        }
+        assert_eq!(r.delay(1, Some(0)), Duration::ZERO);
+        assert_eq!(r.delay(1, Some(60)), Duration::from_millis(1000));
+    }
+
+    #[test]
+    fn error_bodies_are_decoded_and_non_json_survives() {
+        let h = HeaderMap::new();
+        let e = status_error(
+            &Method::PATCH,
+            "/apps/a/formation/web",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &h,
+            br#"{"id":"invalid_params","message":"Cannot update to more than 1 Free size dynos per process type."}"#,
+        );
+        assert_eq!(e.status(), Some(422));
+        assert!(!e.is_retryable());
+        assert!(e.to_string().contains("invalid_params: Cannot update"));
+        let e = status_error(&Method::GET, "/x", StatusCode::BAD_GATEWAY, &h, b"<html>bad\ngateway</html>");
+        assert!(e.is_retryable());
+        assert_eq!(e.message(), "<html>bad gateway</html>");
+        assert!(e.to_string().contains("http_502"));
+    }
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(segment("my-app"), "my-app");
+        assert_eq!(segment("a/b c"), "a%2Fb%20c");
+        let base = Url::parse("http://127.0.0.1:9/prefix/").unwrap();
+        assert_eq!(join(&base, "/apps/x"), "http://127.0.0.1:9/prefix/apps/x");
+    }
+}

@@ -1,0 +1,28 @@
+//! `autoscale` keeps a Heroku app at the right number of dynos, as the app's `clock` process:
+//! a schedule sets the quantity by the clock, and a health check scales out at once when the app
+//! is down or slow, and back in calmly when it is fast again.
+//!
+//! Layout — measure → decide → apply, with one owner of state:
+//! - [`config`]: every setting (env var + flag), validated into a [`config::Target`].
+//! - [`schedule`]: pure; parses `WHEN=QUANTITY`, `floor(at)`, next edges, dyno-hours.
+//! - [`probe`]: measure; requests the app once and classifies the answer.
+//! - [`policy`]: decide; a pure function from trigger, quantity, floor and streaks to an action.
+//! - [`scaler`]: apply; the one task that owns the state and calls the API.
+//! - [`heroku`]: the shared Platform API client (retries, backoff, error decoding).
+//! - [`daemon`]: wires cron edges, the check loop and the scaler; shutdown.
+//! - [`plan`], [`check`]: the `plan` and `check` subcommands; [`cli`]: the command line.
+//! - [`logfmt`]: one logfmt event line per log event, and its parser.
+//! - [`sim`]: loopback fakes of the Heroku API and of an app, for tests and the demo.
+
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod heroku;
+pub mod logfmt;
+pub mod plan;
+pub mod policy;
+pub mod probe;
+pub mod scaler;
+pub mod schedule;
+pub mod sim;

@@ -1,0 +1,192 @@
+//! Measure: request the app once and classify the answer as down, slow, ok or fast.
+//!
+//! The tutorial this grew from had no timeout (a hanging app hung the fail-safe) and compared only
+//! the sub-second part of the latency (slow never fired). Here the whole answer, body included,
+//! is timed as a `Duration`, and the timeout bounds all of it.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use url::Url;
+
+use crate::heroku::{error_chain, transport_kind, USER_AGENT};
+
+/// The class of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Non-2xx, refused, DNS, TLS, reset or timeout.
+    Down,
+    /// Answered 2xx, slower than AUTOSCALE_SLOW.
+    Slow,
+    /// Answered 2xx, between fast and slow.
+    Ok,
+    /// Answered 2xx, faster than AUTOSCALE_FAST.
+    Fast,
+}
+
+impl Outcome {
+    pub fn is_unhealthy(self) -> bool {
+        matches!(self, Outcome::Down | Outcome::Slow)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Down => "down",
+            Outcome::Slow => "slow",
+            Outcome::Ok => "ok",
+            Outcome::Fast => "fast",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What one check saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub outcome: Outcome,
+    /// HTTP status, when an answer came.
+    pub status: Option<u16>,
+    pub latency: Duration,
+    /// Why it is down (`HTTP 500`, `timeout after 10s`, `connect: ... refused`), or empty.
+    pub error: String,
+}
+
+impl Probe {
+    pub fn latency_ms(&self) -> u128 {
+        self.latency.as_millis()
+    }
+}
+
+/// Checks one URL with fixed thresholds.
+#[derive(Debug, Clone)]
+pub struct Prober {
+    http: reqwest::Client,
+    url: Url,
+    timeout: Duration,
+    slow: Duration,
+    fast: Option<Duration>,
+}
+
+impl Prober {
+    pub fn new(url: Url, timeout: Duration, slow: Duration, fast: Option<Duration>) -> Self {
+        let http = reqwest::Client::builder()
+            .user_agent(format!("{USER_AGENT} (health check)"))
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            // A redirect is reported, not followed: a health URL that redirects is misconfigured.
+            .redirect(reqwest::redirect::Policy::none())
+            // A fresh connection each time, as a new visitor would make: a dead listener or a
+            // broken TLS setup shows up, and a hung connection is never reused.
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("the TLS backend is compiled in");
+        Prober {
+            http,
+            url,
+            timeout,
+            slow,
+            fast,
+        }
+    }
+
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// One check. Never fails: every failure is an outcome.
+    pub async fn probe(&self) -> Probe {
+        let started = Instant::now();
+        let result = async {
+            let response = self.http.get(self.url.clone()).send().await?;
+            let status = response.status();
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            // The answer is complete when its body is.
+            response.bytes().await?;
+            Ok::<_, reqwest::Error>((status, location))
+        }
+        .await;
+        let latency = started.elapsed();
+        match result {
+            Ok((status, location)) => {
+                let code = Some(status.as_u16());
+                if status.is_success() {
+                    Probe {
+                        outcome: self.classify(latency),
+                        status: code,
+                        latency,
+                        error: String::new(),
+                    }
+                } else {
+                    let mut error = format!("HTTP {}", status.as_u16());
+                    if let (true, Some(to)) = (status.is_redirection(), location) {
+                        error.push_str(&format!(" redirect to {to}"));
+                    }
+                    Probe {
+                        outcome: Outcome::Down,
+                        status: code,
+                        latency,
+                        error,
+                    }
+                }
+            }
+            Err(e) => {
+                let error = if e.is_timeout() {
+                    format!(
+                        "timeout: no complete answer within {}",
+                        humantime::format_duration(self.timeout)
+                    )
+                } else {
+                    format!("{}: {}", transport_kind(&e), error_chain(&e))
+                };
+                Probe {
+                    outcome: Outcome::Down,
+                    status: e.status().map(|s| s.as_u16()),
+                    latency,
+                    error,
+                }
+            }
+        }
+    }
+
+    /// A 2xx answer's class by its latency.
+    pub fn classify(&self, latency: Duration) -> Outcome {
+        if latency > self.slow {
+            Outcome::Slow
+        } else if self.fast.is_some_and(|fast| latency < fast) {
+            Outcome::Fast
+        } else {
+            Outcome::Ok
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_is_compared_whole_not_by_its_subsecond_part() {
+        let p = Prober::new(
+            Url::parse("http://127.0.0.1:9/").unwrap(),
+            Duration::from_secs(10),
+            Duration::from_secs(5),
+            Some(Duration::from_secs(1)),
+        );
+        assert_eq!(p.classify(Duration::from_millis(6_100)), Outcome::Slow);
+        assert_eq!(p.classify(Duration::from_millis(5_000)), Outcome::Ok);
+        assert_eq!(p.classify(Duration::from_millis(1_000)), Outcome::Ok);
+        assert_eq!(p.classify(Duration::from_millis(999)), Outcome::Fast);
+        assert_eq!(p.classify(Duration::from_millis(60_050)), Outcome::Slow);
+        let no_fast = Prober::new(p.url.clone(), p.timeout, p.slow, None);
+        assert_eq!(no_fast.classify(Duration::from_millis(1)), Outcome::Ok);
+    }
+}
