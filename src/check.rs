@@ -95,7 +95,11 @@ pub async fn run(config: &Config, warnings: &[String]) -> u8 {
             } else {
                 ""
             };
-            report.line(Status::Failed, "token", format!("{}{hint}", api_failure(&e)));
+            report.line(
+                Status::Failed,
+                "token",
+                format!("{}{hint}", api_failure(&e)),
+            );
             for what in ["app", "formation", "check_url"] {
                 report.line(Status::Skipped, what, "needs a working token");
             }
@@ -189,7 +193,10 @@ pub async fn run(config: &Config, warnings: &[String]) -> u8 {
             Outcome::Down => report.line(
                 Status::Failed,
                 "check_url",
-                format!("GET {url}: {} after {took}: the daemon would scale out", probe.error),
+                format!(
+                    "GET {url}: {} after {took}: the daemon would scale out",
+                    probe.error
+                ),
             ),
             Outcome::Slow => report.line(
                 Status::Warn,

@@ -106,19 +106,28 @@ fn run(settings: &Settings) -> ExitCode {
     for w in env_warnings() {
         tracing::warn!(event = "config_warning", "{w}");
     }
-    match runtime().block_on(crate::daemon::run(config, shutdown_signal())) {
+    let runtime = runtime();
+    let result = runtime.block_on(async {
+        let shutdown = shutdown_signal();
+        crate::daemon::run(config, shutdown).await
+    });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(_) => ExitCode::from(1),
     }
 }
 
-/// SIGTERM (Heroku stopping the dyno) or SIGINT (Ctrl-C).
-async fn shutdown_signal() -> &'static str {
+/// SIGTERM (Heroku stopping the dyno) or SIGINT (Ctrl-C). The handlers are installed when this
+/// is called, not when the future is first polled, so no signal is missed during startup.
+fn shutdown_signal() -> impl std::future::Future<Output = &'static str> + Send + 'static {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
-    tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = tokio::signal::ctrl_c() => "SIGINT",
+    let mut int = signal(SignalKind::interrupt()).expect("a SIGINT handler");
+    async move {
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        }
     }
 }
 

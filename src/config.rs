@@ -198,9 +198,17 @@ fn duration(
     default: Duration,
     example: &str,
 ) -> Result<Duration, ConfigError> {
-    let Some(text) = value else { return Ok(default) };
+    let Some(text) = value else {
+        return Ok(default);
+    };
     match humantime::parse_duration(text.trim()) {
-        Ok(d) if d.is_zero() => Err(err(variable, flag, value, "must be more than zero", example)),
+        Ok(d) if d.is_zero() => Err(err(
+            variable,
+            flag,
+            value,
+            "must be more than zero",
+            example,
+        )),
         Ok(d) => Ok(d),
         Err(e) => Err(err(
             variable,
@@ -219,7 +227,9 @@ fn count(
     default: u32,
     example: &str,
 ) -> Result<u32, ConfigError> {
-    let Some(text) = value else { return Ok(default) };
+    let Some(text) = value else {
+        return Ok(default);
+    };
     match text.trim().parse::<u32>() {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(err(
@@ -374,15 +384,13 @@ impl Settings {
         let log = self.resolve_log()?;
 
         let key = match self.heroku_api_key.as_deref().map(str::trim) {
-            None | Some("") => {
-                return Err(err(
-                    "HEROKU_API_KEY",
-                    "heroku-api-key",
-                    None,
-                    "is not set",
-                    "heroku config:set HEROKU_API_KEY=$(heroku authorizations:create -S -d autoscale)",
-                ))
-            }
+            None | Some("") => return Err(err(
+                "HEROKU_API_KEY",
+                "heroku-api-key",
+                None,
+                "is not set",
+                "heroku config:set HEROKU_API_KEY=$(heroku authorizations:create -S -d autoscale)",
+            )),
             Some(k) if k.chars().any(|c| c.is_whitespace() || c.is_control()) => {
                 return Err(err(
                     "HEROKU_API_KEY",
@@ -642,25 +650,158 @@ mod tests {
     #[test]
     fn each_bad_value_names_its_variable_value_and_example() {
         let cases: Vec<(Settings, &str, &str)> = vec![
-            (Settings { max: Some("2".into()), ..base() }, "AUTOSCALE_MAX", "AUTOSCALE_MAX=3"),
-            (Settings { max: Some("lots".into()), ..base() }, "AUTOSCALE_MAX", "\"lots\""),
-            (Settings { tz: Some("Mars/Base".into()), ..base() }, "AUTOSCALE_TZ", "Europe/Berlin"),
-            (Settings { schedule: Some("25:00=3".into()), ..base() }, "AUTOSCALE_SCHEDULE", "25:00"),
-            (Settings { check_interval: Some("3 parsecs".into()), ..base() }, "AUTOSCALE_CHECK_INTERVAL", "=3m"),
-            (Settings { check_interval: Some("500ms".into()), ..base() }, "AUTOSCALE_CHECK_INTERVAL", "at least 1s"),
-            (Settings { check_timeout: Some("0s".into()), ..base() }, "AUTOSCALE_CHECK_TIMEOUT", "more than zero"),
-            (Settings { slow: Some("x".into()), ..base() }, "AUTOSCALE_SLOW", "=5s"),
-            (Settings { fast: Some("6s".into()), ..base() }, "AUTOSCALE_FAST", "below AUTOSCALE_SLOW"),
-            (Settings { scale_out_after: Some("0".into()), ..base() }, "AUTOSCALE_SCALE_OUT_AFTER", "at least 1"),
-            (Settings { scale_in_after: Some("-1".into()), ..base() }, "AUTOSCALE_SCALE_IN_AFTER", "\"-1\""),
-            (Settings { dry_run: Some("maybe".into()), ..base() }, "AUTOSCALE_DRY_RUN", "=true"),
-            (Settings { heroku_api_url: Some("http://api.example.com".into()), ..base() }, "HEROKU_API_URL", "loopback"),
-            (Settings { heroku_api_url: Some("ftp://127.0.0.1".into()), ..base() }, "HEROKU_API_URL", "ftp"),
-            (Settings { check_url: Some("nope".into()), ..base() }, "AUTOSCALE_CHECK_URL", "\"nope\""),
-            (Settings { process: Some("web worker".into()), ..base() }, "AUTOSCALE_PROCESS", "web worker"),
-            (Settings { app: Some("my app".into()), ..base() }, "AUTOSCALE_APP", "my app"),
-            (Settings { log: Some("info,[[".into()), ..base() }, "AUTOSCALE_LOG", "example"),
-            (Settings { heroku_api_key: None, ..base() }, "HEROKU_API_KEY", "is not set"),
+            (
+                Settings {
+                    max: Some("2".into()),
+                    ..base()
+                },
+                "AUTOSCALE_MAX",
+                "AUTOSCALE_MAX=3",
+            ),
+            (
+                Settings {
+                    max: Some("lots".into()),
+                    ..base()
+                },
+                "AUTOSCALE_MAX",
+                "\"lots\"",
+            ),
+            (
+                Settings {
+                    tz: Some("Mars/Base".into()),
+                    ..base()
+                },
+                "AUTOSCALE_TZ",
+                "Europe/Berlin",
+            ),
+            (
+                Settings {
+                    schedule: Some("25:00=3".into()),
+                    ..base()
+                },
+                "AUTOSCALE_SCHEDULE",
+                "25:00",
+            ),
+            (
+                Settings {
+                    check_interval: Some("3 parsecs".into()),
+                    ..base()
+                },
+                "AUTOSCALE_CHECK_INTERVAL",
+                "=3m",
+            ),
+            (
+                Settings {
+                    check_interval: Some("500ms".into()),
+                    ..base()
+                },
+                "AUTOSCALE_CHECK_INTERVAL",
+                "at least 1s",
+            ),
+            (
+                Settings {
+                    check_timeout: Some("0s".into()),
+                    ..base()
+                },
+                "AUTOSCALE_CHECK_TIMEOUT",
+                "more than zero",
+            ),
+            (
+                Settings {
+                    slow: Some("x".into()),
+                    ..base()
+                },
+                "AUTOSCALE_SLOW",
+                "=5s",
+            ),
+            (
+                Settings {
+                    fast: Some("6s".into()),
+                    ..base()
+                },
+                "AUTOSCALE_FAST",
+                "below AUTOSCALE_SLOW",
+            ),
+            (
+                Settings {
+                    scale_out_after: Some("0".into()),
+                    ..base()
+                },
+                "AUTOSCALE_SCALE_OUT_AFTER",
+                "at least 1",
+            ),
+            (
+                Settings {
+                    scale_in_after: Some("-1".into()),
+                    ..base()
+                },
+                "AUTOSCALE_SCALE_IN_AFTER",
+                "\"-1\"",
+            ),
+            (
+                Settings {
+                    dry_run: Some("maybe".into()),
+                    ..base()
+                },
+                "AUTOSCALE_DRY_RUN",
+                "=true",
+            ),
+            (
+                Settings {
+                    heroku_api_url: Some("http://api.example.com".into()),
+                    ..base()
+                },
+                "HEROKU_API_URL",
+                "loopback",
+            ),
+            (
+                Settings {
+                    heroku_api_url: Some("ftp://127.0.0.1".into()),
+                    ..base()
+                },
+                "HEROKU_API_URL",
+                "ftp",
+            ),
+            (
+                Settings {
+                    check_url: Some("nope".into()),
+                    ..base()
+                },
+                "AUTOSCALE_CHECK_URL",
+                "\"nope\"",
+            ),
+            (
+                Settings {
+                    process: Some("web worker".into()),
+                    ..base()
+                },
+                "AUTOSCALE_PROCESS",
+                "web worker",
+            ),
+            (
+                Settings {
+                    app: Some("my app".into()),
+                    ..base()
+                },
+                "AUTOSCALE_APP",
+                "my app",
+            ),
+            (
+                Settings {
+                    log: Some("info,[[".into()),
+                    ..base()
+                },
+                "AUTOSCALE_LOG",
+                "example",
+            ),
+            (
+                Settings {
+                    heroku_api_key: None,
+                    ..base()
+                },
+                "HEROKU_API_KEY",
+                "is not set",
+            ),
         ];
         for (settings, variable, needle) in cases {
             let e = settings.resolve(None).unwrap_err();
@@ -685,7 +826,11 @@ mod tests {
 
     #[test]
     fn loopback_http_is_allowed_for_the_api() {
-        for url in ["http://127.0.0.1:4000", "http://localhost:1", "http://[::1]:80"] {
+        for url in [
+            "http://127.0.0.1:4000",
+            "http://localhost:1",
+            "http://[::1]:80",
+        ] {
             let s = Settings {
                 heroku_api_url: Some(url.into()),
                 ..base()
@@ -711,13 +856,13 @@ mod tests {
 
     #[test]
     fn unknown_variables_suggest_the_closest() {
-        let w = unknown_variables(
-            ["AUTOSCALE_SCHEDUEL", "AUTOSCALE_MAX", "PATH"]
-                .map(String::from),
-        );
+        let w =
+            unknown_variables(["AUTOSCALE_SCHEDUEL", "AUTOSCALE_MAX", "PATH"].map(String::from));
         assert_eq!(
             w,
-            vec!["unknown variable AUTOSCALE_SCHEDUEL is ignored; did you mean AUTOSCALE_SCHEDULE?"]
+            vec![
+                "unknown variable AUTOSCALE_SCHEDUEL is ignored; did you mean AUTOSCALE_SCHEDULE?"
+            ]
         );
     }
 }

@@ -43,9 +43,19 @@ pub enum Fatal {
 /// failure that no retry can fix (bad token, unknown app or process).
 pub async fn run(
     config: Config,
-    shutdown: impl Future<Output = &'static str>,
+    shutdown: impl Future<Output = &'static str> + Send + 'static,
 ) -> Result<(), Fatal> {
+    // The signal is watched from the first instant: a SIGTERM during startup (a deploy right
+    // after a restart) stops the retries' waiting and shuts down cleanly.
     let cancel = CancellationToken::new();
+    let signal = tokio::spawn({
+        let cancel = cancel.clone();
+        async move {
+            let name = shutdown.await;
+            cancel.cancel();
+            name
+        }
+    });
     let client = Client::new(
         config.api_url.clone(),
         &config.api_key,
@@ -105,9 +115,9 @@ pub async fn run(
         .await
         .map_err(|e| Fatal::Scheduler(e.to_string()))?;
 
-    let signal = shutdown.await;
+    cancel.cancelled().await;
+    let signal = signal.await.unwrap_or("unknown");
     let started = std::time::Instant::now();
-    cancel.cancel();
     if let Err(e) = scheduler.shutdown().await {
         tracing::warn!(event = "scheduler_error", message = %e);
     }
@@ -180,7 +190,10 @@ fn log_start(target: &Target, plan: &CheckPlan) {
     };
     let next = target.schedule.next_edges(Utc::now(), 1);
     let next_edge = next.first().map(|e| e.at.to_rfc3339()).unwrap_or_default();
-    let next_quantity = next.first().map(|e| e.quantity.to_string()).unwrap_or_default();
+    let next_quantity = next
+        .first()
+        .map(|e| e.quantity.to_string())
+        .unwrap_or_default();
     let c = &target.check;
     tracing::info!(
         event = "start",

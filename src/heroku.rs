@@ -140,7 +140,13 @@ impl ApiError {
 
     /// The configuration is wrong (bad token, no access, unknown app or process).
     pub fn is_configuration(&self) -> bool {
-        matches!(self, ApiError::Status { status: 401 | 403 | 404, .. })
+        matches!(
+            self,
+            ApiError::Status {
+                status: 401 | 403 | 404,
+                ..
+            }
+        )
     }
 
     pub fn status(&self) -> Option<u16> {
@@ -390,7 +396,11 @@ impl Client {
 
         if let Some(remaining) = header_u64(&headers, "ratelimit-remaining") {
             if remaining < RATE_LIMIT_WARNING {
-                tracing::warn!(event = "rate_limit", remaining, "few Heroku API requests left this hour");
+                tracing::warn!(
+                    event = "rate_limit",
+                    remaining,
+                    "few Heroku API requests left this hour"
+                );
             }
         }
         if status.is_success() {
@@ -533,7 +543,13 @@ mod tests {
         assert_eq!(e.status(), Some(422));
         assert!(!e.is_retryable());
         assert!(e.to_string().contains("invalid_params: Cannot update"));
-        let e = status_error(&Method::GET, "/x", StatusCode::BAD_GATEWAY, &h, b"<html>bad\ngateway</html>");
+        let e = status_error(
+            &Method::GET,
+            "/x",
+            StatusCode::BAD_GATEWAY,
+            &h,
+            b"<html>bad\ngateway</html>",
+        );
         assert!(e.is_retryable());
         assert_eq!(e.message(), "<html>bad gateway</html>");
         assert!(e.to_string().contains("http_502"));

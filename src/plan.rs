@@ -107,12 +107,12 @@ pub fn render(plan: &Plan) -> String {
     }
     let _ = writeln!(out, "next edges");
     for e in &plan.next {
-        let local = e.local.as_deref().map(|l| format!("   {l}")).unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "  {}  → {:>3}   {}{local}",
-            e.at, e.quantity, e.entry
-        );
+        let local = e
+            .local
+            .as_deref()
+            .map(|l| format!("   {l}"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {}  → {:>3}   {}{local}", e.at, e.quantity, e.entry);
     }
     if plan.next.is_empty() {
         let _ = writeln!(out, "  (none: no entry fires again)");
@@ -121,11 +121,17 @@ pub fn render(plan: &Plan) -> String {
     let _ = writeln!(
         out,
         "dyno-hours per week   {:.1} with the schedule, {:.1} always at {}: {:.1} saved ({:.1} %)",
-        plan.dyno_hours_per_week, plan.dyno_hours_per_week_at_max, plan.max, saved, plan.saving_percent
+        plan.dyno_hours_per_week,
+        plan.dyno_hours_per_week_at_max,
+        plan.max,
+        saved,
+        plan.saving_percent
     );
-    if let (Some(p), Some(week), Some(week_max)) =
-        (plan.price_per_dyno_hour, plan.cost_per_week, plan.cost_per_week_at_max)
-    {
+    if let (Some(p), Some(week), Some(week_max)) = (
+        plan.price_per_dyno_hour,
+        plan.cost_per_week,
+        plan.cost_per_week_at_max,
+    ) {
         let _ = writeln!(
             out,
             "cost at {p} per dyno-hour   {:.2} a week ({:.2} a month), always at max {:.2} a week ({:.2} a month): {:.2} a month saved",
@@ -181,8 +187,16 @@ mod tests {
     #[test]
     fn a_zone_shows_local_times() {
         let at = "2026-12-01T00:00:00Z".parse().unwrap();
-        let p = plan(&config(Some("07:00=3"), Some("America/New_York")), at, 1, None);
+        let p = plan(
+            &config(Some("07:00=3"), Some("America/New_York")),
+            at,
+            1,
+            None,
+        );
         assert_eq!(p.next[0].at, "2026-12-01T12:00:00Z");
-        assert_eq!(p.next[0].local.as_deref(), Some("2026-12-01T07:00:00-05:00"));
+        assert_eq!(
+            p.next[0].local.as_deref(),
+            Some("2026-12-01T07:00:00-05:00")
+        );
     }
 }

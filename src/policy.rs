@@ -122,7 +122,10 @@ impl Skip {
 /// The decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    Scale { to: u32, reason: Reason },
+    Scale {
+        to: u32,
+        reason: Reason,
+    },
     Skip(Skip),
     /// Nothing to do and nothing worth a line (e.g. a healthy check at the right quantity).
     Nothing,
@@ -215,6 +218,16 @@ mod tests {
         s
     }
 
+    /// name, check history, current, floor, thresholds, expected action.
+    type Case = (
+        &'static str,
+        &'static [Outcome],
+        u32,
+        Option<u32>,
+        Thresholds,
+        Action,
+    );
+
     fn scale(to: u32, reason: Reason) -> Action {
         Action::Scale { to, reason }
     }
@@ -229,7 +242,11 @@ mod tests {
             (0, None, Action::Skip(Skip::NoFloor)),
         ];
         for (current, floor, want) in table {
-            assert_eq!(decide(Trigger::Startup, current, floor, &s, &LIMITS), want, "{current} {floor:?}");
+            assert_eq!(
+                decide(Trigger::Startup, current, floor, &s, &LIMITS),
+                want,
+                "{current} {floor:?}"
+            );
         }
     }
 
@@ -247,17 +264,29 @@ mod tests {
             (3, 1, &[Down], scale(3, Reason::Schedule)),
         ];
         for (quantity, current, history, want) in table {
-            let got = decide(Trigger::Edge { quantity }, current, Some(1), &streaks(history), &LIMITS);
+            let got = decide(
+                Trigger::Edge { quantity },
+                current,
+                Some(1),
+                &streaks(history),
+                &LIMITS,
+            );
             assert_eq!(got, want, "edge {quantity} at {current} after {history:?}");
         }
     }
 
     #[test]
     fn checks_scale_out_heal_the_floor_and_scale_in_calmly() {
-        let two = Thresholds { scale_out_after: 2, ..LIMITS };
-        let off = Thresholds { scale_in_after: None, ..LIMITS };
+        let two = Thresholds {
+            scale_out_after: 2,
+            ..LIMITS
+        };
+        let off = Thresholds {
+            scale_in_after: None,
+            ..LIMITS
+        };
         #[rustfmt::skip]
-        let table: [(&str, &[Outcome], u32, Option<u32>, Thresholds, Action); 14] = [
+        let table: [Case; 14] = [
             ("down scales out at once", &[Down], 2, Some(2), LIMITS, scale(5, Reason::Down)),
             ("slow scales out at once", &[Slow], 2, Some(2), LIMITS, scale(5, Reason::Slow)),
             ("down at max: nothing", &[Down], 5, Some(2), LIMITS, Action::Nothing),
@@ -276,7 +305,11 @@ mod tests {
         for (name, history, current, floor, limits, want) in table {
             let s = streaks(history);
             let outcome = *history.last().unwrap();
-            assert_eq!(decide(Trigger::Check(outcome), current, floor, &s, &limits), want, "{name}");
+            assert_eq!(
+                decide(Trigger::Check(outcome), current, floor, &s, &limits),
+                want,
+                "{name}"
+            );
         }
     }
 
@@ -286,9 +319,15 @@ mod tests {
         s.scaled();
         s.record(Fast);
         s.record(Fast);
-        assert_eq!(decide(Trigger::Check(Fast), 5, Some(2), &s, &LIMITS), Action::Nothing);
+        assert_eq!(
+            decide(Trigger::Check(Fast), 5, Some(2), &s, &LIMITS),
+            Action::Nothing
+        );
         s.record(Fast);
-        assert_eq!(decide(Trigger::Check(Fast), 5, Some(2), &s, &LIMITS), scale(2, Reason::ScaleIn));
+        assert_eq!(
+            decide(Trigger::Check(Fast), 5, Some(2), &s, &LIMITS),
+            scale(2, Reason::ScaleIn)
+        );
     }
 
     #[test]

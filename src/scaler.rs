@@ -160,7 +160,12 @@ impl Scaler {
         match action {
             Action::Nothing => {}
             Action::Skip(skip) => {
-                tracing::info!(event = "scale_skip", reason = skip.as_str(), current, trigger);
+                tracing::info!(
+                    event = "scale_skip",
+                    reason = skip.as_str(),
+                    current,
+                    trigger
+                );
             }
             Action::Scale { to, reason } => self.scale(current, to, reason).await,
         }
@@ -169,7 +174,13 @@ impl Scaler {
     async fn scale(&mut self, from: u32, to: u32, reason: Reason) {
         self.streaks.scaled();
         if self.target.dry_run {
-            tracing::info!(event = "scale", from, to, reason = reason.as_str(), result = "dry_run");
+            tracing::info!(
+                event = "scale",
+                from,
+                to,
+                reason = reason.as_str(),
+                result = "dry_run"
+            );
             return;
         }
         let result = self
@@ -190,8 +201,8 @@ impl Scaler {
             Err(e) => {
                 // Heroku refusing the same thing again (e.g. Eco dynos cannot go above 1) is
                 // logged once per change of message, not at every check.
-                let repeated = e.status() == Some(422)
-                    && self.last_rejection.as_deref() == Some(e.message());
+                let repeated =
+                    e.status() == Some(422) && self.last_rejection.as_deref() == Some(e.message());
                 if e.status() == Some(422) {
                     self.last_rejection = Some(e.message().to_owned());
                 }

@@ -63,7 +63,9 @@ pub struct Recorded {
 
 impl Recorded {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
     }
 }
 
@@ -113,9 +115,7 @@ impl Drop for FakeHeroku {
 }
 
 fn now_iso() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 fn uuid_like(seed: u64) -> String {
@@ -263,8 +263,7 @@ fn fault_response(fault: &Fault) -> Response {
                 "Your account reached the API rate limit\nPlease wait a few minutes before making new requests",
             );
             if let Some(s) = retry_after {
-                r.headers_mut()
-                    .insert("retry-after", HeaderValue::from(*s));
+                r.headers_mut().insert("retry-after", HeaderValue::from(*s));
             }
             r
         }
@@ -284,8 +283,14 @@ fn fault_response(fault: &Fault) -> Response {
             "forbidden",
             "You do not have access to the app.",
         ),
-        Fault::NotFound => error(StatusCode::NOT_FOUND, "not_found", "Couldn't find that app."),
-        Fault::Invalid(message) => error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_params", message),
+        Fault::NotFound => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Couldn't find that app.",
+        ),
+        Fault::Invalid(message) => {
+            error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_params", message)
+        }
         Fault::NonJson(status) => (
             StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY),
             [("content-type", "text/html")],
@@ -326,7 +331,9 @@ async fn gatekeeper(
     next: axum::middleware::Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let body = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
     let headers: HashMap<String, String> = parts
         .headers
         .iter()
@@ -343,7 +350,9 @@ async fn gatekeeper(
             .faults
             .iter()
             .position(|(m, _)| m.as_ref().is_none_or(|m| *m == parts.method));
-        let fault = position.and_then(|i| inner.faults.remove(i)).map(|(_, f)| f);
+        let fault = position
+            .and_then(|i| inner.faults.remove(i))
+            .map(|(_, f)| f);
         inner.remaining = inner.remaining.saturating_sub(1);
         inner.serial += 1;
         let request_id = uuid_like(inner.serial);
@@ -465,14 +474,22 @@ async fn app_info(State(inner): State<Shared>, Path(app): Path<String>) -> Respo
     let inner = inner.lock().unwrap();
     match find_app(&inner, &app) {
         Some(a) => axum::Json(app_json(a)).into_response(),
-        None => error(StatusCode::NOT_FOUND, "not_found", "Couldn't find that app."),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Couldn't find that app.",
+        ),
     }
 }
 
 async fn formation_list(State(inner): State<Shared>, Path(app): Path<String>) -> Response {
     let inner = inner.lock().unwrap();
     let Some(a) = find_app(&inner, &app) else {
-        return error(StatusCode::NOT_FOUND, "not_found", "Couldn't find that app.");
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Couldn't find that app.",
+        );
     };
     let list: Vec<Value> = inner
         .formations
@@ -489,7 +506,11 @@ async fn formation_info(
 ) -> Response {
     let inner = inner.lock().unwrap();
     let Some(a) = find_app(&inner, &app) else {
-        return error(StatusCode::NOT_FOUND, "not_found", "Couldn't find that app.");
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Couldn't find that app.",
+        );
     };
     match inner
         .formations
@@ -530,7 +551,11 @@ async fn formation_update(
     let mut guard = inner.lock().unwrap();
     let inner = &mut *guard;
     let Some(a) = find_app(inner, &app).cloned() else {
-        return error(StatusCode::NOT_FOUND, "not_found", "Couldn't find that app.");
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Couldn't find that app.",
+        );
     };
     let Some((_, f)) = inner
         .formations

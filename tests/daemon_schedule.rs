@@ -1,0 +1,286 @@
+//! The daemon by the clock: startup, cron edges, idempotence, dry run, shutdown, API retries.
+
+mod common;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use autoscale::sim::Fault;
+use common::*;
+
+/// Two entries alternating every 5 s: 1 at :00, :10, ...; 2 at :05, :15, ...
+const ALTERNATING: &str = "*/10 * * * * *=1; 5-55/10 * * * * *=2";
+
+fn schedule_only(w: &World, schedule: &str) -> Vec<(String, String)> {
+    w.env_with(&[
+        ("AUTOSCALE_SCHEDULE", schedule),
+        ("AUTOSCALE_CHECK_URL", "off"),
+    ])
+}
+
+#[tokio::test]
+async fn edges_patch_the_entry_quantity_on_time_with_exact_headers_and_body() {
+    let w = World::new(2).await;
+    let mut d = Daemon::spawn(&[], &schedule_only(&w, ALTERNATING));
+    until("two PATCHes from edges", Duration::from_secs(25), || {
+        w.api.patches().len() >= 2
+    })
+    .await;
+    let patches = w.api.patches();
+    // Startup never scales in from 2, so the first PATCH is the first edge to 1, then back to 2.
+    assert_scale_request(&patches[0], 1);
+    assert_scale_request(&patches[1], 2);
+    for p in &patches[..2] {
+        // Never early: the PATCH lands after the edge's whole second (a multiple of 5 s), and
+        // promptly (the scheduler ticks twice a second).
+        let ms = p.wall.duration_since(UNIX_EPOCH).unwrap().as_millis() % 5000;
+        assert!(ms < 1500, "PATCH {ms} ms after the edge\n{}", d.dump());
+    }
+    // A GET of the formation precedes every PATCH.
+    let requests = w.api.requests();
+    for (i, r) in requests.iter().enumerate() {
+        assert_api_headers(r);
+        if r.method == "PATCH" {
+            assert_eq!(requests[i - 1].method, "GET", "{requests:?}");
+            assert_eq!(requests[i - 1].path, "/apps/shop-app/formation/web");
+        }
+    }
+    let scales = d.wait_count("scale", 2, Duration::from_secs(5)).await;
+    assert_eq!(scales[0].get("reason"), Some("schedule"));
+    assert_eq!(scales[0].get("result"), Some("ok"));
+    assert_eq!(
+        (scales[0].get("from"), scales[0].get("to")),
+        (Some("2"), Some("1"))
+    );
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
+}
+
+#[tokio::test]
+async fn startup_below_the_floor_scales_up() {
+    let w = World::new(1).await;
+    let mut d = Daemon::spawn(&[], &schedule_only(&w, "00:00=3; 12:00=3"));
+    let scale = d
+        .wait_for("the startup scale", Duration::from_secs(15), |l| {
+            l.event() == Some("scale")
+        })
+        .await;
+    assert_eq!(scale.get("reason"), Some("startup"));
+    assert_eq!((scale.get("from"), scale.get("to")), (Some("1"), Some("3")));
+    assert_eq!(w.quantity(), 3);
+    let patches = w.api.patches();
+    assert_eq!(patches.len(), 1);
+    assert_scale_request(&patches[0], 3);
+    let start = &d.events_named("start")[0];
+    assert_eq!(start.get("app"), Some("shop-app"));
+    assert_eq!(start.get("max"), Some("3"));
+    assert_eq!(start.get("check_url"), Some("off"));
+    assert_eq!(start.get("dry_run"), Some("false"));
+    assert!(
+        start
+            .get("next_edge")
+            .is_some_and(|e| e.ends_with(":00:00+00:00")),
+        "{}",
+        d.dump()
+    );
+    d.signal("TERM");
+    d.wait_exit(Duration::from_secs(10)).await;
+}
+
+#[tokio::test]
+async fn startup_above_or_at_the_floor_does_not_patch() {
+    for (quantity, reason) in [(5, "above_floor"), (3, "at_target")] {
+        let w = World::new(quantity).await;
+        let env = w.env_with(&[
+            ("AUTOSCALE_SCHEDULE", "00:00=3"),
+            ("AUTOSCALE_MAX", "5"),
+            ("AUTOSCALE_CHECK_URL", "off"),
+        ]);
+        let mut d = Daemon::spawn(&[], &env);
+        let skip = d
+            .wait_for("scale_skip", Duration::from_secs(15), |l| {
+                l.event() == Some("scale_skip")
+            })
+            .await;
+        assert_eq!(skip.get("reason"), Some(reason));
+        d.signal("TERM");
+        d.wait_exit(Duration::from_secs(10)).await;
+        assert!(w.api.patches().is_empty(), "{}", d.dump());
+        assert_eq!(w.quantity(), quantity);
+        // It did read the formation.
+        assert!(w
+            .api
+            .requests()
+            .iter()
+            .any(|r| r.path == "/apps/shop-app/formation/web"));
+    }
+}
+
+#[tokio::test]
+async fn an_edge_at_the_target_quantity_sends_no_patch() {
+    let w = World::new(2).await;
+    let mut d = Daemon::spawn(&[], &schedule_only(&w, "*/2 * * * * *=2"));
+    let skips = d.wait_count("scale_skip", 3, Duration::from_secs(15)).await;
+    assert!(
+        skips.iter().all(|s| s.get("reason") == Some("at_target")),
+        "{}",
+        d.dump()
+    );
+    assert!(skips
+        .iter()
+        .skip(1)
+        .all(|s| s.get("trigger") == Some("schedule")));
+    assert!(w.api.patches().is_empty());
+    d.signal("INT");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
+}
+
+#[tokio::test]
+async fn dry_run_decides_and_logs_but_never_patches() {
+    let w = World::new(1).await;
+    let env = w.env_with(&[
+        ("AUTOSCALE_SCHEDULE", ALTERNATING),
+        ("AUTOSCALE_MAX", "4"),
+        ("AUTOSCALE_DRY_RUN", "true"),
+        ("AUTOSCALE_CHECK_INTERVAL", "1s"),
+        ("AUTOSCALE_CHECK_TIMEOUT", "500ms"),
+        ("AUTOSCALE_SLOW", "300ms"),
+        ("AUTOSCALE_FAST", "100ms"),
+    ]);
+    w.app
+        .set_mode(autoscale::sim::Mode::Status(500))
+        .await
+        .unwrap();
+    let mut d = Daemon::spawn(&[], &env);
+    // Edges and the fail-safe both decide; nothing is sent.
+    d.wait_for("a dry-run scale-out", Duration::from_secs(15), |l| {
+        l.event() == Some("scale")
+            && l.get("reason") == Some("down")
+            && l.get("result") == Some("dry_run")
+    })
+    .await;
+    d.wait_for("a dry-run edge", Duration::from_secs(15), |l| {
+        l.event() == Some("scale")
+            && l.get("reason") == Some("schedule")
+            && l.get("result") == Some("dry_run")
+    })
+    .await;
+    d.signal("TERM");
+    d.wait_exit(Duration::from_secs(10)).await;
+    assert!(w.api.patches().is_empty(), "{:?}", w.api.patches());
+    assert_eq!(w.quantity(), 1);
+    assert_eq!(d.events_named("start")[0].get("dry_run"), Some("true"));
+}
+
+#[tokio::test]
+async fn sigterm_exits_0_quickly_with_a_shutdown_event() {
+    let w = World::new(1).await;
+    let mut d = Daemon::spawn(&[], &schedule_only(&w, "00:00=1"));
+    d.wait_for("start", Duration::from_secs(15), |l| {
+        l.event() == Some("start")
+    })
+    .await;
+    d.wait_for("startup decision", Duration::from_secs(15), |l| {
+        l.event() == Some("scale_skip")
+    })
+    .await;
+    let sent = std::time::Instant::now();
+    d.signal("TERM");
+    let status = d.wait_exit(Duration::from_secs(10)).await;
+    let took = sent.elapsed();
+    assert_eq!(status.code(), Some(0), "{}", d.dump());
+    let shutdown = d.events_named("shutdown");
+    assert_eq!(shutdown.len(), 1, "{}", d.dump());
+    assert_eq!(shutdown[0].get("signal"), Some("SIGTERM"));
+    assert_eq!(shutdown[0].get("clean"), Some("true"));
+    assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
+}
+
+#[tokio::test]
+async fn sigterm_lets_the_patch_in_flight_finish() {
+    let w = World::new(1).await;
+    // The startup PATCH takes 1.5 s to answer; SIGTERM arrives while it is in flight.
+    w.api
+        .fail_next(Some("PATCH"), Fault::Delay(Duration::from_millis(1500)));
+    let mut d = Daemon::spawn(&[], &schedule_only(&w, "00:00=2"));
+    until("the PATCH to arrive", Duration::from_secs(15), || {
+        !w.api.patches().is_empty()
+    })
+    .await;
+    d.signal("TERM");
+    let status = d.wait_exit(Duration::from_secs(10)).await;
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(w.quantity(), 2);
+    let events: Vec<String> = d
+        .events()
+        .iter()
+        .filter_map(|l| l.event().map(String::from))
+        .collect();
+    let scale = events
+        .iter()
+        .position(|e| e == "scale")
+        .expect("scale logged");
+    let shutdown = events
+        .iter()
+        .position(|e| e == "shutdown")
+        .expect("shutdown logged");
+    assert!(scale < shutdown, "{events:?}");
+}
+
+#[tokio::test]
+async fn a_503_on_the_edge_patch_is_retried_and_lands() {
+    let w = World::new(2).await;
+    let mut d = Daemon::spawn(&[], &schedule_only(&w, ALTERNATING));
+    d.wait_for("start", Duration::from_secs(15), |l| {
+        l.event() == Some("start")
+    })
+    .await;
+    w.api.fail_next(Some("PATCH"), Fault::Unavailable);
+    let scale = d
+        .wait_for("an edge scale", Duration::from_secs(20), |l| {
+            l.event() == Some("scale") && l.get("reason") == Some("schedule")
+        })
+        .await;
+    assert_eq!(scale.get("result"), Some("ok"), "{}", d.dump());
+    let patches = w.api.patches();
+    assert_eq!(patches[0].status, 503);
+    assert_eq!(patches[1].status, 200);
+    assert_eq!(patches[0].body, patches[1].body);
+    let err = &d.events_named("api_error")[0];
+    assert_eq!(err.get("status"), Some("503"));
+    assert_eq!(err.get("id"), Some("unavailable"));
+    assert_eq!(err.get("method"), Some("PATCH"));
+    assert_eq!(err.get("path"), Some("/apps/shop-app/formation/web"));
+    assert_eq!(err.get("attempt"), Some("1"));
+    d.signal("TERM");
+    d.wait_exit(Duration::from_secs(10)).await;
+}
+
+#[tokio::test]
+async fn an_api_outage_at_startup_is_logged_and_the_daemon_keeps_running() {
+    let w = World::new(1).await;
+    // Every attempt of the startup calls fails; the first check heals the floor afterwards.
+    for _ in 0..4 {
+        w.api.fail_next(Some("GET"), Fault::NonJson(502));
+    }
+    let env = w.env_with(&[
+        ("AUTOSCALE_SCHEDULE", "00:00=2"),
+        ("AUTOSCALE_CHECK_INTERVAL", "1s"),
+    ]);
+    let mut d = Daemon::spawn(&[], &env);
+    let heal = d
+        .wait_for(
+            "the floor healed by a check",
+            Duration::from_secs(30),
+            |l| l.event() == Some("scale") && l.get("result") == Some("ok"),
+        )
+        .await;
+    assert_eq!(heal.get("to"), Some("2"));
+    assert_eq!(w.quantity(), 2);
+    let errors = d.events_named("api_error");
+    assert!(errors
+        .iter()
+        .any(|e| e.get("status") == Some("502") && e.get("id") == Some("http_502")));
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
+    let _ = SystemTime::now();
+}
