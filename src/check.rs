@@ -217,5 +217,47 @@ pub async fn run(config: &Config, warnings: &[String]) -> u8 {
             ),
         }
     }
+    for channel in crate::notify::Channel::all(&config.notify) {
+        report.line(
+            Status::Ok,
+            channel.name(),
+            format!(
+                "{} (configured; `autoscale notify-test` sends a test message)",
+                channel.describe()
+            ),
+        );
+    }
+    if config.notify.is_empty() {
+        report.line(
+            Status::Warn,
+            "alerts",
+            "no channel configured: nobody is told when the app goes down (see README, Alerts)",
+        );
+    }
+    u8::from(report.failed)
+}
+
+/// `autoscale notify-test`: one test message through every channel; exit 0 when all arrive.
+pub async fn notify_test(config: &crate::notify::NotifyConfig, app: &str, process: &str) -> u8 {
+    let mut report = Report { failed: false };
+    let notice = crate::notify::Notice::new(crate::notify::Kind::Test, app, process);
+    for channel in crate::notify::Channel::all(config) {
+        if channel.send_logged(&notice).await {
+            report.line(
+                Status::Ok,
+                channel.name(),
+                format!("test message sent to {}", channel.describe()),
+            );
+        } else {
+            report.line(
+                Status::Failed,
+                channel.name(),
+                format!(
+                    "sending to {} failed (see the notify line above)",
+                    channel.describe()
+                ),
+            );
+        }
+    }
     u8::from(report.failed)
 }

@@ -42,6 +42,20 @@ pub enum Command {
     },
     /// Validate the configuration, the token, the app, the formation and the check URL.
     Check,
+    /// Send one test message through every alert channel.
+    NotifyTest,
+    /// Draw an SVG chart from the daemon's log lines (raw, or `heroku logs` output).
+    Chart {
+        /// Read this file instead of standard input.
+        #[arg(long)]
+        input: Option<std::path::PathBuf>,
+        /// Where to write the SVG.
+        #[arg(long, default_value = "autoscale.svg")]
+        output: std::path::PathBuf,
+        /// A title for the chart [default: the app's name from the log].
+        #[arg(long)]
+        title: Option<String>,
+    },
 }
 
 /// `.env` in the working directory, for local runs; the real environment wins.
@@ -90,6 +104,89 @@ pub fn main() -> ExitCode {
             price,
         } => plan(&cli.settings, at, next, json, price),
         Command::Check => check(&cli.settings),
+        Command::NotifyTest => notify_test(&cli.settings),
+        Command::Chart {
+            input,
+            output,
+            title,
+        } => chart(input, &output, title),
+    }
+}
+
+fn notify_test(settings: &Settings) -> ExitCode {
+    let notify = match settings.notify.resolve() {
+        Ok(n) => n,
+        Err(e) => return config_error(&e),
+    };
+    if notify.is_empty() {
+        eprintln!("error: no alert channel is configured; example: AUTOSCALE_NOTIFY_WEBHOOK=https://hooks.slack.com/services/T000/B000/XXXX");
+        return ExitCode::from(2);
+    }
+    let log = match settings.resolve_log() {
+        Ok(l) => l,
+        Err(e) => return config_error(&e),
+    };
+    if let Err(e) = crate::logfmt::init(&log) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let app = settings
+        .app
+        .clone()
+        .or_else(|| std::env::var("HEROKU_APP_NAME").ok())
+        .unwrap_or_else(|| "your app".into());
+    let process = settings.process.clone().unwrap_or_else(|| "web".into());
+    ExitCode::from(runtime().block_on(crate::check::notify_test(&notify, &app, &process)))
+}
+
+fn chart(
+    input: Option<std::path::PathBuf>,
+    output: &std::path::Path,
+    title: Option<String>,
+) -> ExitCode {
+    use std::io::Read as _;
+    let text = match &input {
+        Some(path) => std::fs::read(path).map_err(|e| format!("{}: {e}", path.display())),
+        None => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map(|_| buf)
+                .map_err(|e| format!("standard input: {e}"))
+        }
+    };
+    let text = match text {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) => {
+            eprintln!("error: cannot read the log: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let options = crate::chart::Options { title };
+    match crate::chart::chart(&text, &options) {
+        Ok((svg, summary)) => {
+            if summary.skipped_garbage > 0 {
+                eprintln!(
+                    "warning: {} line(s) were not autoscale event lines and were skipped",
+                    summary.skipped_garbage
+                );
+            }
+            if let Err(e) = std::fs::write(output, svg) {
+                eprintln!("error: cannot write {}: {e}", output.display());
+                return ExitCode::from(1);
+            }
+            println!("{summary}");
+            println!("chart written to {}", output.display());
+            ExitCode::SUCCESS
+        }
+        Err(e @ crate::chart::ChartError::Empty { .. }) => {
+            eprintln!("error: {e}; example: heroku logs -n 1500 -p clock | autoscale chart");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -103,13 +200,14 @@ fn run(settings: &Settings) -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
-    for w in env_warnings() {
+    let warnings = env_warnings();
+    for w in &warnings {
         tracing::warn!(event = "config_warning", "{w}");
     }
     let runtime = runtime();
     let result = runtime.block_on(async {
         let shutdown = shutdown_signal();
-        crate::daemon::run(config, shutdown).await
+        crate::daemon::run(config, &warnings, shutdown).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

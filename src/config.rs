@@ -14,6 +14,7 @@ use clap::Args;
 use url::Url;
 
 use crate::heroku::ApiKey;
+use crate::notify::{NotifyConfig, NotifySettings};
 use crate::policy::Thresholds;
 use crate::schedule::Schedule;
 
@@ -69,6 +70,8 @@ pub struct Settings {
     /// Log filter, RUST_LOG syntax [default: info,tokio_cron_scheduler=warn].
     #[arg(long, env = "AUTOSCALE_LOG", global = true)]
     pub log: Option<String>,
+    #[command(flatten)]
+    pub notify: NotifySettings,
 }
 
 /// Every variable this program reads, for the "did you mean" warning.
@@ -173,6 +176,7 @@ pub struct Config {
     pub api_url: Url,
     pub target: Target,
     pub log: String,
+    pub notify: NotifyConfig,
 }
 
 fn err(
@@ -562,10 +566,13 @@ impl Settings {
             "HEROKU_API_URL=https://api.heroku.com",
         )?;
 
+        let notify = self.notify.resolve()?;
+
         Ok(Config {
             api_key: key,
             api_url,
             log,
+            notify,
             target: Target {
                 app: app_name.to_owned(),
                 process: process.to_owned(),
@@ -593,10 +600,15 @@ impl Settings {
 pub fn unknown_variables(names: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut warnings: Vec<String> = names
         .into_iter()
-        .filter(|n| n.starts_with("AUTOSCALE_") && !KNOWN_VARIABLES.contains(&n.as_str()))
+        .filter(|n| {
+            n.starts_with("AUTOSCALE_")
+                && !KNOWN_VARIABLES.contains(&n.as_str())
+                && !crate::notify::settings::VARIABLES.contains(&n.as_str())
+        })
         .map(|name| {
             let closest = KNOWN_VARIABLES
                 .iter()
+                .chain(crate::notify::settings::VARIABLES)
                 .min_by_key(|k| strsim::levenshtein(k, &name))
                 .expect("the list is not empty");
             format!("unknown variable {name} is ignored; did you mean {closest}?")

@@ -29,6 +29,8 @@ use crate::schedule::Schedule;
 
 /// Heroku sends SIGKILL 30 s after SIGTERM; everything must be done well before.
 pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(20);
+/// How long alerts still being sent may delay the exit.
+pub const ALERT_GRACE: Duration = Duration::from_secs(3);
 
 /// Why the daemon could not run: exit 1.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +45,7 @@ pub enum Fatal {
 /// failure that no retry can fix (bad token, unknown app or process).
 pub async fn run(
     config: Config,
+    warnings: &[String],
     shutdown: impl Future<Output = &'static str> + Send + 'static,
 ) -> Result<(), Fatal> {
     // The signal is watched from the first instant: a SIGTERM during startup (a deploy right
@@ -76,13 +79,35 @@ pub async fn run(
     };
     log_start(&target, &prober);
 
-    let mut scaler = Scaler::new(client.clone(), target.clone());
+    let tasks = TaskTracker::new();
+    // Alerts run beside the scaler, on their own tracker: at shutdown a hanging webhook gets a
+    // short grace, never the scaler's budget.
+    let alerts = TaskTracker::new();
+    let notifier = crate::notify::start(&config.notify, &alerts);
+    let mut risks: Vec<String> = warnings.to_vec();
+    if matches!(prober, CheckPlan::Off) {
+        risks.push(
+            "health checks are off, so the fail-safe will not scale out if the app goes down"
+                .into(),
+        );
+    }
+    if !risks.is_empty() {
+        notifier.notify(crate::notify::Notice {
+            message: risks.join("; "),
+            ..crate::notify::Notice::new(
+                crate::notify::Kind::RiskyStart,
+                &target.app,
+                &target.process,
+            )
+        });
+    }
+
+    let mut scaler = Scaler::new(client.clone(), target.clone(), notifier);
     if let Err(e) = scaler.startup().await {
         return Err(fail(e));
     }
 
     let (tx, rx) = mpsc::channel(64);
-    let tasks = TaskTracker::new();
     tasks.spawn(scaler.run(rx, cancel.clone()));
     if !matches!(prober, CheckPlan::Off) {
         tasks.spawn(check_loop(
@@ -123,7 +148,11 @@ pub async fn run(
     }
     // The scheduler's shutdown does not wait for running jobs, and a job only sends a message;
     // what must finish is the scaler's PATCH in flight.
-    let finished = tokio::time::timeout(SHUTDOWN_BUDGET, tasks.wait())
+    let mut finished = tokio::time::timeout(SHUTDOWN_BUDGET, tasks.wait())
+        .await
+        .is_ok();
+    alerts.close();
+    finished &= tokio::time::timeout(ALERT_GRACE, alerts.wait())
         .await
         .is_ok();
     tracing::info!(

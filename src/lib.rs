@@ -11,15 +11,19 @@
 //! - [`heroku`]: the shared Platform API client (retries, backoff, error decoding).
 //! - [`daemon`]: wires cron edges, the check loop and the scaler; shutdown.
 //! - [`plan`], [`check`]: the `plan` and `check` subcommands; [`cli`]: the command line.
+//! - [`notify`]: alerts by webhook, email and SMS, throttled, never in the way of scaling.
+//! - [`chart`]: reads event lines back (raw or `heroku logs`) and draws an SVG.
 //! - [`logfmt`]: one logfmt event line per log event, and its parser.
 //! - [`sim`]: loopback fakes of the Heroku API and of an app, for tests and the demo.
 
+pub mod chart;
 pub mod check;
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod heroku;
 pub mod logfmt;
+pub mod notify;
 pub mod plan;
 pub mod policy;
 pub mod probe;

@@ -12,6 +12,7 @@ use tracing::Level;
 
 use crate::config::Target;
 use crate::heroku::{ApiError, Client};
+use crate::notify::{Kind, Notice, Notifier, STILL_UNHEALTHY_AFTER};
 use crate::policy::{decide, Action, Reason, Streaks, Trigger};
 use crate::probe::Probe;
 
@@ -31,15 +32,83 @@ pub struct Scaler {
     streaks: Streaks,
     /// Heroku's last 422 message: the same refusal is logged once, not at every check.
     last_rejection: Option<String>,
+    notifier: Notifier,
+    /// The current run of unhealthy checks, for alerts.
+    trouble: Option<Trouble>,
+    last_probe: Option<Probe>,
+}
+
+/// An outage as the checks see it.
+#[derive(Debug, Clone, Copy)]
+struct Trouble {
+    since: DateTime<Utc>,
+    checks: u32,
+    /// Unhealthy checks while already at the maximum: scaling out did not help.
+    at_max: u32,
 }
 
 impl Scaler {
-    pub fn new(client: Client, target: Target) -> Self {
+    pub fn new(client: Client, target: Target, notifier: Notifier) -> Self {
         Scaler {
             client,
             target,
             streaks: Streaks::default(),
             last_rejection: None,
+            notifier,
+            trouble: None,
+            last_probe: None,
+        }
+    }
+
+    fn notice(&self, kind: Kind) -> Notice {
+        Notice {
+            dry_run: self.target.dry_run,
+            ..Notice::new(kind, &self.target.app, &self.target.process)
+        }
+    }
+
+    /// Alerts for the course of an outage: still unhealthy at max, and recovery.
+    fn track_trouble(&mut self, probe: &Probe, current: Option<u32>, floor: Option<u32>) {
+        let max = self.target.thresholds.max;
+        if probe.outcome.is_unhealthy() {
+            let t = self.trouble.get_or_insert(Trouble {
+                since: Utc::now(),
+                checks: 0,
+                at_max: 0,
+            });
+            t.checks += 1;
+            if current.is_some_and(|c| c >= max) {
+                t.at_max += 1;
+            }
+            if t.at_max >= STILL_UNHEALTHY_AFTER {
+                self.notifier.notify(Notice {
+                    reason: probe.outcome.to_string(),
+                    to: current,
+                    status: probe.status.map(|s| s.to_string()).unwrap_or_default(),
+                    latency_ms: Some(probe.latency_ms() as u64),
+                    message: probe.error.clone(),
+                    ..self.notice(Kind::StillUnhealthy)
+                });
+            }
+        } else if let Some(t) = self.trouble.take() {
+            let minutes = (Utc::now() - t.since).num_seconds() as f64 / 60.0;
+            let calm = match (self.target.thresholds.scale_in_after, floor, current) {
+                (Some(n), Some(f), Some(c)) if c > f => {
+                    format!(" It runs {c} dynos and returns to the schedule's {f} after {n} fast checks.")
+                }
+                _ => String::new(),
+            };
+            self.notifier.notify(Notice {
+                reason: probe.outcome.to_string(),
+                status: probe.status.map(|s| s.to_string()).unwrap_or_default(),
+                latency_ms: Some(probe.latency_ms() as u64),
+                from: current,
+                message: format!(
+                    "The outage lasted {minutes:.1} minutes ({} failed checks).{calm}",
+                    t.checks
+                ),
+                ..self.notice(Kind::Recovered)
+            });
         }
     }
 
@@ -129,6 +198,8 @@ impl Scaler {
         let formation = self.formation().await;
         let current = formation.as_ref().ok().map(|f| f.quantity);
         log_probe(&probe, current, floor);
+        self.track_trouble(&probe, current, floor);
+        self.last_probe = Some(probe.clone());
         let current = match formation {
             Ok(f) => f.quantity,
             Err(e) => {
@@ -171,6 +242,26 @@ impl Scaler {
         }
     }
 
+    /// The alert for a scale that happened (or would have, in a dry run).
+    fn scaled_notice(&self, from: u32, to: u32, reason: Reason) {
+        let kind = match reason {
+            Reason::Down | Reason::Slow => Kind::ScaleOut,
+            _ => Kind::Scale,
+        };
+        let mut notice = Notice {
+            reason: reason.to_string(),
+            from: Some(from),
+            to: Some(to),
+            ..self.notice(kind)
+        };
+        if let (Kind::ScaleOut, Some(p)) = (kind, &self.last_probe) {
+            notice.status = p.status.map(|s| s.to_string()).unwrap_or_default();
+            notice.latency_ms = Some(p.latency_ms() as u64);
+            notice.message = p.error.clone();
+        }
+        self.notifier.notify(notice);
+    }
+
     async fn scale(&mut self, from: u32, to: u32, reason: Reason) {
         self.streaks.scaled();
         if self.target.dry_run {
@@ -181,6 +272,7 @@ impl Scaler {
                 reason = reason.as_str(),
                 result = "dry_run"
             );
+            self.scaled_notice(from, to, reason);
             return;
         }
         let result = self
@@ -197,6 +289,7 @@ impl Scaler {
                     reason = reason.as_str(),
                     result = "ok"
                 );
+                self.scaled_notice(from, formation.quantity, reason);
             }
             Err(e) => {
                 // Heroku refusing the same thing again (e.g. Eco dynos cannot go above 1) is
@@ -210,6 +303,14 @@ impl Scaler {
                 e.log(level);
                 let status = e.status().map(|s| s.to_string()).unwrap_or_default();
                 let message = e.message();
+                self.notifier.notify(Notice {
+                    reason: reason.to_string(),
+                    from: Some(from),
+                    to: Some(to),
+                    status: status.clone(),
+                    message: message.to_owned(),
+                    ..self.notice(Kind::ScaleFailed)
+                });
                 if repeated {
                     tracing::debug!(event = "scale", from, to, reason = reason.as_str(), result = "error", status = %status, message = %message);
                 } else {

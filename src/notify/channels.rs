@@ -1,0 +1,258 @@
+//! The three ways an alert leaves: webhook, email (SMTP), SMS (Twilio). Each send has a timeout
+//! and one retry; its result is one `event=notify` line. Secrets never reach a log line: URLs are
+//! redacted and reqwest's errors are stripped of theirs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::header::ContentType;
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::settings::{
+    redact_url, EmailConfig, NotifyConfig, SmsConfig, SmtpSecurity, WebhookConfig,
+};
+use super::Notice;
+use crate::heroku::{error_chain, USER_AGENT};
+
+/// How long one attempt of one send may take.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Attempts per send, the first included.
+const ATTEMPTS: u32 = 2;
+const RETRY_DELAY: Duration = Duration::from_secs(2);
+/// Twilio's limit for one message body.
+const SMS_MAX_CHARS: usize = 1600;
+
+/// One configured destination.
+pub enum Channel {
+    Webhook {
+        config: WebhookConfig,
+        http: reqwest::Client,
+    },
+    Email(EmailConfig),
+    Sms {
+        config: SmsConfig,
+        http: reqwest::Client,
+    },
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .timeout(SEND_TIMEOUT)
+        .connect_timeout(SEND_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("the TLS backend is compiled in")
+}
+
+fn http_error(e: reqwest::Error) -> String {
+    error_chain(&e.without_url())
+}
+
+impl Channel {
+    /// Every channel the configuration enables.
+    pub fn all(config: &NotifyConfig) -> Vec<Arc<Channel>> {
+        let mut channels: Vec<Arc<Channel>> = config
+            .webhooks
+            .iter()
+            .map(|w| {
+                Arc::new(Channel::Webhook {
+                    config: w.clone(),
+                    http: http(),
+                })
+            })
+            .collect();
+        if let Some(email) = &config.email {
+            channels.push(Arc::new(Channel::Email(email.clone())));
+        }
+        if let Some(sms) = &config.sms {
+            channels.push(Arc::new(Channel::Sms {
+                config: sms.clone(),
+                http: http(),
+            }));
+        }
+        channels
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Channel::Webhook { .. } => "webhook",
+            Channel::Email(_) => "email",
+            Channel::Sms { .. } => "sms",
+        }
+    }
+
+    /// Where it goes, safe to print.
+    pub fn describe(&self) -> String {
+        match self {
+            Channel::Webhook { config, .. } => format!(
+                "{}{}",
+                redact_url(&config.url),
+                if config.slack { " (Slack)" } else { " (JSON)" }
+            ),
+            Channel::Email(c) => {
+                let security = match c.security {
+                    SmtpSecurity::StartTls => "STARTTLS",
+                    SmtpSecurity::Implicit => "TLS",
+                    SmtpSecurity::PlainLoopback => "plain, loopback",
+                };
+                let to: Vec<String> = c.to.iter().map(ToString::to_string).collect();
+                format!(
+                    "{}:{} ({security}) from {} to {}",
+                    c.host,
+                    c.port,
+                    c.from,
+                    to.join(", ")
+                )
+            }
+            Channel::Sms { config, .. } => format!(
+                "Twilio {} from {} to {}",
+                redact_url(&config.base),
+                config.from,
+                config.to.join(", ")
+            ),
+        }
+    }
+
+    /// Sends with a timeout and one retry; logs the result; never fails the caller.
+    pub async fn send_logged(&self, notice: &Notice) -> bool {
+        let mut last = String::new();
+        for attempt in 1..=ATTEMPTS {
+            match tokio::time::timeout(SEND_TIMEOUT + Duration::from_secs(1), self.send(notice))
+                .await
+            {
+                Ok(Ok(())) => {
+                    tracing::info!(
+                        event = "notify",
+                        channel = self.name(),
+                        kind = notice.kind.as_str(),
+                        result = "ok",
+                        attempt
+                    );
+                    return true;
+                }
+                Ok(Err(e)) => last = e,
+                Err(_) => last = format!("no answer within {}s", SEND_TIMEOUT.as_secs()),
+            }
+            if attempt < ATTEMPTS {
+                tokio::time::sleep(RETRY_DELAY).await;
+            }
+        }
+        tracing::error!(event = "notify", channel = self.name(), kind = notice.kind.as_str(), result = "error", attempt = ATTEMPTS, message = %last);
+        false
+    }
+
+    async fn send(&self, notice: &Notice) -> Result<(), String> {
+        match self {
+            Channel::Webhook { config, http } => {
+                let body = if config.slack {
+                    serde_json::json!({ "text": format!("*{}*\n{}", notice.subject(), notice.text()) })
+                } else {
+                    notice.json()
+                };
+                let response = http
+                    .post(config.url.clone())
+                    .json(&body)
+                    .send()
+                    .await
+                    .map_err(http_error)?;
+                let status = response.status();
+                if status.is_success() {
+                    Ok(())
+                } else {
+                    Err(format!("HTTP {}", status.as_u16()))
+                }
+            }
+            Channel::Email(config) => send_email(config, notice).await,
+            Channel::Sms { config, http } => {
+                let url = format!(
+                    "{}/2010-04-01/Accounts/{}/Messages.json",
+                    config.base.as_str().trim_end_matches('/'),
+                    config.sid
+                );
+                let mut body = format!("[autoscale] {}", notice.text());
+                if body.chars().count() > SMS_MAX_CHARS {
+                    body = body.chars().take(SMS_MAX_CHARS - 1).collect::<String>() + "…";
+                }
+                for to in &config.to {
+                    let response = http
+                        .post(&url)
+                        .basic_auth(&config.sid, Some(&config.token))
+                        .form(&[
+                            ("To", to.as_str()),
+                            ("From", config.from.as_str()),
+                            ("Body", body.as_str()),
+                        ])
+                        .send()
+                        .await
+                        .map_err(http_error)?;
+                    let status = response.status();
+                    if !status.is_success() {
+                        let text = response.text().await.unwrap_or_default();
+                        let message = serde_json::from_str::<serde_json::Value>(&text)
+                            .ok()
+                            .and_then(|v| {
+                                v.get("message").and_then(|m| m.as_str()).map(str::to_owned)
+                            })
+                            .unwrap_or_default();
+                        return Err(format!("HTTP {} for {to} {message}", status.as_u16())
+                            .trim()
+                            .to_owned());
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+async fn send_email(config: &EmailConfig, notice: &Notice) -> Result<(), String> {
+    let mut builder = Message::builder()
+        .from(Mailbox::new(Some("autoscale".into()), config.from.clone()))
+        .subject(format!("[autoscale] {}", notice.subject()))
+        .header(ContentType::TEXT_PLAIN);
+    for to in &config.to {
+        builder = builder.to(Mailbox::new(None, to.clone()));
+    }
+    let body = format!(
+        "{}\n\napp: {}\nprocess: {}\nevent: {}\nreason: {}\nfrom: {}\nto: {}\nstatus: {}\nlatency_ms: {}\nat: {}\n",
+        notice.text(),
+        notice.app,
+        notice.process,
+        notice.kind.as_str(),
+        notice.reason,
+        notice.from.map(|n| n.to_string()).unwrap_or_default(),
+        notice.to.map(|n| n.to_string()).unwrap_or_default(),
+        notice.status,
+        notice.latency_ms.map(|n| n.to_string()).unwrap_or_default(),
+        notice.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    );
+    let message = builder.body(body).map_err(|e| e.to_string())?;
+    let transport = match config.security {
+        SmtpSecurity::PlainLoopback => {
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.host.as_str())
+        }
+        SmtpSecurity::StartTls => {
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.host)
+                .map_err(|e| e.to_string())?
+        }
+        SmtpSecurity::Implicit => {
+            AsyncSmtpTransport::<Tokio1Executor>::relay(&config.host).map_err(|e| e.to_string())?
+        }
+    };
+    let mut transport = transport.port(config.port).timeout(Some(SEND_TIMEOUT));
+    if let Some(user) = &config.user {
+        transport = transport.credentials(Credentials::new(
+            user.clone(),
+            config.password.clone().unwrap_or_default(),
+        ));
+    }
+    transport
+        .build()
+        .send(message)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}

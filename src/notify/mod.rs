@@ -1,0 +1,437 @@
+//! Alerts: tell a human when something breaks — webhook (Slack or JSON), email, SMS.
+//!
+//! The scaler hands a [`Notice`] to [`Notifier::notify`], which never blocks and never fails: a
+//! dispatcher task beside the scaler throttles repeats and sends through every channel at once,
+//! each send with a timeout and a bounded retry. Scaling never waits for an alert.
+
+mod channels;
+pub mod settings;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+use tokio_util::task::TaskTracker;
+
+pub use channels::Channel;
+pub use settings::{NotifyConfig, NotifyOn, NotifySettings};
+
+/// Checks at the maximum that are still unhealthy before "scaling out did not help" is sent.
+pub const STILL_UNHEALTHY_AFTER: u32 = 3;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// The fail-safe scaled out (app down or slow).
+    ScaleOut,
+    /// Still unhealthy at the maximum: scaling out did not help. The one that must wake someone.
+    StillUnhealthy,
+    /// Healthy again after trouble.
+    Recovered,
+    /// A scale failed after retries (token revoked, no access, refused by Heroku, Heroku down).
+    ScaleFailed,
+    /// Started in a way that leaves the app unprotected (checks off, an ignored variable).
+    RiskyStart,
+    /// Any other scale (schedule, floor, scale-in): sent with AUTOSCALE_NOTIFY_ON=all.
+    Scale,
+    /// `autoscale notify-test`.
+    Test,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::ScaleOut => "scale_out",
+            Kind::StillUnhealthy => "still_unhealthy",
+            Kind::Recovered => "recovered",
+            Kind::ScaleFailed => "scale_failed",
+            Kind::RiskyStart => "risky_start",
+            Kind::Scale => "scale",
+            Kind::Test => "test",
+        }
+    }
+
+    /// The kinds a notice of this kind ends: after a recovery, the next outage is news at once.
+    fn ends(self) -> &'static [Kind] {
+        match self {
+            Kind::Recovered => &[Kind::ScaleOut, Kind::StillUnhealthy, Kind::ScaleFailed],
+            Kind::ScaleOut | Kind::StillUnhealthy => &[Kind::Recovered],
+            _ => &[],
+        }
+    }
+}
+
+/// One alert, with the facts every channel renders.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub kind: Kind,
+    pub app: String,
+    pub process: String,
+    pub at: DateTime<Utc>,
+    /// The scale reason (down, slow, schedule, ...) or the check outcome.
+    pub reason: String,
+    pub from: Option<u32>,
+    pub to: Option<u32>,
+    /// HTTP status of the check or of the API, as text ("" when none).
+    pub status: String,
+    pub latency_ms: Option<u64>,
+    /// The detail: the check's error, Heroku's message, the warning.
+    pub message: String,
+    pub dry_run: bool,
+}
+
+impl Notice {
+    pub fn new(kind: Kind, app: &str, process: &str) -> Notice {
+        Notice {
+            kind,
+            app: app.to_owned(),
+            process: process.to_owned(),
+            at: Utc::now(),
+            reason: String::new(),
+            from: None,
+            to: None,
+            status: String::new(),
+            latency_ms: None,
+            message: String::new(),
+            dry_run: false,
+        }
+    }
+
+    /// What the check saw, in words: "HTTP 500 in 12 ms", "timeout: ... after 10000 ms".
+    fn symptom(&self) -> String {
+        let mut s = if !self.message.is_empty() {
+            self.message.clone()
+        } else if !self.status.is_empty() {
+            format!("HTTP {}", self.status)
+        } else {
+            self.reason.clone()
+        };
+        if let Some(ms) = self.latency_ms {
+            let _ = write!(s, " in {ms} ms");
+        }
+        s
+    }
+
+    /// A one-line subject (email) / headline.
+    pub fn subject(&self) -> String {
+        let app = &self.app;
+        let dry = if self.dry_run { " (dry run)" } else { "" };
+        match self.kind {
+            Kind::ScaleOut => format!(
+                "{app} is {}: scaled {} out to {}{dry}",
+                self.reason,
+                self.process,
+                self.to.unwrap_or(0)
+            ),
+            Kind::StillUnhealthy => format!(
+                "{app} is still {} at the maximum of {} {} dynos",
+                self.reason,
+                self.to.unwrap_or(0),
+                self.process
+            ),
+            Kind::Recovered => format!("{app} is healthy again"),
+            Kind::ScaleFailed => format!(
+                "{app}: scaling {} to {} failed",
+                self.process,
+                self.to.unwrap_or(0)
+            ),
+            Kind::RiskyStart => format!("{app}: autoscale started unprotected"),
+            Kind::Scale => format!(
+                "{app}: {} scaled from {} to {} ({}){dry}",
+                self.process,
+                self.from.unwrap_or(0),
+                self.to.unwrap_or(0),
+                self.reason
+            ),
+            Kind::Test => format!("{app}: autoscale test message"),
+        }
+    }
+
+    /// One readable paragraph: what happened and what was done.
+    pub fn text(&self) -> String {
+        let when = self.at.format("%Y-%m-%d %H:%M:%S UTC");
+        let app = &self.app;
+        let p = &self.process;
+        let dry = if self.dry_run {
+            " This is a dry run: nothing was actually scaled."
+        } else {
+            ""
+        };
+        match self.kind {
+            Kind::ScaleOut => format!(
+                "{app} is {} ({}) at {when}. autoscale scaled {p} out from {} to {} dynos at once, and will scale back in to the schedule after a run of fast checks.{dry}",
+                self.reason,
+                self.symptom(),
+                self.from.unwrap_or(0),
+                self.to.unwrap_or(0)
+            ),
+            Kind::StillUnhealthy => format!(
+                "{app} is still {} ({}) at {when}, although {p} runs at the maximum of {} dynos for {STILL_UNHEALTHY_AFTER} checks or more. Scaling out did not help: someone should look at the app.",
+                self.reason,
+                self.symptom(),
+                self.to.unwrap_or(0)
+            ),
+            Kind::Recovered => format!(
+                "{app} is healthy again at {when} ({}). {}",
+                self.symptom(),
+                self.message_or("")
+            ),
+            Kind::ScaleFailed => format!(
+                "autoscale could not scale {app} {p} from {} to {} at {when} ({}): HTTP {} {}. The app stays at {} dynos; autoscale keeps trying at the next check.",
+                self.from.unwrap_or(0),
+                self.to.unwrap_or(0),
+                self.reason,
+                if self.status.is_empty() { "-" } else { &self.status },
+                self.message,
+                self.from.unwrap_or(0)
+            ),
+            Kind::RiskyStart => format!("autoscale started for {app} {p} at {when}, but: {}", self.message),
+            Kind::Scale => format!(
+                "autoscale scaled {app} {p} from {} to {} dynos at {when} ({}).{dry}",
+                self.from.unwrap_or(0),
+                self.to.unwrap_or(0),
+                self.reason
+            ),
+            Kind::Test => format!(
+                "This is a test message from autoscale for {app} {p}, sent at {when}. If you read this, alerts reach you."
+            ),
+        }
+        .trim()
+        .to_owned()
+    }
+
+    fn message_or<'a>(&'a self, default: &'a str) -> &'a str {
+        if self.message.is_empty() {
+            default
+        } else {
+            &self.message
+        }
+    }
+
+    /// The JSON a generic webhook receives: `text` plus the event's fields.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "text": self.text(),
+            "app": self.app,
+            "process": self.process,
+            "event": self.kind.as_str(),
+            "reason": self.reason,
+            "from": self.from,
+            "to": self.to,
+            "status": self.status,
+            "latency_ms": self.latency_ms,
+            "message": self.message,
+            "dry_run": self.dry_run,
+            "at": self.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        })
+    }
+
+    /// Throttling key: the same condition again is the same kind (and, for failures and
+    /// warnings, the same message).
+    fn condition(&self) -> String {
+        match self.kind {
+            Kind::ScaleFailed | Kind::RiskyStart => {
+                format!("{}:{}", self.kind.as_str(), self.message)
+            }
+            Kind::Scale | Kind::Test => format!("{}:{:?}", self.kind.as_str(), self.at),
+            k => k.as_str().to_owned(),
+        }
+    }
+}
+
+/// Repeats of a condition at most once per period; a change of state always goes through.
+#[derive(Debug)]
+pub struct Throttle {
+    repeat: Duration,
+    last: HashMap<String, Instant>,
+}
+
+impl Throttle {
+    pub fn new(repeat: Duration) -> Self {
+        Throttle {
+            repeat,
+            last: HashMap::new(),
+        }
+    }
+
+    /// Whether `notice` is sent at `now`; records it when it is.
+    pub fn allow(&mut self, notice: &Notice, now: Instant) -> bool {
+        let key = notice.condition();
+        if let Some(&sent) = self.last.get(&key) {
+            if now.duration_since(sent) < self.repeat {
+                return false;
+            }
+        }
+        for ended in notice.kind.ends() {
+            let prefix = ended.as_str();
+            self.last
+                .retain(|k, _| k != prefix && !k.starts_with(&format!("{prefix}:")));
+        }
+        self.last.insert(key, now);
+        true
+    }
+}
+
+/// The scaler's handle: cheap to clone; does nothing when no channel is configured.
+#[derive(Debug, Clone)]
+pub struct Notifier {
+    tx: Option<mpsc::Sender<Notice>>,
+    on: NotifyOn,
+}
+
+impl Notifier {
+    pub fn disabled() -> Self {
+        Notifier {
+            tx: None,
+            on: NotifyOn::Trouble,
+        }
+    }
+
+    /// Queues a notice; never waits. Plain scales are dropped unless AUTOSCALE_NOTIFY_ON=all.
+    pub fn notify(&self, notice: Notice) {
+        let Some(tx) = &self.tx else { return };
+        if notice.kind == Kind::Scale && self.on != NotifyOn::All {
+            return;
+        }
+        if tx.try_send(notice).is_err() {
+            tracing::warn!(
+                event = "notify",
+                channel = "all",
+                result = "dropped",
+                "the alert queue is full"
+            );
+        }
+    }
+}
+
+/// Starts the dispatcher on `tasks`; returns the handle for the scaler.
+pub fn start(config: &NotifyConfig, tasks: &TaskTracker) -> Notifier {
+    if config.is_empty() {
+        return Notifier::disabled();
+    }
+    let channels = Channel::all(config);
+    let (tx, mut rx) = mpsc::channel::<Notice>(64);
+    let mut throttle = Throttle::new(config.repeat);
+    let sends = tasks.clone();
+    tasks.spawn(async move {
+        while let Some(notice) = rx.recv().await {
+            if !throttle.allow(&notice, Instant::now()) {
+                tracing::debug!(
+                    event = "notify",
+                    channel = "all",
+                    kind = notice.kind.as_str(),
+                    result = "throttled"
+                );
+                continue;
+            }
+            for channel in &channels {
+                let channel = channel.clone();
+                let notice = notice.clone();
+                sends.spawn(async move {
+                    channel.send_logged(&notice).await;
+                });
+            }
+        }
+    });
+    Notifier {
+        tx: Some(tx),
+        on: config.on,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notice(kind: Kind) -> Notice {
+        Notice {
+            reason: "down".into(),
+            from: Some(1),
+            to: Some(3),
+            status: "500".into(),
+            latency_ms: Some(12),
+            message: "HTTP 500".into(),
+            at: "2026-11-30T14:02:00Z".parse().unwrap(),
+            ..Notice::new(kind, "shop", "web")
+        }
+    }
+
+    #[test]
+    fn an_outage_is_one_down_and_one_still_down_then_recovery_resets() {
+        let mut t = Throttle::new(Duration::from_secs(1800));
+        let t0 = Instant::now();
+        let mut sent = Vec::new();
+        let script: &[(Kind, u64)] = &[
+            (Kind::ScaleOut, 0),
+            (Kind::StillUnhealthy, 180),
+            (Kind::StillUnhealthy, 360),
+            (Kind::StillUnhealthy, 540),
+            (Kind::StillUnhealthy, 720),
+            (Kind::StillUnhealthy, 900),
+            (Kind::StillUnhealthy, 1080),
+            (Kind::StillUnhealthy, 1260),
+            (Kind::StillUnhealthy, 1440),
+            (Kind::StillUnhealthy, 1620),
+        ];
+        for &(kind, s) in script {
+            if t.allow(&notice(kind), t0 + Duration::from_secs(s)) {
+                sent.push(kind);
+            }
+        }
+        // Ten failed checks: one "down" and one "still down", not ten.
+        assert_eq!(sent, [Kind::ScaleOut, Kind::StillUnhealthy]);
+        let later: &[(Kind, u64)] = &[
+            // 30 minutes after the last one sent, the same condition goes again.
+            (Kind::StillUnhealthy, 180 + 1800),
+            // Recovery is a change of state: sent, and the next outage is sent at once.
+            (Kind::Recovered, 2200),
+            (Kind::ScaleOut, 2300),
+            (Kind::Recovered, 2400),
+        ];
+        for &(kind, s) in later {
+            if t.allow(&notice(kind), t0 + Duration::from_secs(s)) {
+                sent.push(kind);
+            }
+        }
+        assert_eq!(
+            &sent[2..],
+            [
+                Kind::StillUnhealthy,
+                Kind::Recovered,
+                Kind::ScaleOut,
+                Kind::Recovered
+            ]
+        );
+    }
+
+    #[test]
+    fn texts_say_what_happened_and_what_was_done() {
+        let n = notice(Kind::ScaleOut);
+        assert_eq!(
+            n.text(),
+            "shop is down (HTTP 500 in 12 ms) at 2026-11-30 14:02:00 UTC. autoscale scaled web out from 1 to 3 dynos at once, and will scale back in to the schedule after a run of fast checks."
+        );
+        assert_eq!(n.subject(), "shop is down: scaled web out to 3");
+        let j = n.json();
+        assert_eq!(j["event"], "scale_out");
+        assert_eq!(j["to"], 3);
+        assert_eq!(j["at"], "2026-11-30T14:02:00Z");
+        let failed = Notice {
+            status: "422".into(),
+            message: "Cannot update to more than 1 Eco size dynos per process type.".into(),
+            ..notice(Kind::ScaleFailed)
+        };
+        assert!(
+            failed
+                .text()
+                .contains("HTTP 422 Cannot update to more than 1 Eco"),
+            "{}",
+            failed.text()
+        );
+        assert!(notice(Kind::StillUnhealthy)
+            .text()
+            .contains("someone should look"));
+    }
+}
