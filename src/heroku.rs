@@ -481,20 +481,23 @@ pub fn transport_kind(e: &reqwest::Error) -> &'static str {
     }
 }
 
-/// reqwest's Display stops at the top error ("error sending request"); the cause is what helps.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
+/// What went wrong, from the causes: reqwest's own top line ("error sending request for url
+/// (...)") says nothing useful and carries the URL, which may hold a token (webhooks, a check
+/// URL with a query secret), so it is dropped when there is a cause below it.
+pub fn error_chain(e: &reqwest::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut source = std::error::Error::source(e);
     while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
         }
         source = cause.source();
     }
-    // reqwest puts the URL in its message; ours carry no secret, but keep lines short.
-    text
+    if parts.is_empty() {
+        return e.to_string();
+    }
+    parts.join(": ")
 }
 
 #[cfg(test)]

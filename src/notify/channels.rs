@@ -48,7 +48,7 @@ fn http() -> reqwest::Client {
 }
 
 fn http_error(e: reqwest::Error) -> String {
-    error_chain(&e.without_url())
+    error_chain(&e)
 }
 
 impl Channel {

@@ -605,5 +605,16 @@ mod tests {
             "smtps://user:***@mail.example.com:465"
         );
         assert!(is_e164("+4930123456") && !is_e164("+0123") && !is_e164("4930123456"));
+        let local = NotifySettings {
+            notify_smtp_url: Some("smtp://127.0.0.1:2525".into()),
+            notify_email_from: Some("a@b.c".into()),
+            notify_email_to: Some("d@e.f".into()),
+            ..Default::default()
+        };
+        let email = local.resolve().unwrap().email.unwrap();
+        assert_eq!(
+            (email.security, email.port, email.user),
+            (SmtpSecurity::PlainLoopback, 2525, None)
+        );
     }
 }

@@ -44,12 +44,40 @@ impl Mail {
         value
     }
 
-    /// The body after the headers.
-    pub fn body(&self) -> &str {
+    /// The body after the headers, as sent (possibly quoted-printable).
+    pub fn raw_body(&self) -> &str {
         self.data
             .split_once("\r\n\r\n")
             .map(|(_, b)| b)
             .unwrap_or("")
+    }
+
+    /// The body as a reader sees it: quoted-printable decoded when so encoded, LF line ends.
+    pub fn body(&self) -> String {
+        let raw = self.raw_body().replace("\r\n", "\n");
+        let qp = self
+            .header("content-transfer-encoding")
+            .is_some_and(|v| v.eq_ignore_ascii_case("quoted-printable"));
+        if !qp {
+            return raw;
+        }
+        let joined = raw.replace("=\n", "");
+        let bytes = joined.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'=' && i + 2 < bytes.len() {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
     }
 }
 
