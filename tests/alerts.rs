@@ -136,8 +136,7 @@ async fn a_failing_or_hanging_receiver_never_delays_scaling() {
             .api
             .requests()
             .into_iter()
-            .filter(|r| r.method == "GET" && r.at < patches[1].at)
-            .last()
+            .rfind(|r| r.method == "GET" && r.at < patches[1].at)
             .unwrap();
         assert!(patches[1].at - get_before.at < Duration::from_millis(500));
         if answer == Answer::Status(500) {
