@@ -42,6 +42,15 @@ pub enum Command {
     },
     /// Validate the configuration, the token, the app, the formation and the check URL.
     Check,
+    /// Watch it work: the real daemon against a simulated Heroku and app, about a minute.
+    Demo {
+        /// How long the story runs (at least 20).
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Where to write the chart of the run.
+        #[arg(long, default_value = "autoscale-demo.svg")]
+        output: std::path::PathBuf,
+    },
     /// Send one test message through every alert channel.
     NotifyTest,
     /// Draw an SVG chart from the daemon's log lines (raw, or `heroku logs` output).
@@ -105,6 +114,17 @@ pub fn main() -> ExitCode {
         } => plan(&cli.settings, at, next, json, price),
         Command::Check => check(&cli.settings),
         Command::NotifyTest => notify_test(&cli.settings),
+        Command::Demo { seconds, output } => {
+            if seconds < crate::demo::MIN_SECONDS {
+                return usage_error(
+                    "--seconds",
+                    &seconds.to_string(),
+                    "too short for the whole story",
+                    "--seconds 60",
+                );
+            }
+            ExitCode::from(runtime().block_on(crate::demo::run(seconds, output)))
+        }
         Command::Chart {
             input,
             output,

@@ -10,6 +10,7 @@
 //! - [`scaler`]: apply; the one task that owns the state and calls the API.
 //! - [`heroku`]: the shared Platform API client (retries, backoff, error decoding).
 //! - [`daemon`]: wires cron edges, the check loop and the scaler; shutdown.
+//! - [`demo`]: the real daemon against the simulator, with a scripted story and a chart.
 //! - [`plan`], [`check`]: the `plan` and `check` subcommands; [`cli`]: the command line.
 //! - [`notify`]: alerts by webhook, email and SMS, throttled, never in the way of scaling.
 //! - [`chart`]: reads event lines back (raw or `heroku logs`) and draws an SVG.
@@ -21,6 +22,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod demo;
 pub mod heroku;
 pub mod logfmt;
 pub mod notify;

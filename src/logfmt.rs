@@ -33,11 +33,19 @@ pub const DEFAULT_FILTER: &str = "info,tokio_cron_scheduler=warn";
 ///
 /// Errors say why the filter is invalid, or that a subscriber is already set.
 pub fn init(filter: &str) -> Result<(), String> {
+    init_with(filter, std::io::stdout)
+}
+
+/// [`init`] with another writer (the demo copies every line aside for its chart).
+pub fn init_with<W>(filter: &str, writer: W) -> Result<(), String>
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
     let filter = env_filter(filter)?;
     tracing_subscriber::fmt()
         .with_ansi(false)
         .event_format(Logfmt)
-        .with_writer(std::io::stdout)
+        .with_writer(writer)
         .with_env_filter(filter)
         .try_init()
         .map_err(|e| format!("cannot install the logger: {e}"))

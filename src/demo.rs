@@ -1,0 +1,284 @@
+//! `autoscale demo`: the real daemon — configuration, scaler, HTTP client, cron jobs, checks —
+//! against the in-process simulator, with a compressed schedule and a scripted story: healthy, an
+//! outage (HTTP 500), recovery, a slow phase, a hang, recovery. No account, no network beyond
+//! loopback. It ends with a chart of the run and a summary of how fast each fault was answered.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::oneshot;
+
+use crate::config::Settings;
+use crate::logfmt::Line;
+use crate::notify::NotifySettings;
+use crate::sim::{FakeApp, FakeHeroku, Mode, Receiver};
+
+/// The shortest run that still tells the whole story.
+pub const MIN_SECONDS: u64 = 20;
+const APP: &str = "demo-shop";
+const MAX: &str = "4";
+
+/// A change every 15 s, the first 4 s after the start: 2 dynos, then 1, then 2, then 1, ...
+fn schedule(start: DateTime<Utc>) -> String {
+    use chrono::Timelike as _;
+    let a = (start.second() + 4) % 60;
+    let at = |offset: u32| (a + offset) % 60;
+    format!(
+        "{},{} * * * * *=2; {},{} * * * * *=1",
+        at(0),
+        at(30),
+        at(15),
+        at(45)
+    )
+}
+
+/// One step of the story.
+struct Phase {
+    /// Share of the run.
+    share: f64,
+    mode: Mode,
+    banner: &'static str,
+    /// Whether this phase injects a fault the daemon should answer.
+    fault: bool,
+}
+
+fn story() -> Vec<Phase> {
+    vec![
+        Phase {
+            share: 0.15,
+            mode: Mode::Healthy,
+            banner: "the app is healthy: checks are fast, the schedule sets the quantity",
+            fault: false,
+        },
+        Phase {
+            share: 0.20,
+            mode: Mode::Status(500),
+            banner: "outage: the app answers HTTP 500 — expect a scale-out to the maximum at once",
+            fault: true,
+        },
+        Phase {
+            share: 0.20,
+            mode: Mode::Healthy,
+            banner: "recovery: the app is fast again — expect a scale-in after 3 fast checks",
+            fault: false,
+        },
+        Phase {
+            share: 0.15,
+            mode: Mode::Slow(Duration::from_millis(900)),
+            banner: "slow phase: answers take 0.9 s (slow above 0.6 s) — expect a scale-out",
+            fault: true,
+        },
+        Phase {
+            share: 0.10,
+            mode: Mode::Hang,
+            banner: "hang: the app accepts connections and never answers (timeout 1.5 s)",
+            fault: true,
+        },
+        Phase {
+            share: 0.20,
+            mode: Mode::Healthy,
+            banner: "recovery: fast again — expect a calm scale-in back to the schedule",
+            fault: false,
+        },
+    ]
+}
+
+/// A writer that prints each log line and keeps a copy for the chart.
+#[derive(Clone)]
+struct Tee(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Tee {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        std::io::stdout().write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stdout().flush()
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Tee {
+    type Writer = Tee;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+fn banner(started: std::time::Instant, text: &str) {
+    let s = started.elapsed().as_secs();
+    println!("──── {:>2}:{:02}  {text}", s / 60, s % 60);
+}
+
+/// Runs the demo for `seconds`, writes the chart to `output`; returns the exit code.
+pub async fn run(seconds: u64, output: PathBuf) -> u8 {
+    let copy = Arc::new(Mutex::new(Vec::new()));
+    if let Err(e) = crate::logfmt::init_with(crate::logfmt::DEFAULT_FILTER, Tee(copy.clone())) {
+        eprintln!("error: {e}");
+        return 1;
+    }
+    let key = format!("demo-{:016x}", fastrand::u64(..));
+    let (api, app, hooks) = match (
+        FakeHeroku::start(&key).await,
+        FakeApp::start().await,
+        Receiver::start().await,
+    ) {
+        (Ok(api), Ok(app), Ok(hooks)) => (api, app, hooks),
+        _ => {
+            eprintln!("error: cannot listen on 127.0.0.1");
+            return 1;
+        }
+    };
+    api.add_app(APP, Some(&app.url()));
+    api.add_formation(APP, "web", 1, "Standard-1X");
+
+    let schedule = schedule(Utc::now());
+    let settings = Settings {
+        heroku_api_key: Some(key),
+        app: Some(APP.into()),
+        schedule: Some(schedule.clone()),
+        max: Some(MAX.into()),
+        check_interval: Some("1s".into()),
+        check_timeout: Some("1500ms".into()),
+        slow: Some("600ms".into()),
+        fast: Some("200ms".into()),
+        scale_in_after: Some("3".into()),
+        heroku_api_url: Some(api.url()),
+        notify: NotifySettings {
+            notify_webhook: Some(hooks.url("/hooks/autoscale-demo")),
+            ..NotifySettings::default()
+        },
+        ..Settings::default()
+    };
+    let config = match settings.resolve(None) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: the demo's own configuration is invalid: {e}");
+            return 1;
+        }
+    };
+
+    println!("autoscale demo: the real daemon against a simulated Heroku API and a simulated app on 127.0.0.1, for {seconds} s.");
+    println!("schedule {schedule} (a change every 15 s), max {MAX}, a check every second; alerts go to a local webhook.");
+    let started = std::time::Instant::now();
+    let (stop_tx, stop_rx) = oneshot::channel::<&'static str>();
+    let daemon = tokio::spawn(async move {
+        crate::daemon::run(
+            config,
+            &[],
+            async move { stop_rx.await.unwrap_or("SIGTERM") },
+        )
+        .await
+    });
+
+    let mut faults: Vec<(DateTime<Utc>, &'static str)> = Vec::new();
+    let total = Duration::from_secs(seconds);
+    let mut interrupted = false;
+    for (i, phase) in story().iter().enumerate() {
+        banner(started, &format!("phase {}/6: {}", i + 1, phase.banner));
+        if app.set_mode(phase.mode).await.is_err() {
+            eprintln!("error: the simulated app could not change its behaviour");
+        }
+        if phase.fault {
+            faults.push((
+                Utc::now(),
+                phase.banner.split(':').next().unwrap_or("fault"),
+            ));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(total.mul_f64(phase.share)) => {}
+            _ = tokio::signal::ctrl_c() => { interrupted = true; }
+        }
+        if interrupted {
+            banner(started, "interrupted: stopping early");
+            break;
+        }
+    }
+    banner(started, "the end: SIGTERM to the daemon");
+    let _ = stop_tx.send("SIGTERM");
+    let result = daemon.await;
+    // The app and the API stop with the demo.
+    drop(app);
+
+    let log = String::from_utf8_lossy(&copy.lock().unwrap()).into_owned();
+    let code = match result {
+        Ok(Ok(())) => 0,
+        _ => 1,
+    };
+    println!();
+    summarize(&log, &faults, api.patches().len(), hooks.received().len());
+    let options = crate::chart::Options {
+        title: Some(format!("autoscale demo — {APP}")),
+    };
+    match crate::chart::chart(&log, &options) {
+        Ok((svg, summary)) => match std::fs::write(&output, svg) {
+            Ok(()) => {
+                println!("{summary}");
+                println!("chart: {}", output.display());
+            }
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", output.display());
+                return 1;
+            }
+        },
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    }
+    code
+}
+
+/// What happened, in a few lines: reaction time to each fault, scales, alerts.
+fn summarize(log: &str, faults: &[(DateTime<Utc>, &str)], patches: usize, alerts: usize) {
+    let events: Vec<Line> = log.lines().filter_map(Line::parse).collect();
+    let ts = |l: &Line| {
+        l.get("ts")
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let probes = events.iter().filter(|l| l.event() == Some("probe")).count();
+    let failures = events
+        .iter()
+        .filter(|l| l.event() == Some("probe") && matches!(l.get("outcome"), Some("down" | "slow")))
+        .count();
+    let scales: Vec<&Line> = events
+        .iter()
+        .filter(|l| l.event() == Some("scale"))
+        .collect();
+    println!("summary: {probes} checks, {failures} unhealthy, {} scale events ({patches} PATCHes), {alerts} alerts sent to the webhook", scales.len());
+    for s in &scales {
+        println!(
+            "  scale {} → {}  reason={}  at {}",
+            s.get("from").unwrap_or("?"),
+            s.get("to").unwrap_or("?"),
+            s.get("reason").unwrap_or("?"),
+            s.get("ts").unwrap_or("?")
+        );
+    }
+    for (at, name) in faults {
+        let reaction = scales.iter().find_map(|s| {
+            let t = ts(s)?;
+            (t >= *at && matches!(s.get("reason"), Some("down" | "slow"))).then(|| t - *at)
+        });
+        let answered_by_max = events.iter().any(|l| {
+            l.event() == Some("probe")
+                && ts(l).is_some_and(|t| t >= *at)
+                && l.get("current") == Some(MAX)
+        });
+        match reaction {
+            Some(d) => println!(
+                "  {name}: scaled out {:.1} s after the fault began",
+                d.num_milliseconds() as f64 / 1000.0
+            ),
+            None if answered_by_max => {
+                println!("  {name}: already at the maximum, nothing more to do")
+            }
+            None => println!("  {name}: no scale-out during the phase"),
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! `autoscale demo` end to end, and `autoscale chart` on the daemon's own output.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use autoscale::logfmt::Line;
+use autoscale::sim::Mode;
+use common::*;
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("charts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// The SVG parses as XML and names every series.
+fn assert_chart(path: &PathBuf) {
+    let svg = std::fs::read_to_string(path).expect("the chart was written");
+    let doc = roxmltree::Document::parse(&svg).expect("the SVG is well-formed XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+    let all = texts.join("\n");
+    for series in [
+        "latency", "quantity", "floor", "median", "p95", "slow", "fast",
+    ] {
+        assert!(all.contains(series), "no {series:?} in the chart's text");
+    }
+    assert!(!svg.contains("href"), "self-contained");
+}
+
+#[tokio::test]
+async fn the_demo_tells_the_whole_story_and_draws_it() {
+    let svg = tmp("demo.svg");
+    let _ = std::fs::remove_file(&svg);
+    let out = svg.to_str().unwrap();
+    let (code, stdout, stderr) = output(&["demo", "--seconds", "30", "--output", out], &[]).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let events: Vec<Line> = stdout
+        .lines()
+        .filter_map(Line::parse)
+        .filter(|l| l.event().is_some())
+        .collect();
+    let has = |pred: &dyn Fn(&Line) -> bool| events.iter().any(pred);
+    assert!(has(&|l| l.event() == Some("start")), "{stdout}");
+    assert!(
+        has(&|l| l.get("reason") == Some("schedule") || l.get("trigger") == Some("schedule")),
+        "a schedule edge: {stdout}"
+    );
+    assert!(
+        has(&|l| l.event() == Some("scale") && l.get("reason") == Some("down")),
+        "{stdout}"
+    );
+    assert!(
+        has(&|l| l.event() == Some("scale") && l.get("reason") == Some("scale_in")),
+        "{stdout}"
+    );
+    assert!(has(&|l| l.event() == Some("shutdown")), "{stdout}");
+    assert!(stdout.contains("phase 2/6: outage"), "banners: {stdout}");
+    assert!(
+        stdout.contains("outage: scaled out"),
+        "reaction time: {stdout}"
+    );
+    assert!(stdout.contains(&format!("chart: {out}")), "{stdout}");
+    assert_chart(&svg);
+}
+
+#[tokio::test]
+async fn demo_refuses_a_run_too_short_for_the_story() {
+    let (code, _, err) = output(&["demo", "--seconds", "5"], &[]).await;
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--seconds") && err.contains("example"),
+        "{err}"
+    );
+}
+
+/// Runs the daemon through an outage and back; returns its stdout lines.
+async fn daemon_log() -> Vec<String> {
+    let w = World::new(1).await;
+    let env = w.env_with(&[
+        ("AUTOSCALE_SCHEDULE", "00:00=1"),
+        ("AUTOSCALE_MAX", "3"),
+        ("AUTOSCALE_CHECK_INTERVAL", "1s"),
+        ("AUTOSCALE_CHECK_TIMEOUT", "1s"),
+        ("AUTOSCALE_SLOW", "300ms"),
+        ("AUTOSCALE_FAST", "150ms"),
+        ("AUTOSCALE_SCALE_IN_AFTER", "2"),
+    ]);
+    let mut d = Daemon::spawn(&[], &env);
+    d.wait_count("probe", 2, Duration::from_secs(15)).await;
+    w.app.set_mode(Mode::Status(500)).await.unwrap();
+    d.wait_for("scale-out", Duration::from_secs(6), |l| {
+        l.get("reason") == Some("down")
+    })
+    .await;
+    w.app.set_mode(Mode::Healthy).await.unwrap();
+    d.wait_for("scale-in", Duration::from_secs(10), |l| {
+        l.get("reason") == Some("scale_in")
+    })
+    .await;
+    d.signal("TERM");
+    d.wait_exit(Duration::from_secs(10)).await;
+    d.lines()
+}
+
+fn summary_value<'a>(stdout: &'a str, label: &str) -> &'a str {
+    stdout
+        .lines()
+        .find(|l| l.starts_with(label))
+        .unwrap_or_else(|| panic!("no {label} in {stdout}"))
+}
+
+#[tokio::test]
+async fn chart_reads_raw_logs_and_heroku_logs_alike() {
+    let lines = daemon_log().await;
+    let probes = lines.iter().filter(|l| l.contains("event=probe")).count();
+    let raw = tmp("raw.log");
+    std::fs::write(&raw, lines.join("\n")).unwrap();
+    let svg = tmp("raw.svg");
+    let (code, out, err) = output(
+        &[
+            "chart",
+            "--input",
+            raw.to_str().unwrap(),
+            "--output",
+            svg.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        summary_value(&out, "checks:").starts_with(&format!("checks: {probes},")),
+        "{out}"
+    );
+    assert!(
+        summary_value(&out, "scale events:").contains("down 1"),
+        "{out}"
+    );
+    assert!(err.is_empty(), "no garbage: {err}");
+    assert_chart(&svg);
+
+    // The same lines as `heroku logs` shows them, with router and web lines around them.
+    let mut heroku = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        let ts = Line::parse(line)
+            .and_then(|l| l.get("ts").map(str::to_owned))
+            .unwrap();
+        let prefix = ts.replace('Z', "000+00:00");
+        heroku.push_str(&format!(
+            "{prefix} heroku[router]: at=info method=GET path=\"/\" host=shop-app.herokuapp.com request_id=r{i} fwd=\"1.2.3.4\" dyno=web.1 connect=0ms service=3ms status=200 bytes=5 protocol=https\n"
+        ));
+        heroku.push_str(&format!("{prefix} app[clock.1]: {line}\n"));
+        heroku.push_str(&format!("{prefix} app[web.1]: Completed 200 OK in 3ms\n"));
+    }
+    let heroku_file = tmp("heroku.log");
+    std::fs::write(&heroku_file, heroku).unwrap();
+    let svg2 = tmp("heroku.svg");
+    let (code, out2, err2) = output(
+        &[
+            "chart",
+            "--input",
+            heroku_file.to_str().unwrap(),
+            "--output",
+            svg2.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "{out2}{err2}");
+    assert_eq!(
+        summary_value(&out2, "checks:"),
+        summary_value(&out, "checks:")
+    );
+    assert_eq!(
+        summary_value(&out2, "scale events:"),
+        summary_value(&out, "scale events:")
+    );
+    assert!(
+        err2.is_empty(),
+        "router and web lines are unrelated, not garbage: {err2}"
+    );
+    assert_chart(&svg2);
+}
+
+#[tokio::test]
+async fn chart_rejects_empty_input_and_counts_garbage() {
+    let empty = tmp("empty.log");
+    std::fs::write(&empty, "").unwrap();
+    let (code, _, err) = output(
+        &[
+            "chart",
+            "--input",
+            empty.to_str().unwrap(),
+            "--output",
+            tmp("e.svg").to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 2);
+    assert!(err.contains("no autoscale event lines"), "{err}");
+
+    let mixed = tmp("mixed.log");
+    std::fs::write(
+        &mixed,
+        "this is not a log line\n\
+         ts=2026-11-30T10:00:00.000Z level=info event=probe status=200 latency_ms=80 outcome=fast error=\"\" current=2 floor=2\n\
+         ts=2026-11-30T10:03:00.000Z level=warn event=probe status=500 latency_ms=12 outcome=down error=\"HTTP 500\" current=2 floor=2\n\
+         ts=2026-11-30T10:03:00.100Z level=info event=scale from=2 to=3 reason=down result=ok\n\
+         {\"json\": true}\n\
+         ts=2026-11-30T10:06:00.000Z level=info event=probe status=200 latency_ms=70 outcome=\"fa\n",
+    )
+    .unwrap();
+    let svg = tmp("mixed.svg");
+    let (code, out, err) = output(
+        &[
+            "chart",
+            "--input",
+            mixed.to_str().unwrap(),
+            "--output",
+            svg.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    // A prose line, a JSON line and a truncated event line.
+    assert!(
+        err.contains("3 line(s) were not autoscale event lines"),
+        "{err}"
+    );
+    assert!(
+        summary_value(&out, "checks:").starts_with("checks: 2,"),
+        "{out}"
+    );
+    assert_chart(&svg);
+}
