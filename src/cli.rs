@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{unknown_variables, ConfigError, Settings};
 
-#[derive(Parser, Debug)]
+#[derive(Parser)]
 #[command(
     name = "autoscale",
     version,
@@ -67,11 +67,21 @@ pub enum Command {
     },
 }
 
-/// `.env` in the working directory, for local runs; the real environment wins.
+/// `.env` in the working directory (not its parents), for local runs; the real environment wins.
 fn load_dotenv() -> Result<(), String> {
-    match dotenvy::dotenv() {
-        Ok(_) => Ok(()),
+    let path = std::path::Path::new(".env");
+    match dotenvy::from_path(path) {
+        Ok(()) => Ok(()),
         Err(e) if e.not_found() => Ok(()),
+        // The parser's message quotes the whole line, which may hold a secret: name only the
+        // variable.
+        Err(dotenvy::Error::LineParse(line, _)) => {
+            let name = line.split('=').next().unwrap_or("").trim();
+            let name: String = name.chars().take(64).collect();
+            Err(format!(
+                ".env: the line for {name:?} cannot be parsed (its value is not shown); quote values that contain spaces or quotes, e.g. AUTOSCALE_SCHEDULE=\"07:00=3; 22:00=2\""
+            ))
+        }
         Err(e) => Err(format!(".env: {e}")),
     }
 }

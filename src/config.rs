@@ -20,7 +20,8 @@ use crate::schedule::Schedule;
 
 /// The raw settings, one per variable of the contract. Each is a long flag and an environment
 /// variable (a flag wins); values stay strings until [`Settings::resolve`].
-#[derive(Args, Debug, Clone, Default)]
+/// No Debug: it holds the key and alert secrets as plain strings.
+#[derive(Args, Clone, Default)]
 pub struct Settings {
     /// Heroku Platform API token (never printed).
     #[arg(long, env = "HEROKU_API_KEY", hide_env_values = true, global = true)]
@@ -62,7 +63,14 @@ pub struct Settings {
     #[arg(long, env = "AUTOSCALE_SCALE_IN_AFTER", global = true)]
     pub scale_in_after: Option<String>,
     /// Decide and log everything, never PATCH [default: false].
-    #[arg(long, env = "AUTOSCALE_DRY_RUN", global = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(
+        long,
+        env = "AUTOSCALE_DRY_RUN",
+        global = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
     pub dry_run: Option<String>,
     /// Platform API base URL; plain http only for loopback [default: https://api.heroku.com].
     #[arg(long, env = "HEROKU_API_URL", global = true)]
@@ -526,16 +534,26 @@ impl Settings {
         };
         if let Some(fast) = fast {
             if fast >= slow {
-                return Err(err(
-                    "AUTOSCALE_FAST",
-                    "fast",
-                    Some(&humantime::format_duration(fast).to_string()),
-                    format!(
-                        "must be below AUTOSCALE_SLOW ({})",
-                        humantime::format_duration(slow)
-                    ),
-                    "AUTOSCALE_FAST=1s with AUTOSCALE_SLOW=5s",
-                ));
+                // Blame the one the user set (both: FAST, the one that must be lower).
+                let fast_text = humantime::format_duration(fast).to_string();
+                let slow_text = humantime::format_duration(slow).to_string();
+                return Err(if self.fast.is_none() {
+                    err(
+                        "AUTOSCALE_SLOW",
+                        "slow",
+                        self.slow.as_deref(),
+                        format!("must be above AUTOSCALE_FAST ({fast_text})"),
+                        "AUTOSCALE_SLOW=5s with AUTOSCALE_FAST=1s",
+                    )
+                } else {
+                    err(
+                        "AUTOSCALE_FAST",
+                        "fast",
+                        self.fast.as_deref(),
+                        format!("must be below AUTOSCALE_SLOW ({slow_text})"),
+                        "AUTOSCALE_FAST=1s with AUTOSCALE_SLOW=5s",
+                    )
+                });
             }
         }
         let scale_out_after = count(

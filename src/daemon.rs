@@ -23,6 +23,7 @@ use url::Url;
 
 use crate::config::{CheckUrl, Config, Target};
 use crate::heroku::{ApiError, Client, Retry};
+use crate::notify::{Kind, Notice, Notifier};
 use crate::probe::Prober;
 use crate::scaler::{Message, Scaler};
 use crate::schedule::Schedule;
@@ -66,70 +67,71 @@ pub async fn run(
         cancel.clone(),
     );
     let target = config.target.clone();
+    // Alerts run beside the scaler, on their own tracker: at shutdown a hanging webhook gets a
+    // short grace, never the scaler's budget. Started first, so a refused token is reported.
+    let tasks = TaskTracker::new();
+    let alerts = TaskTracker::new();
+    let notifier = crate::notify::start(&config.notify, &alerts);
+    // Edges are armed from this instant: one that fires while startup is still retrying is
+    // queued, not lost.
+    let armed_from = Utc::now();
 
     // The app answers three questions at once: is the token good, does the app exist, and
     // where does its web process live (web_url may be null; never guess APP.herokuapp.com).
-    let prober = match resolve_check(&client, &target).await {
-        Ok(prober) => prober,
-        Err(e) if e.is_configuration() => return Err(fail(e)),
+    let plan = match resolve_check(&client, &target).await {
+        Ok(plan) => plan,
+        Err(e) if e.is_configuration() => return Err(fatal(e, &target, notifier, &alerts).await),
         Err(e) => {
             e.log(Level::ERROR);
-            CheckPlan::Pending
+            plan_without_app(&target)
         }
     };
-    log_start(&target, &prober);
+    log_start(&target, &plan);
 
-    let tasks = TaskTracker::new();
-    // Alerts run beside the scaler, on their own tracker: at shutdown a hanging webhook gets a
-    // short grace, never the scaler's budget.
-    let alerts = TaskTracker::new();
-    let notifier = crate::notify::start(&config.notify, &alerts);
     let mut risks: Vec<String> = warnings.to_vec();
-    if matches!(prober, CheckPlan::Off) {
+    if matches!(plan, CheckPlan::Off) {
         risks.push(
             "health checks are off, so the fail-safe will not scale out if the app goes down"
                 .into(),
         );
     }
     if !risks.is_empty() {
-        notifier.notify(crate::notify::Notice {
+        notifier.notify(Notice {
             message: risks.join("; "),
-            ..crate::notify::Notice::new(
-                crate::notify::Kind::RiskyStart,
-                &target.app,
-                &target.process,
-            )
+            ..Notice::new(Kind::RiskyStart, &target.app, &target.process)
         });
     }
 
-    let mut scaler = Scaler::new(client.clone(), target.clone(), notifier);
-    if let Err(e) = scaler.startup().await {
-        return Err(fail(e));
+    let mut scaler = Scaler::new(client.clone(), target.clone(), notifier.clone());
+    if !cancel.is_cancelled() {
+        if let Err(e) = scaler.startup().await {
+            drop(scaler);
+            return Err(fatal(e, &target, notifier, &alerts).await);
+        }
     }
+    // The scaler holds the only handle left: when it stops, the alert dispatcher does too.
+    drop(notifier);
 
     let (tx, rx) = mpsc::channel(64);
     tasks.spawn(scaler.run(rx, cancel.clone()));
-    if !matches!(prober, CheckPlan::Off) {
-        tasks.spawn(check_loop(
-            client.clone(),
-            target.clone(),
-            prober,
-            tx.clone(),
-            cancel.clone(),
-        ));
-    }
+    tasks.spawn(check_loop(
+        client.clone(),
+        target.clone(),
+        plan,
+        tx.clone(),
+        cancel.clone(),
+    ));
     tasks.close();
 
     let mut scheduler = JobScheduler::new()
         .await
         .map_err(|e| Fatal::Scheduler(e.to_string()))?;
-    let now = Utc::now();
     for entry in 0..target.schedule.entries().len() {
         arm(
             scheduler.clone(),
             target.schedule.clone(),
             entry,
-            now,
+            armed_from,
             tx.clone(),
         )
         .await;
@@ -164,7 +166,8 @@ pub async fn run(
     Ok(())
 }
 
-fn fail(e: ApiError) -> Fatal {
+/// A startup refusal no retry can fix: logged, told to a human (within a short grace), exit 1.
+async fn fatal(e: ApiError, target: &Target, notifier: Notifier, alerts: &TaskTracker) -> Fatal {
     e.log(Level::ERROR);
     let hint = match e.status() {
         Some(401) => "HEROKU_API_KEY is not a valid token (heroku authorizations:create)",
@@ -172,6 +175,14 @@ fn fail(e: ApiError) -> Fatal {
         _ => "check AUTOSCALE_APP and AUTOSCALE_PROCESS (heroku ps -a APP lists the process types)",
     };
     tracing::error!(event = "fatal", status = e.status().unwrap_or(0), message = %e.message(), hint);
+    notifier.notify(Notice {
+        status: e.status().map(|s| s.to_string()).unwrap_or_default(),
+        message: format!("{} ({hint})", e.message()),
+        ..Notice::new(Kind::ApiFailed, &target.app, &target.process)
+    });
+    drop(notifier);
+    alerts.close();
+    let _ = tokio::time::timeout(ALERT_GRACE, alerts.wait()).await;
     Fatal::Api(e)
 }
 
@@ -191,10 +202,19 @@ fn prober_for(target: &Target, url: Url) -> Prober {
 async fn resolve_check(client: &Client, target: &Target) -> Result<CheckPlan, ApiError> {
     let app = client.app(&target.app).await?;
     Ok(match &target.check.url {
+        CheckUrl::FromApp => web_url_plan(target, app.web_url.as_deref()),
+        _ => plan_without_app(target),
+    })
+}
+
+/// The plan when the app could not be read: a configured URL (or `off`) stands; only the
+/// default, the app's web_url, has to wait.
+fn plan_without_app(target: &Target) -> CheckPlan {
+    match &target.check.url {
         CheckUrl::Off => CheckPlan::Off,
         CheckUrl::Url(url) => CheckPlan::Ready(prober_for(target, url.clone())),
-        CheckUrl::FromApp => web_url_plan(target, app.web_url.as_deref()),
-    })
+        CheckUrl::FromApp => CheckPlan::Pending,
+    }
 }
 
 fn web_url_plan(target: &Target, web_url: Option<&str>) -> CheckPlan {
@@ -245,7 +265,9 @@ fn log_start(target: &Target, plan: &CheckPlan) {
     );
 }
 
-/// Checks the app every interval; a long check delays the next one (they never overlap).
+/// Checks the app every interval; a long check delays the next one (they never overlap). With
+/// checks off (or the web_url not known yet) it still wakes the scaler every interval to hold the
+/// floor, so a failed edge heals either way.
 async fn check_loop(
     client: Client,
     target: Target,
@@ -255,6 +277,7 @@ async fn check_loop(
 ) {
     let mut ticker = tokio::time::interval(target.check.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut first = true;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
@@ -263,22 +286,23 @@ async fn check_loop(
         if matches!(plan, CheckPlan::Pending) {
             match client.app(&target.app).await {
                 Ok(app) => plan = web_url_plan(&target, app.web_url.as_deref()),
-                Err(e) => {
-                    e.log(Level::ERROR);
-                    continue;
-                }
+                Err(e) => e.log(Level::ERROR),
             }
         }
-        let prober = match &plan {
-            CheckPlan::Ready(p) => p,
-            CheckPlan::Off => return,
-            CheckPlan::Pending => continue,
+        let message = match &plan {
+            CheckPlan::Ready(prober) => tokio::select! {
+                _ = cancel.cancelled() => return,
+                p = prober.probe() => Message::Check(p),
+            },
+            // Startup has just read the formation: the first tick has nothing to add.
+            _ if first => {
+                first = false;
+                continue;
+            }
+            _ => Message::Tick,
         };
-        let probe = tokio::select! {
-            _ = cancel.cancelled() => return,
-            p = prober.probe() => p,
-        };
-        if tx.send(Message::Check(probe)).await.is_err() {
+        first = false;
+        if tx.send(message).await.is_err() {
             return;
         }
     }

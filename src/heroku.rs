@@ -340,6 +340,16 @@ impl Client {
         body: Option<serde_json::Value>,
     ) -> Result<T, ApiError> {
         let retry = self.inner.retry;
+        // Shutting down: a call already sent finishes, none is started.
+        if self.inner.cancel.is_cancelled() {
+            return Err(ApiError::Transport {
+                method,
+                path: path.to_owned(),
+                kind: "cancelled",
+                message: "not sent: shutting down".into(),
+                attempts: 0,
+            });
+        }
         let mut attempt = 1;
         loop {
             match self.attempt(&method, path, body.as_ref()).await {

@@ -25,6 +25,8 @@ pub struct Streaks {
     pub fast_since_scale: u32,
     /// The latest outcome, if any check ran yet.
     pub last: Option<Outcome>,
+    /// A scale-in edge was held because the app was unhealthy, and no scale happened since.
+    pub held_scale_in: bool,
 }
 
 impl Streaks {
@@ -47,6 +49,7 @@ impl Streaks {
     /// scale-out (or an edge) without AUTOSCALE_SCALE_IN_AFTER fresh fast checks.
     pub fn scaled(&mut self) {
         self.fast_since_scale = 0;
+        self.held_scale_in = false;
     }
 
     pub fn last_unhealthy(&self) -> bool {
@@ -63,6 +66,8 @@ pub enum Trigger {
     Edge { quantity: u32 },
     /// A check finished (already recorded in the streaks).
     Check(Outcome),
+    /// The interval passed with checks off: only the floor is held.
+    Tick,
 }
 
 /// Why a scale happens: the `reason=` of `event=scale`.
@@ -161,6 +166,13 @@ pub fn decide(
                 }
             }
         }
+        Trigger::Tick => match floor {
+            Some(f) if current < f => Action::Scale {
+                to: f,
+                reason: Reason::Floor,
+            },
+            _ => Action::Nothing,
+        },
         Trigger::Check(outcome) => {
             if outcome.is_unhealthy() && streaks.unhealthy >= limits.scale_out_after {
                 // Out at once, no cool-down; at max there is nothing more to do.
@@ -191,6 +203,19 @@ pub fn decide(
                     Action::Scale {
                         to: f,
                         reason: Reason::ScaleIn,
+                    }
+                }
+                // Without scale-in (AUTOSCALE_FAST=off) a held scale-in edge is done at the first
+                // healthy check, or the app would stay at the maximum until the next edge.
+                Some(f)
+                    if current > f
+                        && streaks.held_scale_in
+                        && limits.scale_in_after.is_none()
+                        && !outcome.is_unhealthy() =>
+                {
+                    Action::Scale {
+                        to: f,
+                        reason: Reason::Schedule,
                     }
                 }
                 _ => Action::Nothing,
@@ -311,6 +336,46 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn with_checks_off_a_tick_only_heals_the_floor() {
+        let s = streaks(&[Fast, Fast, Fast]);
+        assert_eq!(
+            decide(Trigger::Tick, 1, Some(3), &s, &LIMITS),
+            scale(3, Reason::Floor)
+        );
+        assert_eq!(
+            decide(Trigger::Tick, 5, Some(3), &s, &LIMITS),
+            Action::Nothing
+        );
+        assert_eq!(decide(Trigger::Tick, 0, None, &s, &LIMITS), Action::Nothing);
+    }
+
+    #[test]
+    fn a_held_scale_in_edge_without_scale_in_is_done_at_the_first_healthy_check() {
+        let off = Thresholds {
+            scale_in_after: None,
+            ..LIMITS
+        };
+        let mut s = streaks(&[Down]);
+        s.held_scale_in = true;
+        assert_eq!(
+            decide(Trigger::Check(Down), 5, Some(2), &s, &off),
+            Action::Nothing
+        );
+        s.record(Ok);
+        assert_eq!(
+            decide(Trigger::Check(Ok), 5, Some(2), &s, &off),
+            scale(2, Reason::Schedule)
+        );
+        // With scale-in on, calm decides instead.
+        assert_eq!(
+            decide(Trigger::Check(Ok), 5, Some(2), &s, &LIMITS),
+            Action::Nothing
+        );
+        s.scaled();
+        assert!(!s.held_scale_in);
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub enum Message {
     Edge { at: DateTime<Utc>, entry: usize },
     /// A check finished.
     Check(Probe),
+    /// The check interval passed with checks off: hold the floor all the same.
+    Tick,
 }
 
 /// The scaler's state: one target, its check streaks and the last refusal seen.
@@ -45,6 +47,8 @@ struct Trouble {
     checks: u32,
     /// Unhealthy checks while already at the maximum: scaling out did not help.
     at_max: u32,
+    /// Whether a human was told about this outage (a recovery is news only then).
+    alerted: bool,
 }
 
 impl Scaler {
@@ -71,26 +75,40 @@ impl Scaler {
     fn track_trouble(&mut self, probe: &Probe, current: Option<u32>, floor: Option<u32>) {
         let max = self.target.thresholds.max;
         if probe.outcome.is_unhealthy() {
+            let scale_out_after = self.target.thresholds.scale_out_after;
+            let unhealthy = self.streaks.unhealthy;
             let t = self.trouble.get_or_insert(Trouble {
                 since: Utc::now(),
                 checks: 0,
                 at_max: 0,
+                alerted: false,
             });
             t.checks += 1;
-            if current.is_some_and(|c| c >= max) {
+            let at_max = current.is_some_and(|c| c >= max);
+            if at_max {
                 t.at_max += 1;
             }
-            if t.at_max >= STILL_UNHEALTHY_AFTER {
+            // Already at the maximum when the outage counts: nothing to scale out to, so no
+            // scale-out alert would come; say so at once.
+            let kind = if at_max && unhealthy == scale_out_after {
+                Some(Kind::DownAtMax)
+            } else if t.at_max >= STILL_UNHEALTHY_AFTER {
+                Some(Kind::StillUnhealthy)
+            } else {
+                None
+            };
+            if let Some(kind) = kind {
+                t.alerted = true;
                 self.notifier.notify(Notice {
                     reason: probe.outcome.to_string(),
                     to: current,
                     status: probe.status.map(|s| s.to_string()).unwrap_or_default(),
                     latency_ms: Some(probe.latency_ms() as u64),
                     message: probe.error.clone(),
-                    ..self.notice(Kind::StillUnhealthy)
+                    ..self.notice(kind)
                 });
             }
-        } else if let Some(t) = self.trouble.take() {
+        } else if let Some(t) = self.trouble.take().filter(|t| t.alerted) {
             let minutes = (Utc::now() - t.since).num_seconds() as f64 / 60.0;
             let calm = match (self.target.thresholds.scale_in_after, floor, current) {
                 (Some(n), Some(f), Some(c)) if c > f => {
@@ -170,7 +188,23 @@ impl Scaler {
         match message {
             Message::Edge { at, entry } => self.edge(at, entry).await,
             Message::Check(probe) => self.check(probe).await,
+            Message::Tick => self.tick().await,
         }
+    }
+
+    async fn tick(&mut self) {
+        let Ok(formation) = self.logged_formation().await else {
+            return;
+        };
+        let floor = self.floor(Utc::now());
+        let action = decide(
+            Trigger::Tick,
+            formation.quantity,
+            floor,
+            &self.streaks,
+            &self.target.thresholds,
+        );
+        self.apply(formation.quantity, action, "tick").await;
     }
 
     async fn edge(&mut self, at: DateTime<Utc>, entry: usize) {
@@ -203,7 +237,7 @@ impl Scaler {
         let current = match formation {
             Ok(f) => f.quantity,
             Err(e) => {
-                e.log(Level::ERROR);
+                self.api_failed(&e);
                 return;
             }
         };
@@ -224,13 +258,27 @@ impl Scaler {
     }
 
     async fn logged_formation(&self) -> Result<crate::heroku::Formation, ()> {
-        self.formation().await.map_err(|e| e.log(Level::ERROR))
+        self.formation().await.map_err(|e| self.api_failed(&e))
+    }
+
+    /// Reading the formation failed after retries: nothing can be scaled. Logged, and a human
+    /// is told (a revoked token must not fail silently).
+    fn api_failed(&self, e: &ApiError) {
+        e.log(Level::ERROR);
+        self.notifier.notify(Notice {
+            status: e.status().map(|s| s.to_string()).unwrap_or_default(),
+            message: e.message().to_owned(),
+            ..self.notice(Kind::ApiFailed)
+        });
     }
 
     async fn apply(&mut self, current: u32, action: Action, trigger: &'static str) {
         match action {
             Action::Nothing => {}
             Action::Skip(skip) => {
+                if skip == crate::policy::Skip::Unhealthy {
+                    self.streaks.held_scale_in = true;
+                }
                 tracing::info!(
                     event = "scale_skip",
                     reason = skip.as_str(),
@@ -243,7 +291,7 @@ impl Scaler {
     }
 
     /// The alert for a scale that happened (or would have, in a dry run).
-    fn scaled_notice(&self, from: u32, to: u32, reason: Reason) {
+    fn scaled_notice(&mut self, from: u32, to: u32, reason: Reason) {
         let kind = match reason {
             Reason::Down | Reason::Slow => Kind::ScaleOut,
             _ => Kind::Scale,
@@ -254,6 +302,11 @@ impl Scaler {
             to: Some(to),
             ..self.notice(kind)
         };
+        if kind == Kind::ScaleOut {
+            if let Some(t) = &mut self.trouble {
+                t.alerted = true;
+            }
+        }
         if let (Kind::ScaleOut, Some(p)) = (kind, &self.last_probe) {
             notice.status = p.status.map(|s| s.to_string()).unwrap_or_default();
             notice.latency_ms = Some(p.latency_ms() as u64);

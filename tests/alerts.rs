@@ -437,3 +437,105 @@ async fn notify_on_all_sends_every_scale() {
     d.signal("TERM");
     d.wait_exit(Duration::from_secs(10)).await;
 }
+
+#[tokio::test]
+async fn an_outage_already_at_the_maximum_is_reported_at_once_and_a_blip_is_not_news() {
+    // The schedule's quantity is the maximum (the default AUTOSCALE_MAX): nothing to scale out to.
+    let w = World::new(3).await;
+    let hooks = Receiver::start().await.unwrap();
+    let env = failsafe(
+        &w,
+        &[
+            ("AUTOSCALE_SCHEDULE", "00:00=3"),
+            ("AUTOSCALE_SCALE_OUT_AFTER", "2"),
+            ("AUTOSCALE_NOTIFY_WEBHOOK", &hooks.url("/hook")),
+        ],
+    );
+    let mut d = Daemon::spawn(&[], &env);
+    d.wait_count("probe", 1, Duration::from_secs(15)).await;
+    // One failed check (below AUTOSCALE_SCALE_OUT_AFTER): no alert, and no "recovered" either.
+    let hits = w.app.hits();
+    w.app.set_mode(Mode::Status(500)).await.unwrap();
+    until("one failing check", Duration::from_secs(5), || {
+        w.app.hits() > hits
+    })
+    .await;
+    w.app.set_mode(Mode::Healthy).await.unwrap();
+    d.wait_for("the blip", Duration::from_secs(5), |l| {
+        l.get("outcome") == Some("down")
+    })
+    .await;
+    let seen = d.events_named("probe").len();
+    d.wait_count("probe", seen + 2, Duration::from_secs(10))
+        .await;
+    assert!(hooks.received().is_empty(), "{:?}", hooks.received());
+    // A real outage at the maximum: told at the second check, not three checks later.
+    w.app.set_mode(Mode::Status(500)).await.unwrap();
+    wait_received(&hooks, 1, Duration::from_secs(6)).await;
+    let body = hooks.received()[0].json().unwrap();
+    assert_eq!(body["event"], "down_at_max", "{body}");
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap()
+            .contains("nothing to scale out to"),
+        "{body}"
+    );
+    assert!(w.api.patches().is_empty());
+    w.app.set_mode(Mode::Healthy).await.unwrap();
+    wait_received(&hooks, 2, Duration::from_secs(6)).await;
+    assert_eq!(hooks.received()[1].json().unwrap()["event"], "recovered");
+    d.signal("TERM");
+    d.wait_exit(Duration::from_secs(10)).await;
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_reported() {
+    let w = World::new(1).await;
+    let hooks = Receiver::start().await.unwrap();
+    let env = failsafe(&w, &[("AUTOSCALE_NOTIFY_WEBHOOK", &hooks.url("/hook"))]);
+    let mut d = Daemon::spawn(&[], &env);
+    d.wait_count("probe", 1, Duration::from_secs(15)).await;
+    // The token is revoked while the daemon runs: every call now gets 401.
+    for _ in 0..50 {
+        w.api.fail_next(None, autoscale::sim::Fault::Unauthorized);
+    }
+    wait_received(&hooks, 1, Duration::from_secs(6)).await;
+    let body = hooks.received()[0].json().unwrap();
+    assert_eq!(body["event"], "api_failed");
+    assert_eq!(body["status"], "401");
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap()
+            .contains("Invalid credentials provided."),
+        "{body}"
+    );
+    // Throttled: further checks fail the same way without another alert.
+    let seen = d.events_named("api_error").len();
+    until("more failing checks", Duration::from_secs(6), || {
+        d.events_named("api_error").len() >= seen + 2
+    })
+    .await;
+    assert_eq!(hooks.received().len(), 1);
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
+}
+
+#[tokio::test]
+async fn a_bad_token_at_startup_exits_1_and_is_reported() {
+    let w = World::new(1).await;
+    let hooks = Receiver::start().await.unwrap();
+    let env = failsafe(
+        &w,
+        &[
+            ("AUTOSCALE_NOTIFY_WEBHOOK", &hooks.url("/hook")),
+            ("HEROKU_API_KEY", "revoked"),
+        ],
+    );
+    let mut d = Daemon::spawn(&[], &env);
+    assert_eq!(d.wait_exit(Duration::from_secs(15)).await.code(), Some(1));
+    let got = hooks.received();
+    assert_eq!(got.len(), 1, "{}", d.dump());
+    assert_eq!(got[0].json().unwrap()["event"], "api_failed");
+}

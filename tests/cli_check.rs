@@ -283,3 +283,43 @@ async fn version_and_help_work() {
     let (_, out, _) = output(&["--help"], &env).await;
     assert!(!out.contains(KEY));
 }
+
+#[tokio::test]
+async fn a_dotenv_file_is_read_and_the_environment_wins() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dotenv");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(".env"),
+        "# local settings\nAUTOSCALE_SCHEDULE=\"07:00=5; 20:00=2\"\nAUTOSCALE_TZ=Europe/Berlin\n",
+    )
+    .unwrap();
+    let args = ["plan", "--at", "2026-12-01T12:00:00Z", "--json"];
+    let (code, out, err) = output_in(&dir, &args, &[]).await;
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v["quantity"].as_u64(), v["max"].as_u64()),
+        (Some(5), Some(5))
+    );
+    assert_eq!(v["tz"], "Europe/Berlin");
+    let env = vec![("AUTOSCALE_SCHEDULE".to_string(), "00:00=7".to_string())];
+    let (_, out, _) = output_in(&dir, &args, &env).await;
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["quantity"], 7, "the environment wins over .env");
+    assert_eq!(v["tz"], "Europe/Berlin", "the rest of .env still applies");
+
+    // A line that cannot be parsed names its variable, never its value (it may be the key).
+    std::fs::write(dir.join(".env"), "HEROKU_API_KEY=sekrit'abc\n").unwrap();
+    let (code, _, err) = output_in(&dir, &args, &[]).await;
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(".env") && err.contains("HEROKU_API_KEY"),
+        "{err}"
+    );
+    assert!(!err.contains("sekrit"), "{err}");
+    // Only the working directory's .env is read, not a parent's.
+    let child = dir.join("child");
+    std::fs::create_dir_all(&child).unwrap();
+    let (code, _, err) = output_in(&child, &args, &[]).await;
+    assert_eq!(code, 0, "{err}");
+}

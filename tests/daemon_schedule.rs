@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use autoscale::sim::Fault;
 use common::*;
@@ -197,11 +197,15 @@ async fn sigterm_exits_0_quickly_with_a_shutdown_event() {
 
 #[tokio::test]
 async fn sigterm_lets_the_patch_in_flight_finish() {
-    let w = World::new(1).await;
-    // The startup PATCH takes 1.5 s to answer; SIGTERM arrives while it is in flight.
+    let w = World::new(2).await;
+    let mut d = Daemon::spawn(&[], &schedule_only(&w, ALTERNATING));
+    d.wait_for("start", Duration::from_secs(15), |l| {
+        l.event() == Some("start")
+    })
+    .await;
+    // The first edge's PATCH takes 1.5 s to answer; SIGTERM arrives while it is in flight.
     w.api
         .fail_next(Some("PATCH"), Fault::Delay(Duration::from_millis(1500)));
-    let mut d = Daemon::spawn(&[], &schedule_only(&w, "00:00=2"));
     until("the PATCH to arrive", Duration::from_secs(15), || {
         !w.api.patches().is_empty()
     })
@@ -209,7 +213,7 @@ async fn sigterm_lets_the_patch_in_flight_finish() {
     d.signal("TERM");
     let status = d.wait_exit(Duration::from_secs(10)).await;
     assert_eq!(status.code(), Some(0));
-    assert_eq!(w.quantity(), 2);
+    assert_eq!(w.quantity(), 1);
     let events: Vec<String> = d
         .events()
         .iter()
@@ -224,6 +228,12 @@ async fn sigterm_lets_the_patch_in_flight_finish() {
         .position(|e| e == "shutdown")
         .expect("shutdown logged");
     assert!(scale < shutdown, "{events:?}");
+    assert_eq!(d.events_named("scale")[0].get("result"), Some("ok"));
+    assert_eq!(
+        w.api.patches().len(),
+        1,
+        "nothing new is sent after SIGTERM"
+    );
 }
 
 #[tokio::test]
@@ -256,11 +266,12 @@ async fn a_503_on_the_edge_patch_is_retried_and_lands() {
 }
 
 #[tokio::test]
-async fn an_api_outage_at_startup_is_logged_and_the_daemon_keeps_running() {
+async fn an_api_outage_at_startup_is_logged_and_the_first_check_heals_the_floor() {
     let w = World::new(1).await;
-    // Every attempt of the startup calls fails; the first check heals the floor afterwards.
+    // Every attempt of the startup formation read fails (502 from a proxy, not JSON).
     for _ in 0..4 {
-        w.api.fail_next(Some("GET"), Fault::NonJson(502));
+        w.api
+            .fail_path("GET", "/apps/shop-app/formation/web", Fault::NonJson(502));
     }
     let env = w.env_with(&[
         ("AUTOSCALE_SCHEDULE", "00:00=2"),
@@ -271,16 +282,60 @@ async fn an_api_outage_at_startup_is_logged_and_the_daemon_keeps_running() {
         .wait_for(
             "the floor healed by a check",
             Duration::from_secs(30),
-            |l| l.event() == Some("scale") && l.get("result") == Some("ok"),
+            |l| l.event() == Some("scale"),
         )
         .await;
-    assert_eq!(heal.get("to"), Some("2"));
+    assert_eq!(heal.get("reason"), Some("floor"), "{}", d.dump());
+    assert_eq!((heal.get("from"), heal.get("to")), (Some("1"), Some("2")));
     assert_eq!(w.quantity(), 2);
     let errors = d.events_named("api_error");
+    assert_eq!(
+        errors.len(),
+        4,
+        "three retries, then the final error: {}",
+        d.dump()
+    );
     assert!(errors
         .iter()
-        .any(|e| e.get("status") == Some("502") && e.get("id") == Some("http_502")));
+        .all(|e| e.get("status") == Some("502") && e.get("id") == Some("http_502")));
+    assert_eq!(errors[3].get("attempt"), Some("4"));
     d.signal("TERM");
     assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
-    let _ = SystemTime::now();
+}
+
+#[tokio::test]
+async fn with_checks_off_the_floor_is_still_held_and_an_app_outage_does_not_turn_them_on() {
+    let w = World::new(2).await;
+    // The app cannot be read at startup; AUTOSCALE_CHECK_URL=off must still mean off.
+    for _ in 0..4 {
+        w.api.fail_path("GET", "/apps/shop-app", Fault::Unavailable);
+    }
+    let env = w.env_with(&[
+        ("AUTOSCALE_SCHEDULE", "00:00=2"),
+        ("AUTOSCALE_CHECK_URL", "off"),
+        ("AUTOSCALE_CHECK_INTERVAL", "1s"),
+    ]);
+    let mut d = Daemon::spawn(&[], &env);
+    d.wait_for("start", Duration::from_secs(20), |l| {
+        l.event() == Some("start")
+    })
+    .await;
+    d.wait_for("startup", Duration::from_secs(10), |l| {
+        l.event() == Some("scale_skip")
+    })
+    .await;
+    // A failed edge, or a hand scale-down: healed within one interval without any check.
+    w.api.set_quantity(APP, "web", 1);
+    let heal = d
+        .wait_for("the floor healed", Duration::from_secs(4), |l| {
+            l.event() == Some("scale")
+        })
+        .await;
+    assert_eq!(heal.get("reason"), Some("floor"));
+    assert_eq!(w.quantity(), 2);
+    assert!(d.events_named("probe").is_empty(), "{}", d.dump());
+    assert_eq!(w.app.hits(), 0, "the app was never requested");
+    assert_eq!(d.events_named("start")[0].get("check_url"), Some("off"));
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
 }

@@ -119,9 +119,14 @@ impl Channel {
     /// Sends with a timeout and one retry; logs the result; never fails the caller.
     pub async fn send_logged(&self, notice: &Notice) -> bool {
         let mut last = String::new();
+        // SMS recipients already reached are not texted again by the retry (each SMS is paid).
+        let mut delivered: Vec<String> = Vec::new();
         for attempt in 1..=ATTEMPTS {
-            match tokio::time::timeout(SEND_TIMEOUT + Duration::from_secs(1), self.send(notice))
-                .await
+            match tokio::time::timeout(
+                SEND_TIMEOUT + Duration::from_secs(1),
+                self.send(notice, &mut delivered),
+            )
+            .await
             {
                 Ok(Ok(())) => {
                     tracing::info!(
@@ -144,7 +149,7 @@ impl Channel {
         false
     }
 
-    async fn send(&self, notice: &Notice) -> Result<(), String> {
+    async fn send(&self, notice: &Notice, delivered: &mut Vec<String>) -> Result<(), String> {
         match self {
             Channel::Webhook { config, http } => {
                 let body = if config.slack {
@@ -176,7 +181,12 @@ impl Channel {
                 if body.chars().count() > SMS_MAX_CHARS {
                     body = body.chars().take(SMS_MAX_CHARS - 1).collect::<String>() + "…";
                 }
-                for to in &config.to {
+                let pending: Vec<&String> = config
+                    .to
+                    .iter()
+                    .filter(|to| !delivered.contains(to))
+                    .collect();
+                for to in pending {
                     let response = http
                         .post(&url)
                         .basic_auth(&config.sid, Some(&config.token))
@@ -201,6 +211,7 @@ impl Channel {
                             .trim()
                             .to_owned());
                     }
+                    delivered.push(to.clone());
                 }
                 Ok(())
             }

@@ -26,12 +26,17 @@ pub const STILL_UNHEALTHY_AFTER: u32 = 3;
 pub enum Kind {
     /// The fail-safe scaled out (app down or slow).
     ScaleOut,
+    /// Unhealthy while already at the maximum: there is nothing to scale out to.
+    DownAtMax,
     /// Still unhealthy at the maximum: scaling out did not help. The one that must wake someone.
     StillUnhealthy,
     /// Healthy again after trouble.
     Recovered,
     /// A scale failed after retries (token revoked, no access, refused by Heroku, Heroku down).
     ScaleFailed,
+    /// The API cannot be used at all (reading the formation failed: a revoked token, a deleted
+    /// app, Heroku down), so nothing can be scaled.
+    ApiFailed,
     /// Started in a way that leaves the app unprotected (checks off, an ignored variable).
     RiskyStart,
     /// Any other scale (schedule, floor, scale-in): sent with AUTOSCALE_NOTIFY_ON=all.
@@ -44,9 +49,11 @@ impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::ScaleOut => "scale_out",
+            Kind::DownAtMax => "down_at_max",
             Kind::StillUnhealthy => "still_unhealthy",
             Kind::Recovered => "recovered",
             Kind::ScaleFailed => "scale_failed",
+            Kind::ApiFailed => "api_failed",
             Kind::RiskyStart => "risky_start",
             Kind::Scale => "scale",
             Kind::Test => "test",
@@ -56,8 +63,13 @@ impl Kind {
     /// The kinds a notice of this kind ends: after a recovery, the next outage is news at once.
     fn ends(self) -> &'static [Kind] {
         match self {
-            Kind::Recovered => &[Kind::ScaleOut, Kind::StillUnhealthy, Kind::ScaleFailed],
-            Kind::ScaleOut | Kind::StillUnhealthy => &[Kind::Recovered],
+            Kind::Recovered => &[
+                Kind::ScaleOut,
+                Kind::DownAtMax,
+                Kind::StillUnhealthy,
+                Kind::ScaleFailed,
+            ],
+            Kind::ScaleOut | Kind::DownAtMax | Kind::StillUnhealthy => &[Kind::Recovered],
             _ => &[],
         }
     }
@@ -125,6 +137,12 @@ impl Notice {
                 self.process,
                 self.to.unwrap_or(0)
             ),
+            Kind::DownAtMax => format!(
+                "{app} is {} at the maximum of {} {} dynos",
+                self.reason,
+                self.to.unwrap_or(0),
+                self.process
+            ),
             Kind::StillUnhealthy => format!(
                 "{app} is still {} at the maximum of {} {} dynos",
                 self.reason,
@@ -137,6 +155,7 @@ impl Notice {
                 self.process,
                 self.to.unwrap_or(0)
             ),
+            Kind::ApiFailed => format!("{app}: autoscale cannot use the Heroku API"),
             Kind::RiskyStart => format!("{app}: autoscale started unprotected"),
             Kind::Scale => format!(
                 "{app}: {} scaled from {} to {} ({}){dry}",
@@ -167,6 +186,12 @@ impl Notice {
                 self.from.unwrap_or(0),
                 self.to.unwrap_or(0)
             ),
+            Kind::DownAtMax => format!(
+                "{app} is {} ({}) at {when}, and {p} already runs the maximum of {} dynos: there is nothing to scale out to. Someone should look at the app (or raise AUTOSCALE_MAX).",
+                self.reason,
+                self.symptom(),
+                self.to.unwrap_or(0)
+            ),
             Kind::StillUnhealthy => format!(
                 "{app} is still {} ({}) at {when}, although {p} runs at the maximum of {} dynos for {STILL_UNHEALTHY_AFTER} checks or more. Scaling out did not help: someone should look at the app.",
                 self.reason,
@@ -186,6 +211,11 @@ impl Notice {
                 if self.status.is_empty() { "-" } else { &self.status },
                 self.message,
                 self.from.unwrap_or(0)
+            ),
+            Kind::ApiFailed => format!(
+                "autoscale cannot read the {p} formation of {app} at {when}: HTTP {} {}. Nothing can be scaled until this is fixed (a revoked token? run `autoscale check`).",
+                if self.status.is_empty() { "-" } else { &self.status },
+                self.message
             ),
             Kind::RiskyStart => format!("autoscale started for {app} {p} at {when}, but: {}", self.message),
             Kind::Scale => format!(

@@ -8,8 +8,8 @@ use url::Url;
 
 use crate::config::{is_loopback_host, secure_base_url, ConfigError};
 
-/// Raw alert settings; see README "Alerts".
-#[derive(Args, Debug, Clone, Default)]
+/// Raw alert settings; see README "Alerts". No Debug: they hold secrets as plain strings.
+#[derive(Args, Clone, Default)]
 pub struct NotifySettings {
     /// Webhook URL(s), comma-separated; Slack URLs get Slack's shape (never printed).
     #[arg(
@@ -85,10 +85,19 @@ pub enum NotifyOn {
 }
 
 /// A webhook target. The URL carries a token: it is shown only as [`redact_url`] gives it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WebhookConfig {
     pub url: Url,
     pub slack: bool,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("url", &redact_url(&self.url))
+            .field("slack", &self.slack)
+            .finish()
+    }
 }
 
 /// How SMTP is spoken.
@@ -102,7 +111,7 @@ pub enum SmtpSecurity {
     PlainLoopback,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EmailConfig {
     pub host: String,
     pub port: u16,
@@ -113,13 +122,39 @@ pub struct EmailConfig {
     pub to: Vec<Address>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SmsConfig {
     pub base: Url,
     pub sid: String,
     pub token: String,
     pub from: String,
     pub to: Vec<String>,
+}
+
+impl std::fmt::Debug for EmailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "(redacted)"))
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for SmsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsConfig")
+            .field("base", &self.base.as_str())
+            .field("sid", &self.sid)
+            .field("token", &"(redacted)")
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .finish()
+    }
 }
 
 /// The validated alert configuration.
@@ -146,10 +181,14 @@ pub fn redact_url(url: &Url) -> String {
     format!("{}://{host}{port}{path}", url.scheme())
 }
 
-/// Slack's incoming webhooks, or a URL shaped like one (`/services/T…/B…/…`, e.g. a relay).
+/// Slack's incoming webhooks (`hooks.slack.com`), or a local relay on loopback that keeps Slack's
+/// path (`/services/T…/B…/…`); any other host gets the JSON object.
 fn is_slack(url: &Url) -> bool {
     if url.host_str() == Some("hooks.slack.com") {
         return true;
+    }
+    if !is_loopback_host(url) {
+        return false;
     }
     let parts: Vec<&str> = url.path().trim_matches('/').split('/').collect();
     parts.len() == 4
@@ -605,6 +644,12 @@ mod tests {
             "smtps://user:***@mail.example.com:465"
         );
         assert!(is_e164("+4930123456") && !is_e164("+0123") && !is_e164("4930123456"));
+        // Only Slack's host (or a loopback relay) gets Slack's shape.
+        let other = NotifySettings {
+            notify_webhook: Some("https://relay.example.com/services/T1/B2/x".into()),
+            ..Default::default()
+        };
+        assert!(!other.resolve().unwrap().webhooks[0].slack);
         let local = NotifySettings {
             notify_smtp_url: Some("smtp://127.0.0.1:2525".into()),
             notify_email_from: Some("a@b.c".into()),

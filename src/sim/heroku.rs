@@ -94,8 +94,8 @@ struct Inner {
     apps: Vec<FakeApp>,
     /// (app name, process type) → formation.
     formations: Vec<(String, FakeFormation)>,
-    /// (method filter, fault); consumed front first by the first matching request.
-    faults: VecDeque<(Option<Method>, Fault)>,
+    /// (method filter, path filter, fault); consumed front first by the first matching request.
+    faults: VecDeque<(Option<Method>, Option<String>, Fault)>,
     requests: Vec<Recorded>,
     remaining: u64,
     serial: u64,
@@ -231,7 +231,21 @@ impl FakeHeroku {
     /// The next request (of `method`, or any when None) gets `fault`; queue several for a run.
     pub fn fail_next(&self, method: Option<&str>, fault: Fault) {
         let method = method.map(|m| Method::from_bytes(m.as_bytes()).expect("an HTTP method"));
-        self.inner.lock().unwrap().faults.push_back((method, fault));
+        self.inner
+            .lock()
+            .unwrap()
+            .faults
+            .push_back((method, None, fault));
+    }
+
+    /// The next `method` request to exactly `path` gets `fault`.
+    pub fn fail_path(&self, method: &str, path: &str, fault: Fault) {
+        let method = Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        self.inner
+            .lock()
+            .unwrap()
+            .faults
+            .push_back((Some(method), Some(path.to_owned()), fault));
     }
 
     /// Every request so far, in order.
@@ -346,13 +360,13 @@ async fn gatekeeper(
         .collect();
     let (fault, remaining, request_id, index) = {
         let mut inner = inner.lock().unwrap();
-        let position = inner
-            .faults
-            .iter()
-            .position(|(m, _)| m.as_ref().is_none_or(|m| *m == parts.method));
+        let position = inner.faults.iter().position(|(m, p, _)| {
+            m.as_ref().is_none_or(|m| *m == parts.method)
+                && p.as_deref().is_none_or(|p| p == parts.uri.path())
+        });
         let fault = position
             .and_then(|i| inner.faults.remove(i))
-            .map(|(_, f)| f);
+            .map(|(_, _, f)| f);
         inner.remaining = inner.remaining.saturating_sub(1);
         inner.serial += 1;
         let request_id = uuid_like(inner.serial);

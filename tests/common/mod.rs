@@ -70,12 +70,16 @@ fn workdir() -> PathBuf {
 }
 
 fn command(args: &[&str], env: &[(String, String)]) -> Command {
+    command_in(&workdir(), args, env)
+}
+
+fn command_in(dir: &std::path::Path, args: &[&str], env: &[(String, String)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_autoscale"));
     cmd.args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .current_dir(workdir())
+        .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -85,7 +89,16 @@ fn command(args: &[&str], env: &[(String, String)]) -> Command {
 
 /// Runs a short command to completion (bounded) and returns (exit code, stdout, stderr).
 pub async fn output(args: &[&str], env: &[(String, String)]) -> (i32, String, String) {
-    let child = command(args, env).spawn().expect("spawn autoscale");
+    output_in(&workdir(), args, env).await
+}
+
+/// [`output`] in another working directory (e.g. one with a `.env`).
+pub async fn output_in(
+    dir: &std::path::Path,
+    args: &[&str],
+    env: &[(String, String)],
+) -> (i32, String, String) {
+    let child = command_in(dir, args, env).spawn().expect("spawn autoscale");
     let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
         .await
         .expect("the command finished within 60 s")
