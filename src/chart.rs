@@ -167,6 +167,8 @@ struct Log {
     slow_ms: Option<f64>,
     fast_ms: Option<f64>,
     max: Option<u32>,
+    /// AUTOSCALE_TZ from the `start` event: hours of day are the schedule's hours.
+    tz: Option<chrono_tz::Tz>,
     dry_run: bool,
     app: Option<String>,
     process: Option<String>,
@@ -245,41 +247,12 @@ fn number<T: std::str::FromStr>(line: &Line, key: &str) -> Option<T> {
     line.get(key).and_then(|v| v.trim().parse().ok())
 }
 
-/// Parses a humantime duration (`5s`, `300ms`, `1m 30s`, `1.5s`) into
-/// milliseconds; `None` for `off`, empty or unreadable values.
+/// The daemon's humantime durations (`5s`, `300ms`, `1s 500ms`) in milliseconds; `None` for
+/// `off`, empty or unreadable values.
 fn duration_ms(text: &str) -> Option<f64> {
-    let text = text.trim();
-    let mut total = 0.0;
-    let mut rest = text;
-    let mut any = false;
-    while !rest.is_empty() {
-        rest = rest.trim_start();
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return None;
-        }
-        let value: f64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| !c.is_alphabetic())
-            .unwrap_or(rest.len());
-        let factor = match &rest[..unit_len] {
-            "ns" | "nsec" => 1e-6,
-            "us" | "µs" | "usec" => 1e-3,
-            "ms" | "msec" | "millis" => 1.0,
-            "s" | "sec" | "secs" | "second" | "seconds" => 1e3,
-            "m" | "min" | "mins" | "minute" | "minutes" => 60e3,
-            "h" | "hr" | "hrs" | "hour" | "hours" => 3600e3,
-            "d" | "day" | "days" => 86400e3,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total += value * factor;
-        any = true;
-    }
-    any.then_some(total)
+    humantime::parse_duration(text.trim())
+        .ok()
+        .map(|d| d.as_secs_f64() * 1000.0)
 }
 
 fn format_ms(ms: f64) -> String {
@@ -325,6 +298,7 @@ impl Log {
                 self.slow_ms = line.get("slow").and_then(duration_ms);
                 self.fast_ms = line.get("fast").and_then(duration_ms);
                 self.max = number(line, "max").or(self.max);
+                self.tz = line.get("tz").and_then(|z| z.parse().ok()).or(self.tz);
                 if line.get("dry_run") == Some("true") {
                     self.dry_run = true;
                 }
@@ -337,7 +311,7 @@ impl Log {
             Some("probe") => {
                 let probe = Probe {
                     t,
-                    hour: ts.hour(),
+                    hour: self.tz.map_or(ts.hour(), |tz| ts.with_timezone(&tz).hour()),
                     latency_ms: number::<f64>(line, "latency_ms").filter(|v| v.is_finite()),
                     outcome: Outcome::parse(line.get("outcome")),
                     current: number(line, "current"),
@@ -986,7 +960,7 @@ fn draw_quantity(area: &Area<'_>, log: &Log, axis: &TimeAxis, end: f64) -> DrawR
     Ok(())
 }
 
-/// Per UTC hour: median and p95 latency of answered checks, mean floor.
+/// Per hour of day (in the schedule's zone): median and p95 latency of answered checks, mean floor.
 struct Hourly {
     median: Vec<(u32, f64)>,
     p95: Vec<(u32, f64)>,
@@ -1032,6 +1006,7 @@ fn hourly(log: &Log) -> Hourly {
 fn draw_hourly(area: &Area<'_>, log: &Log) -> DrawResult<()> {
     let (area, legend_area) = area.split_horizontally(WIDTH - LEGEND_W);
     let by_hour = hourly(log);
+    let zone = log.tz.map_or_else(|| "UTC".to_owned(), |tz| tz.to_string());
     let highest = by_hour.p95.iter().map(|&(_, v)| v).fold(0.0, f64::max);
     let top = (highest * 1.2).max(10.0);
     let floor_top = by_hour
@@ -1045,7 +1020,7 @@ fn draw_hourly(area: &Area<'_>, log: &Log) -> DrawResult<()> {
 
     let mut chart = ChartBuilder::on(&area)
         .caption(
-            "Latency by hour of day (UTC) vs the schedule's floor",
+            format!("Latency by hour of day ({zone}) vs the schedule's floor"),
             (FONT, 18),
         )
         .margin(10)
@@ -1058,7 +1033,7 @@ fn draw_hourly(area: &Area<'_>, log: &Log) -> DrawResult<()> {
         .configure_mesh()
         .x_labels(25)
         .x_label_formatter(&|h| format!("{h:.0}"))
-        .x_desc("hour of day (UTC)")
+        .x_desc(format!("hour of day ({zone})"))
         .y_desc("latency (ms)")
         .y_label_formatter(&|v| trim_float(*v))
         .bold_line_style(GRID_COLOUR)
@@ -1533,6 +1508,18 @@ ts=2026-11-30T08:00:01.123Z level=info event=shutdown signal=SIGTERM clean=true 
         assert_eq!(duration_ms("off"), None);
         assert_eq!(duration_ms(""), None);
         assert_eq!(duration_ms("5"), None);
+    }
+
+    #[test]
+    fn hours_of_day_are_the_schedules_zone() {
+        let text = "ts=2026-11-30T05:00:00.000Z level=info event=start app=a process=web tz=Europe/Berlin max=3 slow=5s fast=1s\n\
+                    ts=2026-11-30T06:00:00.000Z level=info event=probe status=200 latency_ms=80 outcome=fast error=\"\" current=3 floor=3\n";
+        let log = Log::read(text);
+        let by_hour = hourly(&log);
+        // 06:00Z is 07:00 in Berlin in winter.
+        assert_eq!(by_hour.median, vec![(7, 80.0)]);
+        let (svg, _) = chart(text, &Options::default()).unwrap();
+        assert!(svg.contains("hour of day (Europe/Berlin)"));
     }
 
     #[test]

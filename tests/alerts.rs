@@ -12,20 +12,6 @@ const TWILIO_TOKEN: &str = "twilio-secret-7f3a";
 const SMTP_PASSWORD: &str = "smtp-secret-91b2";
 const SLACK_PATH: &str = "/services/T0001/B0002/slack-secret-c3d4";
 
-fn failsafe(w: &World, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut base = vec![
-        ("AUTOSCALE_SCHEDULE", "00:00=1"),
-        ("AUTOSCALE_MAX", "3"),
-        ("AUTOSCALE_CHECK_INTERVAL", "1s"),
-        ("AUTOSCALE_CHECK_TIMEOUT", "1s"),
-        ("AUTOSCALE_SLOW", "300ms"),
-        ("AUTOSCALE_FAST", "150ms"),
-        ("AUTOSCALE_SCALE_IN_AFTER", "2"),
-    ];
-    base.extend_from_slice(extra);
-    w.env_with(&base)
-}
-
 async fn wait_received(r: &Receiver, count: usize, timeout: Duration) {
     until("webhook deliveries", timeout, || {
         r.received().len() >= count
@@ -38,7 +24,7 @@ async fn an_outage_and_its_recovery_reach_slack_and_json_webhooks() {
     let w = World::new(1).await;
     let hooks = Receiver::start().await.unwrap();
     let urls = format!("{},{}", hooks.url(SLACK_PATH), hooks.url("/hooks/ops"));
-    let mut d = Daemon::spawn(&[], &failsafe(&w, &[("AUTOSCALE_NOTIFY_WEBHOOK", &urls)]));
+    let mut d = Daemon::spawn(&[], &w.failsafe_env(&[("AUTOSCALE_NOTIFY_WEBHOOK", &urls)]));
     d.wait_count("probe", 1, Duration::from_secs(15)).await;
     w.app.set_mode(Mode::Status(500)).await.unwrap();
     wait_received(&hooks, 2, Duration::from_secs(10)).await;
@@ -109,7 +95,7 @@ async fn a_failing_or_hanging_receiver_never_delays_scaling() {
         let w = World::new(1).await;
         let hooks = Receiver::start().await.unwrap();
         hooks.set_answer(answer);
-        let env = failsafe(&w, &[("AUTOSCALE_NOTIFY_WEBHOOK", &hooks.url("/hook"))]);
+        let env = w.failsafe_env(&[("AUTOSCALE_NOTIFY_WEBHOOK", &hooks.url("/hook"))]);
         let mut d = Daemon::spawn(&[], &env);
         d.wait_count("probe", 1, Duration::from_secs(15)).await;
         w.app.set_mode(Mode::Status(500)).await.unwrap();
@@ -162,20 +148,17 @@ async fn a_failing_or_hanging_receiver_never_delays_scaling() {
 async fn email_goes_through_a_real_smtp_conversation() {
     let w = World::new(1).await;
     let sink = SmtpSink::start().await.unwrap();
-    let env = failsafe(
-        &w,
-        &[
-            (
-                "AUTOSCALE_NOTIFY_SMTP_URL",
-                &sink.url(Some(("apikey", SMTP_PASSWORD))),
-            ),
-            ("AUTOSCALE_NOTIFY_EMAIL_FROM", "autoscale@shop.example"),
-            (
-                "AUTOSCALE_NOTIFY_EMAIL_TO",
-                "oncall@shop.example, cto@shop.example",
-            ),
-        ],
-    );
+    let env = w.failsafe_env(&[
+        (
+            "AUTOSCALE_NOTIFY_SMTP_URL",
+            &sink.url(Some(("apikey", SMTP_PASSWORD))),
+        ),
+        ("AUTOSCALE_NOTIFY_EMAIL_FROM", "autoscale@shop.example"),
+        (
+            "AUTOSCALE_NOTIFY_EMAIL_TO",
+            "oncall@shop.example, cto@shop.example",
+        ),
+    ]);
     let mut d = Daemon::spawn(&[], &env);
     d.wait_count("probe", 1, Duration::from_secs(15)).await;
     w.app.set_mode(Mode::Closed).await.unwrap();
@@ -220,16 +203,13 @@ async fn email_goes_through_a_real_smtp_conversation() {
 async fn sms_posts_the_twilio_form_with_basic_auth_to_every_recipient() {
     let w = World::new(1).await;
     let twilio = Receiver::start().await.unwrap();
-    let env = failsafe(
-        &w,
-        &[
-            ("AUTOSCALE_NOTIFY_TWILIO_URL", &twilio.url("")),
-            ("AUTOSCALE_NOTIFY_TWILIO_SID", SID),
-            ("AUTOSCALE_NOTIFY_TWILIO_TOKEN", TWILIO_TOKEN),
-            ("AUTOSCALE_NOTIFY_SMS_FROM", "+15005550006"),
-            ("AUTOSCALE_NOTIFY_SMS_TO", "+14155550100,+14155550101"),
-        ],
-    );
+    let env = w.failsafe_env(&[
+        ("AUTOSCALE_NOTIFY_TWILIO_URL", &twilio.url("")),
+        ("AUTOSCALE_NOTIFY_TWILIO_SID", SID),
+        ("AUTOSCALE_NOTIFY_TWILIO_TOKEN", TWILIO_TOKEN),
+        ("AUTOSCALE_NOTIFY_SMS_FROM", "+15005550006"),
+        ("AUTOSCALE_NOTIFY_SMS_TO", "+14155550100,+14155550101"),
+    ]);
     let mut d = Daemon::spawn(&[], &env);
     d.wait_count("probe", 1, Duration::from_secs(15)).await;
     w.app.set_mode(Mode::Hang).await.unwrap();
@@ -272,7 +252,7 @@ async fn sms_posts_the_twilio_form_with_basic_auth_to_every_recipient() {
 async fn one_outage_of_ten_failed_checks_sends_one_down_and_one_still_down() {
     let w = World::new(1).await;
     let hooks = Receiver::start().await.unwrap();
-    let env = failsafe(&w, &[("AUTOSCALE_NOTIFY_WEBHOOK", &hooks.url("/hook"))]);
+    let env = w.failsafe_env(&[("AUTOSCALE_NOTIFY_WEBHOOK", &hooks.url("/hook"))]);
     let mut d = Daemon::spawn(&[], &env);
     d.wait_count("probe", 1, Duration::from_secs(15)).await;
     w.app.set_mode(Mode::Status(503)).await.unwrap();
@@ -317,24 +297,21 @@ async fn alert_secrets_never_appear_in_output_at_trace() {
     let hooks = Receiver::start().await.unwrap();
     hooks.set_answer(Answer::Status(500));
     let sink = SmtpSink::start().await.unwrap();
-    let env = failsafe(
-        &w,
-        &[
-            ("AUTOSCALE_LOG", "trace"),
-            ("AUTOSCALE_NOTIFY_WEBHOOK", &hooks.url(SLACK_PATH)),
-            (
-                "AUTOSCALE_NOTIFY_SMTP_URL",
-                &sink.url(Some(("apikey", SMTP_PASSWORD))),
-            ),
-            ("AUTOSCALE_NOTIFY_EMAIL_FROM", "autoscale@shop.example"),
-            ("AUTOSCALE_NOTIFY_EMAIL_TO", "oncall@shop.example"),
-            ("AUTOSCALE_NOTIFY_TWILIO_URL", &hooks.url("")),
-            ("AUTOSCALE_NOTIFY_TWILIO_SID", SID),
-            ("AUTOSCALE_NOTIFY_TWILIO_TOKEN", TWILIO_TOKEN),
-            ("AUTOSCALE_NOTIFY_SMS_FROM", "+15005550006"),
-            ("AUTOSCALE_NOTIFY_SMS_TO", "+14155550100"),
-        ],
-    );
+    let env = w.failsafe_env(&[
+        ("AUTOSCALE_LOG", "trace"),
+        ("AUTOSCALE_NOTIFY_WEBHOOK", &hooks.url(SLACK_PATH)),
+        (
+            "AUTOSCALE_NOTIFY_SMTP_URL",
+            &sink.url(Some(("apikey", SMTP_PASSWORD))),
+        ),
+        ("AUTOSCALE_NOTIFY_EMAIL_FROM", "autoscale@shop.example"),
+        ("AUTOSCALE_NOTIFY_EMAIL_TO", "oncall@shop.example"),
+        ("AUTOSCALE_NOTIFY_TWILIO_URL", &hooks.url("")),
+        ("AUTOSCALE_NOTIFY_TWILIO_SID", SID),
+        ("AUTOSCALE_NOTIFY_TWILIO_TOKEN", TWILIO_TOKEN),
+        ("AUTOSCALE_NOTIFY_SMS_FROM", "+15005550006"),
+        ("AUTOSCALE_NOTIFY_SMS_TO", "+14155550100"),
+    ]);
     let (code, out, err) = output(&["check"], &env).await;
     assert_eq!(code, 0, "{out}{err}");
     for channel in ["webhook", "email", "sms"] {
@@ -382,14 +359,11 @@ async fn alert_secrets_never_appear_in_output_at_trace() {
 async fn a_start_without_checks_is_reported() {
     let w = World::new(1).await;
     let hooks = Receiver::start().await.unwrap();
-    let env = failsafe(
-        &w,
-        &[
-            ("AUTOSCALE_NOTIFY_WEBHOOK", &hooks.url("/hook")),
-            ("AUTOSCALE_CHECK_URL", "off"),
-            ("AUTOSCALE_SCALE_IN_AFTR", "5"),
-        ],
-    );
+    let env = w.failsafe_env(&[
+        ("AUTOSCALE_NOTIFY_WEBHOOK", &hooks.url("/hook")),
+        ("AUTOSCALE_CHECK_URL", "off"),
+        ("AUTOSCALE_SCALE_IN_AFTR", "5"),
+    ]);
     let mut d = Daemon::spawn(&[], &env);
     wait_received(&hooks, 1, Duration::from_secs(15)).await;
     let body = hooks.received()[0].json().unwrap();
@@ -443,14 +417,11 @@ async fn an_outage_already_at_the_maximum_is_reported_at_once_and_a_blip_is_not_
     // The schedule's quantity is the maximum (the default AUTOSCALE_MAX): nothing to scale out to.
     let w = World::new(3).await;
     let hooks = Receiver::start().await.unwrap();
-    let env = failsafe(
-        &w,
-        &[
-            ("AUTOSCALE_SCHEDULE", "00:00=3"),
-            ("AUTOSCALE_SCALE_OUT_AFTER", "2"),
-            ("AUTOSCALE_NOTIFY_WEBHOOK", &hooks.url("/hook")),
-        ],
-    );
+    let env = w.failsafe_env(&[
+        ("AUTOSCALE_SCHEDULE", "00:00=3"),
+        ("AUTOSCALE_SCALE_OUT_AFTER", "2"),
+        ("AUTOSCALE_NOTIFY_WEBHOOK", &hooks.url("/hook")),
+    ]);
     let mut d = Daemon::spawn(&[], &env);
     d.wait_count("probe", 1, Duration::from_secs(15)).await;
     // One failed check (below AUTOSCALE_SCALE_OUT_AFTER): no alert, and no "recovered" either.
@@ -493,7 +464,7 @@ async fn an_outage_already_at_the_maximum_is_reported_at_once_and_a_blip_is_not_
 async fn a_revoked_token_is_reported() {
     let w = World::new(1).await;
     let hooks = Receiver::start().await.unwrap();
-    let env = failsafe(&w, &[("AUTOSCALE_NOTIFY_WEBHOOK", &hooks.url("/hook"))]);
+    let env = w.failsafe_env(&[("AUTOSCALE_NOTIFY_WEBHOOK", &hooks.url("/hook"))]);
     let mut d = Daemon::spawn(&[], &env);
     d.wait_count("probe", 1, Duration::from_secs(15)).await;
     // The token is revoked while the daemon runs: every call now gets 401.
@@ -526,13 +497,10 @@ async fn a_revoked_token_is_reported() {
 async fn a_bad_token_at_startup_exits_1_and_is_reported() {
     let w = World::new(1).await;
     let hooks = Receiver::start().await.unwrap();
-    let env = failsafe(
-        &w,
-        &[
-            ("AUTOSCALE_NOTIFY_WEBHOOK", &hooks.url("/hook")),
-            ("HEROKU_API_KEY", "revoked"),
-        ],
-    );
+    let env = w.failsafe_env(&[
+        ("AUTOSCALE_NOTIFY_WEBHOOK", &hooks.url("/hook")),
+        ("HEROKU_API_KEY", "revoked"),
+    ]);
     let mut d = Daemon::spawn(&[], &env);
     assert_eq!(d.wait_exit(Duration::from_secs(15)).await.code(), Some(1));
     let got = hooks.received();

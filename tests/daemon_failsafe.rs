@@ -7,28 +7,12 @@ use std::time::Duration;
 use autoscale::sim::{Fault, Mode};
 use common::*;
 
-/// Fast checks: every second, down after 1 s without an answer, slow above 300 ms, fast below
-/// 150 ms. Floor 1 all day, max 3.
-fn failsafe_env(w: &World, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut base = vec![
-        ("AUTOSCALE_SCHEDULE", "00:00=1"),
-        ("AUTOSCALE_MAX", "3"),
-        ("AUTOSCALE_CHECK_INTERVAL", "1s"),
-        ("AUTOSCALE_CHECK_TIMEOUT", "1s"),
-        ("AUTOSCALE_SLOW", "300ms"),
-        ("AUTOSCALE_FAST", "150ms"),
-        ("AUTOSCALE_SCALE_IN_AFTER", "3"),
-    ];
-    base.extend_from_slice(extra);
-    w.env_with(&base)
-}
-
 /// interval + timeout + slack for the API round trips.
 const REACT: Duration = Duration::from_secs(6);
 
 async fn scales_out_once(mode: Mode, reason: &str, error_needle: &str) {
     let w = World::new(1).await;
-    let mut d = Daemon::spawn(&[], &failsafe_env(&w, &[]));
+    let mut d = Daemon::spawn(&[], &w.failsafe_env(&[]));
     d.wait_for("a healthy check", Duration::from_secs(15), |l| {
         l.event() == Some("probe") && l.get("outcome") == Some("fast")
     })
@@ -91,7 +75,7 @@ async fn a_redirect_is_reported_not_followed() {
 #[tokio::test]
 async fn recovery_scales_back_in_to_the_floor_after_the_calm_and_no_further() {
     let w = World::new(1).await;
-    let mut d = Daemon::spawn(&[], &failsafe_env(&w, &[]));
+    let mut d = Daemon::spawn(&[], &w.failsafe_env(&[]));
     d.wait_for("start", Duration::from_secs(15), |l| {
         l.event() == Some("start")
     })
@@ -140,10 +124,7 @@ async fn recovery_scales_back_in_to_the_floor_after_the_calm_and_no_further() {
 #[tokio::test]
 async fn scale_out_after_2_ignores_a_single_failure() {
     let w = World::new(1).await;
-    let mut d = Daemon::spawn(
-        &[],
-        &failsafe_env(&w, &[("AUTOSCALE_SCALE_OUT_AFTER", "2")]),
-    );
+    let mut d = Daemon::spawn(&[], &w.failsafe_env(&[("AUTOSCALE_SCALE_OUT_AFTER", "2")]));
     d.wait_for("a healthy check", Duration::from_secs(15), |l| {
         l.event() == Some("probe")
     })
@@ -185,7 +166,7 @@ async fn scale_out_after_2_ignores_a_single_failure() {
 #[tokio::test]
 async fn a_quantity_below_the_floor_is_healed_within_one_interval() {
     let w = World::new(2).await;
-    let mut d = Daemon::spawn(&[], &failsafe_env(&w, &[("AUTOSCALE_SCHEDULE", "00:00=2")]));
+    let mut d = Daemon::spawn(&[], &w.failsafe_env(&[("AUTOSCALE_SCHEDULE", "00:00=2")]));
     d.wait_count("probe", 1, Duration::from_secs(15)).await;
     assert!(w.api.patches().is_empty());
     // As if an edge had been missed, or someone scaled down by hand.
@@ -205,7 +186,7 @@ async fn a_quantity_below_the_floor_is_healed_within_one_interval() {
 #[tokio::test]
 async fn a_429_during_a_scale_out_is_retried_and_checks_go_on() {
     let w = World::new(1).await;
-    let mut d = Daemon::spawn(&[], &failsafe_env(&w, &[]));
+    let mut d = Daemon::spawn(&[], &w.failsafe_env(&[]));
     d.wait_count("probe", 1, Duration::from_secs(15)).await;
     w.api.fail_next(
         Some("PATCH"),
@@ -243,7 +224,7 @@ async fn a_429_during_a_scale_out_is_retried_and_checks_go_on() {
 async fn a_422_is_logged_once_per_message_and_checks_go_on() {
     // Eco dynos cannot go above 1: Heroku refuses every scale-out.
     let w = World::with_size(1, "Eco").await;
-    let mut d = Daemon::spawn(&[], &failsafe_env(&w, &[]));
+    let mut d = Daemon::spawn(&[], &w.failsafe_env(&[]));
     d.wait_count("probe", 1, Duration::from_secs(15)).await;
     w.app.set_mode(Mode::Status(500)).await.unwrap();
     until("three refused PATCHes", Duration::from_secs(15), || {
@@ -277,7 +258,7 @@ async fn a_422_is_logged_once_per_message_and_checks_go_on() {
 #[tokio::test]
 async fn checks_default_to_the_apps_web_url_and_are_off_when_it_is_null() {
     let w = World::new(1).await;
-    let mut env = failsafe_env(&w, &[]);
+    let mut env = w.failsafe_env(&[]);
     env.retain(|(k, _)| k != "AUTOSCALE_CHECK_URL");
     let mut d = Daemon::spawn(&[], &env);
     d.wait_count("probe", 1, Duration::from_secs(15)).await;

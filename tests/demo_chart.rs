@@ -79,15 +79,7 @@ async fn demo_refuses_a_run_too_short_for_the_story() {
 /// Runs the daemon through an outage and back; returns its stdout lines.
 async fn daemon_log() -> Vec<String> {
     let w = World::new(1).await;
-    let env = w.env_with(&[
-        ("AUTOSCALE_SCHEDULE", "00:00=1"),
-        ("AUTOSCALE_MAX", "3"),
-        ("AUTOSCALE_CHECK_INTERVAL", "1s"),
-        ("AUTOSCALE_CHECK_TIMEOUT", "1s"),
-        ("AUTOSCALE_SLOW", "300ms"),
-        ("AUTOSCALE_FAST", "150ms"),
-        ("AUTOSCALE_SCALE_IN_AFTER", "2"),
-    ]);
+    let env = w.failsafe_env(&[("AUTOSCALE_SCALE_IN_AFTER", "2")]);
     let mut d = Daemon::spawn(&[], &env);
     d.wait_count("probe", 2, Duration::from_secs(15)).await;
     w.app.set_mode(Mode::Status(500)).await.unwrap();
@@ -105,6 +97,12 @@ async fn daemon_log() -> Vec<String> {
     d.lines()
 }
 
+/// `autoscale chart --input IN --output OUT`.
+async fn chart(input: &std::path::Path, out: &std::path::Path) -> (i32, String, String) {
+    let (input, out) = (input.to_str().unwrap(), out.to_str().unwrap());
+    output(&["chart", "--input", input, "--output", out], &[]).await
+}
+
 fn summary_value<'a>(stdout: &'a str, label: &str) -> &'a str {
     stdout
         .lines()
@@ -119,17 +117,7 @@ async fn chart_reads_raw_logs_and_heroku_logs_alike() {
     let raw = tmp("raw.log");
     std::fs::write(&raw, lines.join("\n")).unwrap();
     let svg = tmp("raw.svg");
-    let (code, out, err) = output(
-        &[
-            "chart",
-            "--input",
-            raw.to_str().unwrap(),
-            "--output",
-            svg.to_str().unwrap(),
-        ],
-        &[],
-    )
-    .await;
+    let (code, out, err) = chart(&raw, &svg).await;
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         summary_value(&out, "checks:").starts_with(&format!("checks: {probes},")),
@@ -158,17 +146,7 @@ async fn chart_reads_raw_logs_and_heroku_logs_alike() {
     let heroku_file = tmp("heroku.log");
     std::fs::write(&heroku_file, heroku).unwrap();
     let svg2 = tmp("heroku.svg");
-    let (code, out2, err2) = output(
-        &[
-            "chart",
-            "--input",
-            heroku_file.to_str().unwrap(),
-            "--output",
-            svg2.to_str().unwrap(),
-        ],
-        &[],
-    )
-    .await;
+    let (code, out2, err2) = chart(&heroku_file, &svg2).await;
     assert_eq!(code, 0, "{out2}{err2}");
     assert_eq!(
         summary_value(&out2, "checks:"),
@@ -189,17 +167,7 @@ async fn chart_reads_raw_logs_and_heroku_logs_alike() {
 async fn chart_rejects_empty_input_and_counts_garbage() {
     let empty = tmp("empty.log");
     std::fs::write(&empty, "").unwrap();
-    let (code, _, err) = output(
-        &[
-            "chart",
-            "--input",
-            empty.to_str().unwrap(),
-            "--output",
-            tmp("e.svg").to_str().unwrap(),
-        ],
-        &[],
-    )
-    .await;
+    let (code, _, err) = chart(&empty, &tmp("e.svg")).await;
     assert_eq!(code, 2);
     assert!(err.contains("no autoscale event lines"), "{err}");
 
@@ -215,17 +183,7 @@ async fn chart_rejects_empty_input_and_counts_garbage() {
     )
     .unwrap();
     let svg = tmp("mixed.svg");
-    let (code, out, err) = output(
-        &[
-            "chart",
-            "--input",
-            mixed.to_str().unwrap(),
-            "--output",
-            svg.to_str().unwrap(),
-        ],
-        &[],
-    )
-    .await;
+    let (code, out, err) = chart(&mixed, &svg).await;
     assert_eq!(code, 0, "{out}{err}");
     // A prose line, a JSON line and a truncated event line.
     assert!(
