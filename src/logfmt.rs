@@ -256,6 +256,15 @@ impl Line {
     /// unterminated quote, an unknown escape, a stray `"`, an empty line), so
     /// that non-event output mixed into a log is skipped rather than misread.
     /// `key=` is accepted as an empty value, as other logfmt writers emit it.
+    ///
+    /// ```
+    /// use autoscale::logfmt::Line;
+    ///
+    /// let line = Line::parse(r#"ts=2026-11-30T14:03:00.000Z level=warn event=probe status=500 error="HTTP 500""#).unwrap();
+    /// assert_eq!(line.event(), Some("probe"));
+    /// assert_eq!(line.get("error"), Some("HTTP 500"));
+    /// assert!(Line::parse("Completed 200 OK in 3ms").is_none());
+    /// ```
     pub fn parse(line: &str) -> Option<Line> {
         let mut pairs = Vec::new();
         let mut rest = line.trim();
