@@ -455,9 +455,22 @@ fn status_error(
             .get("request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
-        retry_after: header_u64(headers, RETRY_AFTER.as_str()),
+        retry_after: retry_after(headers),
         attempts: 1,
     }
+}
+
+/// `Retry-After` as seconds from now: delta-seconds or an HTTP date (RFC 9110 allows both).
+fn retry_after(headers: &HeaderMap) -> Option<u64> {
+    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = text.parse() {
+        return Some(secs);
+    }
+    let at = httpdate::parse_http_date(text).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .map_or(0, |d| d.as_secs_f64().ceil() as u64),
+    )
 }
 
 fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
@@ -566,6 +579,31 @@ mod tests {
         assert!(e.is_retryable());
         assert_eq!(e.message(), "<html>bad gateway</html>");
         assert!(e.to_string().contains("http_502"));
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&h), Some(7));
+        let in_ten = std::time::SystemTime::now() + Duration::from_secs(10);
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_str(&httpdate::fmt_http_date(in_ten)).unwrap(),
+        );
+        assert!(
+            matches!(retry_after(&h), Some(9..=11)),
+            "{:?}",
+            retry_after(&h)
+        );
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(retry_after(&h), Some(0), "a date in the past: retry now");
+        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
     }
 
     #[test]

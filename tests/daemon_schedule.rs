@@ -339,3 +339,32 @@ async fn with_checks_off_the_floor_is_still_held_and_an_app_outage_does_not_turn
     d.signal("TERM");
     assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
 }
+
+#[tokio::test]
+async fn sigterm_during_startup_retries_exits_at_once() {
+    let w = World::new(1).await;
+    // Heroku is down: the startup calls are being retried when the dyno is stopped.
+    for _ in 0..40 {
+        w.api.fail_next(None, Fault::Unavailable);
+    }
+    let mut d = Daemon::spawn(&[], &schedule_only(&w, "00:00=2"));
+    until("a retried call", Duration::from_secs(10), || {
+        w.api.requests().len() >= 2
+    })
+    .await;
+    let sent = std::time::Instant::now();
+    d.signal("TERM");
+    assert_eq!(
+        d.wait_exit(Duration::from_secs(10)).await.code(),
+        Some(0),
+        "{}",
+        d.dump()
+    );
+    assert!(
+        sent.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        sent.elapsed()
+    );
+    assert_eq!(d.events_named("shutdown").len(), 1, "{}", d.dump());
+    assert!(w.api.patches().is_empty());
+}
