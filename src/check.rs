@@ -185,9 +185,7 @@ pub async fn run(config: &Config, warnings: &[String]) -> u8 {
     };
     if let Some(url) = url {
         let c = &t.check;
-        let probe = Prober::new(url.clone(), c.timeout, c.slow, c.fast)
-            .probe()
-            .await;
+        let probe = Prober::for_settings(url.clone(), c).probe().await;
         let took = humantime::format_duration(Duration::from_millis(probe.latency_ms() as u64));
         match probe.outcome {
             Outcome::Down => report.line(

@@ -194,11 +194,6 @@ enum CheckPlan {
     Ready(Prober),
 }
 
-fn prober_for(target: &Target, url: Url) -> Prober {
-    let c = &target.check;
-    Prober::new(url, c.timeout, c.slow, c.fast)
-}
-
 async fn resolve_check(client: &Client, target: &Target) -> Result<CheckPlan, ApiError> {
     let app = client.app(&target.app).await?;
     Ok(match &target.check.url {
@@ -212,14 +207,14 @@ async fn resolve_check(client: &Client, target: &Target) -> Result<CheckPlan, Ap
 fn plan_without_app(target: &Target) -> CheckPlan {
     match &target.check.url {
         CheckUrl::Off => CheckPlan::Off,
-        CheckUrl::Url(url) => CheckPlan::Ready(prober_for(target, url.clone())),
+        CheckUrl::Url(url) => CheckPlan::Ready(Prober::for_settings(url.clone(), &target.check)),
         CheckUrl::FromApp => CheckPlan::Pending,
     }
 }
 
 fn web_url_plan(target: &Target, web_url: Option<&str>) -> CheckPlan {
     match web_url.map(Url::parse) {
-        Some(Ok(url)) => CheckPlan::Ready(prober_for(target, url)),
+        Some(Ok(url)) => CheckPlan::Ready(Prober::for_settings(url, &target.check)),
         Some(Err(e)) => {
             tracing::warn!(event = "checks_off", reason = "bad_web_url", message = %e, "the app's web_url is not a URL: checks are off; set AUTOSCALE_CHECK_URL");
             CheckPlan::Off

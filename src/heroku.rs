@@ -205,17 +205,7 @@ impl ApiError {
         };
         let message = self.message();
         let attempt = self.attempts();
-        macro_rules! emit {
-            ($lvl:ident) => {
-                tracing::$lvl!(event = "api_error", method = %method, path = %path, status = %status, id = %id, message = %message, attempt, request_id = %request_id)
-            };
-        }
-        match level {
-            tracing::Level::ERROR => emit!(error),
-            tracing::Level::WARN => emit!(warn),
-            tracing::Level::INFO => emit!(info),
-            _ => emit!(debug),
-        }
+        crate::event_at!(level, event = "api_error", method = %method, path = %path, status = %status, id = %id, message = %message, attempt, request_id = %request_id);
     }
 }
 

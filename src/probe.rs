@@ -97,6 +97,11 @@ impl Prober {
         }
     }
 
+    /// A prober with the thresholds of a target's check settings.
+    pub fn for_settings(url: Url, settings: &crate::config::CheckSettings) -> Self {
+        Prober::new(url, settings.timeout, settings.slow, settings.fast)
+    }
+
     pub fn url(&self) -> &Url {
         &self.url
     }

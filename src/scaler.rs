@@ -155,15 +155,6 @@ impl Scaler {
             &self.streaks,
             &self.target.thresholds,
         );
-        if floor.is_none() {
-            tracing::warn!(
-                event = "scale_skip",
-                reason = "no_floor",
-                current,
-                "no schedule entry fired in the last 8 days: nothing to hold at startup"
-            );
-            return Ok(());
-        }
         self.apply(current, action, "startup").await;
         Ok(())
     }
@@ -279,7 +270,14 @@ impl Scaler {
                 if skip == crate::policy::Skip::Unhealthy {
                     self.streaks.held_scale_in = true;
                 }
-                tracing::info!(
+                // Nothing fired in the lookback window: worth a warning, the daemon holds nothing.
+                let level = if skip == crate::policy::Skip::NoFloor {
+                    Level::WARN
+                } else {
+                    Level::INFO
+                };
+                crate::event_at!(
+                    level,
                     event = "scale_skip",
                     reason = skip.as_str(),
                     current,
@@ -364,11 +362,7 @@ impl Scaler {
                     message: message.to_owned(),
                     ..self.notice(Kind::ScaleFailed)
                 });
-                if repeated {
-                    tracing::debug!(event = "scale", from, to, reason = reason.as_str(), result = "error", status = %status, message = %message);
-                } else {
-                    tracing::error!(event = "scale", from, to, reason = reason.as_str(), result = "error", status = %status, message = %message);
-                }
+                crate::event_at!(level, event = "scale", from, to, reason = reason.as_str(), result = "error", status = %status, message = %message);
             }
         }
     }
@@ -382,9 +376,10 @@ fn log_probe(probe: &Probe, current: Option<u32>, floor: Option<u32>) {
     let latency_ms = probe.latency_ms() as u64;
     let outcome = probe.outcome.as_str();
     let error = probe.error.as_str();
-    if probe.outcome.is_unhealthy() {
-        tracing::warn!(event = "probe", status = %status, latency_ms, outcome, error, current = %current, floor = %floor);
+    let level = if probe.outcome.is_unhealthy() {
+        Level::WARN
     } else {
-        tracing::info!(event = "probe", status = %status, latency_ms, outcome, error, current = %current, floor = %floor);
-    }
+        Level::INFO
+    };
+    crate::event_at!(level, event = "probe", status = %status, latency_ms, outcome, error, current = %current, floor = %floor);
 }

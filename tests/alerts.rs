@@ -70,9 +70,7 @@ async fn an_outage_and_its_recovery_reach_slack_and_json_webhooks() {
     })
     .await;
     wait_received(&hooks, 4, Duration::from_secs(5)).await;
-    let seen = d.events_named("probe").len();
-    d.wait_count("probe", seen + 2, Duration::from_secs(10))
-        .await;
+    d.wait_more("probe", 2, Duration::from_secs(10)).await;
     let got = hooks.received();
     let events: Vec<String> = got
         .iter()
@@ -425,20 +423,8 @@ async fn an_outage_already_at_the_maximum_is_reported_at_once_and_a_blip_is_not_
     let mut d = Daemon::spawn(&[], &env);
     d.wait_count("probe", 1, Duration::from_secs(15)).await;
     // One failed check (below AUTOSCALE_SCALE_OUT_AFTER): no alert, and no "recovered" either.
-    let hits = w.app.hits();
-    w.app.set_mode(Mode::Status(500)).await.unwrap();
-    until("one failing check", Duration::from_secs(5), || {
-        w.app.hits() > hits
-    })
-    .await;
-    w.app.set_mode(Mode::Healthy).await.unwrap();
-    d.wait_for("the blip", Duration::from_secs(5), |l| {
-        l.get("outcome") == Some("down")
-    })
-    .await;
-    let seen = d.events_named("probe").len();
-    d.wait_count("probe", seen + 2, Duration::from_secs(10))
-        .await;
+    d.one_failed_check(&w).await;
+    d.wait_more("probe", 2, Duration::from_secs(10)).await;
     assert!(hooks.received().is_empty(), "{:?}", hooks.received());
     // A real outage at the maximum: told at the second check, not three checks later.
     w.app.set_mode(Mode::Status(500)).await.unwrap();

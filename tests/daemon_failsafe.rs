@@ -38,9 +38,7 @@ async fn scales_out_once(mode: Mode, reason: &str, error_needle: &str) {
     assert_eq!(first.get("current"), Some("1"));
     assert_eq!(first.get("floor"), Some("1"));
     // Three more unhealthy checks at max: no more PATCHes.
-    let seen = d.events_named("probe").len();
-    d.wait_count("probe", seen + 3, Duration::from_secs(15))
-        .await;
+    d.wait_more("probe", 3, Duration::from_secs(15)).await;
     assert_eq!(w.api.patches().len(), 1, "{}", d.dump());
     assert_scale_request(&w.api.patches()[0], 3);
     d.signal("TERM");
@@ -109,9 +107,7 @@ async fn recovery_scales_back_in_to_the_floor_after_the_calm_and_no_further() {
         .count();
     assert!(fast_between >= 3, "{}", d.dump());
     // Calm: no flapping, never below the floor.
-    let seen = d.events_named("probe").len();
-    d.wait_count("probe", seen + 3, Duration::from_secs(15))
-        .await;
+    d.wait_more("probe", 3, Duration::from_secs(15)).await;
     let patches = w.api.patches();
     assert_eq!(patches.len(), 2, "{}", d.dump());
     assert_scale_request(&patches[0], 3);
@@ -130,20 +126,8 @@ async fn scale_out_after_2_ignores_a_single_failure() {
     })
     .await;
     // Exactly one check sees a 500.
-    let hits = w.app.hits();
-    w.app.set_mode(Mode::Status(500)).await.unwrap();
-    until("one failing check", Duration::from_secs(5), || {
-        w.app.hits() > hits
-    })
-    .await;
-    w.app.set_mode(Mode::Healthy).await.unwrap();
-    d.wait_for("the failed probe", Duration::from_secs(5), |l| {
-        l.get("outcome") == Some("down")
-    })
-    .await;
-    let seen = d.events_named("probe").len();
-    d.wait_count("probe", seen + 3, Duration::from_secs(15))
-        .await;
+    d.one_failed_check(&w).await;
+    d.wait_more("probe", 3, Duration::from_secs(15)).await;
     assert!(w.api.patches().is_empty(), "{}", d.dump());
     // Two in a row do scale out.
     w.app.set_mode(Mode::Status(500)).await.unwrap();
@@ -212,9 +196,7 @@ async fn a_429_during_a_scale_out_is_retried_and_checks_go_on() {
         (err.get("status"), err.get("id")),
         (Some("429"), Some("rate_limit"))
     );
-    let seen = d.events_named("probe").len();
-    d.wait_count("probe", seen + 2, Duration::from_secs(10))
-        .await;
+    d.wait_more("probe", 2, Duration::from_secs(10)).await;
     assert_eq!(w.quantity(), 3);
     d.signal("TERM");
     d.wait_exit(Duration::from_secs(10)).await;

@@ -230,22 +230,18 @@ impl FakeHeroku {
 
     /// The next request (of `method`, or any when None) gets `fault`; queue several for a run.
     pub fn fail_next(&self, method: Option<&str>, fault: Fault) {
-        let method = method.map(|m| Method::from_bytes(m.as_bytes()).expect("an HTTP method"));
-        self.inner
-            .lock()
-            .unwrap()
-            .faults
-            .push_back((method, None, fault));
+        self.queue_fault(method, None, fault);
     }
 
     /// The next `method` request to exactly `path` gets `fault`.
     pub fn fail_path(&self, method: &str, path: &str, fault: Fault) {
-        let method = Method::from_bytes(method.as_bytes()).expect("an HTTP method");
-        self.inner
-            .lock()
-            .unwrap()
-            .faults
-            .push_back((Some(method), Some(path.to_owned()), fault));
+        self.queue_fault(Some(method), Some(path), fault);
+    }
+
+    fn queue_fault(&self, method: Option<&str>, path: Option<&str>, fault: Fault) {
+        let method = method.map(|m| Method::from_bytes(m.as_bytes()).expect("an HTTP method"));
+        let entry = (method, path.map(str::to_owned), fault);
+        self.inner.lock().unwrap().faults.push_back(entry);
     }
 
     /// Every request so far, in order.

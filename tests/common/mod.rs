@@ -225,6 +225,31 @@ impl Daemon {
         }
     }
 
+    /// Waits until `more` further events named `name` were printed, counting from now.
+    pub async fn wait_more(&self, name: &str, more: usize, timeout: Duration) -> Vec<Line> {
+        let seen = self.events_named(name).len();
+        self.wait_count(name, seen + more, timeout).await
+    }
+
+    /// Makes exactly one check fail (HTTP 500), then the app healthy again; returns once the
+    /// daemon has logged that failed check.
+    pub async fn one_failed_check(&self, w: &World) {
+        let hits = w.app.hits();
+        w.app
+            .set_mode(autoscale::sim::Mode::Status(500))
+            .await
+            .unwrap();
+        until("one failing check", Duration::from_secs(5), || {
+            w.app.hits() > hits
+        })
+        .await;
+        w.app.set_mode(autoscale::sim::Mode::Healthy).await.unwrap();
+        self.wait_for("the failed check", Duration::from_secs(5), |l| {
+            l.get("outcome") == Some("down")
+        })
+        .await;
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id().expect("running")
     }
