@@ -20,8 +20,11 @@ use url::Url;
 
 /// The media type that pins Heroku's API to version 3.
 pub const ACCEPT_V3: &str = "application/vnd.heroku+json; version=3";
-/// `autoscale/VERSION`, sent to Heroku and to the checked app.
-pub const USER_AGENT: &str = concat!("autoscale/", env!("CARGO_PKG_VERSION"));
+pub use crate::http::USER_AGENT;
+use crate::http::{error_chain, transport_kind};
+/// The largest API answer read: a formation list or an app is a few KB; anything near this is
+/// not Heroku, and reading it whole would let a broken proxy grow our memory without bound.
+pub const API_BODY_CAP: usize = 1 << 20;
 /// Below this many remaining requests a warning is logged (Heroku allows 4500 an hour).
 pub const RATE_LIMIT_WARNING: u64 = 500;
 
@@ -273,14 +276,10 @@ impl Client {
     pub fn new(base: Url, key: &ApiKey, retry: Retry, cancel: CancellationToken) -> Self {
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_V3));
-        let http = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .default_headers(headers)
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(20))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("the TLS backend is compiled in");
+        let http = crate::http::build(
+            crate::http::builder(USER_AGENT, Duration::from_secs(20), Duration::from_secs(5))
+                .default_headers(headers),
+        );
         Client {
             inner: Arc::new(Inner {
                 http,
@@ -392,7 +391,15 @@ impl Client {
         let response = request.send().await.map_err(transport)?;
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.bytes().await.map_err(transport)?;
+        let bytes = crate::http::read_capped(response, API_BODY_CAP)
+            .await
+            .map_err(|e| ApiError::Transport {
+                method: method.clone(),
+                path: path.to_owned(),
+                kind: "body",
+                message: e.to_string(),
+                attempts: 1,
+            })?;
 
         if let Some(remaining) = header_u64(&headers, "ratelimit-remaining") {
             if remaining < RATE_LIMIT_WARNING {
@@ -477,40 +484,6 @@ fn segment(text: &str) -> String {
 /// The base URL may carry a path prefix (a proxy); keep it.
 fn join(base: &Url, path: &str) -> String {
     format!("{}{}", base.as_str().trim_end_matches('/'), path)
-}
-
-/// A short name for what went wrong below HTTP, for logs and alerts.
-pub fn transport_kind(e: &reqwest::Error) -> &'static str {
-    if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "connect"
-    } else if e.is_body() || e.is_decode() {
-        "body"
-    } else if e.is_request() {
-        "request"
-    } else {
-        "network"
-    }
-}
-
-/// What went wrong, from the causes: reqwest's own top line ("error sending request for url
-/// (...)") says nothing useful and carries the URL, which may hold a token (webhooks, a check
-/// URL with a query secret), so it is dropped when there is a cause below it.
-pub fn error_chain(e: &reqwest::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    if parts.is_empty() {
-        return e.to_string();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

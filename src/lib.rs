@@ -9,6 +9,7 @@
 //! - [`policy`]: decide; a pure function from trigger, quantity, floor and streaks to an action.
 //! - [`scaler`]: apply; the one task that owns the state and calls the API.
 //! - [`heroku`]: the shared Platform API client (retries, backoff, error decoding).
+//! - [`http`]: the one reqwest builder, capped body reads, URL redaction.
 //! - [`daemon`]: wires cron edges, the check loop and the scaler; shutdown.
 //! - [`demo`]: the real daemon against the simulator, with a scripted story and a chart.
 //! - [`plan`], [`check`]: the `plan` and `check` subcommands; [`cli`]: the command line.
@@ -38,6 +39,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod heroku;
+pub mod http;
 pub mod logfmt;
 pub mod notify;
 pub mod plan;

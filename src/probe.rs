@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
-use crate::heroku::{error_chain, transport_kind, USER_AGENT};
+use crate::http::{error_chain, transport_kind, USER_AGENT};
 
 /// How much of an answer's body is read.
 pub const BODY_CAP: usize = 1 << 20;
@@ -77,17 +77,12 @@ pub struct Prober {
 
 impl Prober {
     pub fn new(url: Url, timeout: Duration, slow: Duration, fast: Option<Duration>) -> Self {
-        let http = reqwest::Client::builder()
-            .user_agent(format!("{USER_AGENT} (health check)"))
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            // A redirect is reported, not followed: a health URL that redirects is misconfigured.
-            .redirect(reqwest::redirect::Policy::none())
-            // A fresh connection each time, as a new visitor would make: a dead listener or a
-            // broken TLS setup shows up, and a hung connection is never reused.
-            .pool_max_idle_per_host(0)
-            .build()
-            .expect("the TLS backend is compiled in");
+        let http = crate::http::build(
+            crate::http::builder(&format!("{USER_AGENT} (health check)"), timeout, timeout)
+                // A fresh connection each time, as a new visitor would make: a dead listener or
+                // a broken TLS setup shows up, and a hung connection is never reused.
+                .pool_max_idle_per_host(0),
+        );
         Prober {
             http,
             url,

@@ -14,7 +14,7 @@ use super::settings::{
     redact_url, EmailConfig, NotifyConfig, SmsConfig, SmtpSecurity, WebhookConfig,
 };
 use super::Notice;
-use crate::heroku::{error_chain, USER_AGENT};
+use crate::http::{error_chain, USER_AGENT};
 
 /// How long one attempt of one send may take.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -38,13 +38,7 @@ pub enum Channel {
 }
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .timeout(SEND_TIMEOUT)
-        .connect_timeout(SEND_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("the TLS backend is compiled in")
+    crate::http::build(crate::http::builder(USER_AGENT, SEND_TIMEOUT, SEND_TIMEOUT))
 }
 
 fn http_error(e: reqwest::Error) -> String {
