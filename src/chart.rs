@@ -50,6 +50,9 @@ pub struct Options {
     /// Title at the top of the image; by default `autoscale: <app>/<process>`
     /// from the log's `start` event.
     pub title: Option<String>,
+    /// Only this target (app, process); by default every target in the log, one set of
+    /// panels each.
+    pub target: Option<(String, String)>,
 }
 
 /// What the log says happened, as counted while charting it.
@@ -93,19 +96,74 @@ pub enum ChartError {
     Draw(String),
 }
 
-/// Parses the text and draws the SVG; returns the SVG document and the summary.
-pub fn chart(input: &str, options: &Options) -> Result<(String, Summary), ChartError> {
-    let log = Log::read(input);
-    if log.events == 0 {
-        return Err(ChartError::Empty {
-            skipped: log.garbage + log.unrelated,
-        });
+/// Parses the text and draws the SVG: one set of panels per target (stacked), or only the
+/// target asked for. Returns the SVG document and each target's summary.
+pub fn chart(input: &str, options: &Options) -> Result<(String, Vec<Summary>), ChartError> {
+    let targets = match &options.target {
+        Some(t) => vec![Some(t.clone())],
+        None => {
+            let found = targets_in(input);
+            if found.len() > 1 {
+                found.into_iter().map(Some).collect()
+            } else {
+                vec![None]
+            }
+        }
+    };
+    let mut parts = Vec::new();
+    let mut summaries = Vec::new();
+    for target in &targets {
+        let log = Log::read(input, target.as_ref());
+        if log.events == 0 {
+            if targets.len() == 1 {
+                return Err(ChartError::Empty {
+                    skipped: log.garbage + log.unrelated,
+                });
+            }
+            continue;
+        }
+        let summary = log.summary();
+        let title = match (&options.title, targets.len()) {
+            (Some(t), 1) => t.clone(),
+            (Some(t), _) => format!("{t} — {}", log.default_title()),
+            (None, _) => log.default_title(),
+        };
+        let svg = draw(&log, &summary, &clean_text(&title))
+            .map_err(|e| ChartError::Draw(e.to_string()))?;
+        parts.push(svg);
+        summaries.push(summary);
     }
-    let summary = log.summary();
-    let title = options.title.clone().unwrap_or_else(|| log.default_title());
-    let svg =
-        draw(&log, &summary, &clean_text(&title)).map_err(|e| ChartError::Draw(e.to_string()))?;
-    Ok((svg, summary))
+    if parts.len() == 1 {
+        return Ok((parts.remove(0), summaries));
+    }
+    // Stacked: one image of the panel sets one under the other.
+    let mut svg = format!(
+        r#"<svg width="{WIDTH}" height="{}" viewBox="0 0 {WIDTH} {}" xmlns="http://www.w3.org/2000/svg">"#,
+        HEIGHT as usize * parts.len(),
+        HEIGHT as usize * parts.len()
+    );
+    for (i, part) in parts.iter().enumerate() {
+        let body = part.find("<svg").map_or(part.as_str(), |at| &part[at..]);
+        let body = body.replacen("<svg ", &format!(r#"<svg y="{}" "#, HEIGHT as usize * i), 1);
+        svg.push_str(&body);
+    }
+    svg.push_str("</svg>\n");
+    Ok((svg, summaries))
+}
+
+/// The targets (app, process) the log's lines name, in order of first appearance.
+fn targets_in(input: &str) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = Vec::new();
+    for raw in input.lines() {
+        if let Classified::Event(_, line) = classify(raw) {
+            if let (Some(app), Some(process)) = (line.get("app"), line.get("process")) {
+                if !found.iter().any(|(a, p)| a == app && p == process) {
+                    found.push((app.to_owned(), process.to_owned()));
+                }
+            }
+        }
+    }
+    found
 }
 
 // ---------------------------------------------------------------------------
@@ -233,10 +291,29 @@ fn event_line(text: &str) -> Option<Line> {
     .then_some(line)
 }
 
+/// Times before 2000 or after 2200 are not from a running daemon: such a line is garbage (a
+/// hostile year 9999 would stretch the time axis over millennia).
 fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|t| t.with_timezone(&Utc))
+        .filter(|t| (2000..=2200).contains(&chrono::Datelike::year(t)))
+}
+
+/// Every number the chart reads is validated: a line whose latency or quantity is not a
+/// number in range is garbage, never an infinite axis.
+fn plausible(line: &Line) -> bool {
+    let within = |key: &str, max: f64| {
+        line.get(key).filter(|v| !v.is_empty()).is_none_or(|v| {
+            v.trim()
+                .parse::<f64>()
+                .is_ok_and(|x| x.is_finite() && (0.0..=max).contains(&x))
+        })
+    };
+    within("latency_ms", 86_400_000.0)
+        && ["current", "floor", "from", "to", "max"]
+            .iter()
+            .all(|k| within(k, f64::from(crate::schedule::MAX_QUANTITY)))
 }
 
 fn epoch_secs(t: DateTime<Utc>) -> f64 {
@@ -269,11 +346,22 @@ fn trim_float(x: f64) -> String {
 }
 
 impl Log {
-    fn read(input: &str) -> Log {
+    /// Reads the lines of one target (those of another target are left out; lines about no
+    /// target, like `shutdown`, belong to all).
+    fn read(input: &str, target: Option<&(String, String)>) -> Log {
         let mut log = Log::default();
         let mut events: Vec<(DateTime<Utc>, Line)> = Vec::new();
         for raw in input.lines() {
             match classify(raw) {
+                Classified::Event(_, line)
+                    if target.is_some_and(|(app, process)| {
+                        line.get("app").is_some_and(|a| a != app)
+                            || line.get("process").is_some_and(|p| p != process)
+                    }) => {}
+                Classified::Event(ts, line) if !plausible(&line) => {
+                    let _ = ts;
+                    log.garbage += 1;
+                }
                 Classified::Event(ts, line) => events.push((ts, line)),
                 Classified::Unrelated => log.unrelated += 1,
                 Classified::Garbage => log.garbage += 1,
@@ -1149,12 +1237,13 @@ ts=2026-11-30T08:00:01.123Z level=info event=shutdown signal=SIGTERM clean=true 
     }
 
     fn svg_of(input: &str) -> (String, Summary) {
-        let (svg, summary) = chart(input, &Options::default()).expect("chart");
+        let (svg, mut summaries) = chart(input, &Options::default()).expect("chart");
         assert_well_formed(&svg);
         assert!(svg.contains("<svg"), "no <svg");
         assert!(!svg.contains("href"), "external reference");
         assert!(!svg.contains("url("), "external reference");
-        (svg, summary)
+        assert_eq!(summaries.len(), 1);
+        (svg, summaries.remove(0))
     }
 
     fn assert_well_formed(xml: &str) {
@@ -1490,8 +1579,10 @@ ts=2026-11-30T08:00:01.123Z level=info event=shutdown signal=SIGTERM clean=true 
         }
         let options = Options {
             title: Some("Shop <prod> & \"friends\"\u{7}".to_owned()),
+            target: None,
         };
-        let (svg, summary) = chart(&input, &options).unwrap();
+        let (svg, summaries) = chart(&input, &options).unwrap();
+        let summary = &summaries[0];
         assert_well_formed(&svg);
         assert_eq!(summary.checks, 4800);
         assert!(svg.contains("Shop &lt;prod&gt; &amp;"));
@@ -1514,7 +1605,7 @@ ts=2026-11-30T08:00:01.123Z level=info event=shutdown signal=SIGTERM clean=true 
     fn hours_of_day_are_the_schedules_zone() {
         let text = "ts=2026-11-30T05:00:00.000Z level=info event=start app=a process=web tz=Europe/Berlin max=3 slow=5s fast=1s\n\
                     ts=2026-11-30T06:00:00.000Z level=info event=probe status=200 latency_ms=80 outcome=fast error=\"\" current=3 floor=3\n";
-        let log = Log::read(text);
+        let log = Log::read(text, None);
         let by_hour = hourly(&log);
         // 06:00Z is 07:00 in Berlin in winter.
         assert_eq!(by_hour.median, vec![(7, 80.0)]);

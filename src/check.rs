@@ -1,5 +1,7 @@
 //! `autoscale check`: what a new user runs after `heroku config:set`. One line per check —
-//! configuration, token, app, formation, check URL — and exit 0 when all pass, 1 when one fails.
+//! configuration, token, then per target its app, formation and check URL, then the alert
+//! channels — and exit 0 when all pass, 1 when one fails. Every check that does not depend on a
+//! failed one runs (an explicit check URL needs no token).
 
 use std::time::Duration;
 
@@ -7,8 +9,10 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::config::{CheckUrl, Config};
-use crate::heroku::{ApiError, Client, Retry};
+use std::collections::HashMap;
+
+use crate::config::{CheckUrl, Config, Target};
+use crate::heroku::{ApiError, App, Client, Formation, Listing, Retry};
 use crate::probe::{Outcome, Prober};
 
 /// One line of the report.
@@ -49,22 +53,35 @@ fn api_failure(e: &ApiError) -> String {
     }
 }
 
-/// Runs every check; returns the exit code (0 or 1). Configuration errors (2) are the caller's.
+/// Sizes that run at most one dyno per process type.
+fn single_dyno_size(size: &str) -> bool {
+    ["eco", "basic", "free", "hobby"]
+        .iter()
+        .any(|s| size.eq_ignore_ascii_case(s))
+}
+
+/// Runs every check that does not depend on a failed one; returns the exit code (0 or 1).
+/// Configuration errors (2) are the caller's.
 pub async fn run(config: &Config, warnings: &[String]) -> u8 {
     let mut report = Report { failed: false };
-    let t = &config.target;
+    let targets = &config.targets;
+    let shards = &targets.shards;
     report.line(
         Status::Ok,
         "configuration",
         format!(
-            "app={} process={} schedule=\"{}\" tz={} max={} check_url={} dry_run={}",
-            t.app,
-            t.process,
-            t.schedule.describe(),
-            t.schedule.tz(),
-            t.thresholds.max,
-            t.check.url,
-            t.dry_run
+            "{} target{} from {}, {} shard{}{}, API budget {} calls an hour",
+            targets.all.len(),
+            if targets.all.len() == 1 { "" } else { "s" },
+            targets.source,
+            shards.count,
+            if shards.count == 1 { "" } else { "s" },
+            shards
+                .this
+                .filter(|_| shards.count > 1)
+                .map(|s| format!(" (this dyno: {s})"))
+                .unwrap_or_default(),
+            config.api_budget
         ),
     );
     for w in warnings {
@@ -82,13 +99,17 @@ pub async fn run(config: &Config, warnings: &[String]) -> u8 {
         retry,
         CancellationToken::new(),
     );
+    let http = crate::probe::shared_client();
 
-    match client.account().await {
-        Ok(account) => report.line(
-            Status::Ok,
-            "token",
-            format!("accepted by {} (account {})", config.api_url, account.email),
-        ),
+    let token_ok = match client.account().await {
+        Ok(account) => {
+            report.line(
+                Status::Ok,
+                "token",
+                format!("accepted by {} (account {})", config.api_url, account.email),
+            );
+            true
+        }
         Err(e) => {
             let hint = if e.status() == Some(401) {
                 " — create one with `heroku authorizations:create -S -d autoscale`"
@@ -100,120 +121,82 @@ pub async fn run(config: &Config, warnings: &[String]) -> u8 {
                 "token",
                 format!("{}{hint}", api_failure(&e)),
             );
-            for what in ["app", "formation", "check_url"] {
-                report.line(Status::Skipped, what, "needs a working token");
-            }
-            return 1;
-        }
-    }
-
-    let app = match client.app(&t.app).await {
-        Ok(app) => {
-            let web_url = app.web_url.as_deref().unwrap_or("null");
-            report.line(
-                Status::Ok,
-                "app",
-                format!("{} (id {}, web_url {web_url})", app.name, app.id),
-            );
-            Some(app)
-        }
-        Err(e) => {
-            report.line(
-                Status::Failed,
-                "app",
-                format!("app {:?}: {}", t.app, api_failure(&e)),
-            );
-            None
+            false
         }
     };
 
-    if app.is_some() {
-        match client.formation(&t.app, &t.process).await {
-            Ok(f) => {
-                let floor = t.schedule.floor(Utc::now()).map(|e| e.quantity);
-                let floor = floor.map_or("none".to_owned(), |q| q.to_string());
-                report.line(
-                    Status::Ok,
-                    "formation",
-                    format!(
-                        "{}: {} × {} (schedule now {floor}, max {})",
-                        f.process, f.quantity, f.size, t.thresholds.max
-                    ),
-                );
+    // One app read and one formation list per app, whatever its number of targets.
+    let mut apps: HashMap<String, Option<App>> = HashMap::new();
+    let mut lists: HashMap<String, Result<Vec<Formation>, String>> = HashMap::new();
+    for t in &targets.all {
+        if targets.all.len() > 1 {
+            println!("── {}   (shard {})", t.name(), t.shard);
+        }
+        report.line(
+            Status::Ok,
+            "target",
+            format!(
+                "app={} process={} schedule=\"{}\" tz={} max={} check_url={} dry_run={}",
+                t.app,
+                t.process,
+                t.schedule.describe(),
+                t.schedule.tz(),
+                t.thresholds.max,
+                t.check.url,
+                t.dry_run
+            ),
+        );
+        for w in &t.warnings {
+            report.line(Status::Warn, "target", w);
+        }
+        if !token_ok {
+            report.line(Status::Skipped, "app", "needs a working token");
+            report.line(Status::Skipped, "formation", "needs a working token");
+        } else {
+            if !apps.contains_key(&t.app) {
+                let app = match client.app(&t.app).await {
+                    Ok(app) => Some(app),
+                    Err(e) => {
+                        report.line(
+                            Status::Failed,
+                            "app",
+                            format!("app {:?}: {}", t.app, api_failure(&e)),
+                        );
+                        None
+                    }
+                };
+                if let Some(app) = &app {
+                    let web_url = app.web_url.as_deref().unwrap_or("null");
+                    report.line(
+                        Status::Ok,
+                        "app",
+                        format!("{} (id {}, web_url {web_url})", app.name, app.id),
+                    );
+                }
+                apps.insert(t.app.clone(), app);
             }
-            Err(e) => report.line(
-                Status::Failed,
-                "formation",
-                format!(
-                    "process {:?} of {:?}: {} (heroku ps -a {} lists the process types)",
-                    t.process,
-                    t.app,
-                    api_failure(&e),
-                    t.app
-                ),
-            ),
-        }
-    } else {
-        report.line(Status::Skipped, "formation", "needs the app");
-    }
-
-    let url = match (&t.check.url, &app) {
-        (CheckUrl::Off, _) => {
-            report.line(
-                Status::Warn,
-                "check_url",
-                "off (AUTOSCALE_CHECK_URL=off): the fail-safe will not run",
-            );
-            None
-        }
-        (CheckUrl::Url(u), _) => Some(u.clone()),
-        (CheckUrl::FromApp, Some(app)) => match app.web_url.as_deref().map(Url::parse) {
-            Some(Ok(u)) => Some(u),
-            Some(Err(_)) | None => {
-                report.line(
-                    Status::Warn,
-                    "check_url",
-                    "the app has no usable web_url: checks will be off; set AUTOSCALE_CHECK_URL",
-                );
-                None
+            if apps.get(&t.app).is_some_and(Option::is_some) {
+                if !lists.contains_key(&t.app) {
+                    let list = match client.formations(&t.app, None).await {
+                        Ok(Listing::Fresh { list, .. }) => Ok(list),
+                        Ok(Listing::NotModified) => Err("HTTP 304 to a plain read".to_owned()),
+                        Err(e) => Err(api_failure(&e)),
+                    };
+                    lists.insert(t.app.clone(), list);
+                }
+                check_formation(&mut report, t, &lists[&t.app]);
+            } else {
+                report.line(Status::Skipped, "formation", "needs the app");
             }
-        },
-        (CheckUrl::FromApp, None) => {
-            report.line(Status::Skipped, "check_url", "needs the app's web_url");
-            None
         }
-    };
-    if let Some(url) = url {
-        let c = &t.check;
-        let probe = Prober::for_settings(url.clone(), c).probe().await;
-        let took = humantime::format_duration(Duration::from_millis(probe.latency_ms() as u64));
-        match probe.outcome {
-            Outcome::Down => report.line(
-                Status::Failed,
-                "check_url",
-                format!(
-                    "GET {url}: {} after {took}: the daemon would scale out",
-                    probe.error
-                ),
-            ),
-            Outcome::Slow => report.line(
-                Status::Warn,
-                "check_url",
-                format!(
-                    "GET {url} answered {} in {took}, slower than {}: the daemon would scale out",
-                    probe.status.unwrap_or(0),
-                    humantime::format_duration(c.slow)
-                ),
-            ),
-            outcome => report.line(
-                Status::Ok,
-                "check_url",
-                format!(
-                    "GET {url} answered {} in {took} ({outcome})",
-                    probe.status.unwrap_or(0)
-                ),
-            ),
-        }
+        check_url(
+            &mut report,
+            t,
+            apps.get(&t.app).and_then(Option::as_ref),
+            token_ok,
+            &http,
+        )
+        .await;
     }
     for channel in crate::notify::Channel::all(&config.notify) {
         report.line(
@@ -233,6 +216,130 @@ pub async fn run(config: &Config, warnings: &[String]) -> u8 {
         );
     }
     u8::from(report.failed)
+}
+
+fn check_formation(report: &mut Report, t: &Target, list: &Result<Vec<Formation>, String>) {
+    let list = match list {
+        Ok(list) => list,
+        Err(e) => {
+            report.line(Status::Failed, "formation", format!("app {:?}: {e}", t.app));
+            return;
+        }
+    };
+    let Some(f) = list.iter().find(|f| f.process == t.process) else {
+        let types: Vec<&str> = list.iter().map(|f| f.process.as_str()).collect();
+        report.line(
+            Status::Failed,
+            "formation",
+            format!(
+                "the app {:?} has no process type {:?} (it has: {}; heroku ps -a {} lists them)",
+                t.app,
+                t.process,
+                if types.is_empty() {
+                    "none".to_owned()
+                } else {
+                    types.join(", ")
+                },
+                t.app
+            ),
+        );
+        return;
+    };
+    let floor = t.schedule.floor(Utc::now()).map(|e| e.quantity);
+    let floor = floor.map_or("none".to_owned(), |q| q.to_string());
+    report.line(
+        Status::Ok,
+        "formation",
+        format!(
+            "{}: {} × {} (schedule now {floor}, max {})",
+            f.process, f.quantity, f.size, t.thresholds.max
+        ),
+    );
+    if single_dyno_size(&f.size) && t.thresholds.max > 1 {
+        report.line(
+            Status::Warn,
+            "formation",
+            format!(
+                "{} dynos run at most 1 per process type: a max of {} (or a schedule above 1) will be refused by Heroku; use Standard or Performance dynos to scale",
+                f.size, t.thresholds.max
+            ),
+        );
+    }
+}
+
+async fn check_url(
+    report: &mut Report,
+    t: &Target,
+    app: Option<&App>,
+    token_ok: bool,
+    http: &reqwest::Client,
+) {
+    let url = match (&t.check.url, app) {
+        (CheckUrl::Off, _) => {
+            let why = if t.process == "web" {
+                "off (AUTOSCALE_CHECK_URL=off): the fail-safe will not run"
+            } else {
+                "off (the default for processes other than web; set check_url to check one)"
+            };
+            report.line(Status::Warn, "check_url", why);
+            None
+        }
+        (CheckUrl::Url(u), _) => Some(u.clone()),
+        (CheckUrl::FromApp, Some(app)) => match app.web_url.as_deref().map(Url::parse) {
+            Some(Ok(u)) if matches!(u.scheme(), "http" | "https") => Some(u),
+            _ => {
+                report.line(
+                    Status::Warn,
+                    "check_url",
+                    "the app has no usable web_url: checks will be off; set AUTOSCALE_CHECK_URL",
+                );
+                None
+            }
+        },
+        (CheckUrl::FromApp, None) => {
+            let why = if token_ok {
+                "needs the app's web_url"
+            } else {
+                "needs the app's web_url, which needs a working token"
+            };
+            report.line(Status::Skipped, "check_url", why);
+            None
+        }
+    };
+    let Some(url) = url else {
+        return;
+    };
+    let c = &t.check;
+    let shown = crate::http::redact_url(&url);
+    let probe = Prober::for_settings(http.clone(), url, c).probe().await;
+    let took = humantime::format_duration(Duration::from_millis(probe.latency_ms() as u64));
+    match probe.outcome {
+        Outcome::Down => report.line(
+            Status::Failed,
+            "check_url",
+            format!(
+                "GET {shown}: {} after {took}: the daemon would scale out",
+                probe.error
+            ),
+        ),
+        Outcome::Slow => report.line(
+            Status::Warn,
+            "check_url",
+            format!(
+                "GET {shown} answered {} in {took}, slower than {}: the daemon would scale out",
+                probe.status.unwrap_or(0),
+                humantime::format_duration(c.slow)
+            ),
+        ),
+        outcome => report.line(
+            Status::Ok,
+            "check_url",
+            format!(
+                "GET {shown} answered {} in {took} ({outcome})",
+                probe.status.unwrap_or(0)
+            ),
+        ),
+    }
 }
 
 /// `autoscale notify-test`: one test message through every channel; exit 0 when all arrive.

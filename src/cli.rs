@@ -1,88 +1,134 @@
 //! The command line: subcommands, `.env`, exit codes (0 ok, 1 failure, 2 configuration error).
+//!
+//! Each subcommand takes (and its `--help` shows) only its own options: the daemon's settings,
+//! built from the one table in [`crate::config::field`], belong to `run`, `check` and `plan`;
+//! `demo` takes only its own two.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use clap::{Parser, Subcommand};
+use clap::{Arg, ArgAction, ArgMatches, Command};
 
-use crate::config::{unknown_variables, ConfigError, Settings};
+use crate::config::field::{cmd, FIELDS};
+use crate::config::{unknown_variables, ConfigError, Env, Raw};
 
-#[derive(Parser)]
-#[command(
-    name = "autoscale",
-    version,
-    about = "Keeps a Heroku app at the right number of dynos: a schedule, plus a fail-safe that scales out when the app is down or slow.",
-    after_help = "Every setting is also an environment variable (Heroku config var); a .env file in the working directory is read when present. See README.md."
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    #[command(flatten)]
-    pub settings: Settings,
+const ABOUT: &str = "Keeps Heroku apps at the right number of dynos: a schedule, plus a fail-safe that scales out when an app is down or slow.";
+const AFTER: &str = "Every setting is also an environment variable (Heroku config var); a .env file in the working directory is read when present. See README.md.";
+
+/// The settings of the table that `bit` takes, as arguments.
+fn settings(bit: u8) -> Vec<Arg> {
+    FIELDS
+        .iter()
+        .filter(|f| f.commands & bit != 0)
+        .map(|f| {
+            let arg = Arg::new(f.var)
+                .long(f.flag)
+                .env(f.var)
+                // URL settings may carry credentials: no value from the environment is shown.
+                .hide_env_values(true)
+                .value_name("VALUE")
+                .help(f.help);
+            if f.var == crate::config::field::DRY_RUN {
+                arg.num_args(0..=1)
+                    .require_equals(true)
+                    .default_missing_value("true")
+            } else {
+                arg
+            }
+        })
+        .collect()
 }
 
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Run the daemon (the default): schedule edges and health checks until SIGTERM.
-    Run,
-    /// Show the scheduled quantity, the next edges and the dyno-hours saved. No token needed.
-    Plan {
-        /// The instant to plan at (RFC 3339) [default: now].
-        #[arg(long)]
-        at: Option<String>,
-        /// How many edges to list.
-        #[arg(long, default_value_t = 6)]
-        next: usize,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-        /// Price of one dyno-hour (e.g. 0.0347 for a $25/month Standard-1X), to show the cost.
-        #[arg(long)]
-        price: Option<String>,
-    },
-    /// Validate the configuration, the token, the app, the formation and the check URL.
-    Check,
-    /// Watch it work: the real daemon against a simulated Heroku and app, about a minute.
-    Demo {
-        /// How long the story runs (at least 20).
-        #[arg(long, default_value_t = 60)]
-        seconds: u64,
-        /// Where to write the chart of the run.
-        #[arg(long, default_value = "autoscale-demo.svg")]
-        output: std::path::PathBuf,
-    },
-    /// Send one test message through every alert channel.
-    NotifyTest,
-    /// Draw an SVG chart from the daemon's log lines (raw, or `heroku logs` output).
-    Chart {
-        /// Read this file instead of standard input.
-        #[arg(long)]
-        input: Option<std::path::PathBuf>,
-        /// Where to write the SVG.
-        #[arg(long, default_value = "autoscale.svg")]
-        output: std::path::PathBuf,
-        /// A title for the chart [default: the app's name from the log].
-        #[arg(long)]
-        title: Option<String>,
-    },
+fn target_arg() -> Arg {
+    Arg::new("target")
+        .long("target")
+        .value_name("APP/PROCESS")
+        .help("Only this target (e.g. shop/web)")
+}
+
+/// The command line.
+pub fn command() -> Command {
+    Command::new("autoscale")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about(ABOUT)
+        .after_help(AFTER)
+        .args(settings(cmd::RUN))
+        .subcommand(
+            Command::new("run")
+                .about("Run the daemon (the default): schedule edges and health checks until SIGTERM.")
+                .args(settings(cmd::RUN)),
+        )
+        .subcommand(
+            Command::new("plan")
+                .about("Show each target's scheduled quantity, its next edges and the dyno-hours saved. No token needed.")
+                .args(settings(cmd::PLAN))
+                .arg(Arg::new("at").long("at").value_name("RFC3339").help("The instant to plan at [default: now]"))
+                .arg(Arg::new("next").long("next").value_name("N").default_value("6").help("How many edges to list (1-1000)"))
+                .arg(Arg::new("json").long("json").action(ArgAction::SetTrue).help("Print JSON instead of text"))
+                .arg(Arg::new("price").long("price").value_name("PRICE").help("Price of one dyno-hour (e.g. 0.0347 for a $25/month Standard-1X), to show the cost"))
+                .arg(target_arg()),
+        )
+        .subcommand(
+            Command::new("check")
+                .about("Validate the configuration, the token, each app, formation and check URL, and the alert channels.")
+                .args(settings(cmd::CHECK))
+                .arg(target_arg()),
+        )
+        .subcommand(
+            Command::new("demo")
+                .about("Watch it work: the real daemon against a simulated Heroku and app, about a minute. No account needed.")
+                .arg(Arg::new("seconds").long("seconds").value_name("N").default_value("60").help("How long the story runs (at least 20)"))
+                .arg(Arg::new("output").long("output").value_name("FILE").default_value("autoscale-demo.svg").help("Where to write the chart of the run")),
+        )
+        .subcommand(
+            Command::new("notify-test")
+                .about("Send one test message through every alert channel.")
+                .args(settings(cmd::NOTIFY_TEST))
+                .arg(Arg::new("app").long("app").value_name("APP").help("The app named in the message [default: $AUTOSCALE_APP]")),
+        )
+        .subcommand(
+            Command::new("chart")
+                .about("Draw charts from the daemon's log lines (raw, or `heroku logs` output).")
+                .args(settings(cmd::INSIGHT))
+                .arg(Arg::new("input").long("input").value_name("FILE").action(ArgAction::Append).help("Read this file instead of standard input (repeatable)"))
+                .arg(Arg::new("output").long("output").value_name("FILE").default_value("autoscale.svg").help("Where to write the SVG"))
+                .arg(Arg::new("title").long("title").value_name("TEXT").help("A title for the chart [default: the app's name from the log]"))
+                .arg(target_arg()),
+        )
+}
+
+/// The table's settings a subcommand was given (a flag wins over the environment).
+fn raw(matches: &ArgMatches) -> Raw {
+    let mut raw = Raw::default();
+    for f in FIELDS {
+        if let Ok(Some(value)) = matches.try_get_one::<String>(f.var) {
+            raw.set(f.var, value.clone());
+        }
+    }
+    raw
 }
 
 /// `.env` in the working directory (not its parents), for local runs; the real environment wins.
+/// A line that cannot be parsed is never echoed (it may hold a secret): only its number is.
 fn load_dotenv() -> Result<(), String> {
     let path = std::path::Path::new(".env");
     match dotenvy::from_path(path) {
         Ok(()) => Ok(()),
         Err(e) if e.not_found() => Ok(()),
-        // The parser's message quotes the whole line, which may hold a secret: name only the
-        // variable.
         Err(dotenvy::Error::LineParse(line, _)) => {
-            let name = line.split('=').next().unwrap_or("").trim();
-            let name: String = name.chars().take(64).collect();
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let number = text
+                .lines()
+                .position(|l| l.trim_end() == line.trim_end())
+                .map(|i| format!("line {}", i + 1))
+                .unwrap_or_else(|| "a line".to_owned());
             Err(format!(
-                ".env: the line for {name:?} cannot be parsed (its value is not shown); quote values that contain spaces or quotes, e.g. AUTOSCALE_SCHEDULE=\"07:00=3; 22:00=2\""
+                ".env: {number} cannot be parsed (it is not shown: it may hold a secret); quote values that contain spaces or quotes, e.g. AUTOSCALE_SCHEDULE=\"07:00=3; 22:00=2\""
             ))
         }
-        Err(e) => Err(format!(".env: {e}")),
+        Err(dotenvy::Error::Io(e)) => Err(format!(".env: cannot be read ({e})")),
+        Err(_) => Err(".env: cannot be read (its content is not shown)".to_owned()),
     }
 }
 
@@ -113,38 +159,67 @@ pub fn main() -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
-    let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Run) {
-        Command::Run => run(&cli.settings),
-        Command::Plan {
-            at,
-            next,
-            json,
-            price,
-        } => plan(&cli.settings, at, next, json, price),
-        Command::Check => check(&cli.settings),
-        Command::NotifyTest => notify_test(&cli.settings),
-        Command::Demo { seconds, output } => {
-            if seconds < crate::demo::MIN_SECONDS {
-                return usage_error(
-                    "--seconds",
-                    &seconds.to_string(),
-                    "too short for the whole story",
-                    "--seconds 60",
-                );
-            }
-            ExitCode::from(runtime().block_on(crate::demo::run(seconds, output)))
-        }
-        Command::Chart {
-            input,
-            output,
-            title,
-        } => chart(input, &output, title),
+    let matches = command().get_matches();
+    let env = Env::from_process();
+    match matches.subcommand() {
+        None => run(&raw(&matches), &env),
+        Some(("run", m)) => run(&raw(m), &env),
+        Some(("plan", m)) => plan(m, &env),
+        Some(("check", m)) => check(m, &env),
+        Some(("notify-test", m)) => notify_test(m),
+        Some(("demo", m)) => demo(m),
+        Some(("chart", m)) => chart(m, &env),
+        Some((other, _)) => unreachable!("clap knows no subcommand {other}"),
     }
 }
 
-fn notify_test(settings: &Settings) -> ExitCode {
-    let notify = match settings.notify.resolve() {
+fn demo(m: &ArgMatches) -> ExitCode {
+    let seconds_text = m.get_one::<String>("seconds").expect("a default");
+    let seconds =
+        match seconds_text.trim().parse::<u64>() {
+            Ok(s) if (crate::demo::MIN_SECONDS..=3600).contains(&s) => s,
+            _ => return usage_error(
+                "--seconds",
+                seconds_text,
+                &format!(
+                    "must be a whole number from {} to 3600 (the whole story needs at least {} s)",
+                    crate::demo::MIN_SECONDS,
+                    crate::demo::MIN_SECONDS
+                ),
+                "--seconds 60",
+            ),
+        };
+    let output = PathBuf::from(m.get_one::<String>("output").expect("a default"));
+    // Fail before the run, not after a minute of it.
+    if let Err(e) = writable(&output) {
+        eprintln!(
+            "error: --output {}: cannot write there ({e}); example: --output autoscale-demo.svg",
+            output.display()
+        );
+        return ExitCode::from(2);
+    }
+    ExitCode::from(runtime().block_on(crate::demo::run(seconds, output)))
+}
+
+/// Whether a file can be created (or replaced) at `path`, without leaving anything behind.
+fn writable(path: &std::path::Path) -> std::io::Result<()> {
+    if path.is_dir() {
+        return Err(std::io::Error::other("it is a directory"));
+    }
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)?;
+    if !existed {
+        std::fs::remove_file(path)?;
+    }
+    Ok(())
+}
+
+fn notify_test(m: &ArgMatches) -> ExitCode {
+    let raw = raw(m);
+    let notify = match crate::notify::settings::resolve(&raw) {
         Ok(n) => n,
         Err(e) => return config_error(&e),
     };
@@ -152,7 +227,7 @@ fn notify_test(settings: &Settings) -> ExitCode {
         eprintln!("error: no alert channel is configured; example: AUTOSCALE_NOTIFY_WEBHOOK=https://hooks.slack.com/services/T000/B000/XXXX");
         return ExitCode::from(2);
     }
-    let log = match settings.resolve_log() {
+    let log = match crate::config::log_filter(&raw) {
         Ok(l) => l,
         Err(e) => return config_error(&e),
     };
@@ -160,52 +235,89 @@ fn notify_test(settings: &Settings) -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
-    let app = settings
-        .app
-        .clone()
+    let app = m
+        .get_one::<String>("app")
+        .cloned()
+        .or_else(|| std::env::var("AUTOSCALE_APP").ok())
         .or_else(|| std::env::var("HEROKU_APP_NAME").ok())
         .unwrap_or_else(|| "your app".into());
-    let process = settings.process.clone().unwrap_or_else(|| "web".into());
-    ExitCode::from(runtime().block_on(crate::check::notify_test(&notify, &app, &process)))
+    ExitCode::from(runtime().block_on(crate::check::notify_test(&notify, &app, "web")))
 }
 
-fn chart(
-    input: Option<std::path::PathBuf>,
-    output: &std::path::Path,
-    title: Option<String>,
-) -> ExitCode {
-    use std::io::Read as _;
-    let text = match &input {
-        Some(path) => std::fs::read(path).map_err(|e| format!("{}: {e}", path.display())),
-        None => {
-            let mut buf = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut buf)
-                .map(|_| buf)
-                .map_err(|e| format!("standard input: {e}"))
-        }
+/// `--target APP/PROCESS`, validated against the targets.
+fn only_target(m: &ArgMatches, targets: &mut Vec<crate::config::Target>) -> Result<(), ExitCode> {
+    let Some(wanted) = m.get_one::<String>("target") else {
+        return Ok(());
     };
-    let text = match text {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(e) => {
-            eprintln!("error: cannot read the log: {e}");
-            return ExitCode::from(2);
-        }
+    let known: Vec<String> = targets.iter().map(|t| t.name()).collect();
+    let (app, process) = wanted.split_once('/').unwrap_or((wanted.as_str(), "web"));
+    targets.retain(|t| t.app == app && t.process == process);
+    if targets.is_empty() {
+        let example = known.first().cloned().unwrap_or_else(|| "shop/web".into());
+        return Err(usage_error(
+            "--target",
+            wanted,
+            &format!("no such target; the targets are {}", known.join(", ")),
+            &format!("--target {example}"),
+        ));
+    }
+    Ok(())
+}
+
+fn chart(m: &ArgMatches, env: &Env) -> ExitCode {
+    use std::io::{IsTerminal as _, Read as _};
+    let raw = raw(m);
+    let inputs: Vec<PathBuf> = m
+        .get_many::<String>("input")
+        .map(|v| v.map(PathBuf::from).collect())
+        .unwrap_or_default();
+    let output = PathBuf::from(m.get_one::<String>("output").expect("a default"));
+    let title = m.get_one::<String>("title").cloned();
+    // Schedules from the configuration are only used when the log has no start line.
+    let _ = (raw, env);
+    if inputs.is_empty() && std::io::stdin().is_terminal() {
+        eprintln!("error: nothing to read: pipe the daemon's log in, or name files; example: heroku logs -n 1500 -p clock -a my-app | autoscale chart (or autoscale chart --input drain.log)");
+        return ExitCode::from(2);
+    }
+    let mut bytes = Vec::new();
+    let read = if inputs.is_empty() {
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map(drop)
+            .map_err(|e| format!("standard input: {e}"))
+    } else {
+        inputs.iter().try_for_each(|path| {
+            std::fs::File::open(path)
+                .and_then(|mut f| f.read_to_end(&mut bytes))
+                .map(|_| bytes.push(b'\n'))
+                .map_err(|e| format!("{}: {e}", path.display()))
+        })
     };
-    let options = crate::chart::Options { title };
+    if let Err(e) = read {
+        eprintln!("error: cannot read the log: {e}");
+        return ExitCode::from(2);
+    }
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let target = m.get_one::<String>("target").map(|t| {
+        let (app, process) = t.split_once('/').unwrap_or((t.as_str(), "web"));
+        (app.to_owned(), process.to_owned())
+    });
+    let options = crate::chart::Options { title, target };
     match crate::chart::chart(&text, &options) {
-        Ok((svg, summary)) => {
-            if summary.skipped_garbage > 0 {
+        Ok((svg, summaries)) => {
+            let garbage = summaries.first().map_or(0, |s| s.skipped_garbage);
+            if garbage > 0 {
                 eprintln!(
-                    "warning: {} line(s) were not autoscale event lines and were skipped",
-                    summary.skipped_garbage
+                    "warning: {garbage} line(s) were not autoscale event lines (or had values out of range) and were skipped"
                 );
             }
-            if let Err(e) = std::fs::write(output, svg) {
+            if let Err(e) = std::fs::write(&output, svg) {
                 eprintln!("error: cannot write {}: {e}", output.display());
                 return ExitCode::from(1);
             }
-            println!("{summary}");
+            for summary in &summaries {
+                println!("{summary}");
+            }
             println!("chart written to {}", output.display());
             ExitCode::SUCCESS
         }
@@ -220,12 +332,14 @@ fn chart(
     }
 }
 
-fn run(settings: &Settings) -> ExitCode {
-    let app_name = std::env::var("HEROKU_APP_NAME").ok();
-    let config = match settings.resolve(app_name.as_deref()) {
+fn run(raw: &Raw, env: &Env) -> ExitCode {
+    let config = match crate::config::resolve(raw, env) {
         Ok(c) => c,
         Err(e) => return config_error(&e),
     };
+    if let Err(e) = config.targets.shards.require_this(env) {
+        return config_error(&e);
+    }
     if let Err(e) = crate::logfmt::init(&config.log) {
         eprintln!("error: {e}");
         return ExitCode::from(2);
@@ -245,52 +359,64 @@ fn run(settings: &Settings) -> ExitCode {
     }
 }
 
-/// SIGTERM (Heroku stopping the dyno) or SIGINT (Ctrl-C). The handlers are installed when this
-/// is called, not when the future is first polled, so no signal is missed during startup.
+/// SIGTERM (Heroku stopping the dyno), SIGINT (Ctrl-C), SIGHUP (a closed terminal) or SIGUSR1:
+/// all stop the daemon cleanly, with a shutdown line. The handlers are installed when this is
+/// called, not when the future is first polled, so no signal is missed during startup.
 fn shutdown_signal() -> impl std::future::Future<Output = &'static str> + Send + 'static {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
     let mut int = signal(SignalKind::interrupt()).expect("a SIGINT handler");
+    let mut hup = signal(SignalKind::hangup()).expect("a SIGHUP handler");
+    let mut usr1 = signal(SignalKind::user_defined1()).expect("a SIGUSR1 handler");
     async move {
         tokio::select! {
             _ = term.recv() => "SIGTERM",
             _ = int.recv() => "SIGINT",
+            _ = hup.recv() => "SIGHUP",
+            _ = usr1.recv() => "SIGUSR1",
         }
     }
 }
 
-fn plan(
-    settings: &Settings,
-    at: Option<String>,
-    next: usize,
-    json: bool,
-    price: Option<String>,
-) -> ExitCode {
-    let config = match settings.resolve_schedule() {
-        Ok(c) => c,
+fn plan(m: &ArgMatches, env: &Env) -> ExitCode {
+    let raw = raw(m);
+    let mut targets = match crate::config::targets(&raw, env) {
+        Ok(t) => t,
         Err(e) => return config_error(&e),
     };
-    let at: DateTime<Utc> = match at {
+    if let Err(code) = only_target(m, &mut targets.all) {
+        return code;
+    }
+    let at: DateTime<Utc> = match m.get_one::<String>("at") {
         None => Utc::now(),
         Some(text) => match DateTime::parse_from_rfc3339(text.trim()) {
             Ok(t) => t.with_timezone(&Utc),
             Err(e) => {
-                return usage_error("--at", &text, &e.to_string(), "--at 2026-12-01T06:59:00Z")
+                return usage_error("--at", text, &e.to_string(), "--at 2026-12-01T06:59:00Z")
             }
         },
     };
-    if next > 1000 {
-        return usage_error("--next", &next.to_string(), "at most 1000", "--next 6");
-    }
-    let price = match price {
+    let next_text = m.get_one::<String>("next").expect("a default");
+    let next = match next_text.trim().parse::<usize>() {
+        Ok(n) if (1..=1000).contains(&n) => n,
+        _ => {
+            return usage_error(
+                "--next",
+                next_text,
+                "must be a whole number from 1 to 1000",
+                "--next 6",
+            )
+        }
+    };
+    let price = match m.get_one::<String>("price") {
         None => None,
         Some(text) => match text.trim().parse::<f64>() {
-            Ok(p) if p.is_finite() && p >= 0.0 => Some(p),
+            Ok(p) if p.is_finite() && (0.0..=1000.0).contains(&p) => Some(p),
             _ => {
                 return usage_error(
                     "--price",
-                    &text,
-                    "not a price per dyno-hour",
+                    text,
+                    "not a price per dyno-hour (0 to 1000)",
                     "--price 0.0347",
                 )
             }
@@ -299,8 +425,8 @@ fn plan(
     for w in env_warnings() {
         eprintln!("warning: {w}");
     }
-    let plan = crate::plan::plan(&config, at, next, price);
-    if json {
+    let plan = crate::plan::plan(&targets, at, next, price);
+    if m.get_flag("json") {
         println!(
             "{}",
             serde_json::to_string(&plan).expect("a plan serializes")
@@ -311,20 +437,53 @@ fn plan(
     ExitCode::SUCCESS
 }
 
-fn check(settings: &Settings) -> ExitCode {
-    let app_name = std::env::var("HEROKU_APP_NAME").ok();
-    let config = match settings.resolve(app_name.as_deref()) {
+fn check(m: &ArgMatches, env: &Env) -> ExitCode {
+    let raw = raw(m);
+    let mut config = match crate::config::resolve(&raw, env) {
         Ok(c) => c,
         Err(e) => {
             println!("{:<8}{:<15}{e}", "failed", "configuration");
             return ExitCode::from(2);
         }
     };
-    // `check` prints its own report; library logs go to the same filter, on stdout.
-    if let Err(e) = crate::logfmt::init(&config.log) {
+    if let Err(code) = only_target(m, &mut config.targets.all) {
+        return code;
+    }
+    // The report is stdout; the client's own log lines (retries) go to stderr, never into the
+    // middle of the table.
+    if let Err(e) = crate::logfmt::init_with(&config.log, std::io::stderr) {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
     let code = runtime().block_on(crate::check::run(&config, &env_warnings()));
     ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn each_subcommand_takes_only_its_own_options() {
+        let c = command();
+        let names = |sub: &str| -> Vec<String> {
+            c.find_subcommand(sub)
+                .unwrap()
+                .get_arguments()
+                .filter_map(|a| a.get_long().map(str::to_owned))
+                .collect()
+        };
+        assert_eq!(names("demo"), ["seconds", "output"]);
+        assert!(!names("chart").contains(&"heroku-api-key".to_owned()));
+        assert!(!names("plan").contains(&"heroku-api-key".to_owned()));
+        assert!(names("plan").contains(&"schedule".to_owned()));
+        assert!(names("check").contains(&"heroku-api-key".to_owned()));
+        assert!(names("run").contains(&"check-concurrency".to_owned()));
+        assert!(!names("notify-test").contains(&"schedule".to_owned()));
+    }
 }

@@ -1,53 +1,68 @@
-//! The daemon (`autoscale run`): wires the cron edges, the check loop and the scaler together and
-//! shuts them down in order.
+//! The daemon (`autoscale run`): wires every app's loop, the checks, the schedule edges and the
+//! alerts together, and shuts them down in order.
 //!
 //! ```text
-//! cron edge ──┐
-//! check tick ─┼──► mpsc ──► scaler task (owns all state) ──► Heroku client
-//! startup  ───┘
+//! cron one-shot per app ─┐
+//! check task per target ─┼─► app loop (one per app) ─► Heroku client (one, shared, counted)
+//! read timer (budget) ───┘
 //! ```
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::mpsc;
-use tokio::time::MissedTickBehavior;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Level;
-use url::Url;
 
+use crate::budget::{AppLoad, Budget};
+use crate::checks::{phase, CheckPlan, CheckTask};
 use crate::config::{CheckUrl, Config, Target};
 use crate::heroku::{ApiError, Client, Retry};
 use crate::notify::{Kind, Notice, Notifier};
-use crate::probe::Prober;
-use crate::scaler::{Message, Scaler};
+use crate::reconcile::{AppLoop, Clock, Refused};
 use crate::schedule::Schedule;
 
 /// Heroku sends SIGKILL 30 s after SIGTERM; everything must be done well before.
 pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(20);
 /// How long alerts still being sent may delay the exit.
 pub const ALERT_GRACE: Duration = Duration::from_secs(3);
+/// Apps started at once (each startup is one or two API calls).
+const STARTUP_CONCURRENCY: usize = 8;
 
 /// Why the daemon could not run: exit 1.
 #[derive(Debug, thiserror::Error)]
 pub enum Fatal {
     #[error("the Heroku API refused the configuration: {0}")]
     Api(#[from] ApiError),
+    #[error("no target can be scaled: every app or process type was refused")]
+    NoTarget,
     #[error("the cron scheduler failed: {0}")]
     Scheduler(String),
 }
 
 /// Runs until `shutdown` resolves (with the signal's name). Returns Err only for a startup
-/// failure that no retry can fix (bad token, unknown app or process).
+/// failure that no retry can fix (a bad token, or every target refused).
 pub async fn run(
     config: Config,
     warnings: &[String],
     shutdown: impl Future<Output = &'static str> + Send + 'static,
+) -> Result<(), Fatal> {
+    run_with(config, warnings, shutdown, Clock::System).await
+}
+
+/// [`run`] with a chosen clock (tests run the daemon in paused time).
+pub async fn run_with(
+    config: Config,
+    warnings: &[String],
+    shutdown: impl Future<Output = &'static str> + Send + 'static,
+    clock: Clock,
 ) -> Result<(), Fatal> {
     // The signal is watched from the first instant: a SIGTERM during startup (a deploy right
     // after a restart) stops the retries' waiting and shuts down cleanly.
@@ -66,77 +81,139 @@ pub async fn run(
         Retry::default(),
         cancel.clone(),
     );
-    let target = config.target.clone();
-    // Alerts run beside the scaler, on their own tracker: at shutdown a hanging webhook gets a
-    // short grace, never the scaler's budget. Started first, so a refused token is reported.
-    let tasks = TaskTracker::new();
+    let probe_http = crate::probe::shared_client();
+    let targets = config.targets.mine();
+    // Alerts run beside the loops, on their own tracker: at shutdown a hanging webhook gets a
+    // short grace, never the loops' budget. Started first, so a refused token is reported.
     let alerts = TaskTracker::new();
     let notifier = crate::notify::start(&config.notify, &alerts);
-    // Edges are armed from this instant: one that fires while startup is still retrying is
-    // queued, not lost.
-    let armed_from = Utc::now();
 
-    // The app answers three questions at once: is the token good, does the app exist, and
-    // where does its web process live (web_url may be null; never guess APP.herokuapp.com).
-    let plan = match resolve_check(&client, &target).await {
-        Ok(plan) => plan,
-        Err(e) if e.is_configuration() => return Err(fatal(e, &target, notifier, &alerts).await),
-        Err(e) => {
-            e.log(Level::ERROR);
-            plan_without_app(&target)
-        }
-    };
-    log_start(&target, &plan);
-
-    let mut risks: Vec<String> = warnings.to_vec();
-    if matches!(plan, CheckPlan::Off) {
-        risks.push(
-            "health checks are off, so the fail-safe will not scale out if the app goes down"
-                .into(),
+    let apps = group_by_app(&targets);
+    let loads: Vec<AppLoad> = apps
+        .values()
+        .map(|ts| AppLoad {
+            round: crate::reconcile::round_of(ts),
+            edges_per_hour: ts.iter().map(|t| edges_per_hour(&t.schedule)).sum(),
+        })
+        .collect();
+    let budget = Arc::new(Budget::new(config.api_budget, &loads, client.calls()));
+    tracing::info!(
+        event = "budget",
+        apps = apps.len(),
+        targets = targets.len(),
+        calls_per_hour = budget.plan.calls_per_hour.round() as u64,
+        reads_per_hour = budget.plan.reads_per_hour.round() as u64,
+        budget = config.api_budget,
+        stretch = format!("{:.2}", budget.plan.stretch),
+        shard = config.targets.shards.this.unwrap_or(0),
+        shards = config.targets.shards.count,
+    );
+    if targets.is_empty() {
+        tracing::warn!(
+            event = "start",
+            shard = config.targets.shards.this.unwrap_or(0),
+            "no app of the configuration belongs to this shard: nothing to do"
         );
     }
-    if !risks.is_empty() {
-        notifier.notify(Notice {
-            message: risks.join("; "),
-            ..Notice::new(Kind::RiskyStart, &target.app, &target.process)
+
+    // Startup: every app read once, a few at a time; a bad token stops everything.
+    let mut loops: Vec<(AppLoop, Vec<CheckPlan>)> = Vec::new();
+    let mut starting = JoinSet::new();
+    let gate = Arc::new(Semaphore::new(STARTUP_CONCURRENCY));
+    for (_, ts) in apps {
+        let app_loop = AppLoop::new(
+            ts.clone(),
+            client.clone(),
+            notifier.clone(),
+            budget.clone(),
+            clock,
+        );
+        let client = client.clone();
+        let http = probe_http.clone();
+        let gate = gate.clone();
+        starting.spawn(async move {
+            let _permit = gate.acquire_owned().await;
+            start_app(app_loop, ts, &client, &http).await
         });
     }
-
-    let mut scaler = Scaler::new(client.clone(), target.clone(), notifier.clone());
-    if !cancel.is_cancelled() {
-        if let Err(e) = scaler.startup().await {
-            drop(scaler);
-            return Err(fatal(e, &target, notifier, &alerts).await);
+    let mut refused: Option<ApiError> = None;
+    while let Some(joined) = starting.join_next().await {
+        match joined {
+            Ok(Ok(started)) => loops.push(started),
+            Ok(Err(Refused(e))) => refused = refused.or(Some(e)),
+            Err(e) => tracing::error!(event = "fatal", message = %e, "an app's startup panicked"),
         }
     }
-    // The scaler holds the only handle left: when it stops, the alert dispatcher does too.
-    drop(notifier);
+    if let Some(e) = refused {
+        return Err(fatal(e, &targets, notifier, &alerts).await);
+    }
+    // Keep the order of the configuration.
+    loops.sort_by_key(|(l, _)| targets.iter().position(|t| t.app == l.app()));
+    if !targets.is_empty() && loops.iter().all(|(l, _)| l.all_disabled()) {
+        tracing::error!(
+            event = "fatal",
+            status = 404,
+            message = "every target was refused",
+            hint = "check the apps and process types (heroku ps -a APP)"
+        );
+        drop(notifier);
+        alerts.close();
+        let _ = tokio::time::timeout(ALERT_GRACE, alerts.wait()).await;
+        return Err(Fatal::NoTarget);
+    }
 
-    let (tx, rx) = mpsc::channel(64);
-    tasks.spawn(scaler.run(rx, cancel.clone()));
-    tasks.spawn(check_loop(
-        client.clone(),
-        target.clone(),
-        plan,
-        tx.clone(),
-        cancel.clone(),
-    ));
-    tasks.close();
-
-    let mut scheduler = JobScheduler::new()
+    // Start lines, risky starts, then the tasks.
+    let total = targets.len();
+    let tasks = TaskTracker::new();
+    let permits = Arc::new(Semaphore::new(config.check_concurrency));
+    let scheduler = JobScheduler::new()
         .await
         .map_err(|e| Fatal::Scheduler(e.to_string()))?;
-    for entry in 0..target.schedule.entries().len() {
+    let armed_from = clock.now();
+    let mut k = 0usize;
+    for (app_loop, plans) in loops {
+        let handle = app_loop.handle();
+        let app_targets: Vec<Target> = targets
+            .iter()
+            .filter(|t| t.app == app_loop.app())
+            .cloned()
+            .collect();
+        for (index, (target, plan)) in app_targets.iter().zip(plans).enumerate() {
+            log_start(target, &plan, config.targets.shards.this);
+            risky_start(target, &plan, warnings, &notifier);
+            if !matches!(plan, CheckPlan::Off) {
+                let task = CheckTask {
+                    target: target.clone(),
+                    index,
+                    plan,
+                    app: handle.clone(),
+                    phase: phase(k, total, target.check.interval),
+                };
+                tasks.spawn(task.run(
+                    client.clone(),
+                    probe_http.clone(),
+                    permits.clone(),
+                    cancel.clone(),
+                ));
+            }
+            k += 1;
+        }
+        let schedules: Vec<Arc<Schedule>> =
+            app_targets.iter().map(|t| t.schedule.clone()).collect();
         arm(
             scheduler.clone(),
-            target.schedule.clone(),
-            entry,
+            Arc::new(schedules),
             armed_from,
-            tx.clone(),
+            handle,
+            clock,
         )
         .await;
+        tasks.spawn(app_loop.run(cancel.clone()));
     }
-    drop(tx);
+    tasks.close();
+    // The loops hold the only handles left: when they stop, the alert dispatcher does too.
+    drop(notifier);
+    let mut scheduler = scheduler;
     scheduler
         .start()
         .await
@@ -148,8 +225,8 @@ pub async fn run(
     if let Err(e) = scheduler.shutdown().await {
         tracing::warn!(event = "scheduler_error", message = %e);
     }
-    // The scheduler's shutdown does not wait for running jobs, and a job only sends a message;
-    // what must finish is the scaler's PATCH in flight.
+    // The scheduler's shutdown does not wait for running jobs, and a job only wakes a loop;
+    // what must finish is a PATCH in flight.
     let mut finished = tokio::time::timeout(SHUTDOWN_BUDGET, tasks.wait())
         .await
         .is_ok();
@@ -161,13 +238,96 @@ pub async fn run(
         event = "shutdown",
         signal,
         clean = finished,
-        took_ms = started.elapsed().as_millis() as u64
+        took_ms = started.elapsed().as_millis() as u64,
+        api_calls = client.calls().sent()
     );
     Ok(())
 }
 
+/// The targets by app, in the order the apps first appear.
+fn group_by_app(targets: &[Target]) -> BTreeMap<usize, Vec<Target>> {
+    let mut first: Vec<&str> = Vec::new();
+    let mut groups: BTreeMap<usize, Vec<Target>> = BTreeMap::new();
+    for t in targets {
+        let i = match first.iter().position(|a| *a == t.app) {
+            Some(i) => i,
+            None => {
+                first.push(&t.app);
+                first.len() - 1
+            }
+        };
+        groups.entry(i).or_default().push(t.clone());
+    }
+    groups
+}
+
+/// Edges an hour on average over the coming week.
+fn edges_per_hour(schedule: &Schedule) -> f64 {
+    let from = Utc::now();
+    let week = from + chrono::Duration::days(7);
+    let mut n = 0usize;
+    let mut after = from;
+    // Capped: a schedule that fires every second would otherwise count for long.
+    while n < 20_000 {
+        match schedule.next_edges(after, 1).first() {
+            Some(e) if e.at <= week => {
+                n += 1;
+                after = e.at;
+            }
+            _ => break,
+        }
+    }
+    n as f64 / 168.0
+}
+
+/// One app's startup: its web_url when a target needs it, then the first round.
+async fn start_app(
+    mut app_loop: AppLoop,
+    targets: Vec<Target>,
+    client: &Client,
+    http: &reqwest::Client,
+) -> Result<(AppLoop, Vec<CheckPlan>), Refused> {
+    let needs_app = targets.iter().any(|t| t.check.url == CheckUrl::FromApp);
+    let plans: Vec<CheckPlan> = if needs_app {
+        match client.app(app_loop.app()).await {
+            Ok(app) => targets
+                .iter()
+                .map(|t| CheckPlan::from_web_url(t, app.web_url.as_deref(), http))
+                .collect(),
+            Err(e) if e.status() == Some(401) => return Err(Refused(e)),
+            Err(e) if matches!(e.status(), Some(403 | 404)) => {
+                e.log(Level::ERROR);
+                app_loop.disable_all(&e);
+                targets.iter().map(|_| CheckPlan::Off).collect()
+            }
+            Err(e) => {
+                e.log(Level::ERROR);
+                targets
+                    .iter()
+                    .map(|t| CheckPlan::without_app(t, http))
+                    .collect()
+            }
+        }
+    } else {
+        targets
+            .iter()
+            .map(|t| CheckPlan::without_app(t, http))
+            .collect()
+    };
+    let handle = app_loop.handle();
+    for (i, plan) in plans.iter().enumerate() {
+        if matches!(plan, CheckPlan::Off) {
+            handle.checks_off(i);
+        }
+    }
+    if !app_loop.all_disabled() {
+        app_loop.startup().await?;
+    }
+    Ok((app_loop, plans))
+}
+
 /// A startup refusal no retry can fix: logged, told to a human (within a short grace), exit 1.
-async fn fatal(e: ApiError, target: &Target, notifier: Notifier, alerts: &TaskTracker) -> Fatal {
+async fn fatal(e: ApiError, targets: &[Target], notifier: Notifier, alerts: &TaskTracker) -> Fatal {
     e.log(Level::ERROR);
     let hint = match e.status() {
         Some(401) => "HEROKU_API_KEY is not a valid token (heroku authorizations:create)",
@@ -175,10 +335,14 @@ async fn fatal(e: ApiError, target: &Target, notifier: Notifier, alerts: &TaskTr
         _ => "check AUTOSCALE_APP and AUTOSCALE_PROCESS (heroku ps -a APP lists the process types)",
     };
     tracing::error!(event = "fatal", status = e.status().unwrap_or(0), message = %e.message(), hint);
+    let (app, process) = targets
+        .first()
+        .map(|t| (t.app.as_str(), t.process.as_str()))
+        .unwrap_or(("", ""));
     notifier.notify(Notice {
         status: e.status().map(|s| s.to_string()).unwrap_or_default(),
         message: format!("{} ({hint})", e.message()),
-        ..Notice::new(Kind::ApiFailed, &target.app, &target.process)
+        ..Notice::new(Kind::ApiFailed, app, process)
     });
     drop(notifier);
     alerts.close();
@@ -186,52 +350,28 @@ async fn fatal(e: ApiError, target: &Target, notifier: Notifier, alerts: &TaskTr
     Fatal::Api(e)
 }
 
-/// How checks will run.
-enum CheckPlan {
-    Off,
-    /// The app's web_url is not known yet (the API failed at startup): asked again each tick.
-    Pending,
-    Ready(Prober),
-}
-
-async fn resolve_check(client: &Client, target: &Target) -> Result<CheckPlan, ApiError> {
-    let app = client.app(&target.app).await?;
-    Ok(match &target.check.url {
-        CheckUrl::FromApp => web_url_plan(target, app.web_url.as_deref()),
-        _ => plan_without_app(target),
-    })
-}
-
-/// The plan when the app could not be read: a configured URL (or `off`) stands; only the
-/// default, the app's web_url, has to wait.
-fn plan_without_app(target: &Target) -> CheckPlan {
-    match &target.check.url {
-        CheckUrl::Off => CheckPlan::Off,
-        CheckUrl::Url(url) => CheckPlan::Ready(Prober::for_settings(url.clone(), &target.check)),
-        CheckUrl::FromApp => CheckPlan::Pending,
+fn risky_start(target: &Target, plan: &CheckPlan, warnings: &[String], notifier: &Notifier) {
+    let mut risks: Vec<String> = warnings.to_vec();
+    risks.extend(target.warnings.iter().cloned());
+    if matches!(plan, CheckPlan::Off) && target.process == "web" {
+        risks.push(
+            "health checks are off, so the fail-safe will not scale out if the app goes down"
+                .into(),
+        );
+    }
+    for w in &target.warnings {
+        tracing::warn!(event = "config_warning", app = %target.app, process = %target.process, "{w}");
+    }
+    if !risks.is_empty() {
+        notifier.notify(Notice {
+            message: risks.join("; "),
+            dry_run: target.dry_run,
+            ..Notice::new(Kind::RiskyStart, &target.app, &target.process)
+        });
     }
 }
 
-fn web_url_plan(target: &Target, web_url: Option<&str>) -> CheckPlan {
-    match web_url.map(Url::parse) {
-        Some(Ok(url)) => CheckPlan::Ready(Prober::for_settings(url, &target.check)),
-        Some(Err(e)) => {
-            tracing::warn!(event = "checks_off", reason = "bad_web_url", message = %e, "the app's web_url is not a URL: checks are off; set AUTOSCALE_CHECK_URL");
-            CheckPlan::Off
-        }
-        None => {
-            tracing::warn!(event = "checks_off", reason = "no_web_url", "the app has no web_url: checks are off; set AUTOSCALE_CHECK_URL to enable the fail-safe");
-            CheckPlan::Off
-        }
-    }
-}
-
-fn log_start(target: &Target, plan: &CheckPlan) {
-    let check_url = match plan {
-        CheckPlan::Off => "off".to_owned(),
-        CheckPlan::Pending => target.check.url.to_string(),
-        CheckPlan::Ready(p) => p.url().to_string(),
-    };
+fn log_start(target: &Target, plan: &CheckPlan, shard: Option<u32>) {
     let next = target.schedule.next_edges(Utc::now(), 1);
     let next_edge = next.first().map(|e| e.at.to_rfc3339()).unwrap_or_default();
     let next_quantity = next
@@ -247,7 +387,7 @@ fn log_start(target: &Target, plan: &CheckPlan) {
         schedule = %target.schedule.describe(),
         tz = %target.schedule.tz(),
         max = target.thresholds.max,
-        check_url = %check_url,
+        check_url = %plan.describe(target),
         interval = %humantime::format_duration(c.interval),
         timeout = %humantime::format_duration(c.timeout),
         slow = %humantime::format_duration(c.slow),
@@ -257,86 +397,51 @@ fn log_start(target: &Target, plan: &CheckPlan) {
         dry_run = target.dry_run,
         next_edge = %next_edge,
         next_quantity = %next_quantity,
+        shard = shard.unwrap_or(target.shard),
     );
 }
 
-/// Checks the app every interval; a long check delays the next one (they never overlap). With
-/// checks off (or the web_url not known yet) it still wakes the scaler every interval to hold the
-/// floor, so a failed edge heals either way.
-async fn check_loop(
-    client: Client,
-    target: Target,
-    mut plan: CheckPlan,
-    tx: mpsc::Sender<Message>,
-    cancel: CancellationToken,
-) {
-    let mut ticker = tokio::time::interval(target.check.interval);
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut first = true;
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = ticker.tick() => {}
-        }
-        if matches!(plan, CheckPlan::Pending) {
-            match client.app(&target.app).await {
-                Ok(app) => plan = web_url_plan(&target, app.web_url.as_deref()),
-                Err(e) => e.log(Level::ERROR),
-            }
-        }
-        let message = match &plan {
-            CheckPlan::Ready(prober) => tokio::select! {
-                _ = cancel.cancelled() => return,
-                p = prober.probe() => Message::Check(p),
-            },
-            // Startup has just read the formation: the first tick has nothing to add.
-            _ if first => {
-                first = false;
-                continue;
-            }
-            _ => Message::Tick,
-        };
-        first = false;
-        if tx.send(message).await.is_err() {
-            return;
-        }
-    }
-}
-
-/// Registers the next firing of one entry as a one-shot job at its exact UTC instant, computed
-/// DST-correctly by [`Schedule`]; when it fires it sends the edge and registers the following one.
+/// Registers the app's next edge (the earliest next firing of any of its targets' schedules)
+/// as a one-shot job at its exact UTC instant, computed DST-correctly by [`Schedule`]; when it
+/// fires it wakes the app's loop and registers the following one.
 ///
 /// tokio-cron-scheduler's own timezone jobs freeze the UTC offset when created (an hour off after
 /// a DST change) and its cron flavour differs from ours (seconds required, day-of-month AND
 /// day-of-week): one-shot jobs at instants we compute avoid both, and firing and `floor` can never
-/// disagree because both come from the same schedule.
+/// disagree because both come from the same schedule. The loop is level-triggered: the job only
+/// says "look now".
 fn arm(
     scheduler: JobScheduler,
-    schedule: Arc<Schedule>,
-    entry: usize,
+    schedules: Arc<Vec<Arc<Schedule>>>,
     after: DateTime<Utc>,
-    tx: mpsc::Sender<Message>,
+    app: crate::reconcile::AppHandle,
+    clock: Clock,
 ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
     Box::pin(async move {
-        let Some(at) = schedule.next_firing(entry, after) else {
-            tracing::info!(event = "schedule_done", entry = %schedule.entries()[entry].when, "this entry never fires again");
+        let Some(at) = schedules
+            .iter()
+            .filter_map(|s| s.next_edges(after, 1).first().map(|e| e.at))
+            .min()
+        else {
+            tracing::info!(
+                event = "schedule_done",
+                "no entry of this app's schedules fires again"
+            );
             return;
         };
-        let when = schedule.entries()[entry].when.clone();
-        let wait = (at - Utc::now()).to_std().unwrap_or_default();
+        let wait = (at - clock.now()).to_std().unwrap_or_default();
         let instant = std::time::Instant::now() + wait;
         let job = Job::new_one_shot_at_instant_async(instant, move |_id, scheduler| {
-            let schedule = schedule.clone();
-            let tx = tx.clone();
+            let schedules = schedules.clone();
+            let app = app.clone();
             Box::pin(async move {
                 // The scheduler ticks twice a second on whole-second timestamps: wait out the
                 // remainder so the edge is never early.
-                if let Ok(early) = (at - Utc::now()).to_std() {
+                if let Ok(early) = (at - clock.now()).to_std() {
                     tokio::time::sleep(early).await;
                 }
-                if tx.send(Message::Edge { at, entry }).await.is_ok() {
-                    arm(scheduler, schedule, entry, at, tx).await;
-                }
+                app.edge();
+                arm(scheduler, schedules, at, app, clock).await;
             })
         });
         let added = match job {
@@ -344,8 +449,8 @@ fn arm(
             Err(e) => Err(e),
         };
         if let Err(e) = added {
-            // The check loop's floor rule still heals a missed scale-up within one interval.
-            tracing::error!(event = "scheduler_error", entry = %when, message = %e);
+            // The loop's own reads still heal a missed edge within one round.
+            tracing::error!(event = "scheduler_error", message = %e);
         }
     })
 }

@@ -10,9 +10,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
-use crate::config::Settings;
+use crate::config::field::{CONFIG, HEROKU_API_KEY, HEROKU_API_URL, NOTIFY_WEBHOOK};
+use crate::config::{Env, Raw};
 use crate::logfmt::Line;
-use crate::notify::NotifySettings;
 use crate::sim::{FakeApp, FakeHeroku, Mode, Receiver};
 
 /// The shortest run that still tells the whole story.
@@ -31,6 +31,44 @@ fn schedule(start: DateTime<Utc>) -> String {
         at(30),
         at(15),
         at(45)
+    )
+}
+
+/// The worker's own schedule: 3 for 20 s, then 1 for 10 s, offset from the web's.
+fn worker_schedule(start: DateTime<Utc>) -> String {
+    use chrono::Timelike as _;
+    let a = (start.second() + 9) % 60;
+    let at = |offset: u32| (a + offset) % 60;
+    format!(
+        "{},{} * * * * *=3; {},{} * * * * *=1",
+        at(0),
+        at(30),
+        at(20),
+        at(50)
+    )
+}
+
+/// The demo's configuration file: two targets of one app, the web checked and scaled by the
+/// fail-safe, the worker on its own schedule.
+fn config_file(web: &str, worker: &str) -> String {
+    format!(
+        r#"[defaults]
+app = "{APP}"
+check_interval = "1s"
+check_timeout = "1500ms"
+slow = "600ms"
+fast = "200ms"
+scale_in_after = 3
+
+[[target]]
+process = "web"
+schedule = "{web}"
+max = {MAX}
+
+[[target]]
+process = "worker"
+schedule = "{worker}"
+"#
     )
 }
 
@@ -135,26 +173,21 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
     };
     api.add_app(APP, Some(&app.url()));
     api.add_formation(APP, "web", 1, "Standard-1X");
+    api.add_formation(APP, "worker", 1, "Standard-1X");
 
-    let schedule = schedule(Utc::now());
-    let settings = Settings {
-        heroku_api_key: Some(key),
-        app: Some(APP.into()),
-        schedule: Some(schedule.clone()),
-        max: Some(MAX.into()),
-        check_interval: Some("1s".into()),
-        check_timeout: Some("1500ms".into()),
-        slow: Some("600ms".into()),
-        fast: Some("200ms".into()),
-        scale_in_after: Some("3".into()),
-        heroku_api_url: Some(api.url()),
-        notify: NotifySettings {
-            notify_webhook: Some(hooks.url("/hooks/autoscale-demo")),
-            ..NotifySettings::default()
-        },
-        ..Settings::default()
-    };
-    let config = match settings.resolve(None) {
+    let now = Utc::now();
+    let schedule = schedule(now);
+    let worker = worker_schedule(now);
+    let file = config_file(&schedule, &worker);
+    let webhook = hooks.url("/hooks/autoscale-demo");
+    let api_url = api.url();
+    let raw = Raw::from_pairs([
+        (HEROKU_API_KEY, key.as_str()),
+        (HEROKU_API_URL, api_url.as_str()),
+        (NOTIFY_WEBHOOK, webhook.as_str()),
+        (CONFIG, file.as_str()),
+    ]);
+    let config = match crate::config::resolve(&raw, &Env::default()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: the demo's own configuration is invalid: {e}");
@@ -163,7 +196,8 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
     };
 
     println!("autoscale demo: the real daemon against a simulated Heroku API and a simulated app on 127.0.0.1, for {seconds} s.");
-    println!("schedule {schedule} (a change every 15 s), max {MAX}, a check every second; alerts go to a local webhook.");
+    println!("two targets of {APP}: web on \"{schedule}\" (a change every 15 s), max {MAX}, a check every second;");
+    println!("worker on its own schedule \"{worker}\" (no check: workers serve no web traffic); alerts go to a local webhook.");
     let started = std::time::Instant::now();
     let (stop_tx, stop_rx) = oneshot::channel::<&'static str>();
     let daemon = tokio::spawn(async move {
@@ -212,12 +246,15 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
     println!();
     summarize(&log, &faults, api.patches().len(), hooks.received().len());
     let options = crate::chart::Options {
-        title: Some(format!("autoscale demo — {APP}")),
+        title: Some("autoscale demo".to_owned()),
+        target: None,
     };
     match crate::chart::chart(&log, &options) {
-        Ok((svg, summary)) => match std::fs::write(&output, svg) {
+        Ok((svg, summaries)) => match std::fs::write(&output, svg) {
             Ok(()) => {
-                println!("{summary}");
+                for summary in &summaries {
+                    println!("{summary}");
+                }
                 println!("chart: {}", output.display());
             }
             Err(e) => {
@@ -253,7 +290,8 @@ fn summarize(log: &str, faults: &[(DateTime<Utc>, &str)], patches: usize, alerts
     println!("summary: {probes} checks, {failures} unhealthy, {} scale events ({patches} PATCHes), {alerts} alerts sent to the webhook", scales.len());
     for s in &scales {
         println!(
-            "  scale {} → {}  reason={}  at {}",
+            "  {:<7} scale {} → {}  reason={}  at {}",
+            s.get("process").unwrap_or("?"),
             s.get("from").unwrap_or("?"),
             s.get("to").unwrap_or("?"),
             s.get("reason").unwrap_or("?"),

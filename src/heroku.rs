@@ -6,11 +6,14 @@
 //! a bounded number of times; other 4xx are returned at once (retrying a wrong key helps nobody).
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{
+    HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, ETAG, IF_NONE_MATCH, RETRY_AFTER,
+};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -72,6 +75,15 @@ pub struct Formation {
     pub updated_at: String,
 }
 
+impl Formation {
+    /// When the formation last changed (quantity or size, by anyone); None if unreadable.
+    pub fn updated(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        chrono::DateTime::parse_from_rfc3339(&self.updated_at)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    }
+}
+
 /// The parts of an app we use. `web_url` is null for apps without a web process or domain.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct App {
@@ -121,6 +133,10 @@ pub enum ApiError {
         message: String,
         attempts: u32,
     },
+    /// Not sent, or its retries abandoned, because the daemon is shutting down: logged, never
+    /// alerted (the shutdown cancelled the work, nothing failed).
+    #[error("{method} {path}: cancelled by shutdown")]
+    Cancelled { method: Method, path: String },
     /// A 2xx answer whose body was not what the schema says.
     #[error("{method} {path}: unexpected answer: {message}")]
     Decode {
@@ -137,7 +153,7 @@ impl ApiError {
         match self {
             ApiError::Status { status, .. } => *status == 429 || *status >= 500,
             ApiError::Transport { .. } => true,
-            ApiError::Decode { .. } => false,
+            ApiError::Decode { .. } | ApiError::Cancelled { .. } => false,
         }
     }
 
@@ -150,6 +166,23 @@ impl ApiError {
                 ..
             }
         )
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, ApiError::Cancelled { .. })
+    }
+
+    /// The app the failed call was about (`/apps/{app}/...`), for `app=` on the log line.
+    pub fn app(&self) -> &str {
+        let path = match self {
+            ApiError::Status { path, .. }
+            | ApiError::Transport { path, .. }
+            | ApiError::Decode { path, .. }
+            | ApiError::Cancelled { path, .. } => path,
+        };
+        path.strip_prefix("/apps/")
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or("")
     }
 
     pub fn status(&self) -> Option<u16> {
@@ -165,6 +198,7 @@ impl ApiError {
             ApiError::Status { message, .. }
             | ApiError::Transport { message, .. }
             | ApiError::Decode { message, .. } => message,
+            ApiError::Cancelled { .. } => "cancelled by shutdown",
         }
     }
 
@@ -173,6 +207,7 @@ impl ApiError {
             ApiError::Status { attempts, .. }
             | ApiError::Transport { attempts, .. }
             | ApiError::Decode { attempts, .. } => *attempts = n,
+            ApiError::Cancelled { .. } => {}
         }
     }
 
@@ -181,6 +216,7 @@ impl ApiError {
             ApiError::Status { attempts, .. }
             | ApiError::Transport { attempts, .. }
             | ApiError::Decode { attempts, .. } => *attempts,
+            ApiError::Cancelled { .. } => 0,
         }
     }
 
@@ -205,10 +241,18 @@ impl ApiError {
                 method, path, kind, ..
             } => (method, path, String::new(), *kind, ""),
             ApiError::Decode { method, path, .. } => (method, path, String::new(), "decode", ""),
+            ApiError::Cancelled { method, path } => (method, path, String::new(), "cancelled", ""),
+        };
+        // Work the shutdown cancelled is not an error.
+        let level = if self.is_cancelled() {
+            tracing::Level::INFO
+        } else {
+            level
         };
         let message = self.message();
         let attempt = self.attempts();
-        crate::event_at!(level, event = "api_error", method = %method, path = %path, status = %status, id = %id, message = %message, attempt, request_id = %request_id);
+        let app = self.app();
+        crate::event_at!(level, event = "api_error", app, method = %method, path = %path, status = %status, id = %id, message = %message, attempt, request_id = %request_id);
     }
 }
 
@@ -248,6 +292,63 @@ impl Retry {
     }
 }
 
+/// Every API call this process made, and what Heroku last said about the rate limit. Shared by
+/// every clone of the [`Client`]; the budget reads it.
+#[derive(Debug)]
+pub struct Calls {
+    /// Requests sent (every attempt: a retry is a call against the rate limit too).
+    sent: AtomicU64,
+    /// The last `RateLimit-Remaining` seen; u64::MAX before any answer.
+    remaining: AtomicU64,
+}
+
+impl Default for Calls {
+    fn default() -> Calls {
+        Calls {
+            sent: AtomicU64::new(0),
+            remaining: AtomicU64::new(u64::MAX),
+        }
+    }
+}
+
+impl Calls {
+    /// Records Heroku's `RateLimit-Remaining`.
+    pub fn set_remaining(&self, remaining: u64) {
+        self.remaining
+            .store(remaining.min(u64::MAX - 1), Ordering::Relaxed);
+    }
+
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Heroku's last `RateLimit-Remaining`, when one was seen.
+    pub fn remaining(&self) -> Option<u64> {
+        let r = self.remaining.load(Ordering::Relaxed);
+        (r != u64::MAX).then_some(r)
+    }
+}
+
+/// A formation list read with `If-None-Match`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listing {
+    /// 200: the list and its ETag.
+    Fresh {
+        list: Vec<Formation>,
+        etag: Option<String>,
+    },
+    /// 304: what was cached is still the list.
+    NotModified,
+}
+
+/// One change of a batch PATCH.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Update {
+    #[serde(rename = "type")]
+    pub process: String,
+    pub quantity: u32,
+}
+
 /// The shared client.
 #[derive(Clone)]
 pub struct Client {
@@ -261,6 +362,7 @@ struct Inner {
     retry: Retry,
     /// Stops waiting between retries when the daemon shuts down.
     cancel: CancellationToken,
+    calls: Arc<Calls>,
 }
 
 impl fmt::Debug for Client {
@@ -269,6 +371,13 @@ impl fmt::Debug for Client {
             .field("base", &self.inner.base.as_str())
             .finish_non_exhaustive()
     }
+}
+
+/// An answer before decoding.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
 }
 
 impl Client {
@@ -287,12 +396,18 @@ impl Client {
                 auth: key.authorization(),
                 retry,
                 cancel,
+                calls: Arc::new(Calls::default()),
             }),
         }
     }
 
     pub fn base_url(&self) -> &Url {
         &self.inner.base
+    }
+
+    /// The calls counter every clone shares.
+    pub fn calls(&self) -> Arc<Calls> {
+        self.inner.calls.clone()
     }
 
     pub async fn account(&self) -> Result<Account, ApiError> {
@@ -310,6 +425,27 @@ impl Client {
         self.call(Method::GET, &path, None).await
     }
 
+    /// `GET /apps/{app}/formation`: every process type of an app in one call. With the last
+    /// ETag, Heroku answers 304 when nothing changed.
+    pub async fn formations(&self, app: &str, etag: Option<&str>) -> Result<Listing, ApiError> {
+        let path = format!("/apps/{}/formation", segment(app));
+        let mut extra = HeaderMap::new();
+        if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(t).ok()) {
+            extra.insert(IF_NONE_MATCH, tag);
+        }
+        let answer = self.send(Method::GET, &path, None, extra).await?;
+        if answer.status == StatusCode::NOT_MODIFIED {
+            return Ok(Listing::NotModified);
+        }
+        let etag = answer
+            .headers
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let list = decode(&Method::GET, &path, &answer.body)?;
+        Ok(Listing::Fresh { list, etag })
+    }
+
     /// `PATCH /apps/{app}/formation/{process}` with `{"quantity": N}`.
     pub async fn scale(
         &self,
@@ -322,27 +458,52 @@ impl Client {
         self.call(Method::PATCH, &path, Some(body)).await
     }
 
+    /// Several process types of one app in one call: `PATCH /apps/{app}/formation` with
+    /// `{"updates": [{"type": "web", "quantity": N}, ...]}`. Answers the updated formations.
+    pub async fn scale_batch(
+        &self,
+        app: &str,
+        updates: &[Update],
+    ) -> Result<Vec<Formation>, ApiError> {
+        let path = format!("/apps/{}/formation", segment(app));
+        let body = serde_json::json!({ "updates": updates });
+        self.call(Method::PATCH, &path, Some(body)).await
+    }
+
     async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Result<T, ApiError> {
+        let answer = self
+            .send(method.clone(), path, body, HeaderMap::new())
+            .await?;
+        decode(&method, path, &answer.body)
+    }
+
+    /// One call with its retries: 429, 5xx and network failures are tried again; a 2xx or 304
+    /// is the answer; any other status is the error.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        headers: HeaderMap,
+    ) -> Result<Answer, ApiError> {
         let retry = self.inner.retry;
+        let cancelled = || ApiError::Cancelled {
+            method: method.clone(),
+            path: path.to_owned(),
+        };
         // Shutting down: a call already sent finishes, none is started.
         if self.inner.cancel.is_cancelled() {
-            return Err(ApiError::Transport {
-                method,
-                path: path.to_owned(),
-                kind: "cancelled",
-                message: "not sent: shutting down".into(),
-                attempts: 0,
-            });
+            return Err(cancelled());
         }
         let mut attempt = 1;
         loop {
-            match self.attempt(&method, path, body.as_ref()).await {
-                Ok(value) => return Ok(value),
+            match self.attempt(&method, path, body.as_ref(), &headers).await {
+                Ok(answer) => return Ok(answer),
                 Err(mut e) => {
                     e.set_attempts(attempt);
                     if !e.is_retryable() || attempt >= retry.attempts {
@@ -356,7 +517,7 @@ impl Client {
                     let delay = retry.delay(attempt, retry_after);
                     tokio::select! {
                         _ = tokio::time::sleep(delay) => {}
-                        _ = self.inner.cancel.cancelled() => return Err(e),
+                        _ = self.inner.cancel.cancelled() => return Err(cancelled()),
                     }
                     attempt += 1;
                 }
@@ -364,17 +525,19 @@ impl Client {
         }
     }
 
-    async fn attempt<T: DeserializeOwned>(
+    async fn attempt(
         &self,
         method: &Method,
         path: &str,
         body: Option<&serde_json::Value>,
-    ) -> Result<T, ApiError> {
+        headers: &HeaderMap,
+    ) -> Result<Answer, ApiError> {
         let url = join(&self.inner.base, path);
         let mut request = self
             .inner
             .http
             .request(method.clone(), url)
+            .headers(headers.clone())
             .header(AUTHORIZATION, self.inner.auth.clone());
         if let Some(body) = body {
             request = request
@@ -388,10 +551,11 @@ impl Client {
             message: error_chain(&e),
             attempts: 1,
         };
+        self.inner.calls.sent.fetch_add(1, Ordering::Relaxed);
         let response = request.send().await.map_err(transport)?;
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = crate::http::read_capped(response, API_BODY_CAP)
+        let body = crate::http::read_capped(response, API_BODY_CAP)
             .await
             .map_err(|e| ApiError::Transport {
                 method: method.clone(),
@@ -402,6 +566,7 @@ impl Client {
             })?;
 
         if let Some(remaining) = header_u64(&headers, "ratelimit-remaining") {
+            self.inner.calls.set_remaining(remaining);
             if remaining < RATE_LIMIT_WARNING {
                 tracing::warn!(
                     event = "rate_limit",
@@ -410,16 +575,24 @@ impl Client {
                 );
             }
         }
-        if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
-                method: method.clone(),
-                path: path.to_owned(),
-                message: e.to_string(),
-                attempts: 1,
+        if status.is_success() || status == StatusCode::NOT_MODIFIED {
+            return Ok(Answer {
+                status,
+                headers,
+                body,
             });
         }
-        Err(status_error(method, path, status, &headers, &bytes))
+        Err(status_error(method, path, status, &headers, &body))
     }
+}
+
+fn decode<T: DeserializeOwned>(method: &Method, path: &str, body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::Decode {
+        method: method.clone(),
+        path: path.to_owned(),
+        message: e.to_string(),
+        attempts: 1,
+    })
 }
 
 fn status_error(

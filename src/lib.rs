@@ -2,15 +2,20 @@
 //! a schedule sets the quantity by the clock, and a health check scales out at once when the app
 //! is down or slow, and back in calmly when it is fast again.
 //!
-//! Layout — measure → decide → apply, with one owner of state:
-//! - [`config`]: every setting (env var + flag), validated into a [`config::Target`].
+//! Layout — measure → decide → apply, one loop per app owning its targets' state:
+//! - [`config`]: every setting (env var, flag, file key), validated into [`config::Target`]s;
+//!   the file of many targets; sharding over clock dynos.
 //! - [`schedule`]: pure; parses `WHEN=QUANTITY`, `floor(at)`, next edges, dyno-hours.
 //! - [`probe`]: measure; requests the app once and classifies the answer.
-//! - [`policy`]: decide; a pure function from trigger, quantity, floor and streaks to an action.
-//! - [`scaler`]: apply; the one task that owns the state and calls the API.
-//! - [`heroku`]: the shared Platform API client (retries, backoff, error decoding).
+//! - [`checks`]: every target's checks at its own phase, a bounded number in flight.
+//! - [`policy`]: decide; a pure, level-triggered function from what a target looks like now
+//!   (quantity, floor, pending edge, streaks, hold) to an action.
+//! - [`reconcile`]: apply; one loop per app, the only owner of its targets' state.
+//! - [`budget`]: how often formations are re-read within the API budget.
+//! - [`heroku`]: the shared Platform API client (retries, backoff, error decoding, ETags,
+//!   every call counted).
 //! - [`http`]: the one reqwest builder, capped body reads, URL redaction.
-//! - [`daemon`]: wires cron edges, the check loop and the scaler; shutdown.
+//! - [`daemon`]: wires the app loops, the checks, the cron edges and the alerts; shutdown.
 //! - [`demo`]: the real daemon against the simulator, with a scripted story and a chart.
 //! - [`plan`], [`check`]: the `plan` and `check` subcommands; [`cli`]: the command line.
 //! - [`notify`]: alerts by webhook, email and SMS, throttled, never in the way of scaling.
@@ -33,7 +38,9 @@ macro_rules! event_at {
 }
 pub(crate) use event_at;
 
+pub mod budget;
 pub mod check;
+pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod daemon;
@@ -45,6 +52,6 @@ pub mod notify;
 pub mod plan;
 pub mod policy;
 pub mod probe;
-pub mod scaler;
+pub mod reconcile;
 pub mod schedule;
 pub mod sim;

@@ -1,34 +1,91 @@
-//! `autoscale plan`: what the schedule does and what it saves. No token, no network.
+//! `autoscale plan`: what each target's schedule does and what it saves. No token, no network.
+//!
+//! Savings are measured against the schedule's peak all week — what a team runs without a
+//! schedule — not against AUTOSCALE_MAX (the fail-safe's ceiling, shown separately): measuring
+//! against max would flatter the schedule.
+
+use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::config::ScheduleConfig;
+use crate::config::{Target, Targets};
 
-/// Hours in a week, and weeks in an average month (365.25 / 12 / 7).
+/// Weeks in an average month (365.25 / 12 / 7).
 const WEEKS_PER_MONTH: f64 = 4.348;
 
+/// The plan of every target, plus totals.
 #[derive(Debug, Serialize)]
 pub struct Plan {
     pub at: String,
+    pub targets: Vec<TargetPlan>,
+    pub totals: Totals,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_per_dyno_hour: Option<f64>,
+    /// With one target, its plan is also at the top level (the contract's shape).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub single: Option<TargetPlan>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetPlan {
+    pub app: String,
+    pub process: String,
+    pub shard: u32,
     /// None when nothing fired in the lookback window (e.g. only yearly entries).
     pub quantity: Option<u32>,
     pub next: Vec<PlanEdge>,
     pub dyno_hours_per_week: f64,
+    /// The schedule's peak all week: the honest baseline.
+    pub peak: u32,
+    pub dyno_hours_per_week_at_peak: f64,
     pub dyno_hours_per_week_at_max: f64,
+    /// Saved against the peak all week.
     pub saving_percent: f64,
     pub schedule: String,
     pub tz: String,
     pub max: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub price_per_dyno_hour: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cost_per_week: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cost_per_week_at_max: Option<f64>,
+    pub cost: Option<Cost>,
+    pub warnings: Vec<String>,
+}
+
+/// Money, per week and per month, at a price per dyno-hour.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Cost {
+    pub per_week: f64,
+    pub per_month: f64,
+    pub per_week_at_peak: f64,
+    pub per_month_at_peak: f64,
+    pub per_week_at_max: f64,
+    pub saved_per_month: f64,
+}
+
+impl Cost {
+    fn new(price: f64, hours: f64, at_peak: f64, at_max: f64) -> Cost {
+        Cost {
+            per_week: round2(price * hours),
+            per_month: round2(price * hours * WEEKS_PER_MONTH),
+            per_week_at_peak: round2(price * at_peak),
+            per_month_at_peak: round2(price * at_peak * WEEKS_PER_MONTH),
+            per_week_at_max: round2(price * at_max),
+            saved_per_month: round2(price * (at_peak - hours) * WEEKS_PER_MONTH),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
+pub struct Totals {
+    pub targets: usize,
+    pub dyno_hours_per_week: f64,
+    pub dyno_hours_per_week_at_peak: f64,
+    pub dyno_hours_per_week_at_max: f64,
+    pub saving_percent: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Cost>,
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct PlanEdge {
     pub at: String,
     pub quantity: u32,
@@ -47,13 +104,20 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
+fn percent(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 {
+        round1(100.0 * part / whole)
+    } else {
+        0.0
+    }
+}
+
 fn utc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// Computes the plan at `at`, with `n` next edges and an optional price per dyno-hour.
-pub fn plan(config: &ScheduleConfig, at: DateTime<Utc>, n: usize, price: Option<f64>) -> Plan {
-    let schedule = &config.schedule;
+fn target_plan(target: &Target, at: DateTime<Utc>, n: usize, price: Option<f64>) -> TargetPlan {
+    let schedule = &target.schedule;
     let tz = schedule.tz();
     let local = tz != chrono_tz::UTC;
     let next = schedule
@@ -67,33 +131,98 @@ pub fn plan(config: &ScheduleConfig, at: DateTime<Utc>, n: usize, price: Option<
         })
         .collect();
     let hours = schedule.dyno_hours_per_week(at);
-    let at_max = f64::from(config.max) * 168.0;
-    Plan {
-        at: utc(at),
+    let peak = schedule.max_quantity();
+    let at_peak = f64::from(peak) * 168.0;
+    let at_max = f64::from(target.thresholds.max) * 168.0;
+    TargetPlan {
+        app: target.app.clone(),
+        process: target.process.clone(),
+        shard: target.shard,
         quantity: schedule.floor(at).map(|e| e.quantity),
         next,
         dyno_hours_per_week: round1(hours),
+        peak,
+        dyno_hours_per_week_at_peak: round1(at_peak),
         dyno_hours_per_week_at_max: round1(at_max),
-        saving_percent: round1(100.0 * (at_max - hours) / at_max),
+        saving_percent: percent(at_peak - hours, at_peak),
         schedule: schedule.describe(),
         tz: tz.to_string(),
-        max: config.max,
+        max: target.thresholds.max,
+        cost: price.map(|p| Cost::new(p, hours, at_peak, at_max)),
+        warnings: target.warnings.clone(),
+    }
+}
+
+/// Computes the plan at `at`, with `n` next edges per target and an optional price per
+/// dyno-hour.
+pub fn plan(targets: &Targets, at: DateTime<Utc>, n: usize, price: Option<f64>) -> Plan {
+    let plans: Vec<TargetPlan> = targets
+        .all
+        .iter()
+        .map(|t| target_plan(t, at, n, price))
+        .collect();
+    let hours: f64 = plans.iter().map(|p| p.dyno_hours_per_week).sum();
+    let at_peak: f64 = plans.iter().map(|p| p.dyno_hours_per_week_at_peak).sum();
+    let at_max: f64 = plans.iter().map(|p| p.dyno_hours_per_week_at_max).sum();
+    Plan {
+        at: utc(at),
+        totals: Totals {
+            targets: plans.len(),
+            dyno_hours_per_week: round1(hours),
+            dyno_hours_per_week_at_peak: round1(at_peak),
+            dyno_hours_per_week_at_max: round1(at_max),
+            saving_percent: percent(at_peak - hours, at_peak),
+            cost: price.map(|p| Cost::new(p, hours, at_peak, at_max)),
+        },
+        single: (plans.len() == 1).then(|| plans[0].clone()),
+        targets: plans,
         price_per_dyno_hour: price,
-        cost_per_week: price.map(|p| round2(p * hours)),
-        cost_per_week_at_max: price.map(|p| round2(p * at_max)),
     }
 }
 
 /// The plan for a person.
 pub fn render(plan: &Plan) -> String {
-    use std::fmt::Write as _;
     let mut out = String::new();
+    let many = plan.targets.len() > 1;
+    for (i, t) in plan.targets.iter().enumerate() {
+        if many {
+            if i > 0 {
+                out.push('\n');
+            }
+            let _ = writeln!(out, "── {}/{}   (shard {})", t.app, t.process, t.shard);
+        }
+        render_target(&mut out, plan, t);
+    }
+    if many {
+        let total = &plan.totals;
+        let _ = writeln!(
+            out,
+            "\ntotal, {} targets   {:.1} dyno-hours a week with the schedules, {:.1} at their peaks: {:.1} saved ({:.1} %); {:.1} always at max",
+            total.targets,
+            total.dyno_hours_per_week,
+            total.dyno_hours_per_week_at_peak,
+            total.dyno_hours_per_week_at_peak - total.dyno_hours_per_week,
+            total.saving_percent,
+            total.dyno_hours_per_week_at_max,
+        );
+        if let (Some(p), Some(c)) = (plan.price_per_dyno_hour, total.cost) {
+            let _ = writeln!(
+                out,
+                "total cost at {p} per dyno-hour   {:.2} a month, {:.2} at the peaks: {:.2} a month saved",
+                c.per_month, c.per_month_at_peak, c.saved_per_month
+            );
+        }
+    }
+    out
+}
+
+fn render_target(out: &mut String, plan: &Plan, t: &TargetPlan) {
     let _ = writeln!(
         out,
         "schedule   {}   (zone {}, max {})",
-        plan.schedule, plan.tz, plan.max
+        t.schedule, t.tz, t.max
     );
-    match plan.quantity {
+    match t.quantity {
         Some(q) => {
             let _ = writeln!(out, "at {}   {q} dyno{}", plan.at, plural(q));
         }
@@ -106,7 +235,7 @@ pub fn render(plan: &Plan) -> String {
         }
     }
     let _ = writeln!(out, "next edges");
-    for e in &plan.next {
+    for e in &t.next {
         let local = e
             .local
             .as_deref()
@@ -114,35 +243,30 @@ pub fn render(plan: &Plan) -> String {
             .unwrap_or_default();
         let _ = writeln!(out, "  {}  → {:>3}   {}{local}", e.at, e.quantity, e.entry);
     }
-    if plan.next.is_empty() {
+    if t.next.is_empty() {
         let _ = writeln!(out, "  (none: no entry fires again)");
     }
-    let saved = plan.dyno_hours_per_week_at_max - plan.dyno_hours_per_week;
     let _ = writeln!(
         out,
-        "dyno-hours per week   {:.1} with the schedule, {:.1} always at {}: {:.1} saved ({:.1} %)",
-        plan.dyno_hours_per_week,
-        plan.dyno_hours_per_week_at_max,
-        plan.max,
-        saved,
-        plan.saving_percent
+        "dyno-hours per week   {:.1} with the schedule, {:.1} always at its peak of {}: {:.1} saved ({:.1} %); always at max {}: {:.1}",
+        t.dyno_hours_per_week,
+        t.dyno_hours_per_week_at_peak,
+        t.peak,
+        t.dyno_hours_per_week_at_peak - t.dyno_hours_per_week,
+        t.saving_percent,
+        t.max,
+        t.dyno_hours_per_week_at_max,
     );
-    if let (Some(p), Some(week), Some(week_max)) = (
-        plan.price_per_dyno_hour,
-        plan.cost_per_week,
-        plan.cost_per_week_at_max,
-    ) {
+    if let (Some(p), Some(c)) = (plan.price_per_dyno_hour, t.cost) {
         let _ = writeln!(
             out,
-            "cost at {p} per dyno-hour   {:.2} a week ({:.2} a month), always at max {:.2} a week ({:.2} a month): {:.2} a month saved",
-            week,
-            week * WEEKS_PER_MONTH,
-            week_max,
-            week_max * WEEKS_PER_MONTH,
-            (week_max - week) * WEEKS_PER_MONTH
+            "cost at {p} per dyno-hour   {:.2} a week ({:.2} a month), always at the peak {:.2} a week ({:.2} a month): {:.2} a month saved",
+            c.per_week, c.per_month, c.per_week_at_peak, c.per_month_at_peak, c.saved_per_month
         );
     }
-    out
+    for w in &t.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
 }
 
 fn plural(n: u32) -> &'static str {
@@ -156,47 +280,89 @@ fn plural(n: u32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Settings;
+    use crate::config::field::*;
+    use crate::config::{Env, Raw};
 
-    fn config(schedule: Option<&str>, tz: Option<&str>) -> ScheduleConfig {
-        Settings {
-            schedule: schedule.map(String::from),
-            tz: tz.map(String::from),
-            ..Settings::default()
+    fn targets(pairs: &[(&str, &str)]) -> Targets {
+        let mut raw = Raw::from_pairs([(APP, "my-app")]);
+        for (k, v) in pairs {
+            raw.set(k, *v);
         }
-        .resolve_schedule()
-        .unwrap()
+        crate::config::targets(&raw, &Env::default()).unwrap()
     }
 
     #[test]
-    fn the_default_schedule_saves_18_percent() {
+    fn the_default_schedule_saves_18_percent_against_its_peak() {
         let at = "2026-12-01T06:59:00Z".parse().unwrap();
-        let p = plan(&config(None, None), at, 6, Some(0.05));
-        assert_eq!(p.quantity, Some(1));
-        assert_eq!(p.next[0].at, "2026-12-01T07:00:00Z");
-        assert_eq!(p.next[0].quantity, 3);
-        assert_eq!(p.next.len(), 6);
-        assert_eq!(p.dyno_hours_per_week, 413.0);
-        assert_eq!(p.dyno_hours_per_week_at_max, 504.0);
-        assert_eq!(p.saving_percent, 18.1);
-        assert_eq!(p.cost_per_week, Some(20.65));
+        let p = plan(&targets(&[(MAX, "5")]), at, 6, Some(0.05));
+        let t = &p.targets[0];
+        assert_eq!(t.quantity, Some(1));
+        assert_eq!(t.next[0].at, "2026-12-01T07:00:00Z");
+        assert_eq!(t.next[0].quantity, 3);
+        assert_eq!(t.next.len(), 6);
+        assert_eq!(t.dyno_hours_per_week, 413.0);
+        assert_eq!(t.dyno_hours_per_week_at_peak, 504.0);
+        // Max 5 does not inflate the saving (it would say 50.8 % against 840).
+        assert_eq!(t.dyno_hours_per_week_at_max, 840.0);
+        assert_eq!(t.saving_percent, 18.1);
+        let c = t.cost.unwrap();
+        assert_eq!(c.per_week, 20.65);
+        assert_eq!(c.saved_per_month, round2(0.05 * 91.0 * WEEKS_PER_MONTH));
         let text = render(&p);
         assert!(text.contains("91.0 saved (18.1 %)"), "{text}");
+        assert!(text.contains("always at max 5: 840.0"), "{text}");
+        // One target: the contract's JSON shape at the top level too.
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["quantity"], 1);
+        assert_eq!(json["dyno_hours_per_week"], 413.0);
+        assert_eq!(json["dyno_hours_per_week_at_max"], 840.0);
+        assert_eq!(json["next"][0]["at"], "2026-12-01T07:00:00Z");
+        assert_eq!(json["cost"]["per_month"], c.per_month);
+        assert_eq!(json["targets"][0]["app"], "my-app");
+    }
+
+    #[test]
+    fn no_headroom_is_warned_about() {
+        let at = "2026-12-01T06:59:00Z".parse().unwrap();
+        let text = render(&plan(&targets(&[]), at, 1, None));
+        assert!(
+            text.contains("warning: max 3 is the schedule's peak"),
+            "{text}"
+        );
     }
 
     #[test]
     fn a_zone_shows_local_times() {
         let at = "2026-12-01T00:00:00Z".parse().unwrap();
         let p = plan(
-            &config(Some("07:00=3"), Some("America/New_York")),
+            &targets(&[(SCHEDULE, "07:00=3"), (TZ, "America/New_York")]),
             at,
             1,
             None,
         );
-        assert_eq!(p.next[0].at, "2026-12-01T12:00:00Z");
+        assert_eq!(p.targets[0].next[0].at, "2026-12-01T12:00:00Z");
         assert_eq!(
-            p.next[0].local.as_deref(),
+            p.targets[0].next[0].local.as_deref(),
             Some("2026-12-01T07:00:00-05:00")
+        );
+    }
+
+    #[test]
+    fn many_targets_have_totals_and_no_top_level_target() {
+        let text = "[[target]]\napp = \"shop\"\n[[target]]\napp = \"shop\"\nprocess = \"worker\"\nschedule = \"00:00=1\"\n";
+        let t = targets(&[(CONFIG, text)]);
+        let at = "2026-12-01T06:59:00Z".parse().unwrap();
+        let p = plan(&t, at, 2, Some(0.05));
+        assert_eq!(p.totals.targets, 2);
+        assert_eq!(p.totals.dyno_hours_per_week, 413.0 + 168.0);
+        assert_eq!(p.totals.dyno_hours_per_week_at_peak, 504.0 + 168.0);
+        let json = serde_json::to_value(&p).unwrap();
+        assert!(json.get("quantity").is_none());
+        let text = render(&p);
+        assert!(text.contains("── shop/worker   (shard 1)"), "{text}");
+        assert!(
+            text.contains("total, 2 targets   581.0 dyno-hours"),
+            "{text}"
         );
     }
 }

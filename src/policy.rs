@@ -1,7 +1,12 @@
-//! Decide: where every scaling decision is made. A pure function of the trigger, the current
-//! quantity, the schedule's floor at now, the thresholds and the check streaks — no I/O, no clock.
+//! Decide: where every scaling decision is made. A pure function of what one target looks like
+//! this round — the current quantity, the schedule's floor at now, whether an edge is pending,
+//! the check streaks, a hold — no I/O, no clock. Level-triggered: asked again every round, it
+//! gives the same answer until something changes, so a lost edge or a failed PATCH is simply
+//! done at the next round.
 
 use std::fmt;
+
+use chrono::{DateTime, Utc};
 
 use crate::probe::Outcome;
 
@@ -57,19 +62,6 @@ impl Streaks {
     }
 }
 
-/// Why the scaler was woken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    /// The daemon started.
-    Startup,
-    /// A schedule entry fired; `quantity` is the schedule's quantity at that instant.
-    Edge { quantity: u32 },
-    /// A check finished (already recorded in the streaks).
-    Check(Outcome),
-    /// The interval passed with checks off: only the floor is held.
-    Tick,
-}
-
 /// Why a scale happens: the `reason=` of `event=scale`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
@@ -92,6 +84,11 @@ impl Reason {
             Reason::ScaleIn => "scale_in",
         }
     }
+
+    /// The fail-safe's own reasons: the app is in trouble.
+    pub fn is_scale_out(self) -> bool {
+        matches!(self, Reason::Down | Reason::Slow)
+    }
 }
 
 impl fmt::Display for Reason {
@@ -100,17 +97,19 @@ impl fmt::Display for Reason {
     }
 }
 
-/// Why nothing is done although a trigger asked: the `reason=` of `event=scale_skip`.
+/// Why nothing is done although a rule asked: the `reason=` of `event=scale_skip`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Skip {
     /// Already at the quantity asked for.
     AtTarget,
     /// A scale-in edge while the latest check was unhealthy: scale-in does it later.
     Unhealthy,
-    /// Startup above the floor: a manual scale-out survives a restart.
+    /// Startup above the floor, set after the latest edge: kept.
     AboveFloor,
     /// Nothing in the schedule fired in the lookback window: no floor to hold.
     NoFloor,
+    /// A quantity someone set by hand is kept for a while.
+    Hold,
 }
 
 impl Skip {
@@ -120,6 +119,7 @@ impl Skip {
             Skip::Unhealthy => "unhealthy",
             Skip::AboveFloor => "above_floor",
             Skip::NoFloor => "no_floor",
+            Skip::Hold => "hold",
         }
     }
 }
@@ -136,92 +136,187 @@ pub enum Action {
     Nothing,
 }
 
-/// The policy. `floor` is the schedule's quantity at now (None when nothing fired lately).
-pub fn decide(
-    trigger: Trigger,
-    current: u32,
-    floor: Option<u32>,
-    streaks: &Streaks,
-    limits: &Thresholds,
-) -> Action {
-    match trigger {
-        Trigger::Startup => match floor {
-            None => Action::Skip(Skip::NoFloor),
-            Some(f) if current < f => Action::Scale {
-                to: f,
-                reason: Reason::Startup,
-            },
-            Some(f) if current == f => Action::Skip(Skip::AtTarget),
-            Some(_) => Action::Skip(Skip::AboveFloor),
-        },
-        Trigger::Edge { quantity } => {
-            if quantity == current {
-                Action::Skip(Skip::AtTarget)
-            } else if quantity < current && streaks.last_unhealthy() {
-                Action::Skip(Skip::Unhealthy)
-            } else {
-                Action::Scale {
-                    to: quantity,
-                    reason: Reason::Schedule,
-                }
-            }
-        }
-        Trigger::Tick => match floor {
-            Some(f) if current < f => Action::Scale {
-                to: f,
-                reason: Reason::Floor,
-            },
-            _ => Action::Nothing,
-        },
-        Trigger::Check(outcome) => {
-            if outcome.is_unhealthy() && streaks.unhealthy >= limits.scale_out_after {
-                // Out at once, no cool-down; at max there is nothing more to do.
-                if current < limits.max {
-                    let reason = if outcome == Outcome::Slow {
-                        Reason::Slow
-                    } else {
-                        Reason::Down
-                    };
-                    return Action::Scale {
-                        to: limits.max,
-                        reason,
-                    };
-                }
-                return Action::Nothing;
-            }
-            match floor {
-                Some(f) if current < f => Action::Scale {
-                    to: f,
-                    reason: Reason::Floor,
-                },
-                Some(f)
-                    if current > f
-                        && limits
-                            .scale_in_after
-                            .is_some_and(|n| streaks.fast_since_scale >= n) =>
-                {
-                    Action::Scale {
-                        to: f,
-                        reason: Reason::ScaleIn,
-                    }
-                }
-                // Without scale-in (AUTOSCALE_FAST=off) a held scale-in edge is done at the first
-                // healthy check, or the app would stay at the maximum until the next edge.
-                Some(f)
-                    if current > f
-                        && streaks.held_scale_in
-                        && limits.scale_in_after.is_none()
-                        && !outcome.is_unhealthy() =>
-                {
-                    Action::Scale {
-                        to: f,
-                        reason: Reason::Schedule,
-                    }
-                }
-                _ => Action::Nothing,
-            }
+/// A quantity someone set by hand, kept until `until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hold {
+    pub quantity: u32,
+    pub until: DateTime<Utc>,
+}
+
+/// What one target looks like this round: everything [`decide`] needs, nothing it has to fetch.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    /// The formation's quantity now.
+    pub current: u32,
+    /// The schedule's quantity in force now (None when nothing fired in the lookback window).
+    pub floor: Option<u32>,
+    /// The latest schedule edge has not been handled yet (just fired, missed while the daemon
+    /// was down, or the daemon just started).
+    pub edge_pending: bool,
+    pub streaks: &'a Streaks,
+    pub limits: &'a Thresholds,
+    /// The target's checks run (a probe URL or traffic): a missed scale-in edge then waits for
+    /// the first check to say the app is healthy.
+    pub checks_on: bool,
+    /// The daemon's first round for this target.
+    pub startup: bool,
+    /// A manual hold in force.
+    pub hold: Option<Hold>,
+}
+
+/// What to do, and what the round changes in the target's memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub action: Action,
+    /// The latest edge counts as handled once this action is done.
+    pub handles_edge: bool,
+    /// The hold ends (safety won: an unhealthy app scales out).
+    pub ends_hold: bool,
+}
+
+impl Decision {
+    fn just(action: Action) -> Decision {
+        Decision {
+            action,
+            handles_edge: false,
+            ends_hold: false,
         }
     }
+
+    fn edge(action: Action) -> Decision {
+        Decision {
+            action,
+            handles_edge: true,
+            ends_hold: false,
+        }
+    }
+}
+
+/// The policy, level-triggered: what one target should run now, from what it runs, the
+/// schedule, the checks and the holds. Rules in order:
+/// 1. the fail-safe: enough unhealthy checks in a row and below the maximum → the maximum, at
+///    once (even through a hold — safety wins — unless someone set 0 on purpose, or the
+///    schedule itself asks for 0: an app with no dynos cannot answer its check);
+/// 2. a hold keeps the quantity set by hand: whatever else would happen is skipped;
+/// 3. a pending schedule edge applies its quantity — a scale-in only while the app is healthy
+///    (held while the latest check is unhealthy; at startup with checks on, after the first
+///    check);
+/// 4. below the floor → the floor;
+/// 5. a run of fast checks since the last scale, above the floor → back to the floor.
+pub fn decide(view: &View) -> Decision {
+    let View {
+        current,
+        floor,
+        streaks,
+        limits,
+        ..
+    } = *view;
+    let off_on_purpose = view.hold.is_some_and(|h| h.quantity == 0)
+        || (current == 0 && floor == Some(0) && view.hold.is_none());
+    if streaks.last_unhealthy()
+        && streaks.unhealthy >= limits.scale_out_after
+        && current < limits.max
+        && !off_on_purpose
+    {
+        let reason = if streaks.last == Some(Outcome::Slow) {
+            Reason::Slow
+        } else {
+            Reason::Down
+        };
+        return Decision {
+            action: Action::Scale {
+                to: limits.max,
+                reason,
+            },
+            handles_edge: false,
+            ends_hold: view.hold.is_some(),
+        };
+    }
+    let decision = follow_schedule(view);
+    match (view.hold, decision.action) {
+        (Some(_), Action::Scale { .. }) => Decision::just(Action::Skip(Skip::Hold)),
+        _ => decision,
+    }
+}
+
+/// Rules 3 to 5: the schedule and calm.
+fn follow_schedule(view: &View) -> Decision {
+    let View {
+        current,
+        floor,
+        streaks,
+        limits,
+        startup,
+        ..
+    } = *view;
+    let Some(floor) = floor else {
+        return Decision::just(if startup {
+            Action::Skip(Skip::NoFloor)
+        } else {
+            Action::Nothing
+        });
+    };
+    let up = if startup {
+        Reason::Startup
+    } else {
+        Reason::Floor
+    };
+    if view.edge_pending {
+        return if current == floor {
+            Decision::edge(Action::Skip(Skip::AtTarget))
+        } else if floor > current {
+            Decision::edge(Action::Scale {
+                to: floor,
+                reason: if startup { up } else { Reason::Schedule },
+            })
+        } else if streaks.last_unhealthy() {
+            Decision::edge(Action::Skip(Skip::Unhealthy))
+        } else if streaks.last.is_none() && view.checks_on {
+            // Missed while the daemon was down: wait for the first check to say it is healthy.
+            Decision::just(Action::Nothing)
+        } else {
+            Decision::edge(Action::Scale {
+                to: floor,
+                reason: Reason::Schedule,
+            })
+        };
+    }
+    if current < floor {
+        return Decision::just(Action::Scale {
+            to: floor,
+            reason: up,
+        });
+    }
+    if current > floor {
+        if limits
+            .scale_in_after
+            .is_some_and(|n| streaks.fast_since_scale >= n)
+        {
+            return Decision::just(Action::Scale {
+                to: floor,
+                reason: Reason::ScaleIn,
+            });
+        }
+        // Without scale-in (AUTOSCALE_FAST=off) a held scale-in edge is done at the first
+        // healthy check, or the app would stay at the maximum until the next edge.
+        if streaks.held_scale_in
+            && limits.scale_in_after.is_none()
+            && streaks.last.is_some_and(|o| !o.is_unhealthy())
+        {
+            return Decision::just(Action::Scale {
+                to: floor,
+                reason: Reason::Schedule,
+            });
+        }
+        if startup {
+            return Decision::just(Action::Skip(Skip::AboveFloor));
+        }
+    }
+    Decision::just(if startup && current == floor {
+        Action::Skip(Skip::AtTarget)
+    } else {
+        Action::Nothing
+    })
 }
 
 #[cfg(test)]
@@ -243,61 +338,122 @@ mod tests {
         s
     }
 
-    /// name, check history, current, floor, thresholds, expected action.
-    type Case = (
-        &'static str,
-        &'static [Outcome],
-        u32,
-        Option<u32>,
-        Thresholds,
-        Action,
-    );
-
     fn scale(to: u32, reason: Reason) -> Action {
         Action::Scale { to, reason }
     }
 
+    /// A round at `current` with the floor `floor` after the checks `history`.
+    struct Round {
+        current: u32,
+        floor: Option<u32>,
+        edge_pending: bool,
+        history: &'static [Outcome],
+        limits: Thresholds,
+        checks_on: bool,
+        startup: bool,
+        hold: Option<u32>,
+    }
+
+    const ROUND: Round = Round {
+        current: 2,
+        floor: Some(2),
+        edge_pending: false,
+        history: &[],
+        limits: LIMITS,
+        checks_on: true,
+        startup: false,
+        hold: None,
+    };
+
+    fn run(r: &Round) -> Decision {
+        run_with(r, &streaks(r.history))
+    }
+
+    fn run_with(r: &Round, s: &Streaks) -> Decision {
+        let until: DateTime<Utc> = "2026-11-30T15:00:00Z".parse().unwrap();
+        decide(&View {
+            current: r.current,
+            floor: r.floor,
+            edge_pending: r.edge_pending,
+            streaks: s,
+            limits: &r.limits,
+            checks_on: r.checks_on,
+            startup: r.startup,
+            hold: r.hold.map(|quantity| Hold { quantity, until }),
+        })
+    }
+
     #[test]
-    fn startup_only_scales_up_to_the_floor() {
-        let s = Streaks::default();
+    fn startup_scales_up_to_the_floor_and_says_why_it_does_nothing() {
+        #[rustfmt::skip]
         let table = [
-            (1, Some(3), scale(3, Reason::Startup)),
-            (3, Some(3), Action::Skip(Skip::AtTarget)),
-            (4, Some(3), Action::Skip(Skip::AboveFloor)),
-            (0, None, Action::Skip(Skip::NoFloor)),
+            (1, Some(3), true, scale(3, Reason::Startup), true),
+            (3, Some(3), true, Action::Skip(Skip::AtTarget), true),
+            (0, None, false, Action::Skip(Skip::NoFloor), false),
+            // The edge was handled (set after it on purpose) and no hold: kept, said.
+            (4, Some(3), false, Action::Skip(Skip::AboveFloor), false),
+            (3, Some(3), false, Action::Skip(Skip::AtTarget), false),
+            (1, Some(3), false, scale(3, Reason::Startup), false),
         ];
-        for (current, floor, want) in table {
+        for (current, floor, edge_pending, want, handles) in table {
+            let d = run(&Round {
+                current,
+                floor,
+                edge_pending,
+                startup: true,
+                ..ROUND
+            });
+            assert_eq!(d.action, want, "{current} {floor:?} {edge_pending}");
             assert_eq!(
-                decide(Trigger::Startup, current, floor, &s, &LIMITS),
-                want,
-                "{current} {floor:?}"
+                d.handles_edge, handles,
+                "{current} {floor:?} {edge_pending}"
             );
         }
     }
 
     #[test]
-    fn edges_scale_to_the_entry_unless_at_target_or_held_by_trouble() {
-        let table: [(u32, u32, &[Outcome], Action); 7] = [
-            (3, 1, &[], scale(3, Reason::Schedule)),
-            (2, 3, &[], scale(2, Reason::Schedule)),
-            (2, 2, &[], Action::Skip(Skip::AtTarget)),
-            // scale-in edge held while the latest check was unhealthy
-            (2, 5, &[Down], Action::Skip(Skip::Unhealthy)),
-            (2, 5, &[Fast, Slow], Action::Skip(Skip::Unhealthy)),
-            // ... but not once it recovered, and scale-out edges are never held
-            (2, 5, &[Down, Ok], scale(2, Reason::Schedule)),
-            (3, 1, &[Down], scale(3, Reason::Schedule)),
+    fn a_pending_edge_applies_its_quantity_unless_at_target_or_the_app_is_unhealthy() {
+        #[rustfmt::skip]
+        let table: [(u32, u32, &'static [Outcome], Action, bool); 8] = [
+            (3, 1, &[], scale(3, Reason::Schedule), true),
+            (2, 3, &[Fast], scale(2, Reason::Schedule), true),
+            (2, 2, &[], Action::Skip(Skip::AtTarget), true),
+            // A scale-in edge is held while the latest check is unhealthy: handled, scale-in
+            // does it later. (At max there is no scale-out to do first.)
+            (2, 5, &[Down], Action::Skip(Skip::Unhealthy), true),
+            (2, 5, &[Fast, Slow], Action::Skip(Skip::Unhealthy), true),
+            // ... but not once it recovered, and scale-out edges are never held.
+            (2, 5, &[Down, Ok], scale(2, Reason::Schedule), true),
+            (3, 1, &[Ok], scale(3, Reason::Schedule), true),
+            // Missed while down, checks on, no check yet: wait for one.
+            (2, 4, &[], Action::Nothing, false),
         ];
-        for (quantity, current, history, want) in table {
-            let got = decide(
-                Trigger::Edge { quantity },
+        for (floor, current, history, want, handles) in table {
+            let d = run(&Round {
                 current,
-                Some(1),
-                &streaks(history),
-                &LIMITS,
+                floor: Some(floor),
+                edge_pending: true,
+                history,
+                ..ROUND
+            });
+            assert_eq!(
+                d.action, want,
+                "edge {floor} at {current} after {history:?}"
             );
-            assert_eq!(got, want, "edge {quantity} at {current} after {history:?}");
+            assert_eq!(
+                d.handles_edge, handles,
+                "edge {floor} at {current} after {history:?}"
+            );
+            assert!(!d.ends_hold);
         }
+        // With checks off a missed scale-in edge is applied at once.
+        let d = run(&Round {
+            current: 4,
+            edge_pending: true,
+            checks_on: false,
+            ..ROUND
+        });
+        assert_eq!(d.action, scale(2, Reason::Schedule));
     }
 
     #[test]
@@ -311,7 +467,7 @@ mod tests {
             ..LIMITS
         };
         #[rustfmt::skip]
-        let table: [Case; 14] = [
+        let table: [(&str, &'static [Outcome], u32, Option<u32>, Thresholds, Action); 15] = [
             ("down scales out at once", &[Down], 2, Some(2), LIMITS, scale(5, Reason::Down)),
             ("slow scales out at once", &[Slow], 2, Some(2), LIMITS, scale(5, Reason::Slow)),
             ("down at max: nothing", &[Down], 5, Some(2), LIMITS, Action::Nothing),
@@ -326,30 +482,87 @@ mod tests {
             ("ok breaks the calm", &[Fast, Fast, Ok], 5, Some(2), LIMITS, Action::Nothing),
             ("fast=off never scales in", &[Fast, Fast, Fast, Fast], 5, Some(2), off, Action::Nothing),
             ("no floor: no scale-in", &[Fast, Fast, Fast], 5, None, LIMITS, Action::Nothing),
+            ("no checks yet: only the floor", &[], 1, Some(2), LIMITS, scale(2, Reason::Floor)),
         ];
         for (name, history, current, floor, limits, want) in table {
-            let s = streaks(history);
-            let outcome = *history.last().unwrap();
-            assert_eq!(
-                decide(Trigger::Check(outcome), current, floor, &s, &limits),
-                want,
-                "{name}"
-            );
+            let d = run(&Round {
+                current,
+                floor,
+                history,
+                limits,
+                ..ROUND
+            });
+            assert_eq!(d.action, want, "{name}");
+            assert!(!d.handles_edge && !d.ends_hold, "{name}");
         }
     }
 
     #[test]
-    fn with_checks_off_a_tick_only_heals_the_floor() {
-        let s = streaks(&[Fast, Fast, Fast]);
-        assert_eq!(
-            decide(Trigger::Tick, 1, Some(3), &s, &LIMITS),
-            scale(3, Reason::Floor)
-        );
-        assert_eq!(
-            decide(Trigger::Tick, 5, Some(3), &s, &LIMITS),
-            Action::Nothing
-        );
-        assert_eq!(decide(Trigger::Tick, 0, None, &s, &LIMITS), Action::Nothing);
+    fn a_process_at_zero_on_purpose_is_not_healed_by_the_fail_safe() {
+        // The schedule asks for 0 and the app is at 0: its check fails, as it must.
+        let d = run(&Round {
+            current: 0,
+            floor: Some(0),
+            history: &[Down],
+            ..ROUND
+        });
+        assert_eq!(d.action, Action::Nothing);
+        // At 0 when the schedule asks for more: that is an outage, out at once.
+        let d = run(&Round {
+            current: 0,
+            floor: Some(1),
+            history: &[Down],
+            ..ROUND
+        });
+        assert_eq!(d.action, scale(5, Reason::Down));
+        // Someone stopped it by hand: kept even while down.
+        let d = run(&Round {
+            current: 0,
+            floor: Some(2),
+            history: &[Down],
+            hold: Some(0),
+            ..ROUND
+        });
+        assert_eq!(d.action, Action::Skip(Skip::Hold));
+        // Scaled in to 0 by the schedule while checks were fast: no flapping back out.
+        let d = run(&Round {
+            current: 0,
+            floor: Some(0),
+            history: &[Fast, Down, Down],
+            ..ROUND
+        });
+        assert_eq!(d.action, Action::Nothing);
+    }
+
+    #[test]
+    fn a_hold_keeps_the_quantity_except_that_an_unhealthy_app_still_scales_out() {
+        #[rustfmt::skip]
+        let table: [(&str, u32, Option<u32>, bool, &'static [Outcome], Decision); 6] = [
+            ("a pending edge is skipped", 4, Some(2), true, &[Fast],
+                Decision::just(Action::Skip(Skip::Hold))),
+            ("scale-in is skipped", 4, Some(2), false, &[Fast, Fast, Fast],
+                Decision::just(Action::Skip(Skip::Hold))),
+            ("floor healing is skipped", 1, Some(2), false, &[Ok],
+                Decision::just(Action::Skip(Skip::Hold))),
+            ("nothing to do: nothing said", 2, Some(2), false, &[Ok],
+                Decision::just(Action::Nothing)),
+            ("unhealthy: out, and the hold ends", 3, Some(2), false, &[Down],
+                Decision { action: scale(5, Reason::Down), handles_edge: false, ends_hold: true }),
+            ("unhealthy at max: the hold stays", 5, Some(2), false, &[Down],
+                Decision::just(Action::Nothing)),
+        ];
+        for (name, current, floor, edge_pending, history, want) in table {
+            let hold = Some(current);
+            let d = run(&Round {
+                current,
+                floor,
+                edge_pending,
+                history,
+                hold,
+                ..ROUND
+            });
+            assert_eq!(d, want, "{name}");
+        }
     }
 
     #[test]
@@ -358,20 +571,26 @@ mod tests {
             scale_in_after: None,
             ..LIMITS
         };
+        let round = Round {
+            current: 5,
+            limits: off,
+            ..ROUND
+        };
         let mut s = streaks(&[Down]);
         s.held_scale_in = true;
-        assert_eq!(
-            decide(Trigger::Check(Down), 5, Some(2), &s, &off),
-            Action::Nothing
-        );
+        assert_eq!(run_with(&round, &s).action, Action::Nothing);
         s.record(Ok);
-        assert_eq!(
-            decide(Trigger::Check(Ok), 5, Some(2), &s, &off),
-            scale(2, Reason::Schedule)
-        );
+        assert_eq!(run_with(&round, &s).action, scale(2, Reason::Schedule));
         // With scale-in on, calm decides instead.
         assert_eq!(
-            decide(Trigger::Check(Ok), 5, Some(2), &s, &LIMITS),
+            run_with(
+                &Round {
+                    limits: LIMITS,
+                    ..round
+                },
+                &s
+            )
+            .action,
             Action::Nothing
         );
         s.scaled();
@@ -380,19 +599,17 @@ mod tests {
 
     #[test]
     fn calm_is_counted_since_the_last_scale() {
+        let round = Round {
+            current: 5,
+            ..ROUND
+        };
         let mut s = streaks(&[Fast, Fast]);
         s.scaled();
         s.record(Fast);
         s.record(Fast);
-        assert_eq!(
-            decide(Trigger::Check(Fast), 5, Some(2), &s, &LIMITS),
-            Action::Nothing
-        );
+        assert_eq!(run_with(&round, &s).action, Action::Nothing);
         s.record(Fast);
-        assert_eq!(
-            decide(Trigger::Check(Fast), 5, Some(2), &s, &LIMITS),
-            scale(2, Reason::ScaleIn)
-        );
+        assert_eq!(run_with(&round, &s).action, scale(2, Reason::ScaleIn));
     }
 
     #[test]
@@ -402,5 +619,37 @@ mod tests {
         let s = streaks(&[Down, Fast, Fast]);
         assert_eq!((s.unhealthy, s.fast_since_scale), (0, 2));
         assert!(!s.last_unhealthy());
+        assert!(streaks(&[Slow]).last_unhealthy());
+        assert!(!Streaks::default().last_unhealthy());
+    }
+
+    #[test]
+    fn names_are_the_contract_s() {
+        let reasons = [
+            Reason::Startup,
+            Reason::Schedule,
+            Reason::Down,
+            Reason::Slow,
+            Reason::Floor,
+            Reason::ScaleIn,
+        ];
+        let names: Vec<String> = reasons.iter().map(|r| r.to_string()).collect();
+        assert_eq!(
+            names,
+            ["startup", "schedule", "down", "slow", "floor", "scale_in"]
+        );
+        assert_eq!(reasons.iter().filter(|r| r.is_scale_out()).count(), 2);
+        let skips = [
+            Skip::AtTarget,
+            Skip::Unhealthy,
+            Skip::AboveFloor,
+            Skip::NoFloor,
+            Skip::Hold,
+        ];
+        let names: Vec<&str> = skips.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            names,
+            ["at_target", "unhealthy", "above_floor", "no_floor", "hold"]
+        );
     }
 }

@@ -65,6 +65,24 @@ impl Probe {
     }
 }
 
+/// The client every check shares: one connection pool and TLS setup for a thousand targets, not
+/// one each. It keeps no idle connection: each check opens a fresh one, as a new visitor would,
+/// so a dead listener or a broken TLS setup shows up and a hung connection is never reused. Each
+/// request carries its own target's timeout.
+pub fn shared_client() -> reqwest::Client {
+    crate::http::build(
+        crate::http::builder(
+            &format!("{USER_AGENT} (health check)"),
+            MAX_TIMEOUT,
+            MAX_TIMEOUT,
+        )
+        .pool_max_idle_per_host(0),
+    )
+}
+
+/// No check waits longer than this, whatever its timeout says.
+const MAX_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// Checks one URL with fixed thresholds.
 #[derive(Debug, Clone)]
 pub struct Prober {
@@ -76,25 +94,30 @@ pub struct Prober {
 }
 
 impl Prober {
-    pub fn new(url: Url, timeout: Duration, slow: Duration, fast: Option<Duration>) -> Self {
-        let http = crate::http::build(
-            crate::http::builder(&format!("{USER_AGENT} (health check)"), timeout, timeout)
-                // A fresh connection each time, as a new visitor would make: a dead listener or
-                // a broken TLS setup shows up, and a hung connection is never reused.
-                .pool_max_idle_per_host(0),
-        );
+    /// A prober on the shared client (see [`shared_client`]).
+    pub fn new(
+        http: reqwest::Client,
+        url: Url,
+        timeout: Duration,
+        slow: Duration,
+        fast: Option<Duration>,
+    ) -> Self {
         Prober {
             http,
             url,
-            timeout,
+            timeout: timeout.min(MAX_TIMEOUT),
             slow,
             fast,
         }
     }
 
     /// A prober with the thresholds of a target's check settings.
-    pub fn for_settings(url: Url, settings: &crate::config::CheckSettings) -> Self {
-        Prober::new(url, settings.timeout, settings.slow, settings.fast)
+    pub fn for_settings(
+        http: reqwest::Client,
+        url: Url,
+        settings: &crate::config::CheckSettings,
+    ) -> Self {
+        Prober::new(http, url, settings.timeout, settings.slow, settings.fast)
     }
 
     pub fn url(&self) -> &Url {
@@ -105,7 +128,12 @@ impl Prober {
     pub async fn probe(&self) -> Probe {
         let started = Instant::now();
         let result = async {
-            let response = self.http.get(self.url.clone()).send().await?;
+            let response = self
+                .http
+                .get(self.url.clone())
+                .timeout(self.timeout)
+                .send()
+                .await?;
             let status = response.status();
             let location = response
                 .headers()
@@ -187,6 +215,7 @@ mod tests {
     #[test]
     fn latency_is_compared_whole_not_by_its_subsecond_part() {
         let p = Prober::new(
+            shared_client(),
             Url::parse("http://127.0.0.1:9/").unwrap(),
             Duration::from_secs(10),
             Duration::from_secs(5),
@@ -197,7 +226,7 @@ mod tests {
         assert_eq!(p.classify(Duration::from_millis(1_000)), Outcome::Ok);
         assert_eq!(p.classify(Duration::from_millis(999)), Outcome::Fast);
         assert_eq!(p.classify(Duration::from_millis(60_050)), Outcome::Slow);
-        let no_fast = Prober::new(p.url.clone(), p.timeout, p.slow, None);
+        let no_fast = Prober::new(p.http.clone(), p.url.clone(), p.timeout, p.slow, None);
         assert_eq!(no_fast.classify(Duration::from_millis(1)), Outcome::Ok);
     }
 }

@@ -41,7 +41,7 @@ use croner::Cron;
 pub const LOOKBACK_DAYS: i64 = 8;
 
 /// Largest quantity an entry may ask for.
-const MAX_QUANTITY: u32 = 10_000;
+pub const MAX_QUANTITY: u32 = 10_000;
 
 /// Upper bound on defensive re-search loops (they are not expected to iterate at all).
 const MAX_RESEARCH: usize = 10_000;

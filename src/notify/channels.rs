@@ -9,6 +9,7 @@ use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
 
 use super::settings::{
     redact_url, EmailConfig, NotifyConfig, SmsConfig, SmtpSecurity, WebhookConfig,
@@ -183,7 +184,7 @@ impl Channel {
                 for to in pending {
                     let response = http
                         .post(&url)
-                        .basic_auth(&config.sid, Some(&config.token))
+                        .basic_auth(&config.sid, Some(config.token.expose_secret()))
                         .form(&[
                             ("To", to.as_str()),
                             ("From", config.from.as_str()),
@@ -248,16 +249,46 @@ async fn send_email(config: &EmailConfig, notice: &Notice) -> Result<(), String>
         }
     };
     let mut transport = transport.port(config.port).timeout(Some(SEND_TIMEOUT));
+    let password = config
+        .password
+        .as_ref()
+        .map(|p| p.expose_secret().to_owned())
+        .unwrap_or_default();
     if let Some(user) = &config.user {
-        transport = transport.credentials(Credentials::new(
-            user.clone(),
-            config.password.clone().unwrap_or_default(),
-        ));
+        transport = transport.credentials(Credentials::new(user.clone(), password.clone()));
     }
     transport
         .build()
         .send(message)
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(|e| redact_sent(&e.to_string(), config.user.as_deref(), &password))
+}
+
+/// A server's answer may quote what we sent (an echoing server repeats the AUTH line): every
+/// form in which the password left us — plain, and base64 as AUTH PLAIN and AUTH LOGIN send it —
+/// is cut from the text before it is logged.
+fn redact_sent(text: &str, user: Option<&str>, password: &str) -> String {
+    use base64::Engine as _;
+    if password.is_empty() {
+        return text.to_owned();
+    }
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let user = user.unwrap_or("");
+    let mut forms = vec![
+        password.to_owned(),
+        b64(password),
+        b64(&format!("\0{user}\0{password}")),
+    ];
+    // base64 of a longer text that contains the password: strip the padding so a prefix matches.
+    forms.push(
+        b64(&format!("\0{user}\0{password}"))
+            .trim_end_matches('=')
+            .to_owned(),
+    );
+    let mut out = text.to_owned();
+    for form in forms.iter().filter(|f| f.len() >= 4) {
+        out = out.replace(form.as_str(), "***");
+    }
+    out
 }

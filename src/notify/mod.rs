@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
 pub use channels::Channel;
-pub use settings::{NotifyConfig, NotifyOn, NotifySettings};
+pub use settings::{NotifyConfig, NotifyOn};
 
 /// Checks at the maximum that are still unhealthy before "scaling out did not help" is sent.
 pub const STILL_UNHEALTHY_AFTER: u32 = 3;
@@ -39,6 +39,8 @@ pub enum Kind {
     ApiFailed,
     /// Started in a way that leaves the app unprotected (checks off, an ignored variable).
     RiskyStart,
+    /// Someone set a quantity by hand: kept for AUTOSCALE_MANUAL_HOLD.
+    ManualHold,
     /// Any other scale (schedule, floor, scale-in): sent with AUTOSCALE_NOTIFY_ON=all.
     Scale,
     /// `autoscale notify-test`.
@@ -55,6 +57,7 @@ impl Kind {
             Kind::ScaleFailed => "scale_failed",
             Kind::ApiFailed => "api_failed",
             Kind::RiskyStart => "risky_start",
+            Kind::ManualHold => "manual_hold",
             Kind::Scale => "scale",
             Kind::Test => "test",
         }
@@ -157,6 +160,11 @@ impl Notice {
             ),
             Kind::ApiFailed => format!("{app}: autoscale cannot use the Heroku API"),
             Kind::RiskyStart => format!("{app}: autoscale started unprotected"),
+            Kind::ManualHold => format!(
+                "{app}: {} set to {} by hand, kept",
+                self.process,
+                self.to.unwrap_or(0)
+            ),
             Kind::Scale => format!(
                 "{app}: {} scaled from {} to {} ({}){dry}",
                 self.process,
@@ -218,6 +226,7 @@ impl Notice {
                 self.message
             ),
             Kind::RiskyStart => format!("autoscale started for {app} {p} at {when}, but: {}", self.message),
+            Kind::ManualHold => self.message.clone(),
             Kind::Scale => format!(
                 "autoscale scaled {app} {p} from {} to {} dynos at {when} ({}).{dry}",
                 self.from.unwrap_or(0),
@@ -258,20 +267,24 @@ impl Notice {
         })
     }
 
-    /// Throttling key: the same condition again is the same kind (and, for failures and
-    /// warnings, the same message).
-    fn condition(&self) -> String {
+    /// Throttling key: the same condition of the same target again (for failures and
+    /// warnings, with the same message). None: never throttled (every scale is news, and so is
+    /// each hold). A refused token is one condition for every app.
+    fn condition(&self) -> Option<String> {
+        let target = format!("{}/{}", self.app, self.process);
         match self.kind {
-            Kind::ScaleFailed | Kind::RiskyStart => {
-                format!("{}:{}", self.kind.as_str(), self.message)
+            Kind::Scale | Kind::Test | Kind::ManualHold => None,
+            Kind::ApiFailed if self.status == "401" => Some("api_failed:token".to_owned()),
+            Kind::ScaleFailed | Kind::RiskyStart | Kind::ApiFailed => {
+                Some(format!("{}:{target}:{}", self.kind.as_str(), self.message))
             }
-            Kind::Scale | Kind::Test => format!("{}:{:?}", self.kind.as_str(), self.at),
-            k => k.as_str().to_owned(),
+            k => Some(format!("{}:{target}", k.as_str())),
         }
     }
 }
 
 /// Repeats of a condition at most once per period; a change of state always goes through.
+/// Conditions are per target: one app's outage never mutes another app's alert.
 #[derive(Debug)]
 pub struct Throttle {
     repeat: Duration,
@@ -288,19 +301,36 @@ impl Throttle {
 
     /// Whether `notice` is sent at `now`; records it when it is.
     pub fn allow(&mut self, notice: &Notice, now: Instant) -> bool {
-        let key = notice.condition();
+        let Some(key) = notice.condition() else {
+            return true;
+        };
         if let Some(&sent) = self.last.get(&key) {
             if now.duration_since(sent) < self.repeat {
                 return false;
             }
         }
+        let target = format!(":{}/{}", notice.app, notice.process);
         for ended in notice.kind.ends() {
-            let prefix = ended.as_str();
+            let prefix = format!("{}{target}", ended.as_str());
             self.last
-                .retain(|k, _| k != prefix && !k.starts_with(&format!("{prefix}:")));
+                .retain(|k, _| k != &prefix && !k.starts_with(&format!("{prefix}:")));
         }
+        // What no longer blocks anything is forgotten: the map stays as small as what is
+        // being throttled right now.
+        let repeat = self.repeat;
+        self.last
+            .retain(|_, sent| now.duration_since(*sent) < repeat);
         self.last.insert(key, now);
         true
+    }
+
+    /// Conditions remembered (the map must not grow without bound).
+    pub fn len(&self) -> usize {
+        self.last.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.last.is_empty()
     }
 }
 

@@ -2,78 +2,12 @@
 
 use std::time::Duration;
 
-use clap::Args;
 use lettre::Address;
+use secrecy::SecretString;
 use url::Url;
 
-use crate::config::{is_loopback_host, secure_base_url, ConfigError};
-
-/// Raw alert settings; see README "Alerts". No Debug: they hold secrets as plain strings.
-#[derive(Args, Clone, Default)]
-pub struct NotifySettings {
-    /// Webhook URL(s), comma-separated; Slack URLs get Slack's shape (never printed).
-    #[arg(
-        long,
-        env = "AUTOSCALE_NOTIFY_WEBHOOK",
-        hide_env_values = true,
-        global = true
-    )]
-    pub notify_webhook: Option<String>,
-    /// smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465 (password never printed).
-    #[arg(
-        long,
-        env = "AUTOSCALE_NOTIFY_SMTP_URL",
-        hide_env_values = true,
-        global = true
-    )]
-    pub notify_smtp_url: Option<String>,
-    /// Sender address of alert emails.
-    #[arg(long, env = "AUTOSCALE_NOTIFY_EMAIL_FROM", global = true)]
-    pub notify_email_from: Option<String>,
-    /// Recipients of alert emails, comma-separated.
-    #[arg(long, env = "AUTOSCALE_NOTIFY_EMAIL_TO", global = true)]
-    pub notify_email_to: Option<String>,
-    /// Twilio account SID.
-    #[arg(long, env = "AUTOSCALE_NOTIFY_TWILIO_SID", global = true)]
-    pub notify_twilio_sid: Option<String>,
-    /// Twilio auth token (never printed).
-    #[arg(
-        long,
-        env = "AUTOSCALE_NOTIFY_TWILIO_TOKEN",
-        hide_env_values = true,
-        global = true
-    )]
-    pub notify_twilio_token: Option<String>,
-    /// SMS sender number, E.164.
-    #[arg(long, env = "AUTOSCALE_NOTIFY_SMS_FROM", global = true)]
-    pub notify_sms_from: Option<String>,
-    /// SMS recipients, comma-separated, E.164.
-    #[arg(long, env = "AUTOSCALE_NOTIFY_SMS_TO", global = true)]
-    pub notify_sms_to: Option<String>,
-    /// Twilio API base URL [default: https://api.twilio.com].
-    #[arg(long, env = "AUTOSCALE_NOTIFY_TWILIO_URL", global = true)]
-    pub notify_twilio_url: Option<String>,
-    /// `trouble` or `all` (every scale too) [default: trouble].
-    #[arg(long, env = "AUTOSCALE_NOTIFY_ON", global = true)]
-    pub notify_on: Option<String>,
-    /// The same condition is sent again at most this often [default: 30m].
-    #[arg(long, env = "AUTOSCALE_NOTIFY_REPEAT", global = true)]
-    pub notify_repeat: Option<String>,
-}
-
-pub const VARIABLES: &[&str] = &[
-    "AUTOSCALE_NOTIFY_WEBHOOK",
-    "AUTOSCALE_NOTIFY_SMTP_URL",
-    "AUTOSCALE_NOTIFY_EMAIL_FROM",
-    "AUTOSCALE_NOTIFY_EMAIL_TO",
-    "AUTOSCALE_NOTIFY_TWILIO_SID",
-    "AUTOSCALE_NOTIFY_TWILIO_TOKEN",
-    "AUTOSCALE_NOTIFY_SMS_FROM",
-    "AUTOSCALE_NOTIFY_SMS_TO",
-    "AUTOSCALE_NOTIFY_TWILIO_URL",
-    "AUTOSCALE_NOTIFY_ON",
-    "AUTOSCALE_NOTIFY_REPEAT",
-];
+use crate::config::field::{self, *};
+use crate::config::{is_loopback_host, secure_base_url, ConfigError, Place, Raw};
 
 /// Which events are sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +51,7 @@ pub struct EmailConfig {
     pub port: u16,
     pub security: SmtpSecurity,
     pub user: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<SecretString>,
     pub from: Address,
     pub to: Vec<Address>,
 }
@@ -126,7 +60,7 @@ pub struct EmailConfig {
 pub struct SmsConfig {
     pub base: Url,
     pub sid: String,
-    pub token: String,
+    pub token: SecretString,
     pub from: String,
     pub to: Vec<String>,
 }
@@ -199,18 +133,11 @@ fn is_slack(url: &Url) -> bool {
 
 fn err(
     variable: &'static str,
-    flag: &'static str,
     value: Option<String>,
     problem: impl Into<String>,
     example: &str,
 ) -> ConfigError {
-    ConfigError {
-        variable,
-        flag,
-        value,
-        problem: problem.into(),
-        example: example.into(),
-    }
+    Place::Var(field::field(variable)).err(value.as_deref(), problem, example)
 }
 
 fn list(text: &str) -> Vec<String> {
@@ -228,292 +155,228 @@ fn is_e164(number: &str) -> bool {
         && !digits.starts_with('0')
 }
 
-impl NotifySettings {
-    pub fn resolve(&self) -> Result<NotifyConfig, ConfigError> {
-        let mut webhooks = Vec::new();
-        if let Some(text) = &self.notify_webhook {
-            for item in list(text) {
-                let url = Url::parse(&item).map_err(|e| {
-                    err(
-                        "AUTOSCALE_NOTIFY_WEBHOOK",
-                        "notify-webhook",
-                        None,
-                        format!("an entry is not a URL ({e}); the value is not shown because webhook URLs carry tokens"),
-                        "AUTOSCALE_NOTIFY_WEBHOOK=https://hooks.slack.com/services/T000/B000/XXXX",
-                    )
-                })?;
-                let secure =
-                    url.scheme() == "https" || (url.scheme() == "http" && is_loopback_host(&url));
-                if !secure || url.host().is_none() {
-                    return Err(err(
-                        "AUTOSCALE_NOTIFY_WEBHOOK",
-                        "notify-webhook",
-                        Some(redact_url(&url)),
-                        "must be https (plain http only to loopback): the URL carries a token",
-                        "AUTOSCALE_NOTIFY_WEBHOOK=https://hooks.slack.com/services/T000/B000/XXXX",
-                    ));
-                }
-                webhooks.push(WebhookConfig {
-                    slack: is_slack(&url),
-                    url,
-                });
-            }
-        }
-
-        let email = self.resolve_email()?;
-        let sms = self.resolve_sms()?;
-
-        let on = match self
-            .notify_on
-            .as_deref()
-            .map(|s| s.trim().to_ascii_lowercase())
-        {
-            None => NotifyOn::Trouble,
-            Some(s) if s == "trouble" => NotifyOn::Trouble,
-            Some(s) if s == "all" => NotifyOn::All,
-            Some(_) => {
-                return Err(err(
-                    "AUTOSCALE_NOTIFY_ON",
-                    "notify-on",
-                    self.notify_on.clone(),
-                    "must be trouble or all",
-                    "AUTOSCALE_NOTIFY_ON=trouble",
-                ))
-            }
-        };
-        let repeat = match self.notify_repeat.as_deref() {
-            None => Duration::from_secs(30 * 60),
-            Some(t) => match humantime::parse_duration(t.trim()) {
-                Ok(d) if !d.is_zero() => d,
-                _ => {
-                    return Err(err(
-                        "AUTOSCALE_NOTIFY_REPEAT",
-                        "notify-repeat",
-                        Some(t.to_owned()),
-                        "not a duration above zero",
-                        "AUTOSCALE_NOTIFY_REPEAT=30m",
-                    ))
-                }
-            },
-        };
-        Ok(NotifyConfig {
-            webhooks,
-            email,
-            sms,
-            on,
-            repeat,
-        })
-    }
-
-    fn resolve_email(&self) -> Result<Option<EmailConfig>, ConfigError> {
-        const EXAMPLE: &str =
-            "AUTOSCALE_NOTIFY_SMTP_URL=smtp://apikey:SECRET@smtp.sendgrid.net:587";
-        let (Some(text), from, to) = (
-            self.notify_smtp_url.as_deref(),
-            &self.notify_email_from,
-            &self.notify_email_to,
-        ) else {
-            if self.notify_email_from.is_some() || self.notify_email_to.is_some() {
-                return Err(err(
-                    "AUTOSCALE_NOTIFY_SMTP_URL",
-                    "notify-smtp-url",
+/// The alert channels, validated.
+pub fn resolve(raw: &Raw) -> Result<NotifyConfig, ConfigError> {
+    let get = |var: &str| raw.get(var).map(str::to_owned);
+    let mut webhooks = Vec::new();
+    if let Some(text) = raw.get(NOTIFY_WEBHOOK) {
+        for item in list(text) {
+            let url = Url::parse(&item).map_err(|e| {
+                err(
+                    NOTIFY_WEBHOOK,
                     None,
-                    "is not set, but AUTOSCALE_NOTIFY_EMAIL_FROM/_TO are: email needs an SMTP server",
-                    EXAMPLE,
+                    format!("an entry is not a URL ({e}); the value is not shown because webhook URLs carry tokens"),
+                    "https://hooks.slack.com/services/T000/B000/XXXX",
+                )
+            })?;
+            let secure =
+                url.scheme() == "https" || (url.scheme() == "http" && is_loopback_host(&url));
+            if !secure || url.host().is_none() {
+                return Err(Place::Var(field::field(NOTIFY_WEBHOOK)).err(
+                    None,
+                    format!(
+                        "{} must be https (plain http only to loopback): the URL carries a token",
+                        redact_url(&url)
+                    ),
+                    "https://hooks.slack.com/services/T000/B000/XXXX",
                 ));
             }
-            return Ok(None);
-        };
-        let url = Url::parse(text.trim()).map_err(|e| {
-            err(
-                "AUTOSCALE_NOTIFY_SMTP_URL",
-                "notify-smtp-url",
-                None,
-                format!("not a URL ({e}); the value is not shown because it carries a password"),
-                EXAMPLE,
-            )
-        })?;
-        let shown = Some(redact_credentials(&url));
-        let host = url
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| {
-                err(
-                    "AUTOSCALE_NOTIFY_SMTP_URL",
-                    "notify-smtp-url",
-                    shown.clone(),
-                    "has no host",
-                    EXAMPLE,
-                )
-            })?
-            .trim_matches(['[', ']'])
-            .to_owned();
-        let (security, default_port) = match url.scheme() {
-            "smtps" => (SmtpSecurity::Implicit, 465),
-            "smtp" if is_loopback_host(&url) => (SmtpSecurity::PlainLoopback, 25),
-            "smtp" => (SmtpSecurity::StartTls, 587),
-            _ => {
-                return Err(err(
-                    "AUTOSCALE_NOTIFY_SMTP_URL",
-                    "notify-smtp-url",
-                    shown,
-                    "scheme must be smtp (STARTTLS) or smtps (implicit TLS)",
-                    EXAMPLE,
-                ))
-            }
-        };
-        let decode = |s: &str| percent_decode(s);
-        let user = (!url.username().is_empty()).then(|| decode(url.username()));
-        let password = url.password().map(decode);
-        let from_text = from.as_deref().ok_or_else(|| {
-            err(
-                "AUTOSCALE_NOTIFY_EMAIL_FROM",
-                "notify-email-from",
-                None,
-                "is not set, but AUTOSCALE_NOTIFY_SMTP_URL is",
-                "AUTOSCALE_NOTIFY_EMAIL_FROM=autoscale@example.com",
-            )
-        })?;
-        let from_address: Address = from_text.trim().parse().map_err(|e| {
-            err(
-                "AUTOSCALE_NOTIFY_EMAIL_FROM",
-                "notify-email-from",
-                Some(from_text.to_owned()),
-                format!("not an email address ({e})"),
-                "AUTOSCALE_NOTIFY_EMAIL_FROM=autoscale@example.com",
-            )
-        })?;
-        let to_text = to.as_deref().unwrap_or("");
-        let mut recipients = Vec::new();
-        for item in list(to_text) {
-            recipients.push(item.parse::<Address>().map_err(|e| {
-                err(
-                    "AUTOSCALE_NOTIFY_EMAIL_TO",
-                    "notify-email-to",
-                    Some(to_text.to_owned()),
-                    format!("{item:?} is not an email address ({e})"),
-                    "AUTOSCALE_NOTIFY_EMAIL_TO=oncall@example.com,cto@example.com",
-                )
-            })?);
+            webhooks.push(WebhookConfig {
+                slack: is_slack(&url),
+                url,
+            });
         }
-        if recipients.is_empty() {
-            return Err(err(
-                "AUTOSCALE_NOTIFY_EMAIL_TO",
-                "notify-email-to",
-                to.clone(),
-                "names no recipient, but AUTOSCALE_NOTIFY_SMTP_URL is set",
-                "AUTOSCALE_NOTIFY_EMAIL_TO=oncall@example.com,cto@example.com",
-            ));
-        }
-        Ok(Some(EmailConfig {
-            host,
-            port: url.port().unwrap_or(default_port),
-            security,
-            user,
-            password,
-            from: from_address,
-            to: recipients,
-        }))
     }
 
-    fn resolve_sms(&self) -> Result<Option<SmsConfig>, ConfigError> {
-        let fields = [
-            ("AUTOSCALE_NOTIFY_TWILIO_SID", &self.notify_twilio_sid),
-            ("AUTOSCALE_NOTIFY_TWILIO_TOKEN", &self.notify_twilio_token),
-            ("AUTOSCALE_NOTIFY_SMS_FROM", &self.notify_sms_from),
-            ("AUTOSCALE_NOTIFY_SMS_TO", &self.notify_sms_to),
-        ];
-        if fields.iter().all(|(_, v)| v.is_none()) {
-            return Ok(None);
-        }
-        if let Some((name, _)) = fields
-            .iter()
-            .find(|(_, v)| v.as_deref().is_none_or(|s| s.trim().is_empty()))
-        {
-            let (flag, example) = match *name {
-                "AUTOSCALE_NOTIFY_TWILIO_SID" => (
-                    "notify-twilio-sid",
-                    "AUTOSCALE_NOTIFY_TWILIO_SID=AC0123456789abcdef0123456789abcdef",
-                ),
-                "AUTOSCALE_NOTIFY_TWILIO_TOKEN" => (
-                    "notify-twilio-token",
-                    "AUTOSCALE_NOTIFY_TWILIO_TOKEN=(your auth token)",
-                ),
-                "AUTOSCALE_NOTIFY_SMS_FROM" => {
-                    ("notify-sms-from", "AUTOSCALE_NOTIFY_SMS_FROM=+15005550006")
-                }
-                _ => (
-                    "notify-sms-to",
-                    "AUTOSCALE_NOTIFY_SMS_TO=+14155550100,+14155550101",
-                ),
-            };
-            return Err(err(name, flag, None, "is not set, but other SMS settings are: SMS needs the SID, the token, a sender and recipients", example));
-        }
-        let sid = self
-            .notify_twilio_sid
-            .as_deref()
-            .unwrap_or("")
-            .trim()
-            .to_owned();
-        if !(sid.starts_with("AC")
-            && sid.len() == 34
-            && sid.chars().all(|c| c.is_ascii_alphanumeric()))
-        {
+    let email = resolve_email(raw)?;
+    let sms = resolve_sms(raw)?;
+
+    let on = match raw.get(NOTIFY_ON).map(|s| s.trim().to_ascii_lowercase()) {
+        None => NotifyOn::Trouble,
+        Some(s) if s == "trouble" => NotifyOn::Trouble,
+        Some(s) if s == "all" => NotifyOn::All,
+        Some(_) => {
             return Err(err(
-                "AUTOSCALE_NOTIFY_TWILIO_SID",
-                "notify-twilio-sid",
-                Some(sid),
-                "not a Twilio account SID (AC followed by 32 hex digits)",
-                "AUTOSCALE_NOTIFY_TWILIO_SID=AC0123456789abcdef0123456789abcdef",
+                NOTIFY_ON,
+                get(NOTIFY_ON),
+                "must be trouble or all",
+                "trouble",
+            ))
+        }
+    };
+    let repeat = crate::config::duration(
+        raw.value(NOTIFY_REPEAT).as_ref(),
+        Duration::from_secs(30 * 60),
+    )?;
+    Ok(NotifyConfig {
+        webhooks,
+        email,
+        sms,
+        on,
+        repeat,
+    })
+}
+
+fn resolve_email(raw: &Raw) -> Result<Option<EmailConfig>, ConfigError> {
+    const EXAMPLE: &str = "smtp://apikey:SECRET@smtp.sendgrid.net:587";
+    let (Some(text), from, to) = (
+        raw.get(NOTIFY_SMTP_URL),
+        raw.get(NOTIFY_EMAIL_FROM),
+        raw.get(NOTIFY_EMAIL_TO),
+    ) else {
+        if raw.get(NOTIFY_EMAIL_FROM).is_some() || raw.get(NOTIFY_EMAIL_TO).is_some() {
+            return Err(err(
+                NOTIFY_SMTP_URL,
+                None,
+                "is not set, but AUTOSCALE_NOTIFY_EMAIL_FROM/_TO are: email needs an SMTP server",
+                EXAMPLE,
             ));
         }
-        let token = self
-            .notify_twilio_token
-            .as_deref()
-            .unwrap_or("")
-            .trim()
-            .to_owned();
-        let from = self
-            .notify_sms_from
-            .as_deref()
-            .unwrap_or("")
-            .trim()
-            .to_owned();
-        if !is_e164(&from) {
-            return Err(err(
-                "AUTOSCALE_NOTIFY_SMS_FROM",
-                "notify-sms-from",
-                Some(from),
-                "not an E.164 number (+ then country code and number)",
-                "AUTOSCALE_NOTIFY_SMS_FROM=+15005550006",
-            ));
+        return Ok(None);
+    };
+    let url = Url::parse(text.trim()).map_err(|e| {
+        err(
+            NOTIFY_SMTP_URL,
+            None,
+            format!("not a URL ({e}); the value is not shown because it carries a password"),
+            EXAMPLE,
+        )
+    })?;
+    let shown = redact_credentials(&url);
+    let smtp_err = |problem: &str| {
+        Place::Var(field::field(NOTIFY_SMTP_URL)).err(None, format!("{shown} {problem}"), EXAMPLE)
+    };
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| smtp_err("has no host"))?
+        .trim_matches(['[', ']'])
+        .to_owned();
+    let (security, default_port) = match url.scheme() {
+        "smtps" => (SmtpSecurity::Implicit, 465),
+        "smtp" if is_loopback_host(&url) => (SmtpSecurity::PlainLoopback, 25),
+        "smtp" => (SmtpSecurity::StartTls, 587),
+        _ => {
+            return Err(smtp_err(
+                "has a scheme that is not smtp (STARTTLS) or smtps (implicit TLS)",
+            ))
         }
-        let to_text = self.notify_sms_to.as_deref().unwrap_or("");
-        let to = list(to_text);
-        if to.is_empty() || to.iter().any(|n| !is_e164(n)) {
-            return Err(err(
-                "AUTOSCALE_NOTIFY_SMS_TO",
-                "notify-sms-to",
+    };
+    let user = (!url.username().is_empty()).then(|| percent_decode(url.username()));
+    let password = url
+        .password()
+        .map(|p| SecretString::from(percent_decode(p)));
+    let from_text = from.ok_or_else(|| {
+        err(
+            NOTIFY_EMAIL_FROM,
+            None,
+            "is not set, but AUTOSCALE_NOTIFY_SMTP_URL is",
+            "autoscale@example.com",
+        )
+    })?;
+    let from_address: Address = from_text.trim().parse().map_err(|e| {
+        err(
+            NOTIFY_EMAIL_FROM,
+            Some(from_text.to_owned()),
+            format!("not an email address ({e})"),
+            "autoscale@example.com",
+        )
+    })?;
+    let to_text = to.unwrap_or("");
+    let mut recipients = Vec::new();
+    for item in list(to_text) {
+        recipients.push(item.parse::<Address>().map_err(|e| {
+            err(
+                NOTIFY_EMAIL_TO,
                 Some(to_text.to_owned()),
-                "not a comma-separated list of E.164 numbers",
-                "AUTOSCALE_NOTIFY_SMS_TO=+14155550100,+14155550101",
-            ));
-        }
-        let base = secure_base_url(
-            "AUTOSCALE_NOTIFY_TWILIO_URL",
-            "notify-twilio-url",
-            self.notify_twilio_url.as_deref(),
-            "https://api.twilio.com",
-            "AUTOSCALE_NOTIFY_TWILIO_URL=https://api.twilio.com",
-        )?;
-        Ok(Some(SmsConfig {
-            base,
-            sid,
-            token,
-            from,
-            to,
-        }))
+                format!("{item:?} is not an email address ({e})"),
+                "oncall@example.com,cto@example.com",
+            )
+        })?);
     }
+    if recipients.is_empty() {
+        return Err(err(
+            NOTIFY_EMAIL_TO,
+            to.map(str::to_owned),
+            "names no recipient, but AUTOSCALE_NOTIFY_SMTP_URL is set",
+            "oncall@example.com,cto@example.com",
+        ));
+    }
+    Ok(Some(EmailConfig {
+        host,
+        port: url.port().unwrap_or(default_port),
+        security,
+        user,
+        password,
+        from: from_address,
+        to: recipients,
+    }))
+}
+
+fn resolve_sms(raw: &Raw) -> Result<Option<SmsConfig>, ConfigError> {
+    let needed = [
+        NOTIFY_TWILIO_SID,
+        NOTIFY_TWILIO_TOKEN,
+        NOTIFY_SMS_FROM,
+        NOTIFY_SMS_TO,
+    ];
+    if needed.iter().all(|v| raw.get(v).is_none()) {
+        return Ok(None);
+    }
+    if let Some(missing) = needed
+        .iter()
+        .find(|v| raw.get(v).is_none_or(|s| s.trim().is_empty()))
+    {
+        return Err(err(
+            missing,
+            None,
+            "is not set, but other SMS settings are: SMS needs the SID, the token, a sender and recipients",
+            field::field(missing).example,
+        ));
+    }
+    let value = |var: &str| raw.get(var).unwrap_or("").trim().to_owned();
+    let sid = value(NOTIFY_TWILIO_SID);
+    if !(sid.starts_with("AC") && sid.len() == 34 && sid.chars().all(|c| c.is_ascii_alphanumeric()))
+    {
+        return Err(err(
+            NOTIFY_TWILIO_SID,
+            Some(sid),
+            "not a Twilio account SID (AC followed by 32 hex digits)",
+            "AC0123456789abcdef0123456789abcdef",
+        ));
+    }
+    let token = SecretString::from(value(NOTIFY_TWILIO_TOKEN));
+    let from = value(NOTIFY_SMS_FROM);
+    if !is_e164(&from) {
+        return Err(err(
+            NOTIFY_SMS_FROM,
+            Some(from),
+            "not an E.164 number (+ then country code and number)",
+            "+15005550006",
+        ));
+    }
+    let to_text = raw.get(NOTIFY_SMS_TO).unwrap_or("");
+    let to = list(to_text);
+    if to.is_empty() || to.iter().any(|n| !is_e164(n)) {
+        return Err(err(
+            NOTIFY_SMS_TO,
+            Some(to_text.to_owned()),
+            "not a comma-separated list of E.164 numbers",
+            "+14155550100,+14155550101",
+        ));
+    }
+    let base = secure_base_url(
+        &Place::Var(field::field(NOTIFY_TWILIO_URL)),
+        raw.get(NOTIFY_TWILIO_URL),
+        "https://api.twilio.com",
+    )?;
+    Ok(Some(SmsConfig {
+        base,
+        sid,
+        token,
+        from,
+        to,
+    }))
 }
 
 /// The SMTP URL with its password replaced, for messages.
@@ -538,16 +401,19 @@ mod tests {
 
     #[test]
     fn channels_are_recognised_and_validated() {
-        let s = NotifySettings {
-            notify_webhook: Some(
-                "https://hooks.slack.com/services/T1/B2/xyz, http://127.0.0.1:9/hook".into(),
+        let s = Raw::from_pairs([
+            (
+                NOTIFY_WEBHOOK,
+                "https://hooks.slack.com/services/T1/B2/xyz, http://127.0.0.1:9/hook",
             ),
-            notify_smtp_url: Some("smtp://apikey:p%40ss+word@smtp.sendgrid.net".into()),
-            notify_email_from: Some("autoscale@example.com".into()),
-            notify_email_to: Some("a@example.com, b@example.com".into()),
-            ..NotifySettings::default()
-        };
-        let c = s.resolve().unwrap();
+            (
+                NOTIFY_SMTP_URL,
+                "smtp://apikey:p%40ss+word@smtp.sendgrid.net",
+            ),
+            (NOTIFY_EMAIL_FROM, "autoscale@example.com"),
+            (NOTIFY_EMAIL_TO, "a@example.com, b@example.com"),
+        ]);
+        let c = resolve(&s).unwrap();
         assert_eq!(c.webhooks.len(), 2);
         assert!(c.webhooks[0].slack && !c.webhooks[1].slack);
         let e = c.email.unwrap();
@@ -555,7 +421,12 @@ mod tests {
             (e.host.as_str(), e.port, e.security),
             ("smtp.sendgrid.net", 587, SmtpSecurity::StartTls)
         );
-        assert_eq!(e.password.as_deref(), Some("p@ss+word"));
+        assert_eq!(
+            e.password
+                .as_ref()
+                .map(secrecy::ExposeSecret::expose_secret),
+            Some("p@ss+word")
+        );
         assert_eq!(e.to.len(), 2);
         assert_eq!(c.on, NotifyOn::Trouble);
         assert_eq!(c.repeat, Duration::from_secs(1800));
@@ -565,71 +436,51 @@ mod tests {
     fn bad_values_name_the_variable_and_hide_secrets() {
         let cases = [
             (
-                NotifySettings {
-                    notify_webhook: Some("http://example.com/services/T1/B2/secret".into()),
-                    ..Default::default()
-                },
+                Raw::from_pairs([(NOTIFY_WEBHOOK, "http://example.com/services/T1/B2/secret")]),
                 "AUTOSCALE_NOTIFY_WEBHOOK",
             ),
             (
-                NotifySettings {
-                    notify_smtp_url: Some("smtp://u:secret@mail.example.com".into()),
-                    ..Default::default()
-                },
+                Raw::from_pairs([(NOTIFY_SMTP_URL, "smtp://u:secret@mail.example.com")]),
                 "AUTOSCALE_NOTIFY_EMAIL_FROM",
             ),
             (
-                NotifySettings {
-                    notify_smtp_url: Some("imap://u:secret@x".into()),
-                    notify_email_from: Some("a@b.c".into()),
-                    notify_email_to: Some("d@e.f".into()),
-                    ..Default::default()
-                },
+                Raw::from_pairs([
+                    (NOTIFY_SMTP_URL, "imap://u:secret@x"),
+                    (NOTIFY_EMAIL_FROM, "a@b.c"),
+                    (NOTIFY_EMAIL_TO, "d@e.f"),
+                ]),
                 "AUTOSCALE_NOTIFY_SMTP_URL",
             ),
             (
-                NotifySettings {
-                    notify_email_to: Some("d@e.f".into()),
-                    ..Default::default()
-                },
+                Raw::from_pairs([(NOTIFY_EMAIL_TO, "d@e.f")]),
                 "AUTOSCALE_NOTIFY_SMTP_URL",
             ),
             (
-                NotifySettings {
-                    notify_twilio_sid: Some("AC0123456789abcdef0123456789abcdef".into()),
-                    ..Default::default()
-                },
+                Raw::from_pairs([(NOTIFY_TWILIO_SID, "AC0123456789abcdef0123456789abcdef")]),
                 "AUTOSCALE_NOTIFY_TWILIO_TOKEN",
             ),
             (
-                NotifySettings {
-                    notify_on: Some("sometimes".into()),
-                    ..Default::default()
-                },
+                Raw::from_pairs([(NOTIFY_ON, "sometimes")]),
                 "AUTOSCALE_NOTIFY_ON",
             ),
             (
-                NotifySettings {
-                    notify_repeat: Some("0s".into()),
-                    ..Default::default()
-                },
+                Raw::from_pairs([(NOTIFY_REPEAT, "0s")]),
                 "AUTOSCALE_NOTIFY_REPEAT",
             ),
         ];
         for (s, variable) in cases {
-            let e = s.resolve().unwrap_err();
+            let e = resolve(&s).unwrap_err();
             assert_eq!(e.variable, variable, "{e}");
             assert!(!e.to_string().contains("secret"), "{e}");
         }
-        let sms = NotifySettings {
-            notify_twilio_sid: Some("AC0123456789abcdef0123456789abcdef".into()),
-            notify_twilio_token: Some("tok".into()),
-            notify_sms_from: Some("+15005550006".into()),
-            notify_sms_to: Some("0044 20 7946 0000".into()),
-            ..Default::default()
-        };
+        let sms = Raw::from_pairs([
+            (NOTIFY_TWILIO_SID, "AC0123456789abcdef0123456789abcdef"),
+            (NOTIFY_TWILIO_TOKEN, "tok"),
+            (NOTIFY_SMS_FROM, "+15005550006"),
+            (NOTIFY_SMS_TO, "0044 20 7946 0000"),
+        ]);
         assert_eq!(
-            sms.resolve().unwrap_err().variable,
+            resolve(&sms).unwrap_err().variable,
             "AUTOSCALE_NOTIFY_SMS_TO"
         );
     }
@@ -645,18 +496,15 @@ mod tests {
         );
         assert!(is_e164("+4930123456") && !is_e164("+0123") && !is_e164("4930123456"));
         // Only Slack's host (or a loopback relay) gets Slack's shape.
-        let other = NotifySettings {
-            notify_webhook: Some("https://relay.example.com/services/T1/B2/x".into()),
-            ..Default::default()
-        };
-        assert!(!other.resolve().unwrap().webhooks[0].slack);
-        let local = NotifySettings {
-            notify_smtp_url: Some("smtp://127.0.0.1:2525".into()),
-            notify_email_from: Some("a@b.c".into()),
-            notify_email_to: Some("d@e.f".into()),
-            ..Default::default()
-        };
-        let email = local.resolve().unwrap().email.unwrap();
+        let other =
+            Raw::from_pairs([(NOTIFY_WEBHOOK, "https://relay.example.com/services/T1/B2/x")]);
+        assert!(!resolve(&other).unwrap().webhooks[0].slack);
+        let local = Raw::from_pairs([
+            (NOTIFY_SMTP_URL, "smtp://127.0.0.1:2525"),
+            (NOTIFY_EMAIL_FROM, "a@b.c"),
+            (NOTIFY_EMAIL_TO, "d@e.f"),
+        ]);
+        let email = resolve(&local).unwrap().email.unwrap();
         assert_eq!(
             (email.security, email.port, email.user),
             (SmtpSecurity::PlainLoopback, 2525, None)

@@ -1,6 +1,7 @@
 //! A loopback Heroku Platform API that answers like the real one for what `autoscale` uses:
-//! `GET /account`, `GET /apps/{app}`, `GET /apps/{app}/formation[/{type}]` and
-//! `PATCH /apps/{app}/formation/{type}` — same paths, fields, headers (`RateLimit-Remaining`,
+//! `GET /account`, `GET /apps/{app}`, `GET /apps/{app}/formation[/{type}]` (the list with an
+//! `ETag`, and 304 to a matching `If-None-Match`), `PATCH /apps/{app}/formation/{type}` and the
+//! batch `PATCH /apps/{app}/formation` — same paths, fields, headers (`RateLimit-Remaining`,
 //! `Request-Id`) and error bodies `{"id", "message"}` as `shared/heroku/platform-api-schema.json`.
 //!
 //! It records every request (for tests to assert on) and fails on demand ([`Fault`]).
@@ -115,7 +116,26 @@ impl Drop for FakeHeroku {
 }
 
 fn now_iso() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    iso(chrono::Utc::now())
+}
+
+fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Heroku's `updated_at` has whole seconds; it changes on every update, so an update within the
+/// same second as the last one moves it on by a second.
+fn next_updated_at(previous: &str) -> String {
+    let now = chrono::Utc::now();
+    let previous = chrono::DateTime::parse_from_rfc3339(previous)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or(now);
+    let now_secs = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    if now_secs.as_str() > iso(previous).as_str() {
+        now_secs
+    } else {
+        iso(previous + chrono::Duration::seconds(1))
+    }
 }
 
 fn uuid_like(seed: u64) -> String {
@@ -143,7 +163,10 @@ impl FakeHeroku {
         let router = Router::new()
             .route("/account", get(account))
             .route("/apps/{app}", get(app_info))
-            .route("/apps/{app}/formation", get(formation_list))
+            .route(
+                "/apps/{app}/formation",
+                get(formation_list).patch(formation_batch_update),
+            )
             .route(
                 "/apps/{app}/formation/{process}",
                 get(formation_info).patch(formation_update),
@@ -215,8 +238,30 @@ impl FakeHeroku {
             .find(|(a, f)| a == app && f.process == process)
         {
             f.quantity = quantity;
-            f.updated_at = now_iso();
+            f.updated_at = next_updated_at(&f.updated_at);
         }
+    }
+
+    /// Sets a formation's `updated_at` (RFC 3339), as if its last change happened then.
+    pub fn set_updated_at(&self, app: &str, process: &str, at: chrono::DateTime<chrono::Utc>) {
+        let mut inner = self.inner.lock().unwrap();
+        if let Some((_, f)) = inner
+            .formations
+            .iter_mut()
+            .find(|(a, f)| a == app && f.process == process)
+        {
+            f.updated_at = iso(at);
+        }
+    }
+
+    /// A formation's `updated_at`.
+    pub fn updated_at(&self, app: &str, process: &str) -> Option<String> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .formations
+            .iter()
+            .find(|(a, f)| a == app && f.process == process)
+            .map(|(_, f)| f.updated_at.clone())
     }
 
     pub fn quantity(&self, app: &str, process: &str) -> Option<u32> {
@@ -492,7 +537,11 @@ async fn app_info(State(inner): State<Shared>, Path(app): Path<String>) -> Respo
     }
 }
 
-async fn formation_list(State(inner): State<Shared>, Path(app): Path<String>) -> Response {
+async fn formation_list(
+    State(inner): State<Shared>,
+    Path(app): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let inner = inner.lock().unwrap();
     let Some(a) = find_app(&inner, &app) else {
         return error(
@@ -507,7 +556,25 @@ async fn formation_list(State(inner): State<Shared>, Path(app): Path<String>) ->
         .filter(|(name, _)| *name == a.name)
         .map(|(_, f)| formation_json(a, f))
         .collect();
-    axum::Json(list).into_response()
+    let body = Value::Array(list).to_string();
+    // A weak validator of the body, as Heroku sends: the same list gives the same ETag.
+    let etag = format!(
+        "W/\"{:016x}\"",
+        crate::config::shard::fnv1a64(body.as_bytes())
+    );
+    let matches = headers
+        .get("if-none-match")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let mut response = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (StatusCode::OK, [("content-type", "application/json")], body).into_response()
+    };
+    response
+        .headers_mut()
+        .insert("etag", HeaderValue::from_str(&etag).expect("ascii"));
+    response
 }
 
 async fn formation_info(
@@ -578,19 +645,95 @@ async fn formation_update(
             "Couldn't find that formation.",
         );
     };
-    let single = ["free", "eco"]
-        .iter()
-        .any(|s| f.size.eq_ignore_ascii_case(s));
-    if single && quantity > 1 {
-        let message = format!(
-            "Cannot update to more than 1 {} size dynos per process type.",
-            f.size
-        );
-        return error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_params", &message);
+    if let Some(refusal) = size_refusal(&f.size, quantity) {
+        return refusal;
     }
     f.quantity = quantity as u32;
-    f.updated_at = now_iso();
+    f.updated_at = next_updated_at(&f.updated_at);
     axum::Json(formation_json(&a, f)).into_response()
+}
+
+/// Heroku refuses more than one Free or Eco dyno per process type.
+fn size_refusal(size: &str, quantity: u64) -> Option<Response> {
+    let single = ["free", "eco"].iter().any(|s| size.eq_ignore_ascii_case(s));
+    (single && quantity > 1).then(|| {
+        let message = format!("Cannot update to more than 1 {size} size dynos per process type.");
+        error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_params", &message)
+    })
+}
+
+/// `PATCH /apps/{app}/formation` with `{"updates": [{"type", "quantity"}, ...]}`: all or nothing.
+async fn formation_batch_update(
+    State(inner): State<Shared>,
+    Path(app): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let json_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let updates: Option<Vec<(String, u64)>> = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .filter(|_| json_type)
+        .and_then(|v| {
+            v.get("updates")?
+                .as_array()?
+                .iter()
+                .map(|u| {
+                    Some((
+                        u.get("type")?.as_str()?.to_owned(),
+                        u.get("quantity")?.as_u64()?,
+                    ))
+                })
+                .collect()
+        });
+    let Some(updates) = updates.filter(|u| !u.is_empty()) else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_params",
+            "Invalid params: updates must be a non-empty array of {type, quantity} in a JSON body.",
+        );
+    };
+    let mut guard = inner.lock().unwrap();
+    let inner = &mut *guard;
+    let Some(a) = find_app(inner, &app).cloned() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Couldn't find that app.",
+        );
+    };
+    // Validate everything before changing anything.
+    for (process, quantity) in &updates {
+        let Some((_, f)) = inner
+            .formations
+            .iter()
+            .find(|(name, f)| *name == a.name && f.process == *process)
+        else {
+            return error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "Couldn't find that formation.",
+            );
+        };
+        if let Some(refusal) = size_refusal(&f.size, *quantity) {
+            return refusal;
+        }
+    }
+    let mut changed = Vec::new();
+    for (process, quantity) in &updates {
+        if let Some((_, f)) = inner
+            .formations
+            .iter_mut()
+            .find(|(name, f)| *name == a.name && f.process == *process)
+        {
+            f.quantity = *quantity as u32;
+            f.updated_at = next_updated_at(&f.updated_at);
+            changed.push(formation_json(&a, f));
+        }
+    }
+    axum::Json(Value::Array(changed)).into_response()
 }
 
 async fn not_found_route() -> Response {

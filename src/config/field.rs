@@ -1,0 +1,267 @@
+//! Every setting the program reads, in one table: its environment variable, its flag, its key in
+//! the configuration file (for per-target settings), which subcommands take it, its help and a
+//! valid example. The command line, the "did you mean" warnings for unknown variables and file
+//! keys, and the error messages are all derived from this table, so a setting is added in one
+//! place. A leaf module: it depends on nothing else in the crate.
+
+/// Which subcommands take a setting (a bit set).
+pub mod cmd {
+    /// The daemon (`autoscale` and `autoscale run`).
+    pub const RUN: u8 = 1;
+    pub const CHECK: u8 = 1 << 1;
+    pub const PLAN: u8 = 1 << 2;
+    /// `chart`, `suggest` and `replay`: they need the schedules to draw or replay them.
+    pub const INSIGHT: u8 = 1 << 3;
+    pub const NOTIFY_TEST: u8 = 1 << 4;
+    /// The daemon and `check`, which validates what the daemon would run.
+    pub const DAEMON: u8 = RUN | CHECK;
+    /// Everything that reads the targets.
+    pub const TARGETS: u8 = RUN | CHECK | PLAN | INSIGHT;
+}
+
+/// One setting.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Field {
+    /// The environment variable (Heroku config var).
+    pub var: &'static str,
+    /// The long flag, without `--`.
+    pub flag: &'static str,
+    /// The key in a `[[target]]` or `[defaults]` table, for per-target settings.
+    pub key: Option<&'static str>,
+    /// Never printed: not in errors, not in `--help` (no env value shown).
+    pub secret: bool,
+    /// The subcommands that take it ([`cmd`] bits).
+    pub commands: u8,
+    /// One line for `--help`, with the default.
+    pub help: &'static str,
+    /// A valid value, for error messages.
+    pub example: &'static str,
+}
+
+impl Field {
+    /// `AUTOSCALE_MAX (--max)`, the way errors name a variable.
+    pub fn label(&self) -> String {
+        format!("{} (--{})", self.var, self.flag)
+    }
+}
+
+const fn target(
+    var: &'static str,
+    flag: &'static str,
+    key: &'static str,
+    help: &'static str,
+    example: &'static str,
+) -> Field {
+    Field {
+        var,
+        flag,
+        key: Some(key),
+        secret: false,
+        commands: cmd::TARGETS,
+        help,
+        example,
+    }
+}
+
+const fn global(
+    var: &'static str,
+    flag: &'static str,
+    commands: u8,
+    help: &'static str,
+    example: &'static str,
+) -> Field {
+    Field {
+        var,
+        flag,
+        key: None,
+        secret: false,
+        commands,
+        help,
+        example,
+    }
+}
+
+const fn secret(
+    var: &'static str,
+    flag: &'static str,
+    commands: u8,
+    help: &'static str,
+    example: &'static str,
+) -> Field {
+    Field {
+        var,
+        flag,
+        key: None,
+        secret: true,
+        commands,
+        help,
+        example,
+    }
+}
+
+pub const HEROKU_API_KEY: &str = "HEROKU_API_KEY";
+pub const HEROKU_API_URL: &str = "HEROKU_API_URL";
+pub const CONFIG: &str = "AUTOSCALE_CONFIG";
+pub const APP: &str = "AUTOSCALE_APP";
+pub const PROCESS: &str = "AUTOSCALE_PROCESS";
+pub const SCHEDULE: &str = "AUTOSCALE_SCHEDULE";
+pub const TZ: &str = "AUTOSCALE_TZ";
+pub const MAX: &str = "AUTOSCALE_MAX";
+pub const CHECK_URL: &str = "AUTOSCALE_CHECK_URL";
+pub const CHECK_INTERVAL: &str = "AUTOSCALE_CHECK_INTERVAL";
+pub const CHECK_TIMEOUT: &str = "AUTOSCALE_CHECK_TIMEOUT";
+pub const SLOW: &str = "AUTOSCALE_SLOW";
+pub const FAST: &str = "AUTOSCALE_FAST";
+pub const SCALE_OUT_AFTER: &str = "AUTOSCALE_SCALE_OUT_AFTER";
+pub const SCALE_IN_AFTER: &str = "AUTOSCALE_SCALE_IN_AFTER";
+pub const DRY_RUN: &str = "AUTOSCALE_DRY_RUN";
+pub const API_BUDGET: &str = "AUTOSCALE_API_BUDGET";
+pub const CHECK_CONCURRENCY: &str = "AUTOSCALE_CHECK_CONCURRENCY";
+pub const SHARDS: &str = "AUTOSCALE_SHARDS";
+pub const SHARD: &str = "AUTOSCALE_SHARD";
+pub const LOG: &str = "AUTOSCALE_LOG";
+pub const NOTIFY_WEBHOOK: &str = "AUTOSCALE_NOTIFY_WEBHOOK";
+pub const NOTIFY_SMTP_URL: &str = "AUTOSCALE_NOTIFY_SMTP_URL";
+pub const NOTIFY_EMAIL_FROM: &str = "AUTOSCALE_NOTIFY_EMAIL_FROM";
+pub const NOTIFY_EMAIL_TO: &str = "AUTOSCALE_NOTIFY_EMAIL_TO";
+pub const NOTIFY_TWILIO_SID: &str = "AUTOSCALE_NOTIFY_TWILIO_SID";
+pub const NOTIFY_TWILIO_TOKEN: &str = "AUTOSCALE_NOTIFY_TWILIO_TOKEN";
+pub const NOTIFY_SMS_FROM: &str = "AUTOSCALE_NOTIFY_SMS_FROM";
+pub const NOTIFY_SMS_TO: &str = "AUTOSCALE_NOTIFY_SMS_TO";
+pub const NOTIFY_TWILIO_URL: &str = "AUTOSCALE_NOTIFY_TWILIO_URL";
+pub const NOTIFY_ON: &str = "AUTOSCALE_NOTIFY_ON";
+pub const NOTIFY_REPEAT: &str = "AUTOSCALE_NOTIFY_REPEAT";
+
+use cmd::{CHECK, DAEMON, NOTIFY_TEST, PLAN, RUN, TARGETS};
+
+/// Where alerts go: the daemon sends, `check` lists, `notify-test` tests.
+const ALERTS: u8 = DAEMON | NOTIFY_TEST;
+
+/// The table. Order is the order of `--help`.
+pub const FIELDS: &[Field] = &[
+    target(APP, "app", "app", "Target app, name or id [default: $HEROKU_APP_NAME]", "my-app"),
+    target(PROCESS, "process", "process", "Formation (process) type to scale [default: web]", "web"),
+    target(SCHEDULE, "schedule", "schedule", "`;`-separated WHEN=QUANTITY entries [default: \"07:00=3; 22:00=2; 03:00=1\"]", "07:00=3; 22:00=2; 03:00=1"),
+    target(TZ, "tz", "tz", "IANA zone the schedule is read in [default: UTC]", "Europe/Berlin"),
+    target(MAX, "max", "max", "Quantity an unhealthy check scales out to [default: largest in the schedule]", "4"),
+    target(CHECK_URL, "check-url", "check_url", "URL the check requests, or `off` [default: the app's web_url for web, off for other processes]", "https://my-app-1234.herokuapp.com/health"),
+    target(CHECK_INTERVAL, "check-interval", "check_interval", "Time between checks [default: 3m]", "3m"),
+    target(CHECK_TIMEOUT, "check-timeout", "check_timeout", "No complete answer within it = down [default: 10s]", "10s"),
+    target(SLOW, "slow", "slow", "An answer slower than this = slow [default: 5s]", "5s"),
+    target(FAST, "fast", "fast", "An answer faster than this = fast; `off` disables scale-in [default: 1s]", "1s"),
+    target(SCALE_OUT_AFTER, "scale-out-after", "scale_out_after", "Consecutive unhealthy checks before scaling out [default: 1]", "1"),
+    target(SCALE_IN_AFTER, "scale-in-after", "scale_in_after", "Consecutive fast checks since the last scale before scaling in [default: 3]", "3"),
+    target(DRY_RUN, "dry-run", "dry_run", "Decide and log everything, never PATCH [default: false]", "true"),
+    global(CONFIG, "config", TARGETS, "TOML file of targets, or the TOML text itself [default: ./autoscale.toml when it exists]", "autoscale.toml"),
+    global(SHARDS, "shards", TARGETS, "Clock dynos that split the apps between them [default: 1]", "3"),
+    global(SHARD, "shard", TARGETS, "This dyno's shard, 1-based [default: the number in $DYNO, clock.2 → 2]", "2"),
+    global(API_BUDGET, "api-budget", DAEMON | PLAN, "Platform API calls per hour this daemon may spend [default: 2000]", "2000"),
+    global(CHECK_CONCURRENCY, "check-concurrency", RUN, "Checks in flight at once [default: 50]", "50"),
+    secret(HEROKU_API_KEY, "heroku-api-key", DAEMON, "Heroku Platform API token (never printed)", "$(heroku authorizations:create -S -d autoscale)"),
+    global(HEROKU_API_URL, "heroku-api-url", DAEMON, "Platform API base URL; plain http only for loopback [default: https://api.heroku.com]", "https://api.heroku.com"),
+    global(LOG, "log", RUN | CHECK | NOTIFY_TEST, "Log filter, RUST_LOG syntax [default: info,tokio_cron_scheduler=warn]", "info,autoscale=debug"),
+    secret(NOTIFY_WEBHOOK, "notify-webhook", ALERTS, "Webhook URL(s), comma-separated; Slack URLs get Slack's shape (never printed)", "https://hooks.slack.com/services/T000/B000/XXXX"),
+    secret(NOTIFY_SMTP_URL, "notify-smtp-url", ALERTS, "smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465 (password never printed)", "smtp://apikey:SECRET@smtp.sendgrid.net:587"),
+    global(NOTIFY_EMAIL_FROM, "notify-email-from", ALERTS, "Sender address of alert emails", "autoscale@example.com"),
+    global(NOTIFY_EMAIL_TO, "notify-email-to", ALERTS, "Recipients of alert emails, comma-separated", "oncall@example.com,cto@example.com"),
+    global(NOTIFY_TWILIO_SID, "notify-twilio-sid", ALERTS, "Twilio account SID", "AC0123456789abcdef0123456789abcdef"),
+    secret(NOTIFY_TWILIO_TOKEN, "notify-twilio-token", ALERTS, "Twilio auth token (never printed)", "(your auth token)"),
+    global(NOTIFY_SMS_FROM, "notify-sms-from", ALERTS, "SMS sender number, E.164", "+15005550006"),
+    global(NOTIFY_SMS_TO, "notify-sms-to", ALERTS, "SMS recipients, comma-separated, E.164", "+14155550100,+14155550101"),
+    global(NOTIFY_TWILIO_URL, "notify-twilio-url", ALERTS, "Twilio API base URL [default: https://api.twilio.com]", "https://api.twilio.com"),
+    global(NOTIFY_ON, "notify-on", ALERTS, "`trouble` or `all` (every scale too) [default: trouble]", "trouble"),
+    global(NOTIFY_REPEAT, "notify-repeat", ALERTS, "The same condition is sent again at most this often [default: 30m]", "30m"),
+];
+
+/// The field of a variable. Panics on a name not in the table: a programming error, caught by
+/// the tests that resolve every setting.
+pub fn field(var: &str) -> &'static Field {
+    FIELDS
+        .iter()
+        .find(|f| f.var == var)
+        .unwrap_or_else(|| panic!("{var} is not in the settings table"))
+}
+
+/// The per-target field with this file key.
+pub fn by_key(key: &str) -> Option<&'static Field> {
+    FIELDS.iter().find(|f| f.key == Some(key))
+}
+
+/// The file keys a `[[target]]` or `[defaults]` table may hold.
+pub fn keys() -> impl Iterator<Item = &'static str> {
+    FIELDS.iter().filter_map(|f| f.key)
+}
+
+/// The closest of `candidates` to `name`, for "did you mean".
+pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates.min_by_key(|c| strsim::levenshtein(c, name))
+}
+
+/// Warnings for `AUTOSCALE_*` variables nobody reads (a typo silently ignored is the worst kind
+/// of misconfiguration), each naming the closest known variable.
+pub fn unknown_variables(names: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut warnings: Vec<String> = names
+        .into_iter()
+        .filter(|n| n.starts_with("AUTOSCALE_") && !FIELDS.iter().any(|f| f.var == n))
+        .map(|name| {
+            let known = FIELDS.iter().map(|f| f.var);
+            let closest = closest(&name, known).unwrap_or(APP);
+            format!("unknown variable {name} is ignored; did you mean {closest}?")
+        })
+        .collect();
+    warnings.sort();
+    warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_has_no_duplicates_and_keys_follow_the_variable_names() {
+        for (i, f) in FIELDS.iter().enumerate() {
+            assert!(
+                FIELDS[i + 1..]
+                    .iter()
+                    .all(|g| g.var != f.var && g.flag != f.flag),
+                "{f:?}"
+            );
+            if let Some(key) = f.key {
+                let expected = f.var.trim_start_matches("AUTOSCALE_").to_ascii_lowercase();
+                assert_eq!(
+                    key, expected,
+                    "the contract: keys are the variable names without AUTOSCALE_, in lower case"
+                );
+            }
+            assert!(f.commands != 0, "{f:?}");
+            assert!(!f.example.is_empty() && !f.help.is_empty(), "{f:?}");
+        }
+        assert_eq!(field(MAX).label(), "AUTOSCALE_MAX (--max)");
+        assert_eq!(by_key("check_url").map(|f| f.var), Some(CHECK_URL));
+        assert_eq!(
+            by_key("heroku_api_key"),
+            None,
+            "secrets stay in the environment"
+        );
+    }
+
+    #[test]
+    fn unknown_variables_suggest_the_closest() {
+        let w = unknown_variables(
+            [
+                "AUTOSCALE_SCHEDUEL",
+                "AUTOSCALE_MAX",
+                "PATH",
+                "AUTOSCALE_NOTIFY_WEBHOK",
+            ]
+            .map(String::from),
+        );
+        assert_eq!(
+            w,
+            vec![
+                "unknown variable AUTOSCALE_NOTIFY_WEBHOK is ignored; did you mean AUTOSCALE_NOTIFY_WEBHOOK?",
+                "unknown variable AUTOSCALE_SCHEDUEL is ignored; did you mean AUTOSCALE_SCHEDULE?",
+            ]
+        );
+    }
+}

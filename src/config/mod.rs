@@ -1,0 +1,906 @@
+//! Configuration: every setting of the contract, validated into the [`Target`]s the daemon runs.
+//!
+//! Values come from flags and environment variables (a flag wins; [`Raw`] holds them as text),
+//! and per target from the configuration file ([`file`]): a target's key, then `[defaults]`,
+//! then the environment variable, then the built-in default. All parsing happens here so every
+//! error has the same one-line shape: where the value came from (a variable, or the file, the
+//! target and the key), the value (never a secret), the problem and a valid example.
+//!
+//! - [`field`]: the table of every setting (a leaf: the command line and the warnings use it).
+//! - [`file`]: the TOML file of targets.
+//! - [`shard`]: which clock dyno runs which app.
+
+pub mod field;
+pub mod file;
+pub mod shard;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use url::Url;
+
+use crate::heroku::ApiKey;
+use crate::notify::NotifyConfig;
+use crate::policy::Thresholds;
+use crate::schedule::Schedule;
+pub use field::unknown_variables;
+use field::Field;
+pub use file::Source;
+pub use shard::Shards;
+
+pub const DEFAULT_SCHEDULE: &str = "07:00=3; 22:00=2; 03:00=1";
+pub const DEFAULT_API_URL: &str = "https://api.heroku.com";
+pub const DEFAULT_LOG: &str = crate::logfmt::DEFAULT_FILTER;
+pub const DEFAULT_API_BUDGET: u32 = 2000;
+pub const DEFAULT_CHECK_CONCURRENCY: usize = 50;
+/// Heroku runs at most 100 dynos per app unless support raised the limit: a larger MAX is
+/// probably a typo and is warned about.
+pub const HEROKU_APP_DYNO_LIMIT: u32 = 100;
+
+/// The settings given as flags or environment variables (a flag wins), as text, by variable.
+/// No Debug: it holds the key and alert secrets.
+#[derive(Clone, Default)]
+pub struct Raw {
+    values: BTreeMap<&'static str, String>,
+}
+
+impl Raw {
+    /// From (variable, value) pairs; variables must be in the settings table.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Raw {
+        let mut raw = Raw::default();
+        for (var, value) in pairs {
+            raw.set(var, value);
+        }
+        raw
+    }
+
+    pub fn set(&mut self, var: &str, value: impl Into<String>) {
+        self.values.insert(field::field(var).var, value.into());
+    }
+
+    pub fn remove(&mut self, var: &str) {
+        self.values.remove(var);
+    }
+
+    /// The value, when given.
+    pub fn get(&self, var: &str) -> Option<&str> {
+        self.values.get(var).map(String::as_str)
+    }
+
+    /// The value with where it came from, for errors.
+    pub fn value(&self, var: &str) -> Option<Value<'static>> {
+        let text = self.values.get(var)?;
+        Some(Value {
+            text: text.clone(),
+            place: Place::Var(field::field(var)),
+        })
+    }
+}
+
+/// Where a value came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place<'a> {
+    /// An environment variable or its flag.
+    Var(&'static Field),
+    /// A variable outside the table (HEROKU_APP_NAME, DYNO, DATABASE_URL).
+    Env(&'static str),
+    /// A key in the configuration file: `file`, `section` (`target 2 (shop/worker)` or
+    /// `[defaults]`) and the key.
+    File {
+        file: &'a str,
+        section: String,
+        key: &'static str,
+    },
+}
+
+impl Place<'_> {
+    /// The error for a bad value here.
+    pub fn err(
+        &self,
+        value: Option<&str>,
+        problem: impl Into<String>,
+        example: impl fmt::Display,
+    ) -> ConfigError {
+        let secret = matches!(self, Place::Var(f) if f.secret);
+        let (place, example) = match self {
+            Place::Var(f) => (f.label(), format!("{}={example}", f.var)),
+            Place::Env(var) => (var.to_string(), format!("{var}={example}")),
+            Place::File { file, section, key } => (
+                format!("{file}: {section}: {key}"),
+                format!("{key} = {}", toml_example(&example.to_string())),
+            ),
+        };
+        ConfigError {
+            place,
+            variable: self.name(),
+            value: value.map(|v| {
+                if secret {
+                    "(hidden)".to_owned()
+                } else {
+                    crate::http::redact_text(v)
+                }
+            }),
+            problem: problem.into(),
+            example,
+        }
+    }
+
+    /// The variable or key.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Place::Var(f) => f.var,
+            Place::Env(var) => var,
+            Place::File { key, .. } => key,
+        }
+    }
+}
+
+/// An example value as TOML: numbers and booleans bare, anything else quoted.
+fn toml_example(value: &str) -> String {
+    if value.parse::<f64>().is_ok() || value == "true" || value == "false" {
+        value.to_owned()
+    } else {
+        format!("{value:?}")
+    }
+}
+
+/// A bad setting: printed as one line, exit code 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// `AUTOSCALE_MAX (--max)`, or `autoscale.toml: target 2 (shop/worker): max`.
+    pub place: String,
+    /// The variable or key, for tests and callers.
+    pub variable: &'static str,
+    /// The offending value, already made safe to print (secrets are never put here).
+    pub value: Option<String>,
+    pub problem: String,
+    /// A whole valid setting: `AUTOSCALE_MAX=4` or `max = 4`.
+    pub example: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.place)?;
+        match &self.value {
+            Some(value) => write!(f, "={value:?}: {}", self.problem)?,
+            None => write!(f, ": {}", self.problem)?,
+        }
+        write!(f, "; example: {}", self.example)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A value and where it came from.
+#[derive(Debug, Clone)]
+pub struct Value<'a> {
+    pub text: String,
+    pub place: Place<'a>,
+}
+
+impl Value<'_> {
+    pub fn err(&self, problem: impl Into<String>, example: impl fmt::Display) -> ConfigError {
+        self.place.err(Some(&self.text), problem, example)
+    }
+
+    pub fn trimmed(&self) -> &str {
+        self.text.trim()
+    }
+}
+
+/// Where the health check goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckUrl {
+    /// AUTOSCALE_CHECK_URL=off (the default for processes other than web).
+    Off,
+    /// Not set: use the app's `web_url` from the API (checks are off with a warning if it is null).
+    FromApp,
+    Url(Url),
+}
+
+impl fmt::Display for CheckUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckUrl::Off => f.write_str("off"),
+            CheckUrl::FromApp => f.write_str("web_url"),
+            CheckUrl::Url(url) => f.write_str(&crate::http::redact_url(url)),
+        }
+    }
+}
+
+/// How the app is checked and what the answers mean.
+#[derive(Debug, Clone)]
+pub struct CheckSettings {
+    pub url: CheckUrl,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub slow: Duration,
+    /// None when AUTOSCALE_FAST=off (no scale-in).
+    pub fast: Option<Duration>,
+}
+
+/// One app + one process type + its schedule and thresholds: what the daemon looks after.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub app: String,
+    pub process: String,
+    pub schedule: Arc<Schedule>,
+    pub thresholds: Thresholds,
+    pub check: CheckSettings,
+    pub dry_run: bool,
+    /// The clock dyno (1-based) whose daemon runs this target's app.
+    pub shard: u32,
+    /// Settings that are valid but will not do what a user may expect (the start line and
+    /// `check` say them).
+    pub warnings: Vec<String>,
+}
+
+impl Target {
+    /// `app/process`, the way `--target` and messages name a target.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.app, self.process)
+    }
+}
+
+/// The targets and where they came from: all that `plan` needs (no token).
+#[derive(Debug, Clone)]
+pub struct Targets {
+    /// Every target of the configuration, in the order written.
+    pub all: Vec<Target>,
+    pub source: Source,
+    pub shards: Shards,
+}
+
+impl Targets {
+    /// The targets this dyno runs.
+    pub fn mine(&self) -> Vec<Target> {
+        self.all
+            .iter()
+            .filter(|t| self.shards.this.is_none_or(|s| s == t.shard))
+            .cloned()
+            .collect()
+    }
+
+    /// The distinct apps, in order of first appearance.
+    pub fn apps(targets: &[Target]) -> Vec<String> {
+        let mut apps: Vec<String> = Vec::new();
+        for t in targets {
+            if !apps.contains(&t.app) {
+                apps.push(t.app.clone());
+            }
+        }
+        apps
+    }
+}
+
+/// Everything the daemon and `check` need.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub api_key: ApiKey,
+    pub api_url: Url,
+    pub targets: Targets,
+    pub log: String,
+    pub notify: NotifyConfig,
+    /// API calls per hour this daemon may spend.
+    pub api_budget: u32,
+    /// Checks in flight at once.
+    pub check_concurrency: usize,
+}
+
+/// The process environment the configuration reads besides the table's variables.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    /// HEROKU_APP_NAME (dyno metadata): the default app.
+    pub heroku_app_name: Option<String>,
+    /// DYNO (`clock.2`): the default shard.
+    pub dyno: Option<String>,
+}
+
+impl Env {
+    pub fn from_process() -> Env {
+        Env {
+            heroku_app_name: std::env::var("HEROKU_APP_NAME").ok(),
+            dyno: std::env::var("DYNO").ok(),
+        }
+    }
+}
+
+pub fn duration(value: Option<&Value>, default: Duration) -> Result<Duration, ConfigError> {
+    let Some(v) = value else {
+        return Ok(default);
+    };
+    let example = humantime::format_duration(default);
+    match humantime::parse_duration(v.trimmed()) {
+        Ok(d) if d.is_zero() => Err(v.err("must be more than zero", example)),
+        // Far beyond any sensible setting, and past what timers and dates can add safely.
+        Ok(d) if d > Duration::from_secs(366 * 86_400) => {
+            Err(v.err("must be at most a year", example))
+        }
+        Ok(d) => Ok(d),
+        Err(e) => Err(v.err(format!("not a duration ({e})"), example)),
+    }
+}
+
+fn count(value: Option<&Value>, default: u32, max: u32) -> Result<u32, ConfigError> {
+    let Some(v) = value else {
+        return Ok(default);
+    };
+    match v.trimmed().parse::<u32>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(v.err(format!("must be a whole number from 1 to {max}"), default)),
+    }
+}
+
+/// true/false/1/0/yes/no, any case.
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// Plain http may only go to this machine: the API key must never cross a network in clear text.
+pub fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        // Non-special schemes (smtp://) keep IP hosts as opaque domain text.
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost")
+                || d.trim_matches(['[', ']'])
+                    .parse::<IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// Parses an API base URL that will carry a secret: https anywhere, http only to loopback; no
+/// credentials, query or fragment (they would mangle every path or send a second credential).
+pub fn secure_base_url(
+    place: &Place,
+    value: Option<&str>,
+    default: &str,
+) -> Result<Url, ConfigError> {
+    let text = value.unwrap_or(default).trim();
+    let url =
+        Url::parse(text).map_err(|e| place.err(value, format!("not a URL ({e})"), default))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(&url) => {}
+        "http" => {
+            return Err(place.err(
+                value,
+                "plain http is accepted only for loopback hosts (127.0.0.1, ::1, localhost): the credentials would travel in clear text",
+                default,
+            ))
+        }
+        other => {
+            return Err(place.err(value, format!("scheme {other:?} is not http(s)"), default))
+        }
+    }
+    if url.host().is_none() {
+        return Err(place.err(value, "has no host", default));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(place.err(
+            value,
+            "must not carry a user or password: the token is sent in its own header",
+            default,
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(place.err(
+            value,
+            "must not have a query (?…) or fragment (#…): paths are appended to it",
+            default,
+        ));
+    }
+    Ok(url)
+}
+
+/// A time zone by its IANA name, with "did you mean" for a wrong case or a near miss.
+fn time_zone(value: Option<&Value>) -> Result<Tz, ConfigError> {
+    let Some(v) = value else {
+        return Ok(chrono_tz::UTC);
+    };
+    v.trimmed().parse::<Tz>().map_err(|_| {
+        let names = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
+        let wanted = v.trimmed().to_ascii_lowercase();
+        let suggestion = chrono_tz::TZ_VARIANTS
+            .iter()
+            .map(|tz| tz.name())
+            .find(|n| n.to_ascii_lowercase() == wanted)
+            .or_else(|| field::closest(v.trimmed(), names));
+        match suggestion {
+            Some(s) => v.err(format!("not an IANA time zone name; did you mean {s}?"), s),
+            None => v.err("not an IANA time zone name", "Europe/Berlin"),
+        }
+    })
+}
+
+fn schedule(value: Option<&Value>, tz: Tz) -> Result<Schedule, ConfigError> {
+    let text = value.map_or(DEFAULT_SCHEDULE, |v| v.text.as_str());
+    Schedule::parse(text, tz).map_err(|e| {
+        let v = value.expect("the default schedule parses");
+        let hint = if text.contains(',') && !text.contains(';') && text.matches('=').count() > 1 {
+            " (entries are separated by `;`, not `,`)"
+        } else {
+            ""
+        };
+        v.err(format!("{e}{hint}"), DEFAULT_SCHEDULE)
+    })
+}
+
+/// App names are lower-case letters, digits and dashes; ids are UUIDs (hex and dashes).
+fn app_name(value: &Value) -> Result<String, ConfigError> {
+    let name = value.trimmed();
+    let ok = !name.is_empty()
+        && name.len() <= 100
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && name.chars().any(|c| c.is_ascii_alphanumeric());
+    if !ok {
+        return Err(value.err(
+            "not an app name or id (letters, digits and dashes)",
+            "my-app",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn process_name(value: Option<&Value>) -> Result<String, ConfigError> {
+    let Some(v) = value else {
+        return Ok("web".to_owned());
+    };
+    let name = v.trimmed();
+    let ok = !name.is_empty()
+        && name.len() <= 100
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !ok {
+        return Err(v.err("not a process type (letters, digits, - and _)", "web"));
+    }
+    Ok(name.to_owned())
+}
+
+fn check_url(value: Option<&Value>, process: &str) -> Result<CheckUrl, ConfigError> {
+    let Some(v) = value.filter(|v| !v.trimmed().is_empty()) else {
+        // The app's web_url is where its web process answers; other processes have none.
+        return Ok(if process == "web" {
+            CheckUrl::FromApp
+        } else {
+            CheckUrl::Off
+        });
+    };
+    let text = v.trimmed();
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(CheckUrl::Off);
+    }
+    let example = "https://my-app-1234.herokuapp.com/health";
+    match Url::parse(text) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+            Ok(CheckUrl::Url(u))
+        }
+        Ok(_) => Err(v.err("must be an http(s) URL or off", example)),
+        Err(e) => Err(v.err(format!("not a URL ({e})"), example)),
+    }
+}
+
+/// Looks a per-target setting up: the target's key, `[defaults]`, the variable, in that order.
+pub trait Lookup {
+    fn value(&self, var: &str) -> Option<Value<'_>>;
+}
+
+impl Lookup for Raw {
+    fn value(&self, var: &str) -> Option<Value<'_>> {
+        Raw::value(self, var)
+    }
+}
+
+/// One target from its settings. `default_app` is HEROKU_APP_NAME (dyno metadata).
+pub fn target(
+    settings: &dyn Lookup,
+    default_app: Option<&str>,
+    shards: u32,
+) -> Result<Target, ConfigError> {
+    use field::*;
+    let get = |var: &str| settings.value(var);
+    let app = match (get(APP), default_app) {
+        (Some(v), _) => app_name(&v)?,
+        (None, Some(name)) => app_name(&Value {
+            text: name.to_owned(),
+            place: Place::Env("HEROKU_APP_NAME"),
+        })?,
+        (None, None) => {
+            return Err(Place::Var(field::field(APP)).err(
+                None,
+                "is not set (and HEROKU_APP_NAME, set by `heroku labs:enable runtime-dyno-metadata`, is absent)",
+                "my-app",
+            ))
+        }
+    };
+    let process = process_name(get(PROCESS).as_ref())?;
+    let tz = time_zone(get(TZ).as_ref())?;
+    let schedule = schedule(get(SCHEDULE).as_ref(), tz)?;
+    let largest = schedule.max_quantity();
+    let mut warnings = Vec::new();
+    let max = match get(MAX) {
+        None => largest,
+        Some(v) => match v.trimmed().parse::<u32>() {
+            Ok(n) if n > crate::schedule::MAX_QUANTITY => {
+                return Err(v.err(
+                    format!(
+                        "more than {} dynos is beyond anything Heroku runs",
+                        crate::schedule::MAX_QUANTITY
+                    ),
+                    largest.max(1) * 2,
+                ))
+            }
+            Ok(n) if n >= 1 && n >= largest => n,
+            Ok(n) if n >= 1 => {
+                return Err(v.err(
+                    format!("the schedule asks for {largest} dynos, more than the maximum {n}"),
+                    largest,
+                ))
+            }
+            _ => return Err(v.err("must be a whole number of at least 1", "4")),
+        },
+    };
+    if max == 0 {
+        return Err(Place::Var(field::field(MAX)).err(
+            None,
+            "the schedule never asks for a dyno, so there is nothing to scale out to",
+            "2",
+        ));
+    }
+    if max > HEROKU_APP_DYNO_LIMIT {
+        warnings.push(format!(
+            "max {max} is above Heroku's default limit of {HEROKU_APP_DYNO_LIMIT} dynos per app: scaling past it fails unless Heroku raised your limit"
+        ));
+    }
+
+    let check = CheckSettings {
+        url: check_url(get(CHECK_URL).as_ref(), &process)?,
+        interval: duration(get(CHECK_INTERVAL).as_ref(), Duration::from_secs(180))?,
+        timeout: duration(get(CHECK_TIMEOUT).as_ref(), Duration::from_secs(10))?,
+        slow: duration(get(SLOW).as_ref(), Duration::from_secs(5))?,
+        fast: match get(FAST) {
+            Some(v) if v.trimmed().eq_ignore_ascii_case("off") => None,
+            other => Some(duration(other.as_ref(), Duration::from_secs(1))?),
+        },
+    };
+    if check.interval < Duration::from_secs(1) {
+        let v = get(CHECK_INTERVAL).expect("the default is 3m");
+        return Err(v.err(
+            "must be at least 1s (a shorter one would load the app and the API for nothing)",
+            "3m",
+        ));
+    }
+    if let Some(fast) = check.fast {
+        if fast >= check.slow {
+            // Blame the one the user set (both: FAST, the one that must be lower).
+            let fast_text = humantime::format_duration(fast);
+            let slow_text = humantime::format_duration(check.slow);
+            return Err(match get(FAST) {
+                None => get(SLOW)
+                    .expect("the defaults are ordered")
+                    .err(format!("must be above AUTOSCALE_FAST ({fast_text})"), "5s"),
+                Some(v) => v.err(format!("must be below AUTOSCALE_SLOW ({slow_text})"), "1s"),
+            });
+        }
+    }
+    if check.url != CheckUrl::Off && check.slow >= check.timeout {
+        warnings.push(format!(
+            "AUTOSCALE_SLOW ({}) is not below AUTOSCALE_CHECK_TIMEOUT ({}): an answer that slow is already down (timeout), so slow never fires",
+            humantime::format_duration(check.slow),
+            humantime::format_duration(check.timeout)
+        ));
+    }
+    let scale_out_after = count(get(SCALE_OUT_AFTER).as_ref(), 1, 1000)?;
+    let scale_in_after = count(get(SCALE_IN_AFTER).as_ref(), 3, 1000)?;
+    let dry_run = match get(DRY_RUN) {
+        None => false,
+        Some(v) => parse_bool(&v.text)
+            .ok_or_else(|| v.err("not a boolean (true/false/1/0/yes/no)", "true"))?,
+    };
+    if max <= largest {
+        warnings.push(format!(
+            "max {max} is the schedule's peak: at peak an unhealthy app has nothing to scale out to; set max above {largest}"
+        ));
+    }
+    if check.url != CheckUrl::Off && schedule.entries().iter().any(|e| e.quantity == 0) {
+        warnings.push(
+            "the schedule asks for 0 dynos at times: while the process is at 0 on purpose the fail-safe does not scale it out (an app with no dynos cannot answer its check)"
+                .to_owned(),
+        );
+    }
+    Ok(Target {
+        shard: shard::shard_of(&app, shards),
+        app,
+        process,
+        schedule: Arc::new(schedule),
+        thresholds: Thresholds {
+            max,
+            scale_out_after,
+            scale_in_after: check.fast.map(|_| scale_in_after),
+        },
+        check,
+        dry_run,
+        warnings,
+    })
+}
+
+/// The targets: from the file when there is one, else the one target the variables describe.
+pub fn targets(raw: &Raw, env: &Env) -> Result<Targets, ConfigError> {
+    let shards = Shards::resolve(raw, env)?;
+    let source = file::Source::resolve(raw)?;
+    let all = match &source {
+        Source::Environment => vec![target(raw, env.heroku_app_name.as_deref(), shards.count)?],
+        Source::File { name, text } => file::targets(
+            name,
+            text,
+            raw,
+            env.heroku_app_name.as_deref(),
+            shards.count,
+        )?,
+    };
+    Ok(Targets {
+        all,
+        source,
+        shards,
+    })
+}
+
+/// The log filter, validated.
+pub fn log_filter(raw: &Raw) -> Result<String, ConfigError> {
+    let filter = raw.get(field::LOG).unwrap_or(DEFAULT_LOG).trim().to_owned();
+    crate::logfmt::validate_filter(&filter).map_err(|why| {
+        raw.value(field::LOG)
+            .expect("the default filter is valid")
+            .err(why, "info,autoscale=debug")
+    })?;
+    Ok(filter)
+}
+
+/// Everything `run` and `check` need.
+pub fn resolve(raw: &Raw, env: &Env) -> Result<Config, ConfigError> {
+    use field::*;
+    let targets = targets(raw, env)?;
+    let log = log_filter(raw)?;
+    let key_place = Place::Var(field::field(HEROKU_API_KEY));
+    let api_key = match raw.get(HEROKU_API_KEY).map(str::trim) {
+        None | Some("") => {
+            return Err(key_place.err(
+                None,
+                "is not set; create one with `heroku authorizations:create -S -d autoscale`",
+                "$(heroku authorizations:create -S -d autoscale)",
+            ))
+        }
+        Some(k) if k.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+            return Err(key_place.err(
+                Some(k),
+                "contains whitespace or control characters",
+                "$(heroku authorizations:create -S -d autoscale)",
+            ))
+        }
+        Some(k) => ApiKey::new(k.to_owned()),
+    };
+    let api_url = secure_base_url(
+        &Place::Var(field::field(HEROKU_API_URL)),
+        raw.get(HEROKU_API_URL),
+        DEFAULT_API_URL,
+    )?;
+    let api_budget = count(
+        raw.value(API_BUDGET).as_ref(),
+        DEFAULT_API_BUDGET,
+        1_000_000,
+    )?;
+    if api_budget < 10 {
+        return Err(raw.value(API_BUDGET).expect("the default is 2000").err(
+            "must be at least 10 calls an hour (startup alone needs some)",
+            DEFAULT_API_BUDGET,
+        ));
+    }
+    let check_concurrency = count(
+        raw.value(CHECK_CONCURRENCY).as_ref(),
+        DEFAULT_CHECK_CONCURRENCY as u32,
+        10_000,
+    )? as usize;
+    let notify = crate::notify::settings::resolve(raw)?;
+    Ok(Config {
+        api_key,
+        api_url,
+        targets,
+        log,
+        notify,
+        api_budget,
+        check_concurrency,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field::*;
+    use super::*;
+
+    fn base() -> Raw {
+        Raw::from_pairs([(HEROKU_API_KEY, "k3y-abc"), (APP, "my-app")])
+    }
+
+    fn with(pairs: &[(&str, &str)]) -> Raw {
+        let mut raw = base();
+        for (k, v) in pairs {
+            raw.set(k, *v);
+        }
+        raw
+    }
+
+    fn one(raw: &Raw) -> Result<Target, ConfigError> {
+        resolve(raw, &Env::default()).map(|c| c.targets.all[0].clone())
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let c = resolve(&base(), &Env::default()).unwrap();
+        let t = &c.targets.all[0];
+        assert_eq!(c.targets.all.len(), 1);
+        assert_eq!(t.process, "web");
+        assert_eq!(t.thresholds.max, 3);
+        assert_eq!(t.thresholds.scale_out_after, 1);
+        assert_eq!(t.thresholds.scale_in_after, Some(3));
+        assert_eq!(t.check.url, CheckUrl::FromApp);
+        assert_eq!(t.check.interval, Duration::from_secs(180));
+        assert_eq!(t.check.timeout, Duration::from_secs(10));
+        assert_eq!(t.check.slow, Duration::from_secs(5));
+        assert_eq!(t.check.fast, Some(Duration::from_secs(1)));
+        assert!(!t.dry_run);
+        assert_eq!(t.shard, 1);
+        assert_eq!(c.api_url.as_str(), "https://api.heroku.com/");
+        assert_eq!(c.log, "info,tokio_cron_scheduler=warn");
+        assert_eq!(c.api_budget, 2000);
+        assert_eq!(c.check_concurrency, 50);
+        assert_eq!(c.targets.source, Source::Environment);
+        assert!(
+            t.warnings.iter().any(|w| w.contains("schedule's peak")),
+            "the default max equals the peak: no headroom, and it is said: {:?}",
+            t.warnings
+        );
+    }
+
+    #[test]
+    fn other_processes_are_not_checked_by_default() {
+        let t = one(&with(&[(PROCESS, "worker")])).unwrap();
+        assert_eq!(t.check.url, CheckUrl::Off);
+    }
+
+    #[test]
+    fn app_falls_back_to_dyno_metadata() {
+        let mut raw = base();
+        raw.remove(APP);
+        let env = Env {
+            heroku_app_name: Some("meta-app".into()),
+            dyno: None,
+        };
+        assert_eq!(resolve(&raw, &env).unwrap().targets.all[0].app, "meta-app");
+        let e = resolve(&raw, &Env::default()).unwrap_err();
+        assert_eq!(e.variable, "AUTOSCALE_APP");
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable_value_and_example() {
+        let cases: Vec<(&str, &str, &str)> = vec![
+            (MAX, "2", "AUTOSCALE_MAX=3"),
+            (MAX, "lots", "\"lots\""),
+            (MAX, "20000", "beyond anything Heroku runs"),
+            (TZ, "Mars/Base", "not an IANA time zone"),
+            (TZ, "europe/berlin", "did you mean Europe/Berlin?"),
+            (SCHEDULE, "25:00=3", "25:00"),
+            (SCHEDULE, "07:00=3,22:00=1", "separated by `;`, not `,`"),
+            (CHECK_INTERVAL, "3 parsecs", "=3m"),
+            (CHECK_INTERVAL, "500ms", "at least 1s"),
+            (CHECK_INTERVAL, "400days", "at most a year"),
+            (CHECK_TIMEOUT, "0s", "more than zero"),
+            (SLOW, "x", "=5s"),
+            (FAST, "6s", "below AUTOSCALE_SLOW"),
+            (SCALE_OUT_AFTER, "0", "from 1 to 1000"),
+            (SCALE_IN_AFTER, "-1", "\"-1\""),
+            (DRY_RUN, "maybe", "=true"),
+            (HEROKU_API_URL, "http://api.example.com", "loopback"),
+            (HEROKU_API_URL, "ftp://127.0.0.1", "ftp"),
+            (HEROKU_API_URL, "https://api.heroku.com/?x=1", "query"),
+            (HEROKU_API_URL, "https://api.heroku.com/#x", "fragment"),
+            (
+                HEROKU_API_URL,
+                "https://u:pw@api.heroku.com",
+                "user or password",
+            ),
+            (CHECK_URL, "nope", "\"nope\""),
+            (PROCESS, "web worker", "web worker"),
+            (APP, "my app", "my app"),
+            (APP, ".", "not an app name"),
+            (APP, "..", "not an app name"),
+            (LOG, "info,[[", "example"),
+            (API_BUDGET, "5", "at least 10"),
+            (CHECK_CONCURRENCY, "0", "from 1"),
+        ];
+        for (variable, value, needle) in cases {
+            let e = resolve(&with(&[(variable, value)]), &Env::default()).unwrap_err();
+            let line = e.to_string();
+            assert_eq!(e.variable, variable, "{line}");
+            assert!(line.contains(needle), "{line:?} lacks {needle:?}");
+            assert!(line.contains("example: "), "{line}");
+            assert!(!line.contains('\n'), "{line}");
+        }
+        let mut raw = base();
+        raw.remove(HEROKU_API_KEY);
+        let e = resolve(&raw, &Env::default()).unwrap_err();
+        assert_eq!(e.variable, HEROKU_API_KEY);
+        assert!(e.to_string().contains("is not set"));
+    }
+
+    #[test]
+    fn the_key_and_url_credentials_are_never_echoed() {
+        let line = resolve(&with(&[(HEROKU_API_KEY, "secret value")]), &Env::default())
+            .unwrap_err()
+            .to_string();
+        assert!(line.starts_with("HEROKU_API_KEY"), "{line}");
+        assert!(!line.contains("secret"), "{line}");
+        let line = resolve(
+            &with(&[(HEROKU_API_URL, "https://u:s3cret@api.heroku.com")]),
+            &Env::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!line.contains("s3cret"), "{line}");
+        let t = one(&with(&[(CHECK_URL, "https://h.example/health?key=s3cret")])).unwrap();
+        assert_eq!(t.check.url.to_string(), "https://h.example/health?key=***");
+    }
+
+    #[test]
+    fn loopback_http_is_allowed_for_the_api() {
+        for url in [
+            "http://127.0.0.1:4000",
+            "http://localhost:1",
+            "http://[::1]:80",
+        ] {
+            assert!(
+                resolve(&with(&[(HEROKU_API_URL, url)]), &Env::default()).is_ok(),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn fast_off_disables_scale_in_and_check_off_disables_checks() {
+        let t = one(&with(&[
+            (FAST, "off"),
+            (CHECK_URL, "OFF"),
+            (DRY_RUN, "yes"),
+        ]))
+        .unwrap();
+        assert_eq!(t.thresholds.scale_in_after, None);
+        assert_eq!(t.check.url, CheckUrl::Off);
+        assert!(t.dry_run);
+    }
+
+    #[test]
+    fn settings_that_cannot_take_effect_are_warned_about() {
+        let t = one(&with(&[(SLOW, "15s"), (FAST, "1s"), (MAX, "150")])).unwrap();
+        let all = t.warnings.join(" | ");
+        assert!(all.contains("slow never fires"), "{all}");
+        assert!(all.contains("above Heroku's default limit"), "{all}");
+        assert!(!all.contains("schedule's peak"), "{all}");
+        let zero = one(&with(&[(SCHEDULE, "07:00=2; 22:00=0"), (MAX, "4")])).unwrap();
+        assert!(
+            zero.warnings.iter().any(|w| w.contains("0 dynos")),
+            "{:?}",
+            zero.warnings
+        );
+    }
+}
