@@ -123,8 +123,20 @@ fn load_dotenv() -> Result<(), String> {
                 .position(|l| l.trim_end() == line.trim_end())
                 .map(|i| format!("line {}", i + 1))
                 .unwrap_or_else(|| "a line".to_owned());
+            // The variable's name is said only when it is one: a line without `=` may be a
+            // pasted secret.
+            let name = line
+                .split_once('=')
+                .map(|(name, _)| name.trim().trim_start_matches("export ").trim())
+                .filter(|n| {
+                    !n.is_empty()
+                        && n.len() <= 64
+                        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                })
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
             Err(format!(
-                ".env: {number} cannot be parsed (it is not shown: it may hold a secret); quote values that contain spaces or quotes, e.g. AUTOSCALE_SCHEDULE=\"07:00=3; 22:00=2\""
+                ".env: {number}{name} cannot be parsed (its value is not shown: it may hold a secret); quote values that contain spaces or quotes, e.g. AUTOSCALE_SCHEDULE=\"07:00=3; 22:00=2\""
             ))
         }
         Err(dotenvy::Error::Io(e)) => Err(format!(".env: cannot be read ({e})")),
@@ -175,10 +187,10 @@ pub fn main() -> ExitCode {
 
 fn demo(m: &ArgMatches) -> ExitCode {
     let seconds_text = m.get_one::<String>("seconds").expect("a default");
-    let seconds =
-        match seconds_text.trim().parse::<u64>() {
-            Ok(s) if (crate::demo::MIN_SECONDS..=3600).contains(&s) => s,
-            _ => return usage_error(
+    let seconds = match seconds_text.trim().parse::<u64>() {
+        Ok(s) if (crate::demo::MIN_SECONDS..=3600).contains(&s) => s,
+        _ => {
+            return usage_error(
                 "--seconds",
                 seconds_text,
                 &format!(
@@ -187,8 +199,9 @@ fn demo(m: &ArgMatches) -> ExitCode {
                     crate::demo::MIN_SECONDS
                 ),
                 "--seconds 60",
-            ),
-        };
+            )
+        }
+    };
     let output = PathBuf::from(m.get_one::<String>("output").expect("a default"));
     // Fail before the run, not after a minute of it.
     if let Err(e) = writable(&output) {
@@ -380,7 +393,15 @@ fn shutdown_signal() -> impl std::future::Future<Output = &'static str> + Send +
 
 fn plan(m: &ArgMatches, env: &Env) -> ExitCode {
     let raw = raw(m);
-    let mut targets = match crate::config::targets(&raw, env) {
+    // The plan needs no app: without one it is the plan of "app".
+    let env = Env {
+        heroku_app_name: env
+            .heroku_app_name
+            .clone()
+            .or_else(|| Some("app".to_owned())),
+        ..env.clone()
+    };
+    let mut targets = match crate::config::targets(&raw, &env) {
         Ok(t) => t,
         Err(e) => return config_error(&e),
     };

@@ -351,8 +351,9 @@ async fn fatal(e: ApiError, targets: &[Target], notifier: Notifier, alerts: &Tas
 }
 
 fn risky_start(target: &Target, plan: &CheckPlan, warnings: &[String], notifier: &Notifier) {
+    // Settings that will not do what one may expect are said in the log; what leaves the app
+    // unprotected (checks off, an ignored variable) is also told to a human.
     let mut risks: Vec<String> = warnings.to_vec();
-    risks.extend(target.warnings.iter().cloned());
     if matches!(plan, CheckPlan::Off) && target.process == "web" {
         risks.push(
             "health checks are off, so the fail-safe will not scale out if the app goes down"

@@ -586,6 +586,8 @@ impl Client {
     }
 }
 
+// The error is large, but it is made once per failed call, never on a hot path.
+#[allow(clippy::result_large_err)]
 fn decode<T: DeserializeOwned>(method: &Method, path: &str, body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::Decode {
         method: method.clone(),

@@ -33,7 +33,59 @@ pub const DEFAULT_FILTER: &str = "info,tokio_cron_scheduler=warn";
 ///
 /// Errors say why the filter is invalid, or that a subscriber is already set.
 pub fn init(filter: &str) -> Result<(), String> {
-    init_with(filter, std::io::stdout)
+    init_with(filter, QuietStdout)
+}
+
+/// Standard output that complains once: with stdout closed (a broken pipe, a detached
+/// terminal), the first failed write is said on stderr and later lines are dropped quietly
+/// instead of an error line per event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QuietStdout;
+
+static STDOUT_FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+impl std::io::Write for QuietStdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !STDOUT_FAILED.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Err(e) = std::io::stdout().write_all(buf) {
+                if !STDOUT_FAILED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    eprintln!("autoscale: standard output failed ({e}): log lines are dropped from now on");
+                }
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stdout().flush();
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for QuietStdout {
+    type Writer = QuietStdout;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        *self
+    }
+}
+
+/// A logfmt subscriber writing to `writer`, not installed: tests set it as the default for
+/// their thread to read what an in-process daemon printed.
+pub fn subscriber<W>(
+    filter: &str,
+    writer: W,
+) -> Result<impl tracing::Subscriber + Send + Sync + 'static, String>
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
+    let filter = env_filter(filter)?;
+    Ok(tracing_subscriber::fmt()
+        .with_ansi(false)
+        .event_format(Logfmt)
+        .with_writer(writer)
+        .with_env_filter(filter)
+        .finish())
 }
 
 /// [`init`] with another writer (the demo copies every line aside for its chart).

@@ -38,8 +38,6 @@ const PENDING_OUTCOMES: usize = 64;
 /// A plain read (no If-None-Match) every so many reads: a stale 304 was once reported on list
 /// endpoints (heroku/platform-api#73).
 const PLAIN_READ_EVERY: u32 = 20;
-/// How long a quantity set by hand is kept by default (AUTOSCALE_MANUAL_HOLD).
-pub const DEFAULT_MANUAL_HOLD: Duration = Duration::from_secs(3600);
 
 /// Wall-clock time for the schedule. In production the system clock; in tests a clock that
 /// follows tokio's (pausable) time from a fixed origin, so a day passes in milliseconds.
@@ -250,7 +248,6 @@ pub struct AppLoop {
     /// The shortest check interval of the app's targets: one read per round when the budget
     /// allows.
     round: Duration,
-    manual_hold: Duration,
 }
 
 /// A startup refusal no retry can fix (a bad token): the daemon exits 1.
@@ -295,7 +292,6 @@ impl AppLoop {
             inbox: Arc::new(Inbox::new(count)),
             cache: None,
             round,
-            manual_hold: DEFAULT_MANUAL_HOLD,
         }
     }
 
@@ -337,6 +333,11 @@ impl AppLoop {
     /// when a hold ends. A round in progress (a PATCH in flight) is always finished first.
     pub async fn run(mut self, cancel: CancellationToken) {
         loop {
+            // Nothing left to look after (the app or its processes do not exist): no more
+            // calls for it.
+            if self.all_disabled() {
+                return;
+            }
             let read_due = self.next_read();
             let hold_end = self
                 .targets
@@ -542,8 +543,8 @@ impl AppLoop {
     /// Compares a formation with what was last seen or set: a change by someone else starts a
     /// hold. At the first sight, a quantity set after the latest edge was set on purpose.
     fn observe(&mut self, index: usize, formation: &Formation, now: DateTime<Utc>) {
-        let manual_hold = self.manual_hold;
         let t = &mut self.targets[index];
+        let manual_hold = t.target.manual_hold;
         let seen = Known {
             quantity: formation.quantity,
             updated_at: formation.updated_at.clone(),

@@ -31,7 +31,7 @@ async fn check_passes_against_a_healthy_setup() {
     let paths: Vec<String> = w.api.requests().iter().map(|r| r.path.clone()).collect();
     assert_eq!(
         paths,
-        ["/account", "/apps/shop-app", "/apps/shop-app/formation/web"]
+        ["/account", "/apps/shop-app", "/apps/shop-app/formation"]
     );
     for r in w.api.requests() {
         assert_api_headers(&r);
@@ -258,10 +258,24 @@ async fn plan_prints_the_quantity_the_next_edges_and_the_saving() {
     .await;
     assert_eq!(code, 0);
     assert!(
-        out.contains("413.0 with the schedule, 504.0 always at 3: 91.0 saved (18.1 %)"),
+        out.contains("413.0 with the schedule, 504.0 always at its peak of 3: 91.0 saved (18.1 %)"),
         "{out}"
     );
     assert!(out.contains("20.65 a week"), "{out}");
+    // A line that cannot be a variable is never echoed, not even as a name.
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dotenv-secret");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(".env"),
+        "AUTOSCALE_APP=shop
+smtp://u:s3cret@mail.example.com
+",
+    )
+    .unwrap();
+    let (code, _, err) = output_in(&dir, &["plan"], &[]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains(".env: line 2 cannot be parsed"), "{err}");
+    assert!(!err.contains("s3cret") && !err.contains("smtp"), "{err}");
 
     let (code, _, err) = output(&["plan", "--at", "tomorrow"], &[]).await;
     assert_eq!(code, 2);

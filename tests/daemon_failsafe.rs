@@ -150,10 +150,16 @@ async fn scale_out_after_2_ignores_a_single_failure() {
 #[tokio::test]
 async fn a_quantity_below_the_floor_is_healed_within_one_interval() {
     let w = World::new(2).await;
-    let mut d = Daemon::spawn(&[], &w.failsafe_env(&[("AUTOSCALE_SCHEDULE", "00:00=2")]));
+    let mut d = Daemon::spawn(
+        &[],
+        &w.failsafe_env(&[
+            ("AUTOSCALE_SCHEDULE", "00:00=2"),
+            ("AUTOSCALE_MANUAL_HOLD", "0"),
+        ]),
+    );
     d.wait_count("probe", 1, Duration::from_secs(15)).await;
     assert!(w.api.patches().is_empty());
-    // As if an edge had been missed, or someone scaled down by hand.
+    // Someone scaled down by hand, and holds are off.
     w.api.set_quantity(APP, "web", 0);
     let heal = d
         .wait_for("the floor healed", Duration::from_secs(4), |l| {

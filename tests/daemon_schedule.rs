@@ -20,13 +20,18 @@ fn schedule_only(w: &World, schedule: &str) -> Vec<(String, String)> {
 #[tokio::test]
 async fn edges_patch_the_entry_quantity_on_time_with_exact_headers_and_body() {
     let w = World::new(2).await;
-    let mut d = Daemon::spawn(&[], &schedule_only(&w, ALTERNATING));
+    // Set just now (after the latest edge) and holds off: startup keeps 2, and every PATCH
+    // comes from an edge.
+    w.api.set_updated_at(APP, "web", chrono::Utc::now());
+    let mut env = schedule_only(&w, ALTERNATING);
+    env.push(("AUTOSCALE_MANUAL_HOLD".into(), "0".into()));
+    let mut d = Daemon::spawn(&[], &env);
     until("two PATCHes from edges", Duration::from_secs(25), || {
         w.api.patches().len() >= 2
     })
     .await;
     let patches = w.api.patches();
-    // Startup never scales in from 2, so the first PATCH is the first edge to 1, then back to 2.
+    // Startup does not scale in from 2, so the first PATCH is the first edge to 1, then back to 2.
     assert_scale_request(&patches[0], 1);
     assert_scale_request(&patches[1], 2);
     for p in &patches[..2] {
@@ -41,7 +46,7 @@ async fn edges_patch_the_entry_quantity_on_time_with_exact_headers_and_body() {
         assert_api_headers(r);
         if r.method == "PATCH" {
             assert_eq!(requests[i - 1].method, "GET", "{requests:?}");
-            assert_eq!(requests[i - 1].path, "/apps/shop-app/formation/web");
+            assert_eq!(requests[i - 1].path, "/apps/shop-app/formation");
         }
     }
     let scales = d.wait_count("scale", 2, Duration::from_secs(5)).await;
@@ -90,6 +95,8 @@ async fn startup_below_the_floor_scales_up() {
 async fn startup_above_or_at_the_floor_does_not_patch() {
     for (quantity, reason) in [(5, "above_floor"), (3, "at_target")] {
         let w = World::new(quantity).await;
+        // Set after the latest edge (00:00 today): on purpose, so kept.
+        w.api.set_updated_at(APP, "web", chrono::Utc::now());
         let env = w.env_with(&[
             ("AUTOSCALE_SCHEDULE", "00:00=3"),
             ("AUTOSCALE_MAX", "5"),
@@ -106,13 +113,39 @@ async fn startup_above_or_at_the_floor_does_not_patch() {
         d.wait_exit(Duration::from_secs(10)).await;
         assert!(w.api.patches().is_empty(), "{}", d.dump());
         assert_eq!(w.quantity(), quantity);
-        // It did read the formation.
+        // It did read the formation (the list: one read for all of an app's processes).
         assert!(w
             .api
             .requests()
             .iter()
-            .any(|r| r.path == "/apps/shop-app/formation/web"));
+            .any(|r| r.path == "/apps/shop-app/formation"));
+        if quantity == 5 {
+            let hold = &d.events_named("hold")[0];
+            assert_eq!(hold.get("quantity"), Some("5"));
+        }
     }
+}
+
+#[tokio::test]
+async fn a_scale_in_edge_missed_while_stopped_is_applied_at_startup_with_checks_off() {
+    // 5 dynos since before today's 00:00 edge (to 3): the daemon was down at the edge.
+    let w = World::new(5).await;
+    let env = w.env_with(&[
+        ("AUTOSCALE_SCHEDULE", "00:00=3"),
+        ("AUTOSCALE_MAX", "5"),
+        ("AUTOSCALE_CHECK_URL", "off"),
+    ]);
+    let mut d = Daemon::spawn(&[], &env);
+    let scale = d
+        .wait_for("the missed edge", Duration::from_secs(15), |l| {
+            l.event() == Some("scale")
+        })
+        .await;
+    assert_eq!(scale.get("reason"), Some("schedule"));
+    assert_eq!((scale.get("from"), scale.get("to")), (Some("5"), Some("3")));
+    assert_scale_request(&w.api.patches()[0], 3);
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
 }
 
 #[tokio::test]
@@ -158,6 +191,9 @@ async fn dry_run_decides_and_logs_but_never_patches() {
             && l.get("result") == Some("dry_run")
     })
     .await;
+    // It decides from what it would have set: healthy again, it scales in (as if), and the
+    // edges move the quantity it would have.
+    w.app.set_mode(autoscale::sim::Mode::Healthy).await.unwrap();
     d.wait_for("a dry-run edge", Duration::from_secs(15), |l| {
         l.event() == Some("scale")
             && l.get("reason") == Some("schedule")
@@ -271,7 +307,7 @@ async fn an_api_outage_at_startup_is_logged_and_the_first_check_heals_the_floor(
     // Every attempt of the startup formation read fails (502 from a proxy, not JSON).
     for _ in 0..4 {
         w.api
-            .fail_path("GET", "/apps/shop-app/formation/web", Fault::NonJson(502));
+            .fail_path("GET", "/apps/shop-app/formation", Fault::NonJson(502));
     }
     let env = w.env_with(&[
         ("AUTOSCALE_SCHEDULE", "00:00=2"),
@@ -285,7 +321,8 @@ async fn an_api_outage_at_startup_is_logged_and_the_first_check_heals_the_floor(
             |l| l.event() == Some("scale"),
         )
         .await;
-    assert_eq!(heal.get("reason"), Some("floor"), "{}", d.dump());
+    // The 00:00 edge was never applied: it is, at the first round that can read.
+    assert_eq!(heal.get("reason"), Some("schedule"), "{}", d.dump());
     assert_eq!((heal.get("from"), heal.get("to")), (Some("1"), Some("2")));
     assert_eq!(w.quantity(), 2);
     let errors = d.events_named("api_error");
@@ -314,6 +351,7 @@ async fn with_checks_off_the_floor_is_still_held_and_an_app_outage_does_not_turn
         ("AUTOSCALE_SCHEDULE", "00:00=2"),
         ("AUTOSCALE_CHECK_URL", "off"),
         ("AUTOSCALE_CHECK_INTERVAL", "1s"),
+        ("AUTOSCALE_MANUAL_HOLD", "0"),
     ]);
     let mut d = Daemon::spawn(&[], &env);
     d.wait_for("start", Duration::from_secs(20), |l| {
@@ -324,7 +362,7 @@ async fn with_checks_off_the_floor_is_still_held_and_an_app_outage_does_not_turn
         l.event() == Some("scale_skip")
     })
     .await;
-    // A failed edge, or a hand scale-down: healed within one interval without any check.
+    // A hand scale-down with holds off: healed within a read interval, without any check.
     w.api.set_quantity(APP, "web", 1);
     let heal = d
         .wait_for("the floor healed", Duration::from_secs(4), |l| {

@@ -115,6 +115,7 @@ pub const FAST: &str = "AUTOSCALE_FAST";
 pub const SCALE_OUT_AFTER: &str = "AUTOSCALE_SCALE_OUT_AFTER";
 pub const SCALE_IN_AFTER: &str = "AUTOSCALE_SCALE_IN_AFTER";
 pub const DRY_RUN: &str = "AUTOSCALE_DRY_RUN";
+pub const MANUAL_HOLD: &str = "AUTOSCALE_MANUAL_HOLD";
 pub const API_BUDGET: &str = "AUTOSCALE_API_BUDGET";
 pub const CHECK_CONCURRENCY: &str = "AUTOSCALE_CHECK_CONCURRENCY";
 pub const SHARDS: &str = "AUTOSCALE_SHARDS";
@@ -152,6 +153,7 @@ pub const FIELDS: &[Field] = &[
     target(SCALE_OUT_AFTER, "scale-out-after", "scale_out_after", "Consecutive unhealthy checks before scaling out [default: 1]", "1"),
     target(SCALE_IN_AFTER, "scale-in-after", "scale_in_after", "Consecutive fast checks since the last scale before scaling in [default: 3]", "3"),
     target(DRY_RUN, "dry-run", "dry_run", "Decide and log everything, never PATCH [default: false]", "true"),
+    target(MANUAL_HOLD, "manual-hold", "manual_hold", "How long a quantity set by someone else is kept; 0 turns holds off [default: 1h]", "1h"),
     global(CONFIG, "config", TARGETS, "TOML file of targets, or the TOML text itself [default: ./autoscale.toml when it exists]", "autoscale.toml"),
     global(SHARDS, "shards", TARGETS, "Clock dynos that split the apps between them [default: 1]", "3"),
     global(SHARD, "shard", TARGETS, "This dyno's shard, 1-based [default: the number in $DYNO, clock.2 → 2]", "2"),

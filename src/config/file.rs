@@ -306,7 +306,7 @@ pub fn targets(
                     "the same app and process as target {}: each process type is one target",
                     j + 1
                 ),
-                example: format!("process = \"worker\" (or app = \"another-app\")"),
+                example: "process = \"worker\" (or app = \"another-app\")".to_owned(),
             });
         }
         targets.push(target);

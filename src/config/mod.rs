@@ -232,6 +232,8 @@ pub struct Target {
     pub thresholds: Thresholds,
     pub check: CheckSettings,
     pub dry_run: bool,
+    /// How long a quantity set by someone else is kept (zero: holds off).
+    pub manual_hold: Duration,
     /// The clock dyno (1-based) whose daemon runs this target's app.
     pub shard: u32,
     /// Settings that are valid but will not do what a user may expect (the start line and
@@ -331,7 +333,10 @@ fn count(value: Option<&Value>, default: u32, max: u32) -> Result<u32, ConfigErr
     };
     match v.trimmed().parse::<u32>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(v.err(format!("must be a whole number from 1 to {max}"), default)),
+        _ => Err(v.err(
+            format!("must be a whole number of at least 1 (and at most {max})"),
+            default,
+        )),
     }
 }
 
@@ -609,6 +614,10 @@ pub fn target(
         Some(v) => parse_bool(&v.text)
             .ok_or_else(|| v.err("not a boolean (true/false/1/0/yes/no)", "true"))?,
     };
+    let manual_hold = match get(MANUAL_HOLD) {
+        Some(v) if matches!(v.trimmed(), "0" | "off") => Duration::ZERO,
+        other => duration(other.as_ref(), Duration::from_secs(3600))?,
+    };
     if max <= largest {
         warnings.push(format!(
             "max {max} is the schedule's peak: at peak an unhealthy app has nothing to scale out to; set max above {largest}"
@@ -632,6 +641,7 @@ pub fn target(
         },
         check,
         dry_run,
+        manual_hold,
         warnings,
     })
 }
@@ -808,7 +818,7 @@ mod tests {
             (CHECK_TIMEOUT, "0s", "more than zero"),
             (SLOW, "x", "=5s"),
             (FAST, "6s", "below AUTOSCALE_SLOW"),
-            (SCALE_OUT_AFTER, "0", "from 1 to 1000"),
+            (SCALE_OUT_AFTER, "0", "at least 1 (and at most 1000)"),
             (SCALE_IN_AFTER, "-1", "\"-1\""),
             (DRY_RUN, "maybe", "=true"),
             (HEROKU_API_URL, "http://api.example.com", "loopback"),
@@ -827,7 +837,7 @@ mod tests {
             (APP, "..", "not an app name"),
             (LOG, "info,[[", "example"),
             (API_BUDGET, "5", "at least 10"),
-            (CHECK_CONCURRENCY, "0", "from 1"),
+            (CHECK_CONCURRENCY, "0", "at least 1"),
         ];
         for (variable, value, needle) in cases {
             let e = resolve(&with(&[(variable, value)]), &Env::default()).unwrap_err();

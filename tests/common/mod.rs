@@ -34,6 +34,11 @@ impl World {
         api.add_app(APP, Some(&app.url()));
         api.add_formation(APP, "web", quantity, size);
         api.add_formation(APP, "worker", 1, size);
+        // Last changed long before any schedule edge: not set by hand (a formation changed
+        // after the latest edge is kept as a deliberate change).
+        for process in ["web", "worker"] {
+            api.set_updated_at(APP, process, "2026-01-01T00:00:00Z".parse().unwrap());
+        }
         World { api, app }
     }
 
