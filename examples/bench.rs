@@ -2,13 +2,18 @@
 //! against a limit); it prints numbers for the README.
 //!
 //! ```text
-//! cargo build --release --locked && cargo run --release --locked --example bench [-- --idle-seconds 60 --rounds 5]
+//! cargo build --release --locked && cargo run --release --locked --example bench \
+//!     [-- --idle-seconds 60 --rounds 5 --scale-seconds 60 --compress 30]
 //! ```
 //!
 //! Measures, on Linux (/proc):
-//! - resident memory (VmRSS, VmHWM) after 10 s of running with a check every second;
-//! - CPU seconds (user + system) used over the idle window at a 1 s check interval;
-//! - seconds from the app failing (500, hang, slow) to the PATCH that scales out.
+//! - one target: resident memory (VmRSS, VmHWM) after 10 s of running with a check every
+//!   second; CPU seconds (user + system) over the idle window; seconds from the app failing
+//!   (500, hang, slow) to the PATCH that scales out;
+//! - 1, 100 and 1,000 targets (500 apps × web + worker), time compressed (`--compress 30`: a
+//!   6 s check interval stands for the default 3 minutes, and the API budget is 30 × 2000 an
+//!   hour): API calls per target-hour at steady state, how late the latest check started after
+//!   its slot, resident memory, CPU per check.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -53,10 +58,7 @@ fn arg(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-#[tokio::main]
-async fn main() {
-    let idle_seconds = arg("--idle-seconds", 60);
-    let rounds = arg("--rounds", 5);
+fn binary() -> std::path::PathBuf {
     let binary = std::env::current_dir()
         .unwrap()
         .join("target/release/autoscale");
@@ -64,11 +66,122 @@ async fn main() {
         binary.exists(),
         "build the release binary first: cargo build --release --locked"
     );
+    binary
+}
+
+#[tokio::main]
+async fn main() {
+    one_target().await;
+    let seconds = arg("--scale-seconds", 60);
+    let compress = arg("--compress", 30);
+    for targets in [1, 100, 1000] {
+        many_targets(targets, seconds, compress).await;
+    }
+}
+
+/// 1, 100 or 1,000 targets: `targets / 2` apps with a web (checked) and a worker (not).
+async fn many_targets(targets: usize, seconds: u64, compress: u64) {
+    let api = FakeHeroku::start(KEY).await.unwrap();
+    let app = FakeApp::start().await.unwrap();
+    let apps = targets.div_ceil(2);
+    let interval = Duration::from_secs(180 / compress);
+    let mut file = format!(
+        "[defaults]\ncheck_interval = \"{}s\"\ncheck_timeout = \"2s\"\nslow = \"1s\"\nfast = \"500ms\"\nmax = 4\n",
+        interval.as_secs()
+    );
+    let mut made = 0;
+    for i in 0..apps {
+        let name = format!("app-{i:04}");
+        api.add_app(&name, Some(&app.url()));
+        for process in ["web", "worker"] {
+            if made == targets {
+                break;
+            }
+            api.add_formation(&name, process, 1, "Standard-1X");
+            api.set_updated_at(&name, process, "2026-01-01T00:00:00Z".parse().unwrap());
+            file.push_str(&format!("[[target]]\napp = \"{name}\"\nprocess = \"{process}\"\nschedule = \"00:00=1\"\n"));
+            made += 1;
+        }
+    }
+    let budget = 2000 * compress;
+    let mut child = tokio::process::Command::new(binary())
+        .env_clear()
+        .env("HEROKU_API_KEY", KEY)
+        .env("HEROKU_API_URL", api.url())
+        .env("AUTOSCALE_CONFIG", &file)
+        .env("AUTOSCALE_API_BUDGET", budget.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap();
+    // Collect how late each check started after its slot.
+    let late = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u64>::new()));
+    let stdout = child.stdout.take().unwrap();
+    let collect = late.clone();
+    let reader = tokio::spawn(async move {
+        use tokio::io::AsyncBufReadExt as _;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(l) = autoscale::logfmt::Line::parse(&line) {
+                if l.event() == Some("probe") {
+                    if let Some(ms) = l.get("late_ms").and_then(|v| v.parse().ok()) {
+                        collect.lock().unwrap().push(ms);
+                    }
+                }
+            }
+        }
+    });
+    // Startup (every app read) and one whole interval for the phases to settle.
+    let started = Instant::now();
+    while api.requests().iter().filter(|r| r.path.ends_with("/formation")).count() < apps {
+        assert!(started.elapsed() < Duration::from_secs(120), "startup did not finish");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let startup = started.elapsed();
+    tokio::time::sleep(interval * 2).await;
+    late.lock().unwrap().clear();
+    let calls0 = api.requests().len();
+    let cpu0 = cpu_seconds(pid).unwrap_or(0.0);
+    let hits0 = app.hits();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let calls = api.requests().len() - calls0;
+    let cpu = cpu_seconds(pid).unwrap_or(0.0) - cpu0;
+    let checks = app.hits() - hits0;
+    let rss = proc_status(pid, "VmRSS:").unwrap_or(0);
+    let hwm = proc_status(pid, "VmHWM:").unwrap_or(0);
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+    let _ = reader.await;
+    let late = late.lock().unwrap().clone();
+    let worst = late.iter().copied().max().unwrap_or(0);
+    let virtual_hours = (seconds * compress) as f64 / 3600.0;
+    println!(
+        "{targets:>5} targets ({apps} apps): startup {:.1} s; {calls} API calls in {seconds} s = {:.2} per target-hour (budget {} an hour, compressed ×{compress}); \
+         latest check start {worst} ms after its slot ({:.1} % of the {} s interval, {} checks); RSS {:.1} MiB (peak {:.1}); CPU {:.3} ms per check",
+        startup.as_secs_f64(),
+        calls as f64 / targets as f64 / virtual_hours,
+        2000,
+        100.0 * worst as f64 / interval.as_millis() as f64,
+        interval.as_secs(),
+        late.len(),
+        rss as f64 / 1024.0,
+        hwm as f64 / 1024.0,
+        1000.0 * cpu / checks.max(1) as f64,
+    );
+}
+
+async fn one_target() {
+    let idle_seconds = arg("--idle-seconds", 60);
+    let rounds = arg("--rounds", 5);
+    let binary = binary();
 
     let api = FakeHeroku::start(KEY).await.unwrap();
     let app = FakeApp::start().await.unwrap();
     api.add_app(APP, Some(&app.url()));
     api.add_formation(APP, "web", 1, "Standard-1X");
+    api.set_updated_at(APP, "web", "2026-01-01T00:00:00Z".parse().unwrap());
 
     let timeout = Duration::from_secs(2);
     let mut child = tokio::process::Command::new(&binary)
@@ -83,6 +196,7 @@ async fn main() {
         .env("AUTOSCALE_SLOW", "500ms")
         .env("AUTOSCALE_FAST", "200ms")
         .env("AUTOSCALE_SCALE_IN_AFTER", "1000")
+        .env("AUTOSCALE_MANUAL_HOLD", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)

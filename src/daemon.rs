@@ -120,14 +120,16 @@ pub async fn run_with(
     let mut loops: Vec<(AppLoop, Vec<CheckPlan>)> = Vec::new();
     let mut starting = JoinSet::new();
     let gate = Arc::new(Semaphore::new(STARTUP_CONCURRENCY));
-    for (_, ts) in apps {
-        let app_loop = AppLoop::new(
+    let app_count = apps.len();
+    for (i, ts) in apps {
+        let mut app_loop = AppLoop::new(
             ts.clone(),
             client.clone(),
             notifier.clone(),
             budget.clone(),
             clock,
         );
+        app_loop.set_read_phase((i + 1) as f64 / app_count as f64);
         let client = client.clone();
         let http = probe_http.clone();
         let gate = gate.clone();

@@ -117,7 +117,7 @@ fn story() -> Vec<Phase> {
         Phase {
             share: 0.20,
             mode: Mode::Healthy,
-            banner: "recovery: fast again — expect a calm scale-in back to the schedule",
+            banner: "recovery: fast again — expect a calm scale-in after 3 fast checks, or sooner at a schedule edge (an edge applies its quantity at the first healthy check)",
             fault: false,
         },
     ]

@@ -557,12 +557,21 @@ impl Client {
         let headers = response.headers().clone();
         let body = crate::http::read_capped(response, API_BODY_CAP)
             .await
-            .map_err(|e| ApiError::Transport {
-                method: method.clone(),
-                path: path.to_owned(),
-                kind: "body",
-                message: e.to_string(),
-                attempts: 1,
+            .map_err(|e| match e {
+                // Not Heroku's answer: asking again would read another one like it.
+                crate::http::BodyError::TooLarge { .. } => ApiError::Decode {
+                    method: method.clone(),
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                    attempts: 1,
+                },
+                crate::http::BodyError::Transport { kind, message } => ApiError::Transport {
+                    method: method.clone(),
+                    path: path.to_owned(),
+                    kind,
+                    message,
+                    attempts: 1,
+                },
             })?;
 
         if let Some(remaining) = header_u64(&headers, "ratelimit-remaining") {

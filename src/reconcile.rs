@@ -248,6 +248,11 @@ pub struct AppLoop {
     /// The shortest check interval of the app's targets: one read per round when the budget
     /// allows.
     round: Duration,
+    /// Where in its read interval this app's first periodic read falls (0..1): apps started
+    /// together do not all read at the same instant ever after.
+    read_phase: f64,
+    /// A periodic read happened since startup.
+    settled: bool,
 }
 
 /// A startup refusal no retry can fix (a bad token): the daemon exits 1.
@@ -292,6 +297,16 @@ impl AppLoop {
             inbox: Arc::new(Inbox::new(count)),
             cache: None,
             round,
+            read_phase: 1.0,
+            settled: false,
+        }
+    }
+
+    /// Spreads this app's periodic reads: the first comes after `phase` (0..1) of the read
+    /// interval, the next ones a whole interval apart.
+    pub fn set_read_phase(&mut self, phase: f64) {
+        if phase.is_finite() {
+            self.read_phase = phase.clamp(0.05, 1.0);
         }
     }
 
@@ -356,8 +371,12 @@ impl AppLoop {
             let wake = if taken.edge { Wake::Edge } else { wake };
             let stale = match self.cache.as_ref() {
                 None => true,
+                Some(_) if wake == Wake::Read => true,
                 Some(c) => c.read_at + self.read_interval().mul_f64(0.9) <= Instant::now(),
             };
+            if wake == Wake::Read {
+                self.settled = true;
+            }
             if stale || wake == Wake::Edge {
                 let _ = self.read(false).await;
             }
@@ -371,6 +390,7 @@ impl AppLoop {
 
     fn next_read(&self) -> Instant {
         match &self.cache {
+            Some(c) if !self.settled => c.read_at + self.read_interval().mul_f64(self.read_phase),
             Some(c) => c.read_at + self.read_interval(),
             None => Instant::now() + Duration::from_secs(1).min(self.round),
         }

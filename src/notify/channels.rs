@@ -292,3 +292,25 @@ fn redact_sent(text: &str, user: Option<&str>, password: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::redact_sent;
+
+    #[test]
+    fn what_was_sent_is_cut_from_a_server_s_answer() {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let plain = b64("\0apikey\0SG.s3cret-pass");
+        let answer = format!(
+            "permanent error (535): 5.7.8 Authentication failed for AUTH PLAIN {plain} (SG.s3cret-pass, {})",
+            b64("SG.s3cret-pass")
+        );
+        let shown = redact_sent(&answer, Some("apikey"), "SG.s3cret-pass");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(!shown.contains(&plain), "{shown}");
+        assert!(!shown.contains(&b64("SG.s3cret-pass")), "{shown}");
+        assert!(shown.contains("Authentication failed"), "{shown}");
+        assert_eq!(redact_sent("no password here", None, ""), "no password here");
+    }
+}

@@ -467,6 +467,40 @@ mod tests {
     }
 
     #[test]
+    fn conditions_are_per_target_and_the_map_stays_small() {
+        let mut t = Throttle::new(Duration::from_secs(1800));
+        let t0 = Instant::now();
+        let of = |app: &str, kind| Notice {
+            app: app.into(),
+            ..notice(kind)
+        };
+        // App A's outage does not mute app B's scale-out.
+        assert!(t.allow(&of("a", Kind::ScaleOut), t0));
+        assert!(t.allow(&of("b", Kind::ScaleOut), t0));
+        assert!(!t.allow(&of("a", Kind::ScaleOut), t0 + Duration::from_secs(60)));
+        // A's recovery clears A's conditions only.
+        assert!(t.allow(&of("a", Kind::Recovered), t0 + Duration::from_secs(120)));
+        assert!(t.allow(&of("a", Kind::ScaleOut), t0 + Duration::from_secs(180)));
+        assert!(!t.allow(&of("b", Kind::ScaleOut), t0 + Duration::from_secs(180)));
+        // A refused token is one condition for every app.
+        let token = |app: &str| Notice {
+            status: "401".into(),
+            ..of(app, Kind::ApiFailed)
+        };
+        assert!(t.allow(&token("a"), t0));
+        assert!(!t.allow(&token("b"), t0 + Duration::from_secs(1)));
+        // Every scale is sent and none is remembered: NOTIFY_ON=all never grows the map.
+        let before = t.len();
+        for i in 0..1000 {
+            assert!(t.allow(&of("a", Kind::Scale), t0 + Duration::from_secs(i)));
+        }
+        assert_eq!(t.len(), before);
+        // What no longer blocks anything is forgotten.
+        assert!(t.allow(&of("c", Kind::ScaleOut), t0 + Duration::from_secs(7200)));
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
     fn texts_say_what_happened_and_what_was_done() {
         let n = notice(Kind::ScaleOut);
         assert_eq!(

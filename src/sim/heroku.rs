@@ -46,6 +46,8 @@ pub enum Fault {
     NonJson(u16),
     /// Answer normally, but only after this delay (beyond a client's timeout = a hang).
     Delay(Duration),
+    /// 200 with a body of this many bytes (a broken proxy, a hostile server).
+    Huge(usize),
 }
 
 /// One request as the fake received it.
@@ -350,6 +352,12 @@ fn fault_response(fault: &Fault) -> Response {
             StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY),
             [("content-type", "text/html")],
             "<html><body><h1>Application Error</h1></body></html>",
+        )
+            .into_response(),
+        Fault::Huge(bytes) => (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            format!("[{}]", " ".repeat(bytes.saturating_sub(2))),
         )
             .into_response(),
         Fault::Delay(_) => unreachable!("a delay is not an answer"),
