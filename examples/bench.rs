@@ -99,7 +99,9 @@ async fn many_targets(targets: usize, seconds: u64, compress: u64) {
             }
             api.add_formation(&name, process, 1, "Standard-1X");
             api.set_updated_at(&name, process, "2026-01-01T00:00:00Z".parse().unwrap());
-            file.push_str(&format!("[[target]]\napp = \"{name}\"\nprocess = \"{process}\"\nschedule = \"00:00=1\"\n"));
+            file.push_str(&format!(
+                "[[target]]\napp = \"{name}\"\nprocess = \"{process}\"\nschedule = \"00:00=1\"\n"
+            ));
             made += 1;
         }
     }
@@ -135,8 +137,17 @@ async fn many_targets(targets: usize, seconds: u64, compress: u64) {
     });
     // Startup (every app read) and one whole interval for the phases to settle.
     let started = Instant::now();
-    while api.requests().iter().filter(|r| r.path.ends_with("/formation")).count() < apps {
-        assert!(started.elapsed() < Duration::from_secs(120), "startup did not finish");
+    while api
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/formation"))
+        .count()
+        < apps
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "startup did not finish"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let startup = started.elapsed();

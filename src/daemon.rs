@@ -365,6 +365,17 @@ fn risky_start(target: &Target, plan: &CheckPlan, warnings: &[String], notifier:
     for w in &target.warnings {
         tracing::warn!(event = "config_warning", app = %target.app, process = %target.process, "{w}");
     }
+    if let Some(pause) = target.pause.filter(|p| p.covers(Utc::now())) {
+        notifier.notify(Notice {
+            message: format!(
+                "autoscale started paused for {} {} until {}: it decides and logs every scale (result=paused) but sends none. Remove AUTOSCALE_PAUSE_UNTIL (or pause_until) to resume.",
+                target.app,
+                target.process,
+                pause.until_text()
+            ),
+            ..Notice::new(Kind::Paused, &target.app, &target.process)
+        });
+    }
     if !risks.is_empty() {
         notifier.notify(Notice {
             message: risks.join("; "),

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use reqwest::header::{
-    HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, ETAG, IF_NONE_MATCH, RETRY_AFTER,
+    HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, ETAG, IF_NONE_MATCH, RANGE,
+    RETRY_AFTER,
 };
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -329,16 +330,33 @@ impl Calls {
     }
 }
 
-/// A formation list read with `If-None-Match`.
+/// A list read with `If-None-Match`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Listing {
-    /// 200: the list and its ETag.
-    Fresh {
-        list: Vec<Formation>,
-        etag: Option<String>,
-    },
+pub enum Listing<T = Formation> {
+    /// 200 (or 206, a range of it): the list and its ETag.
+    Fresh { list: Vec<T>, etag: Option<String> },
     /// 304: what was cached is still the list.
     NotModified,
+}
+
+/// A release, as `GET /apps/{app}/releases` lists it (the parts we use).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Release {
+    pub id: String,
+    pub version: u64,
+    pub created_at: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+impl Release {
+    pub fn created(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        chrono::DateTime::parse_from_rfc3339(&self.created_at)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    }
 }
 
 /// One change of a batch PATCH.
@@ -429,11 +447,35 @@ impl Client {
     /// ETag, Heroku answers 304 when nothing changed.
     pub async fn formations(&self, app: &str, etag: Option<&str>) -> Result<Listing, ApiError> {
         let path = format!("/apps/{}/formation", segment(app));
+        self.list(&path, etag, None).await
+    }
+
+    /// The app's latest release (`Range: version ..; order=desc, max=1`), ETag-cached: asked
+    /// only when something looks wrong, to tell a deploy from an outage.
+    pub async fn latest_release(
+        &self,
+        app: &str,
+        etag: Option<&str>,
+    ) -> Result<Listing<Release>, ApiError> {
+        let path = format!("/apps/{}/releases", segment(app));
+        self.list(&path, etag, Some("version ..; order=desc, max=1"))
+            .await
+    }
+
+    async fn list<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        etag: Option<&str>,
+        range: Option<&'static str>,
+    ) -> Result<Listing<T>, ApiError> {
         let mut extra = HeaderMap::new();
         if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(t).ok()) {
             extra.insert(IF_NONE_MATCH, tag);
         }
-        let answer = self.send(Method::GET, &path, None, extra).await?;
+        if let Some(range) = range {
+            extra.insert(RANGE, HeaderValue::from_static(range));
+        }
+        let answer = self.send(Method::GET, path, None, extra).await?;
         if answer.status == StatusCode::NOT_MODIFIED {
             return Ok(Listing::NotModified);
         }
@@ -442,7 +484,7 @@ impl Client {
             .get(ETAG)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let list = decode(&Method::GET, &path, &answer.body)?;
+        let list = decode(&Method::GET, path, &answer.body)?;
         Ok(Listing::Fresh { list, etag })
     }
 

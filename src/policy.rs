@@ -110,6 +110,8 @@ pub enum Skip {
     NoFloor,
     /// A quantity someone set by hand is kept for a while.
     Hold,
+    /// An unhealthy check right after a release: a deploy starting, not an outage.
+    Deploy,
 }
 
 impl Skip {
@@ -120,6 +122,7 @@ impl Skip {
             Skip::AboveFloor => "above_floor",
             Skip::NoFloor => "no_floor",
             Skip::Hold => "hold",
+            Skip::Deploy => "deploy",
         }
     }
 }

@@ -28,7 +28,7 @@ use tracing::Level;
 
 use crate::budget::Budget;
 use crate::config::{CheckUrl, Target};
-use crate::heroku::{ApiError, Client, Formation, Listing, Update};
+use crate::heroku::{ApiError, Client, Formation, Listing, Release, Update};
 use crate::notify::{Kind, Notice, Notifier, STILL_UNHEALTHY_AFTER};
 use crate::policy::{decide, Action, Decision, Hold, Reason, Skip, Streaks, View};
 use crate::probe::{Outcome, Probe};
@@ -38,6 +38,12 @@ const PENDING_OUTCOMES: usize = 64;
 /// A plain read (no If-None-Match) every so many reads: a stale 304 was once reported on list
 /// endpoints (heroku/platform-api#73).
 const PLAIN_READ_EVERY: u32 = 20;
+/// Heroku refuses formation changes while a preboot release is starting: asked again this often,
+/// for at most PREBOOT_PATIENCE, instead of waiting for the next round.
+const PREBOOT_RETRY: Duration = Duration::from_secs(15);
+const PREBOOT_PATIENCE: Duration = Duration::from_secs(300);
+/// What Heroku says then.
+const PREBOOT_REFUSAL: &str = "preboot";
 
 /// Wall-clock time for the schedule. In production the system clock; in tests a clock that
 /// follows tokio's (pausable) time from a fixed origin, so a day passes in milliseconds.
@@ -202,6 +208,10 @@ struct TargetState {
     last_skip: Option<(Skip, u32)>,
     /// Whether checks run (a URL is known or pending).
     checks_on: bool,
+    /// The pause was said (hold reason=pause); cleared when it ends.
+    paused: bool,
+    /// The release whose grace was said (hold reason=deploy), by version.
+    deploy_said: Option<u64>,
 }
 
 /// Why a round runs: the `trigger=` of a skip line.
@@ -212,6 +222,8 @@ pub enum Wake {
     Check,
     Read,
     HoldEnd,
+    /// Heroku refused a PATCH during preboot: asked again 15 s later.
+    Retry,
 }
 
 impl Wake {
@@ -222,6 +234,7 @@ impl Wake {
             Wake::Check => "check",
             Wake::Read => "read",
             Wake::HoldEnd => "hold_end",
+            Wake::Retry => "retry",
         }
     }
 }
@@ -253,6 +266,18 @@ pub struct AppLoop {
     read_phase: f64,
     /// A periodic read happened since startup.
     settled: bool,
+    /// The app's latest release, as last read (only read when a check looks wrong).
+    release: Option<ReleaseCache>,
+    /// When to try a refused PATCH again (preboot), and since when it is refused.
+    retry_at: Option<Instant>,
+    preboot_since: Option<Instant>,
+}
+
+/// The latest release, cached by ETag.
+#[derive(Debug)]
+struct ReleaseCache {
+    latest: Option<Release>,
+    etag: Option<String>,
 }
 
 /// A startup refusal no retry can fix (a bad token): the daemon exits 1.
@@ -288,6 +313,8 @@ impl AppLoop {
                     virtual_quantity: None,
                     disabled: None,
                     last_skip: None,
+                    paused: false,
+                    deploy_said: None,
                 })
                 .collect(),
             client,
@@ -299,6 +326,9 @@ impl AppLoop {
             round,
             read_phase: 1.0,
             settled: false,
+            release: None,
+            retry_at: None,
+            preboot_since: None,
         }
     }
 
@@ -360,13 +390,30 @@ impl AppLoop {
                 .filter_map(|t| t.hold.map(|h| h.until))
                 .min()
                 .map(|at| self.clock.instant_of(at));
+            let pause_end = self
+                .targets
+                .iter()
+                .filter_map(|t| match t.target.pause {
+                    Some(crate::config::Pause::Until(at)) if t.paused => Some(at),
+                    _ => None,
+                })
+                .min();
+            let hold_end = match (hold_end, pause_end.map(|at| self.clock.instant_of(at))) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let retry = self.retry_at;
             let wake = tokio::select! {
                 biased;
                 _ = cancel.cancelled() => return,
                 _ = self.inbox.notify.notified() => Wake::Check,
+                _ = sleep_until(retry) => Wake::Retry,
                 _ = sleep_until(hold_end) => Wake::HoldEnd,
                 _ = tokio::time::sleep_until(read_due) => Wake::Read,
             };
+            if wake == Wake::Retry {
+                self.retry_at = None;
+            }
             let taken = self.inbox.take();
             let wake = if taken.edge { Wake::Edge } else { wake };
             let stale = match self.cache.as_ref() {
@@ -377,7 +424,7 @@ impl AppLoop {
             if wake == Wake::Read {
                 self.settled = true;
             }
-            if stale || wake == Wake::Edge {
+            if stale || matches!(wake, Wake::Edge | Wake::Retry) {
                 let _ = self.read(false).await;
             }
             self.round_with(wake, Taken::from(taken)).await;
@@ -499,6 +546,15 @@ impl AppLoop {
         self.end_holds(now);
         let mut checks = taken.checks;
         checks.resize_with(self.targets.len(), Pending::default);
+        let looks_wrong = checks.iter().zip(&self.targets).any(|(p, t)| {
+            !t.target.deploy_grace.is_zero()
+                && p.latest
+                    .as_ref()
+                    .is_some_and(|(probe, _)| probe.outcome.is_unhealthy())
+        });
+        if looks_wrong {
+            self.read_release().await;
+        }
         // Observe: what runs, what was set by someone else, what the checks said.
         for (i, pending) in checks.into_iter().enumerate() {
             if self.targets[i].disabled.is_some() {
@@ -526,7 +582,7 @@ impl AppLoop {
         let mut decisions = self.decide_all(now, wake);
         let wants_patch = decisions
             .iter()
-            .any(|(i, d)| matches!(d.action, Action::Scale { .. }) && !self.simulated(*i));
+            .any(|(i, d)| matches!(d.action, Action::Scale { .. }) && !self.simulated(*i, now));
         // Always read before a PATCH: the decision is made again on what runs now.
         let fresh = self
             .cache
@@ -549,15 +605,15 @@ impl AppLoop {
     /// The quantity the target runs, as far as its decisions go (a dry run decides from what
     /// it would have set).
     fn current(&self, index: usize, formation: &Formation) -> u32 {
-        let t = &self.targets[index];
-        match t.virtual_quantity {
-            Some(q) if t.target.dry_run => q,
-            _ => formation.quantity,
-        }
+        self.targets[index]
+            .virtual_quantity
+            .unwrap_or(formation.quantity)
     }
 
-    fn simulated(&self, index: usize) -> bool {
-        self.targets[index].target.dry_run
+    /// Decided and logged but not sent: a dry run, or a pause in force.
+    fn simulated(&self, index: usize, now: DateTime<Utc>) -> bool {
+        let t = &self.targets[index].target;
+        t.dry_run || t.pause.is_some_and(|p| p.covers(now))
     }
 
     /// Compares a formation with what was last seen or set: a change by someone else starts a
@@ -638,7 +694,72 @@ impl AppLoop {
             if t.hold.is_some_and(|h| h.until <= now) {
                 end_hold(t, "expired");
             }
+            let pause = t.target.pause.filter(|p| p.covers(now));
+            match (pause, t.paused) {
+                (Some(p), false) => {
+                    t.paused = true;
+                    tracing::info!(
+                        event = "hold",
+                        app = %t.target.app,
+                        process = %t.target.process,
+                        reason = "pause",
+                        until = %p.until_text(),
+                        "paused: every decision is logged (result=paused), nothing is sent"
+                    );
+                }
+                (None, true) => {
+                    t.paused = false;
+                    // The formation is the truth again; the schedule applies from here.
+                    t.virtual_quantity = None;
+                    t.edge_handled = None;
+                    t.last_skip = None;
+                    tracing::info!(
+                        event = "hold_end",
+                        app = %t.target.app,
+                        process = %t.target.process,
+                        reason = "pause",
+                        why = "expired"
+                    );
+                }
+                _ => {}
+            }
         }
+    }
+
+    /// The app's latest release, asked only when a check looks wrong (ETag-cached, so asking
+    /// again costs a 304). A failure keeps what was known: it never blocks a scale-out.
+    async fn read_release(&mut self) {
+        let etag = self.release.as_ref().and_then(|r| r.etag.clone());
+        match self.client.latest_release(&self.app, etag.as_deref()).await {
+            Ok(Listing::Fresh { list, etag }) => {
+                self.release = Some(ReleaseCache {
+                    latest: list.into_iter().next(),
+                    etag,
+                });
+            }
+            Ok(Listing::NotModified) => {}
+            Err(e) => e.log(if e.is_cancelled() {
+                Level::INFO
+            } else {
+                Level::WARN
+            }),
+        }
+    }
+
+    /// The latest release, when it is recent enough that `target`'s unhealthy checks are its
+    /// start-up and not an outage: (release, end of the grace).
+    fn in_deploy_grace(
+        &self,
+        target: &Target,
+        now: DateTime<Utc>,
+    ) -> Option<(&Release, DateTime<Utc>)> {
+        if target.deploy_grace.is_zero() {
+            return None;
+        }
+        let release = self.release.as_ref()?.latest.as_ref()?;
+        let created = release.created()?;
+        let until = created + chrono::Duration::from_std(target.deploy_grace).ok()?;
+        (created <= now + chrono::Duration::seconds(60) && now < until).then_some((release, until))
     }
 
     /// Counts a target's checks into its streaks, logs each, tracks trouble for alerts.
@@ -653,12 +774,34 @@ impl AppLoop {
         let Some((probe, late_ms)) = latest else {
             return;
         };
+        let grace = self
+            .in_deploy_grace(&self.targets[index].target, now)
+            .map(|(r, until)| (r.version, until));
         let t = &mut self.targets[index];
         let floor = t.target.schedule.floor(now).map(|e| e.quantity);
+        log_probe(&t.target, &probe, current, floor, late_ms, outcomes.len());
+        if let (Some((version, until)), true) = (grace, probe.outcome.is_unhealthy()) {
+            // A deploy or restart is starting: its errors are not an outage (yet).
+            if t.deploy_said != Some(version) {
+                t.deploy_said = Some(version);
+                tracing::info!(
+                    event = "hold",
+                    app = %t.target.app,
+                    process = %t.target.process,
+                    reason = "deploy",
+                    quantity = current.unwrap_or(0),
+                    until = %until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    release = version,
+                    "unhealthy checks right after a release do not scale out"
+                );
+            }
+            log_skip(&t.target, Skip::Deploy, current.unwrap_or(0), Wake::Check);
+            t.last_probe = Some(probe);
+            return;
+        }
         for outcome in &outcomes {
             t.streaks.record(*outcome);
         }
-        log_probe(&t.target, &probe, current, floor, late_ms, outcomes.len());
         self.track_trouble(index, &probe, current, floor, now);
         self.targets[index].last_probe = Some(probe);
     }
@@ -793,7 +936,7 @@ impl AppLoop {
         }
         let real: Vec<&(usize, u32, u32, Reason, Decision)> = scales
             .iter()
-            .filter(|(i, ..)| !self.simulated(*i))
+            .filter(|(i, ..)| !self.simulated(*i, now))
             .collect();
         let result: Result<Vec<Formation>, ApiError> = match real.as_slice() {
             [] => Ok(Vec::new()),
@@ -817,10 +960,15 @@ impl AppLoop {
         };
         for (i, from, to, reason, d) in scales {
             let edge_at = self.targets[i].target.schedule.floor(now).map(|e| e.at);
-            if self.simulated(i) {
+            if self.simulated(i, now) {
                 let t = &mut self.targets[i];
                 t.virtual_quantity = Some(to);
-                self.scaled(i, from, to, reason, d, edge_at, "dry_run");
+                let result = if t.target.dry_run {
+                    "dry_run"
+                } else {
+                    "paused"
+                };
+                self.scaled(i, from, to, reason, d, edge_at, result);
                 continue;
             }
             match &result {
@@ -835,6 +983,7 @@ impl AppLoop {
                         self.update_cache(f);
                     }
                     self.targets[i].last_rejection = None;
+                    self.preboot_since = None;
                     self.scaled(i, from, to, reason, d, edge_at, "ok");
                 }
                 Err(e) => self.scale_failed(i, from, to, reason, e),
@@ -903,6 +1052,20 @@ impl AppLoop {
                 notice.latency_ms = Some(p.latency_ms() as u64);
                 notice.message = p.error.clone();
             }
+            // It was a deploy, and it stayed unhealthy past the grace: say so.
+            let release = self.release.as_ref().and_then(|r| r.latest.as_ref());
+            if let (Some(r), Some(said)) = (release, t.deploy_said) {
+                if r.version == said {
+                    notice.message = format!(
+                        "{} — after release v{} ({}, created {}), still unhealthy past the deploy grace of {}",
+                        notice.message,
+                        r.version,
+                        r.description,
+                        r.created_at,
+                        humantime::format_duration(t.target.deploy_grace)
+                    );
+                }
+            }
         }
         self.notifier.notify(notice);
     }
@@ -915,6 +1078,15 @@ impl AppLoop {
             tracing::info!(event = "scale", app = %app, process = %process, from, to, reason = reason.as_str(), result = "cancelled");
             return;
         }
+        // During preboot Heroku refuses formation changes for a while: asked again every 15 s
+        // (for at most 5 minutes) instead of at the next round.
+        if e.status() == Some(422) && e.message().contains(PREBOOT_REFUSAL) {
+            let since = *self.preboot_since.get_or_insert_with(Instant::now);
+            if since.elapsed() < PREBOOT_PATIENCE {
+                self.retry_at = Some(Instant::now() + PREBOOT_RETRY);
+            }
+        }
+        let t = &mut self.targets[index];
         // Heroku refusing the same thing again (e.g. Eco dynos cannot go above 1) is logged
         // once per change of message, not at every round.
         let repeated = e.status() == Some(422) && t.last_rejection.as_deref() == Some(e.message());

@@ -94,7 +94,13 @@ async fn chart_treats_an_out_of_range_line_as_garbage_and_finishes() {
     let out = dir.join("out.svg");
     let started = Instant::now();
     let (code, stdout, err) = output(
-        &["chart", "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap()],
+        &[
+            "chart",
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+        ],
         &[],
     )
     .await;
@@ -128,7 +134,9 @@ async fn a_web_url_that_is_not_http_turns_checks_off_with_a_warning() {
         .await;
     assert_eq!(off.get("reason"), Some("bad_web_url"));
     let start = d
-        .wait_for("start", Duration::from_secs(5), |l| l.event() == Some("start"))
+        .wait_for("start", Duration::from_secs(5), |l| {
+            l.event() == Some("start")
+        })
         .await;
     assert_eq!(start.get("check_url"), Some("off"));
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -148,7 +156,10 @@ async fn sighup_and_sigusr1_stop_the_daemon_cleanly() {
         let status = d.wait_exit(Duration::from_secs(10)).await;
         assert_eq!(status.code(), Some(0), "SIG{signal}\n{}", d.dump());
         let shutdown = &d.events_named("shutdown")[0];
-        assert_eq!(shutdown.get("signal"), Some(format!("SIG{signal}").as_str()));
+        assert_eq!(
+            shutdown.get("signal"),
+            Some(format!("SIG{signal}").as_str())
+        );
         assert_eq!(shutdown.get("clean"), Some("true"));
     }
 }
@@ -167,7 +178,10 @@ async fn with_stdout_closed_the_daemon_says_so_once_and_keeps_running() {
         .unwrap();
     // Nobody reads standard output any more: every write fails with a broken pipe.
     drop(child.stdout.take());
-    until("several checks", Duration::from_secs(15), || w.app.hits() >= 3).await;
+    until("several checks", Duration::from_secs(15), || {
+        w.app.hits() >= 3
+    })
+    .await;
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
@@ -181,7 +195,12 @@ async fn with_stdout_closed_the_daemon_says_so_once_and_keeps_running() {
     };
     assert_eq!(status.code(), Some(0));
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("standard output failed"), "{stderr}");
 }
@@ -200,7 +219,9 @@ async fn urls_with_credentials_are_never_printed_in_clear() {
     assert!(out.contains("?key=***"), "{out}");
     let mut d = Daemon::spawn(&[], &env);
     let start = d
-        .wait_for("start", Duration::from_secs(15), |l| l.event() == Some("start"))
+        .wait_for("start", Duration::from_secs(15), |l| {
+            l.event() == Some("start")
+        })
         .await;
     assert_eq!(
         start.get("check_url"),
@@ -210,7 +231,10 @@ async fn urls_with_credentials_are_never_printed_in_clear() {
     d.wait_exit(Duration::from_secs(10)).await;
     let (_, help, _) = output(&["run", "--help"], &env).await;
     for text in [out, err, d.dump(), help] {
-        assert!(!text.contains("pa55word") && !text.contains("s3cret"), "{text}");
+        assert!(
+            !text.contains("pa55word") && !text.contains("s3cret"),
+            "{text}"
+        );
     }
 }
 
@@ -232,7 +256,8 @@ async fn check_runs_every_check_that_does_not_need_the_failed_token() {
         ("ok", "webhook"),
     ] {
         assert!(
-            out.lines().any(|l| l.starts_with(status) && l.contains(what)),
+            out.lines()
+                .any(|l| l.starts_with(status) && l.contains(what)),
             "no {status} {what} line in\n{out}"
         );
     }
@@ -242,7 +267,11 @@ async fn check_runs_every_check_that_does_not_need_the_failed_token() {
     }
     // Without a channel, the report says so.
     let (_, out, _) = output(&["check"], &w.env()).await;
-    assert!(out.lines().any(|l| l.starts_with("warn") && l.contains("no channel configured")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("warn") && l.contains("no channel configured")),
+        "{out}"
+    );
 }
 
 #[tokio::test]
@@ -250,12 +279,18 @@ async fn small_first_run_things() {
     // plan --next 0 is refused rather than saying "no entry fires again".
     let (code, _, err) = output(&["plan", "--next", "0"], &[]).await;
     assert_eq!(code, 2);
-    assert!(err.contains("--next") && err.contains("from 1 to 1000"), "{err}");
+    assert!(
+        err.contains("--next") && err.contains("from 1 to 1000"),
+        "{err}"
+    );
     // demo --output to a place it cannot write fails before the run, not after a minute.
     let started = Instant::now();
     let (code, _, err) = output(&["demo", "--output", "/nonexistent/dir/demo.svg"], &[]).await;
     assert_eq!(code, 2);
-    assert!(err.contains("--output") && err.contains("cannot write"), "{err}");
+    assert!(
+        err.contains("--output") && err.contains("cannot write"),
+        "{err}"
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
     // Flags of other subcommands are refused, not ignored.
     let (code, _, err) = output(&["demo", "--max", "3"], &[]).await;
@@ -267,7 +302,10 @@ async fn small_first_run_things() {
     let (code, _, err) = output(&["plan"], &env).await;
     assert_eq!(code, 2);
     assert!(err.contains("did you mean Europe/Berlin?"), "{err}");
-    let env = vec![("AUTOSCALE_SCHEDULE".to_string(), "07:00=3,22:00=1".to_string())];
+    let env = vec![(
+        "AUTOSCALE_SCHEDULE".to_string(),
+        "07:00=3,22:00=1".to_string(),
+    )];
     let (_, _, err) = output(&["plan"], &env).await;
     assert!(err.contains("separated by `;`"), "{err}");
 }
@@ -324,7 +362,9 @@ async fn a_shutdown_during_api_retries_raises_no_alarm() {
         .map(|v| v["event"].as_str().unwrap_or("").to_owned())
         .collect();
     assert!(
-        !kinds.iter().any(|k| k == "api_failed" || k == "scale_failed"),
+        !kinds
+            .iter()
+            .any(|k| k == "api_failed" || k == "scale_failed"),
         "{kinds:?}\n{}",
         d.dump()
     );

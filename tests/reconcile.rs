@@ -598,3 +598,202 @@ async fn a_low_budget_stretches_reads_and_every_patch_still_follows_a_fresh_read
     stop.send("SIGTERM").unwrap();
     daemon.await.unwrap().unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_pause_decides_and_logs_but_sends_nothing_until_it_ends() {
+    let logs = Captured::default();
+    let _guard = logs.install();
+    let api = FakeHeroku::start(KEY).await.unwrap();
+    shop(&api, 1, 1);
+    let text = TWO_TARGETS.replace(
+        "[defaults]\n",
+        "[defaults]\npause_until = \"2026-12-01T07:10:00Z\"\n",
+    );
+    let targets = targets(&text);
+    let client = client(&api);
+    let clock = Clock::virtual_at(at("2026-12-01T06:59:00Z"));
+    let mut app = AppLoop::new(
+        targets.clone(),
+        client.clone(),
+        Notifier::disabled(),
+        budget(&client, 2000, &targets),
+        clock,
+    );
+    app.startup().await.unwrap();
+    let holds = logs.events("hold");
+    assert_eq!(holds.len(), 2);
+    assert!(holds.iter().all(
+        |h| h.get("reason") == Some("pause") && h.get("until") == Some("2026-12-01T07:10:00Z")
+    ));
+    let handle = app.handle();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(app.run(cancel.clone()));
+    // The 07:00 edge is decided and logged as paused; nothing is sent.
+    tokio::time::sleep_until(clock.instant_of(at("2026-12-01T07:00:00Z"))).await;
+    handle.edge();
+    until("the paused scale", Duration::from_secs(5), || {
+        !logs.events("scale").is_empty()
+    })
+    .await;
+    let scale = &logs.events("scale")[0];
+    assert_eq!(scale.get("result"), Some("paused"));
+    assert_eq!((scale.get("from"), scale.get("to")), (Some("1"), Some("3")));
+    assert!(api.patches().is_empty());
+    // 07:10: the pause ends, and what should run now is applied.
+    until("the pause's end", Duration::from_secs(700), || {
+        api.patches().len() == 1
+    })
+    .await;
+    assert!(clock.now() >= at("2026-12-01T07:10:00Z"));
+    assert_eq!(api.patches()[0].body, r#"{"quantity":3}"#);
+    assert_eq!(logs.events("hold_end").len(), 2);
+    cancel.cancel();
+    task.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn unhealthy_checks_right_after_a_release_do_not_scale_out_until_the_grace_is_over() {
+    let logs = Captured::default();
+    let _guard = logs.install();
+    let api = FakeHeroku::start(KEY).await.unwrap();
+    let fake = FakeApp::start().await.unwrap();
+    api.add_app("shop", Some(&fake.url()));
+    api.add_formation("shop", "web", 1, "Standard-1X");
+    api.set_updated_at("shop", "web", at("2026-11-29T00:00:00Z"));
+    let targets = checked_target(&fake);
+    let client = client(&api);
+    let clock = Clock::virtual_at(at("2026-11-30T05:00:00Z"));
+    let hooks = autoscale::sim::Receiver::start().await.unwrap();
+    let alerts = tokio_util::task::TaskTracker::new();
+    let notify = autoscale::notify::settings::resolve(&Raw::from_pairs([(
+        NOTIFY_WEBHOOK,
+        hooks.url("/hook").as_str(),
+    )]))
+    .unwrap();
+    let notifier = autoscale::notify::start(&notify, &alerts);
+    let mut app = AppLoop::new(
+        targets.clone(),
+        client.clone(),
+        notifier,
+        budget(&client, 2000, &targets),
+        clock,
+    );
+    app.startup().await.unwrap();
+    let handle = app.handle();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(app.run(cancel.clone()));
+    // A deploy seconds ago; the app answers 503 while its new dynos boot.
+    api.add_release(
+        "shop",
+        clock.now() - chrono::Duration::seconds(5),
+        "Deploy 4f2a9c1",
+    );
+    fake.set_mode(Mode::Status(503)).await.unwrap();
+    for _ in 0..2 {
+        check_once(&targets[0], &handle).await;
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+    assert!(api.patches().is_empty(), "no scale-out within the grace");
+    let skips = logs.events("scale_skip");
+    assert!(
+        skips.iter().any(|l| l.get("reason") == Some("deploy")),
+        "{skips:?}"
+    );
+    let hold = logs.events("hold");
+    assert_eq!(hold[0].get("reason"), Some("deploy"));
+    assert_eq!(hold[0].get("until"), Some("2026-11-30T05:02:55Z"));
+    // The release was asked for with a range and an ETag the second time.
+    let asked: Vec<Recorded> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/apps/shop/releases")
+        .collect();
+    assert_eq!(asked.len(), 2);
+    assert_eq!(
+        asked[0].header("range"),
+        Some("version ..; order=desc, max=1")
+    );
+    assert!(asked[1].header("if-none-match").is_some());
+    assert_eq!(asked[1].status, 304);
+    // Still unhealthy past the grace: out, and it says it was a deploy.
+    tokio::time::sleep_until(clock.instant_of(at("2026-11-30T05:03:00Z"))).await;
+    check_once(&targets[0], &handle).await;
+    until("the scale-out", Duration::from_secs(5), || {
+        api.patches().len() == 1
+    })
+    .await;
+    assert_eq!(api.patches()[0].body, r#"{"quantity":5}"#);
+    until("the alert", Duration::from_secs(5), || {
+        !hooks.received().is_empty()
+    })
+    .await;
+    let alert: serde_json::Value = serde_json::from_str(&hooks.received()[0].body).unwrap();
+    assert_eq!(alert["event"], "scale_out");
+    let text = alert["message"].as_str().unwrap();
+    assert!(
+        text.contains("after release v1 (Deploy 4f2a9c1")
+            && text.contains("past the deploy grace of 3m"),
+        "{text}"
+    );
+    cancel.cancel();
+    task.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refusal_during_preboot_is_asked_again_every_15_seconds() {
+    let logs = Captured::default();
+    let _guard = logs.install();
+    let api = FakeHeroku::start(KEY).await.unwrap();
+    shop(&api, 1, 1);
+    let targets = targets(TWO_TARGETS);
+    let client = client(&api);
+    let clock = Clock::virtual_at(at("2026-12-01T06:59:30Z"));
+    let mut app = AppLoop::new(
+        targets.clone(),
+        client.clone(),
+        Notifier::disabled(),
+        budget(&client, 2000, &targets),
+        clock,
+    );
+    app.startup().await.unwrap();
+    let handle = app.handle();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(app.run(cancel.clone()));
+    let refusal =
+        "Cannot change formation for a preboot app until release phase and preboot complete";
+    for _ in 0..2 {
+        api.fail_path(
+            "PATCH",
+            "/apps/shop/formation/web",
+            Fault::Invalid(refusal.into()),
+        );
+    }
+    tokio::time::sleep_until(clock.instant_of(at("2026-12-01T07:00:00Z"))).await;
+    let edge_at = tokio::time::Instant::now();
+    handle.edge();
+    until("the third PATCH", Duration::from_secs(60), || {
+        api.patches().len() == 3
+    })
+    .await;
+    let patches = api.patches();
+    assert_eq!(
+        patches.iter().map(|p| p.status).collect::<Vec<_>>(),
+        [422, 422, 200]
+    );
+    // Two waits of 15 s, not a 3-minute round each.
+    let took = edge_at.elapsed();
+    assert!(
+        (Duration::from_secs(30)..Duration::from_secs(40)).contains(&took),
+        "{took:?}"
+    );
+    assert_eq!(api.quantity("shop", "web"), Some(3));
+    // The same refusal is said once.
+    let failed: Vec<Line> = logs
+        .events("scale")
+        .into_iter()
+        .filter(|l| l.get("result") == Some("error"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    cancel.cancel();
+    task.await.unwrap();
+}

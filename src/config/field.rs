@@ -116,6 +116,8 @@ pub const SCALE_OUT_AFTER: &str = "AUTOSCALE_SCALE_OUT_AFTER";
 pub const SCALE_IN_AFTER: &str = "AUTOSCALE_SCALE_IN_AFTER";
 pub const DRY_RUN: &str = "AUTOSCALE_DRY_RUN";
 pub const MANUAL_HOLD: &str = "AUTOSCALE_MANUAL_HOLD";
+pub const PAUSE_UNTIL: &str = "AUTOSCALE_PAUSE_UNTIL";
+pub const DEPLOY_GRACE: &str = "AUTOSCALE_DEPLOY_GRACE";
 pub const API_BUDGET: &str = "AUTOSCALE_API_BUDGET";
 pub const CHECK_CONCURRENCY: &str = "AUTOSCALE_CHECK_CONCURRENCY";
 pub const SHARDS: &str = "AUTOSCALE_SHARDS";
@@ -154,6 +156,8 @@ pub const FIELDS: &[Field] = &[
     target(SCALE_IN_AFTER, "scale-in-after", "scale_in_after", "Consecutive fast checks since the last scale before scaling in [default: 3]", "3"),
     target(DRY_RUN, "dry-run", "dry_run", "Decide and log everything, never PATCH [default: false]", "true"),
     target(MANUAL_HOLD, "manual-hold", "manual_hold", "How long a quantity set by someone else is kept; 0 turns holds off [default: 1h]", "1h"),
+    target(PAUSE_UNTIL, "pause-until", "pause_until", "Until this instant (RFC 3339) or `forever`: decide and log, never PATCH [default: not paused]", "2026-12-01T09:00:00Z"),
+    target(DEPLOY_GRACE, "deploy-grace", "deploy_grace", "Unhealthy checks within this long after a new release do not scale out; 0 turns it off [default: 3m]", "3m"),
     global(CONFIG, "config", TARGETS, "TOML file of targets, or the TOML text itself [default: ./autoscale.toml when it exists]", "autoscale.toml"),
     global(SHARDS, "shards", TARGETS, "Clock dynos that split the apps between them [default: 1]", "3"),
     global(SHARD, "shard", TARGETS, "This dyno's shard, 1-based [default: the number in $DYNO, clock.2 → 2]", "2"),

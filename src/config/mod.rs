@@ -223,6 +223,30 @@ pub struct CheckSettings {
     pub fast: Option<Duration>,
 }
 
+/// A pause: until an instant, or until someone removes the setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pause {
+    Until(chrono::DateTime<chrono::Utc>),
+    Forever,
+}
+
+impl Pause {
+    /// Whether it is in force at `now`.
+    pub fn covers(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        match self {
+            Pause::Until(until) => now < *until,
+            Pause::Forever => true,
+        }
+    }
+
+    pub fn until_text(&self) -> String {
+        match self {
+            Pause::Until(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            Pause::Forever => "forever".to_owned(),
+        }
+    }
+}
+
 /// One app + one process type + its schedule and thresholds: what the daemon looks after.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -234,6 +258,10 @@ pub struct Target {
     pub dry_run: bool,
     /// How long a quantity set by someone else is kept (zero: holds off).
     pub manual_hold: Duration,
+    /// Decide and log, never PATCH, while this is in force.
+    pub pause: Option<Pause>,
+    /// Unhealthy checks this soon after a new release do not count (zero: off).
+    pub deploy_grace: Duration,
     /// The clock dyno (1-based) whose daemon runs this target's app.
     pub shard: u32,
     /// Settings that are valid but will not do what a user may expect (the start line and
@@ -618,6 +646,24 @@ pub fn target(
         Some(v) if matches!(v.trimmed(), "0" | "off") => Duration::ZERO,
         other => duration(other.as_ref(), Duration::from_secs(3600))?,
     };
+    let pause = match get(PAUSE_UNTIL) {
+        None => None,
+        Some(v) if v.trimmed().is_empty() => None,
+        Some(v) if v.trimmed().eq_ignore_ascii_case("forever") => Some(Pause::Forever),
+        Some(v) => match chrono::DateTime::parse_from_rfc3339(v.trimmed()) {
+            Ok(t) => Some(Pause::Until(t.with_timezone(&chrono::Utc))),
+            Err(e) => {
+                return Err(v.err(
+                    format!("not an RFC 3339 instant or `forever` ({e})"),
+                    "2026-12-01T09:00:00Z",
+                ))
+            }
+        },
+    };
+    let deploy_grace = match get(DEPLOY_GRACE) {
+        Some(v) if matches!(v.trimmed(), "0" | "off") => Duration::ZERO,
+        other => duration(other.as_ref(), Duration::from_secs(180))?,
+    };
     if max <= largest {
         warnings.push(format!(
             "max {max} is the schedule's peak: at peak an unhealthy app has nothing to scale out to; set max above {largest}"
@@ -642,6 +688,8 @@ pub fn target(
         check,
         dry_run,
         manual_hold,
+        pause,
+        deploy_grace,
         warnings,
     })
 }
@@ -838,6 +886,9 @@ mod tests {
             (LOG, "info,[[", "example"),
             (API_BUDGET, "5", "at least 10"),
             (CHECK_CONCURRENCY, "0", "at least 1"),
+            (PAUSE_UNTIL, "tomorrow", "RFC 3339 instant or `forever`"),
+            (DEPLOY_GRACE, "soon", "=3m"),
+            (MANUAL_HOLD, "-1h", "=1h"),
         ];
         for (variable, value, needle) in cases {
             let e = resolve(&with(&[(variable, value)]), &Env::default()).unwrap_err();

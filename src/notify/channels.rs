@@ -311,6 +311,9 @@ mod tests {
         assert!(!shown.contains(&plain), "{shown}");
         assert!(!shown.contains(&b64("SG.s3cret-pass")), "{shown}");
         assert!(shown.contains("Authentication failed"), "{shown}");
-        assert_eq!(redact_sent("no password here", None, ""), "no password here");
+        assert_eq!(
+            redact_sent("no password here", None, ""),
+            "no password here"
+        );
     }
 }

@@ -41,6 +41,8 @@ pub enum Kind {
     RiskyStart,
     /// Someone set a quantity by hand: kept for AUTOSCALE_MANUAL_HOLD.
     ManualHold,
+    /// The daemon started paused (AUTOSCALE_PAUSE_UNTIL): it decides, but sends nothing.
+    Paused,
     /// Any other scale (schedule, floor, scale-in): sent with AUTOSCALE_NOTIFY_ON=all.
     Scale,
     /// `autoscale notify-test`.
@@ -58,6 +60,7 @@ impl Kind {
             Kind::ApiFailed => "api_failed",
             Kind::RiskyStart => "risky_start",
             Kind::ManualHold => "manual_hold",
+            Kind::Paused => "paused",
             Kind::Scale => "scale",
             Kind::Test => "test",
         }
@@ -165,6 +168,7 @@ impl Notice {
                 self.process,
                 self.to.unwrap_or(0)
             ),
+            Kind::Paused => format!("{app}: autoscale is paused for {}", self.process),
             Kind::Scale => format!(
                 "{app}: {} scaled from {} to {} ({}){dry}",
                 self.process,
@@ -226,7 +230,7 @@ impl Notice {
                 self.message
             ),
             Kind::RiskyStart => format!("autoscale started for {app} {p} at {when}, but: {}", self.message),
-            Kind::ManualHold => self.message.clone(),
+            Kind::ManualHold | Kind::Paused => self.message.clone(),
             Kind::Scale => format!(
                 "autoscale scaled {app} {p} from {} to {} dynos at {when} ({}).{dry}",
                 self.from.unwrap_or(0),
@@ -274,6 +278,7 @@ impl Notice {
         let target = format!("{}/{}", self.app, self.process);
         match self.kind {
             Kind::Scale | Kind::Test | Kind::ManualHold => None,
+            Kind::Paused => Some(format!("paused:{target}")),
             Kind::ApiFailed if self.status == "401" => Some("api_failed:token".to_owned()),
             Kind::ScaleFailed | Kind::RiskyStart | Kind::ApiFailed => {
                 Some(format!("{}:{target}:{}", self.kind.as_str(), self.message))

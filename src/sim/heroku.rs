@@ -91,10 +91,20 @@ struct FakeFormation {
     updated_at: String,
 }
 
+#[derive(Debug, Clone)]
+struct FakeRelease {
+    app: String,
+    id: String,
+    version: u64,
+    created_at: String,
+    description: String,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     key: String,
     apps: Vec<FakeApp>,
+    releases: Vec<FakeRelease>,
     /// (app name, process type) → formation.
     formations: Vec<(String, FakeFormation)>,
     /// (method filter, path filter, fault); consumed front first by the first matching request.
@@ -169,6 +179,7 @@ impl FakeHeroku {
                 "/apps/{app}/formation",
                 get(formation_list).patch(formation_batch_update),
             )
+            .route("/apps/{app}/releases", get(release_list))
             .route(
                 "/apps/{app}/formation/{process}",
                 get(formation_info).patch(formation_update),
@@ -242,6 +253,28 @@ impl FakeHeroku {
             f.quantity = quantity;
             f.updated_at = next_updated_at(&f.updated_at);
         }
+    }
+
+    /// Creates a release of `app` at `at` (a deploy, a config change, a restart with preboot);
+    /// returns its version.
+    pub fn add_release(
+        &self,
+        app: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        description: &str,
+    ) -> u64 {
+        let mut inner = self.inner.lock().unwrap();
+        inner.serial += 1;
+        let id = uuid_like(inner.serial);
+        let version = inner.releases.iter().filter(|r| r.app == app).count() as u64 + 1;
+        inner.releases.push(FakeRelease {
+            app: app.to_owned(),
+            id,
+            version,
+            created_at: iso(at),
+            description: description.to_owned(),
+        });
+        version
     }
 
     /// Sets a formation's `updated_at` (RFC 3339), as if its last change happened then.
@@ -564,8 +597,16 @@ async fn formation_list(
         .filter(|(name, _)| *name == a.name)
         .map(|(_, f)| formation_json(a, f))
         .collect();
-    let body = Value::Array(list).to_string();
-    // A weak validator of the body, as Heroku sends: the same list gives the same ETag.
+    let total = list.len();
+    list_answer(&headers, list, total)
+}
+
+/// A list answer as Heroku gives it: an `ETag`, 304 to a matching `If-None-Match`, and with a
+/// `Range` header (`version ..; order=desc, max=1`) the requested slice — 206 Partial Content
+/// with `Next-Range` when more remain.
+fn list_answer(headers: &HeaderMap, items: Vec<Value>, total: usize) -> Response {
+    let shown = items.len();
+    let body = Value::Array(items).to_string();
     let etag = format!(
         "W/\"{:016x}\"",
         crate::config::shard::fnv1a64(body.as_bytes())
@@ -574,15 +615,85 @@ async fn formation_list(
         .get("if-none-match")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let partial = total > shown;
     let mut response = if matches {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        (StatusCode::OK, [("content-type", "application/json")], body).into_response()
+        let status = if partial {
+            StatusCode::PARTIAL_CONTENT
+        } else {
+            StatusCode::OK
+        };
+        (status, [("content-type", "application/json")], body).into_response()
     };
     response
         .headers_mut()
         .insert("etag", HeaderValue::from_str(&etag).expect("ascii"));
+    if partial && !matches {
+        response.headers_mut().insert(
+            "next-range",
+            HeaderValue::from_static("version ..; order=desc, max=1"),
+        );
+    }
     response
+}
+
+/// `Range: <attr> ..; order=desc, max=N` → (descending, max).
+fn range_of(headers: &HeaderMap) -> (bool, usize) {
+    let text = headers
+        .get("range")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let desc = text.contains("order=desc");
+    let max = text
+        .split([';', ','])
+        .filter_map(|part| part.trim().strip_prefix("max="))
+        .find_map(|n| n.trim().parse::<usize>().ok())
+        .unwrap_or(200)
+        .clamp(1, 1000);
+    (desc, max)
+}
+
+async fn release_list(
+    State(inner): State<Shared>,
+    Path(app): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let inner = inner.lock().unwrap();
+    let Some(a) = find_app(&inner, &app) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Couldn't find that app.",
+        );
+    };
+    let mut releases: Vec<&FakeRelease> =
+        inner.releases.iter().filter(|r| r.app == a.name).collect();
+    let (desc, max) = range_of(&headers);
+    if desc {
+        releases.reverse();
+    }
+    let total = releases.len();
+    let items: Vec<Value> = releases
+        .into_iter()
+        .take(max)
+        .map(|r| {
+            json!({
+                "addon_plan_names": [],
+                "app": { "name": a.name, "id": a.id },
+                "created_at": r.created_at,
+                "current": true,
+                "description": r.description,
+                "id": r.id,
+                "slug": null,
+                "status": "succeeded",
+                "updated_at": r.created_at,
+                "user": { "email": "owner@example.com", "id": "01234567-89ab-cdef-0123-456789abcdef" },
+                "version": r.version,
+            })
+        })
+        .collect();
+    list_answer(&headers, items, total)
 }
 
 async fn formation_info(
