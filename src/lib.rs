@@ -15,6 +15,7 @@
 //! - [`plan`], [`check`]: the `plan` and `check` subcommands; [`cli`]: the command line.
 //! - [`notify`]: alerts by webhook, email and SMS, throttled, never in the way of scaling.
 //! - [`chart`]: reads event lines back (raw or `heroku logs`) and draws an SVG.
+//! - [`report`]: the interactive HTML report (D3, inlined): the page's data and its rendering.
 //! - [`logfmt`]: one logfmt event line per log event, and its parser.
 //! - [`sim`]: loopback fakes of the Heroku API and of an app, for tests and the demo.
 
@@ -45,6 +46,7 @@ pub mod notify;
 pub mod plan;
 pub mod policy;
 pub mod probe;
+pub mod report;
 pub mod scaler;
 pub mod schedule;
 pub mod sim;
