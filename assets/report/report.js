@@ -398,7 +398,8 @@
     const id = `${target.index}/${spec.key}`;
     if (!hidden.has(id)) hidden.set(id, new Set());
     const off = hidden.get(id);
-    const margin = { top: spec.marginTop || 8, right: 16, bottom: 26, left: 64 };
+    // Room on the right for half a day label centred on the last tick.
+    const margin = { top: spec.marginTop || 8, right: 36, bottom: 26, left: 64 };
     const w = width - margin.left - margin.right;
     const h = spec.height;
 
@@ -472,15 +473,28 @@
       }
       const count = Math.max(2, Math.floor(h / 40));
       const axis = d3.axisLeft(ctx.y);
+      let lines; // values of the grid lines: the labelled ticks
       if (spec.integer) {
-        const ticks = ctx.y.ticks(Math.min(count, ctx.y.domain()[1])).filter(Number.isInteger);
-        axis.tickValues(ticks).tickFormat(d3.format('d'));
+        lines = ctx.y.ticks(Math.min(count, ctx.y.domain()[1])).filter(Number.isInteger);
+        axis.tickValues(lines).tickFormat(d3.format('d'));
+      } else if (spec.scale === 'log') {
+        // A log scale ticks 1, 2, ... 9, 10, 20, ...: label (and grid) the powers of ten, and
+        // 2 and 5 times them when that makes fewer than three labels.
+        const at = (steps) => ctx.y.ticks(count).filter((v) => steps.some((k) => {
+          const power = Math.log10(v / k);
+          return Math.abs(power - Math.round(power)) < 1e-9;
+        }));
+        lines = at([1]);
+        if (lines.length < 3) lines = at([1, 2, 5]);
+        if (lines.length < 2) lines = ctx.y.ticks(count);
+        axis.tickValues(lines).tickFormat(d3.format('~s'));
       } else {
-        axis.ticks(count, spec.scale === 'log' ? '~s' : '~s');
+        lines = ctx.y.ticks(count);
+        axis.tickValues(lines).tickFormat(d3.format('~s'));
       }
       yAxis.call(axis);
       thinLabels(yAxis);
-      grid.call(d3.axisLeft(ctx.y).tickValues(axis.tickValues() || ctx.y.ticks(count)).tickSize(-w).tickFormat(''));
+      grid.call(d3.axisLeft(ctx.y).tickValues(lines).tickSize(-w).tickFormat(''));
       spec.draw(ctx);
       return null;
     }
@@ -652,7 +666,7 @@
           ctx.plot.append('g').attr('class', 'series probes').selectAll('circle')
             .data(shown).join('circle')
             .attr('cx', (p) => ctx.x(p.t)).attr('cy', (p) => ctx.y(Math.max(p.latency, ctx.y.domain()[0])))
-            .attr('r', shown.length > ctx.w ? 1.5 : 2.5).attr('fill-opacity', shown.length > ctx.w ? 0.5 : 0.9)
+            .attr('r', shown.length > ctx.w ? 1.5 : 2.5).attr('fill-opacity', shown.length > ctx.w ? 0.35 : 0.9)
             .attr('fill', (p) => OUTCOME_COLOURS[p.outcome] || OTHER_COLOUR);
         }
         if (!ctx.off.has('p50')) line(ctx, rows, 'p50_ms', COLOURS.p50, 'p50');
@@ -856,7 +870,7 @@
       .attr('offset', `${s * 100}%`).attr('stop-color', colour(s * hi)));
     legend.append('rect').attr('width', lw).attr('height', 10).attr('fill', `url(#${gradientId})`);
     const legendAxis = legend.append('g').attr('class', 'axis').attr('transform', 'translate(0,10)')
-      .call(d3.axisBottom(d3.scaleLinear().domain([0, hi]).range([0, lw])).ticks(Math.max(2, Math.floor(lw / 60)), '~s').tickSize(3));
+      .call(d3.axisBottom(d3.scaleLinear().domain([0, hi]).range([0, lw])).ticks(Math.max(2, Math.floor(lw / 60))).tickFormat(d3.format('~s')).tickSize(3));
     thinLabels(legendAxis);
     legend.append('text').attr('class', 'axis-label').attr('x', lw + 10).attr('y', 9)
       .text('requests per minute (mean)');

@@ -1,6 +1,6 @@
 //! A synthetic week for the HTML report: two targets in Europe/Berlin with a daily and a weekly
-//! shape, the schedule's floor, scale events, alerts and health checks — and hostile strings
-//! where log lines put text (alert messages, scale reasons, notes, the title).
+//! shape, the schedule's floor, scale events, alerts and health checks — and, for the test,
+//! hostile strings where log lines put text (alert messages, scale reasons, notes, the title).
 //!
 //! The week is Monday 2026-03-23 to Monday 2026-03-30, Berlin time, so it crosses the change to
 //! summer time (Sunday 29 March, 02:00 → 03:00): the page must show wall-clock hours across it.
@@ -92,6 +92,8 @@ struct Shape {
     concurrency: Option<u32>,
     /// An incident: minutes of H12 timeouts and slow answers, from this local time.
     incident: (u32, u32, u32),
+    /// Text from log lines: [`HOSTILE`] for the test, or plain.
+    text: fn(&str) -> String,
 }
 
 fn target(shape: &Shape) -> TargetReport {
@@ -210,12 +212,12 @@ fn target(shape: &Shape) -> TargetReport {
         reason: "scale_in".into(),
         result: Some("ok".into()),
     });
-    // A reason never seen before (and hostile): drawn in the "other" colour, shown as text.
+    // A reason never seen before (hostile, in the test): drawn in the "other" colour, as text.
     scales.push(ScaleMark {
         t: from + Duration::hours(100),
         from: Some(floor_at(from + Duration::hours(100))),
         to: Some(floor_at(from + Duration::hours(100))),
-        reason: format!("manual {HOSTILE}"),
+        reason: (shape.text)("manual"),
         result: None,
     });
     scales.sort_by_key(|s| s.t);
@@ -232,7 +234,7 @@ fn target(shape: &Shape) -> TargetReport {
         AlertMark {
             t: scale_in,
             kind: "recovered".into(),
-            message: HOSTILE.into(),
+            message: (shape.text)(&format!("{}/web recovered: p95 210 ms", shape.app)),
         },
     ];
 
@@ -282,7 +284,7 @@ fn target(shape: &Shape) -> TargetReport {
         dyno_hours_max: Some(f64::from(max) * (to - from).num_minutes() as f64 / 60.0),
         scale_events: Some(scales.len() as u64),
         alerts: Some(alerts.len() as u64),
-        notes: vec![format!("12 lines skipped as garbage, e.g. {HOSTILE}")],
+        notes: vec![(shape.text)("12 lines skipped as garbage")],
     };
 
     TargetReport {
@@ -302,12 +304,22 @@ fn target(shape: &Shape) -> TargetReport {
     }
 }
 
-/// The report of the synthetic week: `shop/web` (concurrency known) and `api/web` (not).
+/// The report of the synthetic week: `shop/web` (concurrency known) and `api/web` (not), with
+/// [`HOSTILE`] in the title, a scale reason, an alert message and a note.
 pub fn report() -> ReportData {
+    week(|plain| format!("{plain} {HOSTILE}"))
+}
+
+/// The same week with plain text only (for the screenshot).
+pub fn plain_report() -> ReportData {
+    week(|plain| plain.to_string())
+}
+
+fn week(text: fn(&str) -> String) -> ReportData {
     let from = week_start();
     let to = week_end();
     ReportData {
-        title: format!("autoscale traffic report {HOSTILE}"),
+        title: text("autoscale traffic report"),
         generated_at: to + Duration::minutes(5),
         zone: Zone::covering(Berlin, from, to),
         targets: vec![
@@ -317,6 +329,7 @@ pub fn report() -> ReportData {
                 seed: 0x9e37_79b9_7f4a_7c15,
                 concurrency: Some(2),
                 incident: (2, 14, 5),
+                text,
             }),
             target(&Shape {
                 app: "api",
@@ -324,6 +337,7 @@ pub fn report() -> ReportData {
                 seed: 0xd1b5_4a32_d192_ed03,
                 concurrency: None,
                 incident: (3, 9, 40),
+                text,
             }),
         ],
     }
