@@ -4,7 +4,7 @@
 //! The page is made of plain files under `assets/` — `report/report.html`, `report.css`,
 //! `report.js` and the vendored `vendor/d3.min.js` (see `assets/vendor/README.md`) — which
 //! [`render_html`] inlines, together with the data as JSON, into one HTML string. The files stay
-//! readable and editable as HTML, CSS and JavaScript; Rust only fills four slots.
+//! readable and editable as HTML, CSS and JavaScript; Rust only fills their slots.
 //!
 //! This module is pure: the caller hands it a [`ReportData`] (the readers compute it from router
 //! lines, `event=traffic` lines, the daemon's own lines and the schedule) and gets the page back.
@@ -23,11 +23,24 @@
 //!   (the page skips it), so one hostile value cannot stretch an axis to 1e300.
 //!
 //! # The JSON the page reads
-//! Times are milliseconds since the Unix epoch (UTC). Per-minute data is written as columns
-//! (`{"t":[...],"requests":[...],...}`) and step series and probes as small arrays, because a
-//! week of minutes written as objects would repeat every key 10,080 times. A week of one target
-//! at one point per minute, with a health check every 3 minutes, makes a page of about 0.92 MB:
-//! 0.58 MB of data and 0.34 MB of page and d3 (see the tests).
+//! Times are milliseconds since the Unix epoch (UTC); the page shows them in the zone.
+//! ```text
+//! { "title", "generated_at", "zone": { "name", "offsets": [[t, seconds east of UTC], ...] },
+//!   "targets": [ { "app", "process", "concurrency", "slow_ms", "max",
+//!     "minutes": { "t0", "dt": [...], "requests": [...], "s2xx", "s3xx", "s4xx", "s5xx",
+//!                  "h10", "h12", "h13", "errors", "p50_ms", "p95_ms", "busy", "dynos" },
+//!     "quantity": [[t, q], ...], "floor": [[t, q], ...],
+//!     "scales": [{ "t", "from", "to", "reason", "result" }], "alerts": [{ "t", "kind", "message" }],
+//!     "probes": [[t, latency_ms, outcome], ...], "dropped": { "scales", "alerts", "probes" },
+//!     "heatmap": { "requests": [7][24], "minutes": [7][24] } | null,
+//!     "summary": { "from", "to", "requests", "errors", "p95_ms", "dyno_hours",
+//!                  "dyno_hours_schedule", "dyno_hours_max", "scale_events", "alerts", "notes" } } ] }
+//! ```
+//! Minutes are columns, their times as `t0` plus minute steps (`dt`), and step series and probes
+//! are small arrays, because a week of minutes written as objects would repeat every key and
+//! time 10,080 times. A week of one target at one point per minute, with a health check every 3
+//! minutes, makes a page of about 0.92 MB: 0.58 MB of data and 0.34 MB of page and d3 (see the
+//! tests).
 
 use std::fmt::Write as _;
 
