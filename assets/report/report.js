@@ -138,7 +138,6 @@
       fromWall,
       format: (spec) => { const f = d3.utcFormat(spec); return (t) => f(new Date(toWall(t))); },
       offsetLabels: [...new Set(offsets.map((o) => offsetLabel(o[1])))],
-      offsetLabel: (t) => offsetLabel(offsetAt(t)),
     };
   }
 
@@ -150,7 +149,6 @@
   const fmtMs = (v) => (v == null ? '–' : `${v >= 100 ? fmtInt(Math.round(v)) : d3.format(',.1~f')(v)} ms`);
   const fmtHours = (v) => (v == null ? '–' : `${d3.format(',.1f')(v)} h`);
   const fmtPercent = d3.format('.1~%');
-  const fmtSI = d3.format('~s');
 
   function fmtDuration(ms) {
     const d = Math.floor(ms / DAY);
