@@ -589,7 +589,7 @@ mod tests {
     use serde_json::{json, Value};
 
     const HOSTILE: &str =
-        "</script><script>alert(1)</script><!-- </SCRIPT > & \u{2028}\u{2029} {{data.json}}";
+        "</script><script>alert(1)</script><!-- </SCRIPT > & \u{2028}\u{2029} {{data.json}} \"q' ";
 
     fn utc(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)
@@ -677,7 +677,9 @@ mod tests {
             assert_eq!(value, HOSTILE);
         }
         // The title is also written as HTML text, escaped.
-        let title = "<title>&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!-- &lt;/SCRIPT &gt; &amp; ";
+        let title =
+            "<title>&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!-- &lt;/SCRIPT &gt; \
+                     &amp; \u{2028}\u{2029} {{data.json}} &quot;q&#39; </title>";
         assert!(html.contains(title), "{}", &html[..400]);
     }
 
@@ -738,6 +740,8 @@ mod tests {
                    "dyno_hours_max": null, "scale_events": 0, "alerts": null, "notes": []})
         );
         let rounded = Summary {
+            from: Some(utc("2026-03-23T00:00:00.5Z")),
+            to: Some(utc("2026-03-30T00:00:00Z")),
             p95_ms: Some(123.456),
             dyno_hours: Some(2.0),
             dyno_hours_schedule: Some(0.005),
@@ -746,6 +750,8 @@ mod tests {
         };
         let text = serde_json::to_string(&rounded).unwrap();
         assert!(text.contains("\"p95_ms\":123.46,"), "{text}");
+        let times = "{\"from\":1774224000500,\"to\":1774828800000,";
+        assert!(text.starts_with(times), "{text}");
         assert!(
             text.contains("\"dyno_hours\":2,"),
             "whole numbers without .0: {text}"
