@@ -594,7 +594,8 @@
         ctx.plot.selectAll('path.area').data(stacked).join('path')
           .attr('class', (s) => `series area ${s.key}`)
           .attr('fill', (s) => COLOURS[s.key]).attr('fill-opacity', 0.85)
-          .attr('d', d3.area().defined((p) => !p.data.gap)
+          // A minute whose every count is missing breaks the area instead of dropping to 0.
+          .attr('d', d3.area().defined((p) => !p.data.gap && STATUS.some((c) => p.data[c.id] !== null))
             .x((p) => ctx.x(p.data.t)).y0((p) => ctx.y(p[0])).y1((p) => ctx.y(p[1])));
         // Router errors: a mark per bucket with any, one row per code above the plot.
         const bw = Math.max(2, ctx.x(ctx.bucket.size * MINUTE) - ctx.x(0));
