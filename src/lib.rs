@@ -20,6 +20,7 @@
 //! - [`plan`], [`check`]: the `plan` and `check` subcommands; [`cli`]: the command line.
 //! - [`notify`]: alerts by webhook, email and SMS, throttled, never in the way of scaling.
 //! - [`chart`]: reads event lines back (raw or `heroku logs`) and draws an SVG.
+//! - [`report`]: the interactive HTML report (D3, inlined): the page's data and its rendering.
 //! - [`logfmt`]: one logfmt event line per log event, and its parser.
 //! - [`sim`]: loopback fakes of the Heroku API and of an app, for tests and the demo.
 
@@ -53,5 +54,6 @@ pub mod plan;
 pub mod policy;
 pub mod probe;
 pub mod reconcile;
+pub mod report;
 pub mod schedule;
 pub mod sim;
