@@ -71,6 +71,8 @@ pub enum Reason {
     Slow,
     Floor,
     ScaleIn,
+    /// The app's traffic needs more dynos (or, for some minutes, fewer).
+    Load,
 }
 
 impl Reason {
@@ -82,6 +84,7 @@ impl Reason {
             Reason::Slow => "slow",
             Reason::Floor => "floor",
             Reason::ScaleIn => "scale_in",
+            Reason::Load => "load",
         }
     }
 
@@ -146,6 +149,33 @@ pub struct Hold {
     pub until: DateTime<Utc>,
 }
 
+/// What the app's traffic asks for (with AUTOSCALE_CONCURRENCY set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Load {
+    /// What the latest minute needs ([`dynos_for`]), before the floor and max are applied.
+    pub desired: u32,
+    /// The largest need of the last SCALE_IN_AFTER minutes, when every one of them was below
+    /// the current quantity: what a calm scale-in may go down to.
+    pub scale_in_to: Option<u32>,
+}
+
+/// Dynos needed to serve `busy` requests in service at once (Little's law: the sum of service
+/// times over the minute) when one dyno serves `concurrency` at once and should be busy
+/// `utilization` of the time: ceil(busy / (concurrency × utilization)). Bad inputs (a NaN, a
+/// negative) need nothing; the result is capped at the schedule's largest quantity.
+pub fn dynos_for(busy: f64, concurrency: u32, utilization: f64) -> u32 {
+    let capacity = f64::from(concurrency) * utilization;
+    if !(busy.is_finite() && capacity.is_finite()) || busy <= 0.0 || capacity <= 0.0 {
+        return 0;
+    }
+    let needed = (busy / capacity - 1e-9).ceil();
+    if needed >= f64::from(crate::schedule::MAX_QUANTITY) {
+        crate::schedule::MAX_QUANTITY
+    } else {
+        needed.max(0.0) as u32
+    }
+}
+
 /// What one target looks like this round: everything [`decide`] needs, nothing it has to fetch.
 #[derive(Debug, Clone, Copy)]
 pub struct View<'a> {
@@ -165,6 +195,8 @@ pub struct View<'a> {
     pub startup: bool,
     /// A manual hold in force.
     pub hold: Option<Hold>,
+    /// What the traffic asks for, when the target scales on load.
+    pub load: Option<Load>,
 }
 
 /// What to do, and what the round changes in the target's memory.
@@ -201,11 +233,14 @@ impl Decision {
 ///    once (even through a hold — safety wins — unless someone set 0 on purpose, or the
 ///    schedule itself asks for 0: an app with no dynos cannot answer its check);
 /// 2. a hold keeps the quantity set by hand: whatever else would happen is skipped;
-/// 3. a pending schedule edge applies its quantity — a scale-in only while the app is healthy
-///    (held while the latest check is unhealthy; at startup with checks on, after the first
-///    check);
-/// 4. below the floor → the floor;
-/// 5. a run of fast checks since the last scale, above the floor → back to the floor.
+/// 3. traffic that needs more than runs → that many at once (within the max);
+/// 4. a pending schedule edge applies its quantity (never below what the traffic needs) — a
+///    scale-in only while the app is healthy (held while the latest check is unhealthy; at
+///    startup with checks on, after the first check);
+/// 5. below the floor → the floor;
+/// 6. calm above the floor → back down: to what the traffic needed in its last minutes, or
+///    after a run of fast checks since the last scale to the floor (never below the traffic's
+///    need).
 pub fn decide(view: &View) -> Decision {
     let View {
         current,
@@ -242,7 +277,7 @@ pub fn decide(view: &View) -> Decision {
     }
 }
 
-/// Rules 3 to 5: the schedule and calm.
+/// Rules 3 to 6: load, the schedule and calm.
 fn follow_schedule(view: &View) -> Decision {
     let View {
         current,
@@ -250,15 +285,27 @@ fn follow_schedule(view: &View) -> Decision {
         streaks,
         limits,
         startup,
+        load,
         ..
     } = *view;
-    let Some(floor) = floor else {
+    // What the traffic needs, within the max; above what runs and above the schedule, it is
+    // the traffic that scales out (below the schedule, the floor's own rule does).
+    let needed = load.map(|l| l.desired.min(limits.max));
+    if let Some(needed) = needed.filter(|n| *n > current && *n > floor.unwrap_or(0)) {
+        return Decision::just(Action::Scale {
+            to: needed,
+            reason: Reason::Load,
+        });
+    }
+    let Some(schedule_floor) = floor else {
         return Decision::just(if startup {
             Action::Skip(Skip::NoFloor)
         } else {
             Action::Nothing
         });
     };
+    // The floor the traffic allows: never below what it needs right now.
+    let floor = needed.map_or(schedule_floor, |n| n.max(schedule_floor));
     let up = if startup {
         Reason::Startup
     } else {
@@ -291,6 +338,17 @@ fn follow_schedule(view: &View) -> Decision {
         });
     }
     if current > floor {
+        // The traffic was below what runs for SCALE_IN_AFTER minutes: down to the most any of
+        // those minutes needed.
+        if let Some(to) = load.and_then(|l| l.scale_in_to) {
+            let to = to.max(floor);
+            if to < current {
+                return Decision::just(Action::Scale {
+                    to,
+                    reason: Reason::Load,
+                });
+            }
+        }
         if limits
             .scale_in_after
             .is_some_and(|n| streaks.fast_since_scale >= n)
@@ -355,6 +413,7 @@ mod tests {
         checks_on: bool,
         startup: bool,
         hold: Option<u32>,
+        load: Option<Load>,
     }
 
     const ROUND: Round = Round {
@@ -366,6 +425,7 @@ mod tests {
         checks_on: true,
         startup: false,
         hold: None,
+        load: None,
     };
 
     fn run(r: &Round) -> Decision {
@@ -383,6 +443,7 @@ mod tests {
             checks_on: r.checks_on,
             startup: r.startup,
             hold: r.hold.map(|quantity| Hold { quantity, until }),
+            load: r.load,
         })
     }
 
@@ -760,6 +821,55 @@ mod tests {
         assert_eq!(run_with(&round, &s).action, Action::Nothing);
         s.record(Fast);
         assert_eq!(run_with(&round, &s).action, scale(2, Reason::ScaleIn));
+    }
+
+    fn load(desired: u32, scale_in_to: Option<u32>) -> Option<Load> {
+        Some(Load {
+            desired,
+            scale_in_to,
+        })
+    }
+
+    #[test]
+    fn dynos_for_load_is_little_s_law_over_capacity() {
+        // 600 requests a minute at 400 ms: busy 4; 2 at once per dyno, half of it: 4 dynos.
+        assert_eq!(dynos_for(4.0, 2, 0.5), 4);
+        assert_eq!(dynos_for(4.01, 2, 0.5), 5);
+        assert_eq!(dynos_for(0.1, 5, 0.7), 1);
+        assert_eq!(dynos_for(0.0, 5, 0.7), 0);
+        assert_eq!(dynos_for(f64::NAN, 5, 0.7), 0);
+        assert_eq!(dynos_for(-3.0, 5, 0.7), 0);
+        assert_eq!(dynos_for(1e300, 5, 0.7), crate::schedule::MAX_QUANTITY);
+        assert_eq!(dynos_for(3.0, 0, 0.7), 0);
+        // Exactly at capacity is enough (no dyno for floating-point dust).
+        assert_eq!(dynos_for(2.8, 4, 0.7), 1);
+    }
+
+    #[test]
+    fn load_scales_out_at_once_and_in_after_calm_minutes_never_below_the_floor() {
+        type Row = (&'static str, u32, Option<u32>, Option<Load>, &'static [Outcome], Action);
+        #[rustfmt::skip]
+        let table: [Row; 9] = [
+            ("more traffic: out to what it needs", 2, Some(2), load(4, None), &[Ok], scale(4, Reason::Load)),
+            ("capped at max", 2, Some(2), load(9, None), &[Ok], scale(5, Reason::Load)),
+            ("at what it needs: nothing", 4, Some(2), load(4, None), &[Ok], Action::Nothing),
+            ("below current, not yet calm long enough", 4, Some(2), load(1, None), &[Ok], Action::Nothing),
+            ("calm minutes: in to the most they needed", 5, Some(2), load(1, Some(3)), &[Ok], scale(3, Reason::Load)),
+            ("never below the floor", 5, Some(2), load(0, Some(1)), &[Ok], scale(2, Reason::Load)),
+            ("fast checks do not undercut the traffic", 5, Some(2), load(4, None), &[Fast, Fast, Fast], scale(4, Reason::ScaleIn)),
+            ("below the floor is the floor's job", 1, Some(2), load(0, None), &[Ok], scale(2, Reason::Floor)),
+            ("an unhealthy app still goes to max", 2, Some(2), load(3, None), &[Down], scale(5, Reason::Down)),
+        ];
+        for (name, current, floor, load, history, want) in table {
+            let d = run(&Round { current, floor, load, history, ..ROUND });
+            assert_eq!(d.action, want, "{name}");
+        }
+        // A scale-in edge does not go below what the traffic needs.
+        let d = run(&Round { current: 5, floor: Some(1), edge_pending: true, load: load(3, None), history: &[Ok], ..ROUND });
+        assert_eq!(d.action, scale(3, Reason::Schedule));
+        // A hold keeps the hand-set quantity against load too; max still wins when unhealthy.
+        let d = run(&Round { current: 2, hold: Some(2), load: load(4, None), history: &[Ok], ..ROUND });
+        assert_eq!(d.action, Action::Skip(Skip::Hold));
     }
 
     #[test]

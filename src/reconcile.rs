@@ -895,6 +895,7 @@ impl AppLoop {
                 checks_on: t.checks_on && !self.inbox.checks_off[i].load(Ordering::Relaxed),
                 startup: wake == Wake::Startup,
                 hold: t.hold,
+                load: None,
             };
             out.push((i, decide(&view)));
         }
