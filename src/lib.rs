@@ -9,6 +9,8 @@
 //! - [`policy`]: decide; a pure function from trigger, quantity, floor and streaks to an action.
 //! - [`scaler`]: apply; the one task that owns the state and calls the API.
 //! - [`heroku`]: the shared Platform API client (retries, backoff, error decoding).
+//! - [`history`]: traffic, probes, scales, holds and alerts kept in Postgres or SQLite, never in
+//!   the way of scaling.
 //! - [`http`]: the one reqwest builder, capped body reads, URL redaction.
 //! - [`daemon`]: wires cron edges, the check loop and the scaler; shutdown.
 //! - [`demo`]: the real daemon against the simulator, with a scripted story and a chart.
@@ -39,6 +41,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod heroku;
+pub mod history;
 pub mod http;
 pub mod logfmt;
 pub mod notify;
