@@ -258,6 +258,36 @@ pub fn prune_sql(table: &Table, inclusive: bool) -> String {
     )
 }
 
+/// A statement built here, as SQLite wants it: each `$N` becomes a plain `?`. SQLite treats
+/// `$N` and `?N` as named parameters, and binding looks each name up in a list, so a 500-row
+/// INSERT (8,000 parameters) takes seconds; plain `?` is bound by position. Valid because every
+/// builder here numbers its placeholders once each, in order (the tests check it).
+pub fn for_sqlite(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+            while chars.next_if(char::is_ascii_digit).is_some() {}
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The `$N` placeholders of `sql`, in order of appearance.
+#[cfg(test)]
+fn placeholder_numbers(sql: &str) -> Vec<usize> {
+    sql.split('$')
+        .skip(1)
+        .map(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().unwrap()
+        })
+        .collect()
+}
+
 /// Instants older than this (epoch milliseconds) are past retention.
 pub fn retention_cutoff(now_ms: i64, days: u32) -> i64 {
     now_ms.saturating_sub(i64::from(days) * 86_400_000)
@@ -447,6 +477,32 @@ mod tests {
             "SELECT target_id, at, kind, message FROM autoscale_alerts WHERE target_id IN ($1, $2) \
              AND at >= $3 AND at < $4 ORDER BY at, target_id LIMIT 1000"
         );
+    }
+
+    #[test]
+    fn sqlite_gets_positional_placeholders_which_every_builder_allows() {
+        assert_eq!(
+            for_sqlite(&insert_sql(&ALERTS, 2)),
+            "INSERT INTO autoscale_alerts (target_id, at, kind, message) VALUES (?, ?, ?, ?), (?, ?, ?, ?)"
+        );
+        assert_eq!(
+            for_sqlite("a = $12 AND b < $3, $x $"),
+            "a = ? AND b < ?, $x $"
+        );
+        // Positional binding is right only when the placeholders run 1, 2, 3, ... once each.
+        let built = [
+            insert_sql(&TRAFFIC, 3),
+            insert_sql(&PROBES, 2),
+            insert_targets_sql(4),
+            select_targets_sql(5),
+            select_sql(&HOLDS, 3, 10),
+        ];
+        for sql in built {
+            let numbers = placeholder_numbers(&sql);
+            let expected: Vec<usize> = (1..=numbers.len()).collect();
+            assert_eq!(numbers, expected, "{sql}");
+            assert_eq!(for_sqlite(&sql).matches('?').count(), numbers.len());
+        }
     }
 
     #[test]

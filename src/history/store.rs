@@ -135,6 +135,9 @@ impl Store {
                             Tls::VerifyFull => PgSslMode::VerifyFull,
                         })
                         .application_name("autoscale")
+                        // sqlx logs server notices; "already exists, skipping" at every start is
+                        // not worth a line.
+                        .options([("client_min_messages", "warning")])
                         .disable_statement_logging();
                     Pool::Postgres(
                         PgPoolOptions::new()
@@ -271,13 +274,13 @@ impl Store {
             with_pool!(&self.pool, pool => {
                 let mut tx = pool.begin().await.map_err(fail)?;
                 for chunk in new.chunks(batch::MAX_ROWS_PER_STATEMENT) {
-                    let sql = batch::insert_targets_sql(chunk.len());
+                    let sql = self.sql(batch::insert_targets_sql(chunk.len()));
                     let mut query = sqlx::query(&sql);
                     for (id, app, process) in chunk {
                         query = query.bind(id).bind(app.as_str()).bind(process.as_str());
                     }
                     query.execute(&mut *tx).await.map_err(fail)?;
-                    let sql = batch::select_targets_sql(chunk.len());
+                    let sql = self.sql(batch::select_targets_sql(chunk.len()));
                     let mut query = sqlx::query(&sql);
                     for (id, _, _) in chunk {
                         query = query.bind(id);
@@ -297,7 +300,7 @@ impl Store {
                 written.refused_rows = batch.without_targets(&refused) as u64;
 
                 for chunk in batch.traffic.chunks(batch::MAX_ROWS_PER_STATEMENT) {
-                    let sql = batch::insert_sql(&TRAFFIC, chunk.len());
+                    let sql = self.sql(batch::insert_sql(&TRAFFIC, chunk.len()));
                     let mut query = sqlx::query(&sql);
                     for (id, r) in chunk {
                         query = query
@@ -321,7 +324,7 @@ impl Store {
                     query.execute(&mut *tx).await.map_err(fail)?;
                 }
                 for chunk in batch.probes.chunks(batch::MAX_ROWS_PER_STATEMENT) {
-                    let sql = batch::insert_sql(&PROBES, chunk.len());
+                    let sql = self.sql(batch::insert_sql(&PROBES, chunk.len()));
                     let mut query = sqlx::query(&sql);
                     for (id, r) in chunk {
                         query = query
@@ -335,7 +338,7 @@ impl Store {
                     query.execute(&mut *tx).await.map_err(fail)?;
                 }
                 for chunk in batch.scales.chunks(batch::MAX_ROWS_PER_STATEMENT) {
-                    let sql = batch::insert_sql(&SCALES, chunk.len());
+                    let sql = self.sql(batch::insert_sql(&SCALES, chunk.len()));
                     let mut query = sqlx::query(&sql);
                     for (id, r) in chunk {
                         query = query
@@ -349,7 +352,7 @@ impl Store {
                     query.execute(&mut *tx).await.map_err(fail)?;
                 }
                 for chunk in batch.holds.chunks(batch::MAX_ROWS_PER_STATEMENT) {
-                    let sql = batch::insert_sql(&HOLDS, chunk.len());
+                    let sql = self.sql(batch::insert_sql(&HOLDS, chunk.len()));
                     let mut query = sqlx::query(&sql);
                     for (id, r) in chunk {
                         query = query
@@ -363,7 +366,7 @@ impl Store {
                     query.execute(&mut *tx).await.map_err(fail)?;
                 }
                 for chunk in batch.alerts.chunks(batch::MAX_ROWS_PER_STATEMENT) {
-                    let sql = batch::insert_sql(&ALERTS, chunk.len());
+                    let sql = self.sql(batch::insert_sql(&ALERTS, chunk.len()));
                     let mut query = sqlx::query(&sql);
                     for (id, r) in chunk {
                         query = query
@@ -457,7 +460,7 @@ impl Store {
                 let names: BTreeMap<i64, (String, String)> =
                     targets.into_iter().map(|(id, a, p)| (id, (a, p))).collect();
                 for table in TABLES {
-                    let sql = batch::select_sql(&table, names.len(), cap + 1);
+                    let sql = self.sql(batch::select_sql(&table, names.len(), cap + 1));
                     let mut query = sqlx::query(&sql);
                     for id in names.keys() {
                         query = query.bind(id);
@@ -623,6 +626,16 @@ impl Store {
     /// Closes the pool's connections (waits for those in use).
     pub fn close<'a>(&'a self) -> BoxFuture<'a, ()> {
         Box::pin(async move { with_pool!(&self.pool, pool => pool.close().await) })
+    }
+}
+
+impl Store {
+    /// A statement from [`batch`] as this back end wants it (see [`batch::for_sqlite`]).
+    fn sql(&self, sql: String) -> String {
+        match self.pool {
+            Pool::Postgres(_) => sql,
+            Pool::Sqlite(_) => batch::for_sqlite(&sql),
+        }
     }
 }
 

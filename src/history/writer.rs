@@ -193,8 +193,14 @@ impl Writer {
             return;
         }
         let Some(store) = &self.store else { return };
+        let began = Instant::now();
         match timeout(limit, store.write(&mut batch, known)).await {
             Ok(Ok(written)) => {
+                tracing::debug!(
+                    event = "history_batch",
+                    rows = written.rows,
+                    ms = began.elapsed().as_millis() as u64
+                );
                 self.shared
                     .written
                     .fetch_add(written.rows, Ordering::Relaxed);
