@@ -418,7 +418,10 @@ mod tests {
         let worker = target_id("a", "worker");
         assert_eq!(batch.without_targets(&[worker]), 1);
         assert_eq!(batch.alerts.len(), 0);
-        assert_eq!(batch.targets.len(), 1);
+        assert_eq!(
+            batch.targets.keys().copied().collect::<Vec<_>>(),
+            [target_id("a", "web")]
+        );
         assert_eq!(batch.without_targets(&[target_id("a", "web")]), 2);
         assert!(batch.is_empty());
         assert!(Batch::new(Vec::new()).is_empty());
@@ -433,9 +436,10 @@ mod tests {
             probe("b", "2026-11-30T10:01:00Z"),
         ]);
         assert_eq!(batch.without_targets(&[target_id("a", "web")]), 2);
-        assert_eq!(batch.traffic.len(), 1);
-        assert_eq!(batch.probes.len(), 1);
-        assert_eq!(batch.traffic[0].0, target_id("b", "web"));
+        let b = target_id("b", "web");
+        assert_eq!(batch.traffic.iter().map(|r| r.0).collect::<Vec<_>>(), [b]);
+        assert_eq!(batch.probes.iter().map(|r| r.0).collect::<Vec<_>>(), [b]);
+        assert_eq!(batch.targets.keys().copied().collect::<Vec<_>>(), [b]);
     }
 
     #[test]
