@@ -25,7 +25,7 @@ use autoscale::history::{
     ProbeSource, ScaleRow, StoreUrl, TrafficRow,
 };
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use sqlx::{Connection, Executor};
+use sqlx::{ConnectOptions, Connection, Executor};
 
 const MINUTES_PER_WEEK: i64 = 7 * 24 * 60;
 
@@ -252,7 +252,13 @@ async fn main() {
     let admin = std::env::var("AUTOSCALE_TEST_POSTGRES_URL")
         .expect("AUTOSCALE_TEST_POSTGRES_URL (source .ci/postgres)");
     let name = format!("autoscale_bench_{}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    let mut conn = admin
+        .parse::<sqlx::postgres::PgConnectOptions>()
+        .unwrap()
+        .disable_statement_logging()
+        .connect()
+        .await
+        .unwrap();
     conn.execute(format!("CREATE DATABASE {name}").as_str())
         .await
         .unwrap();
