@@ -203,6 +203,15 @@ impl History {
     }
 }
 
+impl std::fmt::Debug for HistoryHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HistoryHandle")
+            .field("on", &self.rows.is_some())
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
 impl HistoryHandle {
     /// A handle that keeps nothing (history off): `record` returns `false` and counts nothing.
     pub fn off() -> HistoryHandle {
