@@ -6,6 +6,9 @@
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 
+/// The probe's own verdict type: what is stored is what the probe decided.
+pub use crate::probe::Outcome;
+
 /// Longest app or process name kept (Heroku allows 30-character app names and 36-character ids).
 pub const MAX_NAME_BYTES: usize = 100;
 /// Longest reason, result or alert kind kept; longer text is cut.
@@ -46,15 +49,6 @@ pub enum ProbeSource {
     Probe,
     /// A minute of router traffic judged as a check.
     Traffic,
-}
-
-/// A health verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Down,
-    Slow,
-    Ok,
-    Fast,
 }
 
 /// One check of a target.
@@ -151,21 +145,11 @@ impl ProbeSource {
     }
 }
 
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Down => "down",
-            Outcome::Slow => "slow",
-            Outcome::Ok => "ok",
-            Outcome::Fast => "fast",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Outcome> {
-        [Outcome::Down, Outcome::Slow, Outcome::Ok, Outcome::Fast]
-            .into_iter()
-            .find(|o| o.as_str() == text)
-    }
+/// A stored health verdict read back (`down`, `slow`, `ok`, `fast`).
+pub fn parse_outcome(text: &str) -> Option<Outcome> {
+    [Outcome::Down, Outcome::Slow, Outcome::Ok, Outcome::Fast]
+        .into_iter()
+        .find(|o| o.as_str() == text)
 }
 
 impl HoldReason {
@@ -361,7 +345,7 @@ mod tests {
             assert_eq!(ProbeSource::parse(s.as_str()), Some(s));
         }
         for o in [Outcome::Down, Outcome::Slow, Outcome::Ok, Outcome::Fast] {
-            assert_eq!(Outcome::parse(o.as_str()), Some(o));
+            assert_eq!(parse_outcome(o.as_str()), Some(o));
         }
         for r in [HoldReason::Manual, HoldReason::Pause, HoldReason::Deploy] {
             assert_eq!(HoldReason::parse(r.as_str()), Some(r));
@@ -385,7 +369,7 @@ mod tests {
                 HoldReason::Deploy.as_str()
             ]
         );
-        assert_eq!(Outcome::parse("DOWN"), None);
+        assert_eq!(parse_outcome("DOWN"), None);
         assert_eq!(ProbeSource::parse(""), None);
         assert_eq!(HoldReason::parse("holiday"), None);
     }

@@ -27,8 +27,8 @@ use sqlx::{ConnectOptions, Executor, Row as SqlRow};
 
 use super::batch::{self, Batch, Table, ALERTS, HOLDS, PROBES, SCALES, TABLES, TRAFFIC};
 use super::rows::{
-    from_millis, from_sql, to_millis, to_sql, AlertRow, HoldReason, HoldRow, Outcome, ProbeRow,
-    ProbeSource, ScaleRow, TrafficRow,
+    from_millis, from_sql, parse_outcome, to_millis, to_sql, AlertRow, HoldReason, HoldRow,
+    ProbeRow, ProbeSource, ScaleRow, TrafficRow,
 };
 use super::settings::{StoreUrl, Tls};
 use super::HistoryData;
@@ -509,7 +509,7 @@ impl Store {
                                 // A label this build does not know (a newer one wrote it): skipped.
                                 let (Some(source), Some(outcome)) = (
                                     ProbeSource::parse(&text(4).map_err(fail)?),
-                                    Outcome::parse(&text(5).map_err(fail)?),
+                                    parse_outcome(&text(5).map_err(fail)?),
                                 ) else {
                                     continue;
                                 };
