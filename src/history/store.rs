@@ -87,6 +87,22 @@ macro_rules! with_pool {
     };
 }
 
+/// Multi-row INSERTs of one table's rows in `tx`, [`batch::MAX_ROWS_PER_STATEMENT`] at a time;
+/// `$bind` binds one row's columns in the table's column order.
+macro_rules! insert_rows {
+    ($store:ident, $tx:ident, $fail:ident, $table:expr, $rows:expr,
+     |$query:ident, $id:ident, $row:ident| $bind:expr) => {
+        for chunk in $rows.chunks(batch::MAX_ROWS_PER_STATEMENT) {
+            let sql = $store.sql(batch::insert_sql(&$table, chunk.len()));
+            let mut $query = sqlx::query(&sql);
+            for ($id, $row) in chunk {
+                $query = $bind;
+            }
+            $query.execute(&mut *$tx).await.map_err($fail)?;
+        }
+    };
+}
+
 /// An open store.
 pub struct Store {
     pool: Pool,
@@ -299,84 +315,49 @@ impl Store {
                 let refused: Vec<i64> = written.refused.iter().map(|(id, _, _)| *id).collect();
                 written.refused_rows = batch.without_targets(&refused) as u64;
 
-                for chunk in batch.traffic.chunks(batch::MAX_ROWS_PER_STATEMENT) {
-                    let sql = self.sql(batch::insert_sql(&TRAFFIC, chunk.len()));
-                    let mut query = sqlx::query(&sql);
-                    for (id, r) in chunk {
-                        query = query
-                            .bind(id)
-                            .bind(to_millis(r.minute))
-                            .bind(r.busy)
-                            .bind(to_sql(r.requests))
-                            .bind(to_sql(r.p50_ms))
-                            .bind(to_sql(r.p95_ms))
-                            .bind(to_sql(r.p99_ms))
-                            .bind(to_sql(r.errors))
-                            .bind(to_sql(r.h10))
-                            .bind(to_sql(r.h12))
-                            .bind(to_sql(r.h13))
-                            .bind(to_sql(r.s2xx))
-                            .bind(to_sql(r.s3xx))
-                            .bind(to_sql(r.s4xx))
-                            .bind(to_sql(r.s5xx))
-                            .bind(to_sql(r.dynos));
-                    }
-                    query.execute(&mut *tx).await.map_err(fail)?;
-                }
-                for chunk in batch.probes.chunks(batch::MAX_ROWS_PER_STATEMENT) {
-                    let sql = self.sql(batch::insert_sql(&PROBES, chunk.len()));
-                    let mut query = sqlx::query(&sql);
-                    for (id, r) in chunk {
-                        query = query
-                            .bind(id)
-                            .bind(to_millis(r.at))
-                            .bind(r.latency_ms.map(to_sql))
-                            .bind(r.status.map(to_sql))
-                            .bind(r.source.as_str())
-                            .bind(r.outcome.as_str());
-                    }
-                    query.execute(&mut *tx).await.map_err(fail)?;
-                }
-                for chunk in batch.scales.chunks(batch::MAX_ROWS_PER_STATEMENT) {
-                    let sql = self.sql(batch::insert_sql(&SCALES, chunk.len()));
-                    let mut query = sqlx::query(&sql);
-                    for (id, r) in chunk {
-                        query = query
-                            .bind(id)
-                            .bind(to_millis(r.at))
-                            .bind(to_sql(r.from))
-                            .bind(to_sql(r.to))
-                            .bind(r.reason.as_str())
-                            .bind(r.result.as_str());
-                    }
-                    query.execute(&mut *tx).await.map_err(fail)?;
-                }
-                for chunk in batch.holds.chunks(batch::MAX_ROWS_PER_STATEMENT) {
-                    let sql = self.sql(batch::insert_sql(&HOLDS, chunk.len()));
-                    let mut query = sqlx::query(&sql);
-                    for (id, r) in chunk {
-                        query = query
-                            .bind(id)
-                            .bind(to_millis(r.at))
-                            .bind(r.until.map(to_millis))
-                            .bind(to_sql(r.quantity))
-                            .bind(r.ended)
-                            .bind(r.reason.as_str());
-                    }
-                    query.execute(&mut *tx).await.map_err(fail)?;
-                }
-                for chunk in batch.alerts.chunks(batch::MAX_ROWS_PER_STATEMENT) {
-                    let sql = self.sql(batch::insert_sql(&ALERTS, chunk.len()));
-                    let mut query = sqlx::query(&sql);
-                    for (id, r) in chunk {
-                        query = query
-                            .bind(id)
-                            .bind(to_millis(r.at))
-                            .bind(r.kind.as_str())
-                            .bind(r.message.as_str());
-                    }
-                    query.execute(&mut *tx).await.map_err(fail)?;
-                }
+                insert_rows!(self, tx, fail, TRAFFIC, batch.traffic, |query, id, r| query
+                    .bind(id)
+                    .bind(to_millis(r.minute))
+                    .bind(r.busy)
+                    .bind(to_sql(r.requests))
+                    .bind(to_sql(r.p50_ms))
+                    .bind(to_sql(r.p95_ms))
+                    .bind(to_sql(r.p99_ms))
+                    .bind(to_sql(r.errors))
+                    .bind(to_sql(r.h10))
+                    .bind(to_sql(r.h12))
+                    .bind(to_sql(r.h13))
+                    .bind(to_sql(r.s2xx))
+                    .bind(to_sql(r.s3xx))
+                    .bind(to_sql(r.s4xx))
+                    .bind(to_sql(r.s5xx))
+                    .bind(to_sql(r.dynos)));
+                insert_rows!(self, tx, fail, PROBES, batch.probes, |query, id, r| query
+                    .bind(id)
+                    .bind(to_millis(r.at))
+                    .bind(r.latency_ms.map(to_sql))
+                    .bind(r.status.map(to_sql))
+                    .bind(r.source.as_str())
+                    .bind(r.outcome.as_str()));
+                insert_rows!(self, tx, fail, SCALES, batch.scales, |query, id, r| query
+                    .bind(id)
+                    .bind(to_millis(r.at))
+                    .bind(to_sql(r.from))
+                    .bind(to_sql(r.to))
+                    .bind(r.reason.as_str())
+                    .bind(r.result.as_str()));
+                insert_rows!(self, tx, fail, HOLDS, batch.holds, |query, id, r| query
+                    .bind(id)
+                    .bind(to_millis(r.at))
+                    .bind(r.until.map(to_millis))
+                    .bind(to_sql(r.quantity))
+                    .bind(r.ended)
+                    .bind(r.reason.as_str()));
+                insert_rows!(self, tx, fail, ALERTS, batch.alerts, |query, id, r| query
+                    .bind(id)
+                    .bind(to_millis(r.at))
+                    .bind(r.kind.as_str())
+                    .bind(r.message.as_str()));
                 tx.commit().await.map_err(fail)?;
             });
             written.rows = batch.len() as u64;
