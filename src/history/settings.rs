@@ -144,7 +144,7 @@ pub fn parse_store_url(text: &str) -> Result<StoreUrl, String> {
         ));
     }
     let url = Url::parse(text).map_err(|e| format!("not a URL ({e})"))?;
-    if !url.has_host() || url.host_str() == Some("") {
+    if url.host_str().is_none_or(str::is_empty) {
         return Err("the postgres URL has no host".into());
     }
     if let Some((_, mode)) = url.query_pairs().find(|(k, _)| k == "sslmode") {
@@ -416,6 +416,16 @@ mod tests {
                 vec![(HISTORY_VAR, format!("postgres://u:{SECRET}@/db"))],
                 HISTORY_VAR,
                 "empty host",
+            ),
+            (
+                vec![(HISTORY_VAR, "postgres:///db".to_string())],
+                HISTORY_VAR,
+                "no host",
+            ),
+            (
+                vec![(HISTORY_VAR, "postgresql://".to_string())],
+                HISTORY_VAR,
+                "no host",
             ),
             (
                 vec![(
