@@ -14,6 +14,8 @@
 //! - [`budget`]: how often formations are re-read within the API budget.
 //! - [`heroku`]: the shared Platform API client (retries, backoff, error decoding, ETags,
 //!   every call counted).
+//! - [`history`]: traffic, probes, scales, holds and alerts kept in Postgres or SQLite, never in
+//!   the way of scaling.
 //! - [`http`]: the one reqwest builder, capped body reads, URL redaction.
 //! - [`daemon`]: wires the app loops, the checks, the cron edges and the alerts; shutdown.
 //! - [`demo`]: the real daemon against the simulator, with a scripted story and a chart.
@@ -47,6 +49,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod heroku;
+pub mod history;
 pub mod http;
 pub mod logfmt;
 pub mod notify;

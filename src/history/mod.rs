@@ -1,0 +1,416 @@
+//! History: the daemon remembers its traffic minutes, probes, scales, holds and alerts in the
+//! user's own database (Heroku Postgres, or a SQLite file locally), so that `chart`, `suggest`
+//! and `replay` can look back further than Heroku's 1,500 log lines.
+//!
+//! History is a sink beside the scaler and must never slow it: [`HistoryHandle::record`] only
+//! puts a row on a bounded queue (a full queue drops the row and counts it), and one writer task
+//! turns the queue into batched transactions. A slow, full or unreachable database costs rows,
+//! never time: the writer logs `event=history state=lost reason=... dropped=N` once per outage,
+//! `event=history state=ok dropped=N` when writes work again, and retries with a capped,
+//! jittered backoff. A start with the database unreachable still returns a working handle
+//! within [`Options::startup_timeout`] and says so ([`Startup::Unreachable`]), so the daemon can
+//! alert `risky_start` and go on.
+//!
+//! - [`rows`]: the row types the daemon hands over (pure).
+//! - [`settings`]: `AUTOSCALE_HISTORY` and `AUTOSCALE_HISTORY_DAYS` (pure).
+//! - [`batch`]: rows grouped per table and the SQL text, one text for both back ends (pure).
+//! - [`outage`]: when to log lost and ok, and the reconnect backoff (pure).
+//! - `store`: connections, schema, statements; `writer`: the writer task.
+//!
+//! Several shards may write one database: traffic minutes are upserts on (target, minute),
+//! events are plain inserts, target ids are computed rather than allocated, and the schema is
+//! applied under a lock. Retention deletes rows older than `AUTOSCALE_HISTORY_DAYS`, hourly, one
+//! target and at most [`Options::prune_batch`] rows per statement, between batches.
+
+pub mod batch;
+pub mod outage;
+pub mod rows;
+pub mod settings;
+mod store;
+mod writer;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+pub use rows::{
+    AlertRow, HoldReason, HoldRow, Outcome, ProbeRow, ProbeSource, Row, ScaleRow, TrafficRow,
+};
+pub use settings::{resolve, HistorySetting, SettingError, Settings, StoreUrl};
+pub use store::{StoreError, SCHEMA_VERSION};
+
+use outage::Outage;
+use store::{Access, Connect, Store};
+use writer::{Control, Writer};
+
+/// The writer's knobs; [`Options::new`] gives the production values.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Rows older than this many days are deleted.
+    pub retention_days: u32,
+    /// Rows the queue holds before `record` starts dropping.
+    pub queue_rows: usize,
+    /// A batch is written when it has this many rows ...
+    pub batch_rows: usize,
+    /// ... or this long after its first row.
+    pub batch_interval: Duration,
+    /// Longest time `History::start` waits for the database.
+    pub startup_timeout: Duration,
+    /// Longest time for one connection, write or retention statement.
+    pub op_timeout: Duration,
+    /// SQLite: how long a statement waits for another connection's lock.
+    pub busy_timeout: Duration,
+    /// Reconnect backoff: first wait and cap (jittered).
+    pub retry_min: Duration,
+    pub retry_max: Duration,
+    /// Time between retention rounds (the first runs at start).
+    pub prune_interval: Duration,
+    /// Most rows one retention statement deletes.
+    pub prune_batch: usize,
+}
+
+impl Options {
+    pub fn new(retention_days: u32) -> Options {
+        Options {
+            retention_days,
+            queue_rows: 10_000,
+            batch_rows: 1_000,
+            batch_interval: Duration::from_secs(2),
+            startup_timeout: Duration::from_secs(5),
+            op_timeout: Duration::from_secs(10),
+            busy_timeout: Duration::from_secs(2),
+            retry_min: Duration::from_secs(1),
+            retry_max: Duration::from_secs(60),
+            prune_interval: Duration::from_secs(3600),
+            prune_batch: 5_000,
+        }
+    }
+}
+
+/// How the store was found at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Startup {
+    /// Connected, schema applied (the database's version; newer than ours is fine).
+    Ready { schema_version: i64 },
+    /// Not reachable in time: the handle works (rows are dropped and counted) and the writer
+    /// keeps trying. `reason` is safe to print; the daemon alerts `risky_start` with it.
+    Unreachable { reason: String },
+}
+
+/// A started history: the handle to record with, the writer task, and how the start went.
+pub struct History {
+    pub handle: HistoryHandle,
+    pub task: JoinHandle<()>,
+    pub startup: Startup,
+}
+
+/// Counters since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Rows put on the queue.
+    pub queued: u64,
+    /// Rows written (a traffic minute recorded twice in one batch counts once).
+    pub written: u64,
+    /// Rows lost: queue full, database slow or unreachable, writer stopped.
+    pub dropped: u64,
+    /// Rows refused as invalid (a non-finite number, a missing name).
+    pub invalid: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    queued: AtomicU64,
+    written: AtomicU64,
+    dropped: AtomicU64,
+    invalid: AtomicU64,
+    /// Rows the full queue refused that the writer has not yet looked at.
+    queue_full: AtomicU64,
+}
+
+/// Records rows for the writer; cheap to clone, never waits.
+#[derive(Clone)]
+pub struct HistoryHandle {
+    rows: Option<mpsc::Sender<Row>>,
+    control: Option<mpsc::Sender<Control>>,
+    shared: Arc<Shared>,
+}
+
+impl History {
+    /// Opens the store (at most `options.startup_timeout`), applies the schema and spawns the
+    /// writer. Logs `event=history state=ok` or, when the database cannot be reached,
+    /// `event=history state=lost reason=...` (a warning) and carries on without it.
+    pub async fn start(url: StoreUrl, options: Options) -> History {
+        let (rows_tx, rows_rx) = mpsc::channel(options.queue_rows.max(1));
+        let (control_tx, control_rx) = mpsc::channel(4);
+        let shared = Arc::new(Shared::default());
+        let opened = writer::open(&url, &options, options.startup_timeout).await;
+        let mut outage = Outage::default();
+        let (store, startup, retry_at) = match opened {
+            Ok((store, schema_version)) => {
+                tracing::info!(
+                    event = "history",
+                    state = "ok",
+                    dropped = 0,
+                    store = %url,
+                    schema_version,
+                    retention_days = options.retention_days,
+                );
+                (Some(store), Startup::Ready { schema_version }, None)
+            }
+            Err(e) => {
+                outage.failed(e.kind, 0);
+                tracing::warn!(
+                    event = "history",
+                    state = "lost",
+                    reason = e.kind,
+                    dropped = 0,
+                    store = %url,
+                    message = %e.message,
+                    "history is not kept until the database answers",
+                );
+                let retry = Instant::now() + options.retry_min;
+                (
+                    None,
+                    Startup::Unreachable { reason: e.message },
+                    Some(retry),
+                )
+            }
+        };
+        let writer = Writer {
+            url,
+            options,
+            store,
+            rows: rows_rx,
+            control: control_rx,
+            shared: shared.clone(),
+            outage,
+            retry_at,
+        };
+        History {
+            handle: HistoryHandle {
+                rows: Some(rows_tx),
+                control: Some(control_tx),
+                shared,
+            },
+            task: tokio::spawn(writer.run()),
+            startup,
+        }
+    }
+}
+
+impl std::fmt::Debug for HistoryHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HistoryHandle")
+            .field("on", &self.rows.is_some())
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl HistoryHandle {
+    /// A handle that keeps nothing (history off): `record` returns `false` and counts nothing.
+    pub fn off() -> HistoryHandle {
+        HistoryHandle {
+            rows: None,
+            control: None,
+            shared: Arc::new(Shared::default()),
+        }
+    }
+
+    /// Queues a row; never waits. `false` when it was dropped (queue full, writer stopped,
+    /// history off).
+    pub fn record(&self, row: impl Into<Row>) -> bool {
+        let Some(rows) = &self.rows else {
+            return false;
+        };
+        match rows.try_send(row.into()) {
+            Ok(()) => {
+                self.shared.queued.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.shared.queue_full.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    /// Counters since start.
+    pub fn stats(&self) -> Stats {
+        let s = &self.shared;
+        Stats {
+            queued: s.queued.load(Ordering::Relaxed),
+            written: s.written.load(Ordering::Relaxed),
+            dropped: s.dropped.load(Ordering::Relaxed) + s.queue_full.load(Ordering::Relaxed),
+            invalid: s.invalid.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Writes everything queued so far (or drops it, counted, when the store is lost); waits
+    /// at most `limit`. `false` when the writer did not answer in time or is gone.
+    pub async fn flush(&self, limit: Duration) -> bool {
+        let Some(control) = &self.control else {
+            return true;
+        };
+        let (done, answered) = oneshot::channel();
+        let asked = async {
+            control.send(Control::Flush(done)).await.ok()?;
+            answered.await.ok()
+        };
+        matches!(tokio::time::timeout(limit, asked).await, Ok(Some(())))
+    }
+
+    /// Shutdown: writes what is queued within `limit` (rows still unwritten then are dropped,
+    /// counted) and stops the writer. Rows recorded afterwards are dropped. `false` when the
+    /// writer did not finish in time.
+    pub async fn close(&self, limit: Duration) -> bool {
+        let Some(control) = &self.control else {
+            return true;
+        };
+        let deadline = Instant::now() + limit;
+        let (done, answered) = oneshot::channel();
+        let asked = async {
+            control.send(Control::Close { deadline, done }).await.ok()?;
+            answered.await.ok()
+        };
+        matches!(tokio::time::timeout(limit, asked).await, Ok(Some(())))
+    }
+}
+
+/// Everything kept about one target or app in a time range, each kind time-ordered.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HistoryData {
+    pub traffic: Vec<TrafficRow>,
+    pub probes: Vec<ProbeRow>,
+    pub scales: Vec<ScaleRow>,
+    pub holds: Vec<HoldRow>,
+    pub alerts: Vec<AlertRow>,
+}
+
+impl HistoryData {
+    pub fn len(&self) -> usize {
+        self.traffic.len()
+            + self.probes.len()
+            + self.scales.len()
+            + self.holds.len()
+            + self.alerts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// All rows in one time-ordered list (at one instant: traffic, probes, scales, holds,
+    /// alerts).
+    pub fn into_rows(self) -> Vec<Row> {
+        let mut rows: Vec<Row> = self
+            .traffic
+            .into_iter()
+            .map(Row::Traffic)
+            .chain(self.probes.into_iter().map(Row::Probe))
+            .chain(self.scales.into_iter().map(Row::Scale))
+            .chain(self.holds.into_iter().map(Row::Hold))
+            .chain(self.alerts.into_iter().map(Row::Alert))
+            .collect();
+        rows.sort_by_key(Row::at);
+        rows
+    }
+}
+
+/// The store as `autoscale check` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreStatus {
+    /// The store, safe to print.
+    pub store: String,
+    pub reachable: bool,
+    /// Why it is not reachable or not readable (safe to print).
+    pub error: Option<String>,
+    /// The database's schema version (`None`: no history tables yet).
+    pub schema_version: Option<i64>,
+    /// Rows per table.
+    pub rows: Vec<(&'static str, u64)>,
+    /// The oldest instant kept.
+    pub oldest: Option<DateTime<Utc>>,
+    /// Space the history takes (Postgres: its tables and indexes; SQLite: the file).
+    pub size_bytes: Option<u64>,
+}
+
+/// Longest wait for a reader's connection.
+const READ_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most rows of one kind a read returns (a month of minutes for 20 process types).
+pub const MAX_READ_ROWS: usize = 1_000_000;
+
+/// Reads all five kinds for `app` (one `process`, or every one) in `[since, until)`. Never
+/// creates or changes anything (a missing SQLite file is an error).
+pub async fn read(
+    url: &StoreUrl,
+    app: &str,
+    process: Option<&str>,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<HistoryData, StoreError> {
+    let store = open_for_reading(url).await?;
+    let result = async {
+        store.schema_version().await?;
+        store.read(app, process, since, until, MAX_READ_ROWS).await
+    }
+    .await;
+    store.close().await;
+    result
+}
+
+/// The store's state for `autoscale check`; never fails (an unreachable store says so).
+pub async fn status(url: &StoreUrl) -> StoreStatus {
+    let mut status = StoreStatus {
+        store: url.to_string(),
+        reachable: false,
+        error: None,
+        schema_version: None,
+        rows: Vec::new(),
+        oldest: None,
+        size_bytes: None,
+    };
+    let store = match open_for_reading(url).await {
+        Ok(store) => store,
+        Err(e) => {
+            status.error = Some(e.message);
+            return status;
+        }
+    };
+    status.reachable = true;
+    match store.counts().await {
+        Ok(counts) => {
+            status.schema_version = counts.schema_version;
+            status.rows = counts.rows;
+            status.oldest = counts.oldest;
+            status.size_bytes = counts.size_bytes;
+        }
+        Err(e) => status.error = Some(e.message),
+    }
+    store.close().await;
+    status
+}
+
+async fn open_for_reading(url: &StoreUrl) -> Result<Store, StoreError> {
+    let connect = Connect {
+        access: Access::Read,
+        acquire_timeout: READ_CONNECT_TIMEOUT,
+        busy_timeout: Duration::from_secs(5),
+    };
+    match tokio::time::timeout(READ_CONNECT_TIMEOUT, Store::open(url, connect)).await {
+        Ok(result) => result,
+        Err(_) => Err(StoreError {
+            kind: "timeout",
+            message: format!("{url}: no connection within 10s"),
+        }),
+    }
+}

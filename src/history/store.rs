@@ -1,0 +1,650 @@
+//! The database side: connecting (Postgres with TLS, or a SQLite file), the schema, and every
+//! statement the writer and the readers run.
+//!
+//! Two typed pools rather than `sqlx::Any`: each back end keeps its own connect options (TLS mode
+//! for Postgres; WAL, busy timeout, read-only and create-if-missing for SQLite), SQLite can take
+//! its write lock up front while migrating (`BEGIN IMMEDIATE`), and no driver registry or
+//! placeholder rewriting is involved (`QueryBuilder<Any>` writes `?`, which Postgres refuses).
+//! The SQL text is the same for both ([`super::batch`]); [`with_pool!`] runs one body against
+//! whichever pool is open.
+//!
+//! The schema is applied by our own small migrator, not sqlx's: the tables usually live in the
+//! app's own `DATABASE_URL`, where sqlx's `_sqlx_migrations` table may already belong to the app.
+//! Ours is `autoscale_schema`, guarded by a transaction-scoped advisory lock on Postgres and by
+//! `BEGIN IMMEDIATE` on SQLite, so shards starting together apply it once.
+
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Executor, Row as SqlRow};
+
+use super::batch::{self, Batch, Table, ALERTS, HOLDS, PROBES, SCALES, TABLES, TRAFFIC};
+use super::rows::{
+    from_millis, from_sql, parse_outcome, to_millis, to_sql, AlertRow, HoldReason, HoldRow,
+    ProbeRow, ProbeSource, ScaleRow, TrafficRow,
+};
+use super::settings::{StoreUrl, Tls};
+use super::HistoryData;
+
+/// The schema, in order; each text runs once, in one transaction with its version's record.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("schema/0001_tables.sql"))];
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = 1;
+/// Key of the Postgres advisory lock held while migrating ("autoscal" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6175_746f_7363_616c;
+
+/// A database failure, already safe to print (see [`StoreUrl::scrub`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct StoreError {
+    /// A short class for `reason=`: `connect`, `timeout`, `write`, `schema`, `missing`, `too_many`.
+    pub kind: &'static str,
+    pub message: String,
+}
+
+/// What a connection is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The writer: creates a missing SQLite file; applies the schema.
+    Write,
+    /// Readers: never create or change anything.
+    Read,
+}
+
+/// How the store is set up (the writer's and the readers' knobs).
+#[derive(Debug, Clone, Copy)]
+pub struct Connect {
+    pub access: Access,
+    /// Longest wait for a connection from the pool (and so for connecting).
+    pub acquire_timeout: Duration,
+    /// SQLite: how long a statement waits for another connection's lock before failing.
+    pub busy_timeout: Duration,
+}
+
+/// A future that is `Send` by construction: the writer runs on a multi-threaded runtime, and
+/// rustc cannot prove `Send` through sqlx's higher-ranked executor bounds on its own.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+enum Pool {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// One body run against whichever pool is open (the SQL is the same; the types differ).
+macro_rules! with_pool {
+    ($pool:expr, $p:ident => $body:expr) => {
+        match $pool {
+            Pool::Postgres($p) => $body,
+            Pool::Sqlite($p) => $body,
+        }
+    };
+}
+
+/// Multi-row INSERTs of one table's rows in `tx`, [`batch::MAX_ROWS_PER_STATEMENT`] at a time;
+/// `$bind` binds one row's columns in the table's column order.
+macro_rules! insert_rows {
+    ($store:ident, $tx:ident, $fail:ident, $table:expr, $rows:expr,
+     |$query:ident, $id:ident, $row:ident| $bind:expr) => {
+        for chunk in $rows.chunks(batch::MAX_ROWS_PER_STATEMENT) {
+            let sql = $store.sql(batch::insert_sql(&$table, chunk.len()));
+            let mut $query = sqlx::query(&sql);
+            for ($id, $row) in chunk {
+                $query = $bind;
+            }
+            $query.execute(&mut *$tx).await.map_err($fail)?;
+        }
+    };
+}
+
+/// An open store.
+pub struct Store {
+    pool: Pool,
+    url: StoreUrl,
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Rows written (traffic rows counted once per minute, even when upserted over).
+    pub rows: u64,
+    /// Targets newly registered by this write (to remember after the commit).
+    pub registered: Vec<i64>,
+    /// Targets whose id is already taken by other names: their rows were not written.
+    pub refused: Vec<(i64, String, String)>,
+    /// Rows not written because their target was refused.
+    pub refused_rows: u64,
+}
+
+/// The store as `autoscale check` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counts {
+    pub schema_version: Option<i64>,
+    pub rows: Vec<(&'static str, u64)>,
+    pub oldest: Option<DateTime<Utc>>,
+    pub size_bytes: Option<u64>,
+}
+
+impl Store {
+    /// Connects (bounded by `connect.acquire_timeout`); a writer also applies the schema.
+    pub fn open<'a>(
+        url: &'a StoreUrl,
+        connect: Connect,
+    ) -> BoxFuture<'a, Result<Store, StoreError>> {
+        Box::pin(async move {
+            let pool = match url {
+                StoreUrl::Postgres(parsed) => {
+                    let options = PgConnectOptions::from_url(parsed)
+                        .map_err(|e| error(url, "connect", &e))?
+                        .ssl_mode(match Tls::for_url(parsed) {
+                            Tls::Disable => PgSslMode::Disable,
+                            Tls::Allow => PgSslMode::Allow,
+                            Tls::Prefer => PgSslMode::Prefer,
+                            Tls::Require => PgSslMode::Require,
+                            Tls::VerifyCa => PgSslMode::VerifyCa,
+                            Tls::VerifyFull => PgSslMode::VerifyFull,
+                        })
+                        .application_name("autoscale")
+                        // sqlx logs server notices; "already exists, skipping" at every start is
+                        // not worth a line.
+                        .options([("client_min_messages", "warning")])
+                        .disable_statement_logging();
+                    Pool::Postgres(
+                        PgPoolOptions::new()
+                            .max_connections(2)
+                            .min_connections(0)
+                            .acquire_timeout(connect.acquire_timeout)
+                            .idle_timeout(Some(Duration::from_secs(300)))
+                            .connect_with(options)
+                            .await
+                            .map_err(|e| error(url, "connect", &e))?,
+                    )
+                }
+                StoreUrl::Sqlite(path) => {
+                    let write = connect.access == Access::Write;
+                    let options = SqliteConnectOptions::new()
+                        .filename(path)
+                        .create_if_missing(write)
+                        .read_only(!write)
+                        .busy_timeout(connect.busy_timeout)
+                        .disable_statement_logging();
+                    // WAL lets readers (`chart`) read while the daemon writes; a reader leaves the
+                    // file's journal mode alone.
+                    let options = if write {
+                        options
+                            .journal_mode(SqliteJournalMode::Wal)
+                            .synchronous(SqliteSynchronous::Normal)
+                    } else {
+                        options
+                    };
+                    Pool::Sqlite(
+                        SqlitePoolOptions::new()
+                            .max_connections(1)
+                            .acquire_timeout(connect.acquire_timeout)
+                            .connect_with(options)
+                            .await
+                            .map_err(|e| error(url, "connect", &e))?,
+                    )
+                }
+            };
+            Ok(Store {
+                pool,
+                url: url.clone(),
+            })
+        })
+    }
+
+    /// Applies the schema versions this build knows and the database lacks; returns the
+    /// database's version (which may be newer than ours: an older build keeps writing the
+    /// tables it knows during a rolling restart).
+    pub fn migrate<'a>(&'a self) -> BoxFuture<'a, Result<i64, StoreError>> {
+        Box::pin(async move {
+            let fail = |e: sqlx::Error| error(&self.url, "schema", &e);
+            let now = Utc::now().timestamp_millis();
+            with_pool!(&self.pool, pool => {
+                let mut tx = match &self.pool {
+                    Pool::Postgres(_) => pool.begin().await,
+                    Pool::Sqlite(_) => pool.begin_with("BEGIN IMMEDIATE").await,
+                }
+                .map_err(fail)?;
+                if let Pool::Postgres(_) = &self.pool {
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(MIGRATION_LOCK)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(fail)?;
+                }
+                // A text without arguments runs as a plain (multi-statement) query on both.
+                (&mut *tx)
+                    .execute(
+                        "CREATE TABLE IF NOT EXISTS autoscale_schema \
+                         (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+                    )
+                    .await
+                .map_err(fail)?;
+                let found: i64 = sqlx::query_scalar::<_, Option<i64>>(
+                    "SELECT max(version) FROM autoscale_schema",
+                )
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(fail)?
+                .unwrap_or(0);
+                let mut version = found;
+                for (number, sql) in MIGRATIONS.iter().filter(|(n, _)| *n > found) {
+                    (&mut *tx).execute(*sql).await.map_err(fail)?;
+                    sqlx::query("INSERT INTO autoscale_schema (version, applied_at) VALUES ($1, $2)")
+                        .bind(number)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(fail)?;
+                    version = *number;
+                }
+                tx.commit().await.map_err(fail)?;
+                Ok(version)
+            })
+        })
+    }
+
+    /// The database's schema version; `missing` when it has no history tables.
+    pub fn schema_version<'a>(&'a self) -> BoxFuture<'a, Result<i64, StoreError>> {
+        Box::pin(async move {
+            let version = with_pool!(&self.pool, pool => {
+                sqlx::query_scalar::<_, Option<i64>>("SELECT max(version) FROM autoscale_schema")
+                    .fetch_one(pool)
+                    .await
+            });
+            match version {
+                Ok(Some(v)) => Ok(v),
+                Ok(None) => Err(missing(&self.url)),
+                Err(sqlx::Error::Database(e)) if is_missing_table(e.message()) => {
+                    Err(missing(&self.url))
+                }
+                Err(e) => Err(error(&self.url, "connect", &e)),
+            }
+        })
+    }
+
+    /// Writes a batch in one transaction: registers its new targets (`known` are already
+    /// registered), then multi-row INSERTs, the traffic as an upsert.
+    pub fn write<'a>(
+        &'a self,
+        batch: &'a mut Batch,
+        known: &'a HashSet<i64>,
+    ) -> BoxFuture<'a, Result<Written, StoreError>> {
+        Box::pin(async move {
+            let fail = |e: sqlx::Error| error(&self.url, "write", &e);
+            let mut written = Written::default();
+            let new: Vec<(i64, String, String)> = batch
+                .targets
+                .iter()
+                .filter(|(id, _)| !known.contains(id))
+                .map(|(id, (app, process))| (*id, app.clone(), process.clone()))
+                .collect();
+            with_pool!(&self.pool, pool => {
+                let mut tx = pool.begin().await.map_err(fail)?;
+                for chunk in new.chunks(batch::MAX_ROWS_PER_STATEMENT) {
+                    let sql = self.sql(batch::insert_targets_sql(chunk.len()));
+                    let mut query = sqlx::query(&sql);
+                    for (id, app, process) in chunk {
+                        query = query.bind(id).bind(app.as_str()).bind(process.as_str());
+                    }
+                    query.execute(&mut *tx).await.map_err(fail)?;
+                    let sql = self.sql(batch::select_targets_sql(chunk.len()));
+                    let mut query = sqlx::query(&sql);
+                    for (id, _, _) in chunk {
+                        query = query.bind(id);
+                    }
+                    for row in query.fetch_all(&mut *tx).await.map_err(fail)? {
+                        let id: i64 = row.try_get(0).map_err(fail)?;
+                        let app: String = row.try_get(1).map_err(fail)?;
+                        let process: String = row.try_get(2).map_err(fail)?;
+                        if chunk.iter().any(|(i, a, p)| *i == id && *a == app && *p == process) {
+                            written.registered.push(id);
+                        } else {
+                            written.refused.push((id, app, process));
+                        }
+                    }
+                }
+                let refused: Vec<i64> = written.refused.iter().map(|(id, _, _)| *id).collect();
+                written.refused_rows = batch.without_targets(&refused) as u64;
+
+                insert_rows!(self, tx, fail, TRAFFIC, batch.traffic, |query, id, r| query
+                    .bind(id)
+                    .bind(to_millis(r.minute))
+                    .bind(r.busy)
+                    .bind(to_sql(r.requests))
+                    .bind(to_sql(r.p50_ms))
+                    .bind(to_sql(r.p95_ms))
+                    .bind(to_sql(r.p99_ms))
+                    .bind(to_sql(r.errors))
+                    .bind(to_sql(r.h10))
+                    .bind(to_sql(r.h12))
+                    .bind(to_sql(r.h13))
+                    .bind(to_sql(r.s2xx))
+                    .bind(to_sql(r.s3xx))
+                    .bind(to_sql(r.s4xx))
+                    .bind(to_sql(r.s5xx))
+                    .bind(to_sql(r.dynos)));
+                insert_rows!(self, tx, fail, PROBES, batch.probes, |query, id, r| query
+                    .bind(id)
+                    .bind(to_millis(r.at))
+                    .bind(r.latency_ms.map(to_sql))
+                    .bind(r.status.map(to_sql))
+                    .bind(r.source.as_str())
+                    .bind(r.outcome.as_str()));
+                insert_rows!(self, tx, fail, SCALES, batch.scales, |query, id, r| query
+                    .bind(id)
+                    .bind(to_millis(r.at))
+                    .bind(to_sql(r.from))
+                    .bind(to_sql(r.to))
+                    .bind(r.reason.as_str())
+                    .bind(r.result.as_str()));
+                insert_rows!(self, tx, fail, HOLDS, batch.holds, |query, id, r| query
+                    .bind(id)
+                    .bind(to_millis(r.at))
+                    .bind(r.until.map(to_millis))
+                    .bind(to_sql(r.quantity))
+                    .bind(r.ended)
+                    .bind(r.reason.as_str()));
+                insert_rows!(self, tx, fail, ALERTS, batch.alerts, |query, id, r| query
+                    .bind(id)
+                    .bind(to_millis(r.at))
+                    .bind(r.kind.as_str())
+                    .bind(r.message.as_str()));
+                tx.commit().await.map_err(fail)?;
+            });
+            written.rows = batch.len() as u64;
+            Ok(written)
+        })
+    }
+
+    /// Every target id in the store (retention goes through them one by one).
+    pub fn target_ids<'a>(&'a self) -> BoxFuture<'a, Result<Vec<i64>, StoreError>> {
+        Box::pin(async move {
+            let fail = |e: sqlx::Error| error(&self.url, "prune", &e);
+            with_pool!(&self.pool, pool => {
+                sqlx::query_scalar::<_, i64>("SELECT id FROM autoscale_targets ORDER BY id")
+                    .fetch_all(pool)
+                    .await
+                    .map_err(fail)
+            })
+        })
+    }
+
+    /// Deletes at most about `batch` rows of one target older than `cutoff_ms`; `true` when
+    /// more may be left.
+    pub fn prune_step<'a>(
+        &'a self,
+        table: &'a Table,
+        target: i64,
+        cutoff_ms: i64,
+        batch: usize,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let fail = |e: sqlx::Error| error(&self.url, "prune", &e);
+            with_pool!(&self.pool, pool => {
+                let bound: Option<i64> = sqlx::query_scalar(&batch::prune_bound_sql(table, batch))
+                    .bind(target)
+                    .bind(cutoff_ms)
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(fail)?;
+                let (sql, until) = match bound {
+                    Some(bound) => (batch::prune_sql(table, true), bound),
+                    None => (batch::prune_sql(table, false), cutoff_ms),
+                };
+                sqlx::query(&sql)
+                    .bind(target)
+                    .bind(until)
+                    .execute(pool)
+                    .await
+                    .map_err(fail)?;
+                Ok(bound.is_some())
+            })
+        })
+    }
+
+    /// All rows of `app` (one `process`, or all of them) in `[since, until)`, each kind
+    /// time-ordered; more than `cap` rows of one kind is an error (narrow the range).
+    pub fn read<'a>(
+        &'a self,
+        app: &'a str,
+        process: Option<&'a str>,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        cap: usize,
+    ) -> BoxFuture<'a, Result<HistoryData, StoreError>> {
+        Box::pin(async move {
+            let fail = |e: sqlx::Error| error(&self.url, "read", &e);
+            let (since, until) = (to_millis(since), to_millis(until));
+            let mut data = HistoryData::default();
+            with_pool!(&self.pool, pool => {
+                let targets: Vec<(i64, String, String)> = sqlx::query_as(
+                    "SELECT id, app, process FROM autoscale_targets \
+                     WHERE app = $1 AND ($2 IS NULL OR process = $2) ORDER BY id",
+                )
+                .bind(app)
+                .bind(process)
+                .fetch_all(pool)
+                .await
+                .map_err(fail)?;
+                if targets.is_empty() {
+                    return Ok(data);
+                }
+                let names: BTreeMap<i64, (String, String)> =
+                    targets.into_iter().map(|(id, a, p)| (id, (a, p))).collect();
+                for table in TABLES {
+                    let sql = self.sql(batch::select_sql(&table, names.len(), cap + 1));
+                    let mut query = sqlx::query(&sql);
+                    for id in names.keys() {
+                        query = query.bind(id);
+                    }
+                    let rows = query.bind(since).bind(until).fetch_all(pool).await.map_err(fail)?;
+                    if rows.len() > cap {
+                        return Err(StoreError {
+                            kind: "too_many",
+                            message: format!(
+                                "more than {cap} {} rows in the range: ask for a shorter one",
+                                table.name
+                            ),
+                        });
+                    }
+                    for row in &rows {
+                        let id: i64 = row.try_get(0).map_err(fail)?;
+                        let at: i64 = row.try_get(1).map_err(fail)?;
+                        let (Some((app, process)), Some(at)) = (names.get(&id), from_millis(at)) else {
+                            continue;
+                        };
+                        let (app, process) = (app.clone(), process.clone());
+                        let int = |i: usize| row.try_get::<i32, _>(i).map(from_sql);
+                        let opt = |i: usize| row.try_get::<Option<i32>, _>(i).map(|v| v.map(from_sql));
+                        let text = |i: usize| row.try_get::<String, _>(i);
+                        match table.name {
+                            "autoscale_traffic" => data.traffic.push(TrafficRow {
+                                app,
+                                process,
+                                minute: at,
+                                busy: row.try_get(2).map_err(fail)?,
+                                requests: int(3).map_err(fail)?,
+                                p50_ms: int(4).map_err(fail)?,
+                                p95_ms: int(5).map_err(fail)?,
+                                p99_ms: int(6).map_err(fail)?,
+                                errors: int(7).map_err(fail)?,
+                                h10: int(8).map_err(fail)?,
+                                h12: int(9).map_err(fail)?,
+                                h13: int(10).map_err(fail)?,
+                                s2xx: int(11).map_err(fail)?,
+                                s3xx: int(12).map_err(fail)?,
+                                s4xx: int(13).map_err(fail)?,
+                                s5xx: int(14).map_err(fail)?,
+                                dynos: int(15).map_err(fail)?,
+                            }),
+                            "autoscale_probes" => {
+                                // A label this build does not know (a newer one wrote it): skipped.
+                                let (Some(source), Some(outcome)) = (
+                                    ProbeSource::parse(&text(4).map_err(fail)?),
+                                    parse_outcome(&text(5).map_err(fail)?),
+                                ) else {
+                                    continue;
+                                };
+                                data.probes.push(ProbeRow {
+                                    app,
+                                    process,
+                                    at,
+                                    latency_ms: opt(2).map_err(fail)?,
+                                    status: opt(3).map_err(fail)?,
+                                    source,
+                                    outcome,
+                                });
+                            }
+                            "autoscale_scales" => data.scales.push(ScaleRow {
+                                app,
+                                process,
+                                at,
+                                from: int(2).map_err(fail)?,
+                                to: int(3).map_err(fail)?,
+                                reason: text(4).map_err(fail)?,
+                                result: text(5).map_err(fail)?,
+                            }),
+                            "autoscale_holds" => {
+                                let Some(reason) = HoldReason::parse(&text(5).map_err(fail)?) else {
+                                    continue;
+                                };
+                                let until: Option<i64> = row.try_get(2).map_err(fail)?;
+                                data.holds.push(HoldRow {
+                                    app,
+                                    process,
+                                    at,
+                                    until: until.and_then(from_millis),
+                                    quantity: int(3).map_err(fail)?,
+                                    ended: row.try_get(4).map_err(fail)?,
+                                    reason,
+                                });
+                            }
+                            _ => data.alerts.push(AlertRow {
+                                app,
+                                process,
+                                at,
+                                kind: text(2).map_err(fail)?,
+                                message: text(3).map_err(fail)?,
+                            }),
+                        }
+                    }
+                }
+                Ok::<(), StoreError>(())
+            })?;
+            Ok(data)
+        })
+    }
+
+    /// Rows per table, the oldest instant kept and the size on disk.
+    pub fn counts<'a>(&'a self) -> BoxFuture<'a, Result<Counts, StoreError>> {
+        Box::pin(async move {
+            let schema_version = self.schema_version().await?;
+            let fail = |e: sqlx::Error| error(&self.url, "read", &e);
+            let mut rows = Vec::new();
+            let mut oldest: Option<i64> = None;
+            with_pool!(&self.pool, pool => {
+                for table in TABLES {
+                    let count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {}", table.name))
+                        .fetch_one(pool)
+                        .await
+                        .map_err(fail)?;
+                    rows.push((table.name, u64::try_from(count).unwrap_or(0)));
+                    // Per target through the (target_id, time) index, then the smallest.
+                    let first: Option<i64> = sqlx::query_scalar(&format!(
+                        "SELECT min(t) FROM (SELECT (SELECT min({time}) FROM {table} \
+                         WHERE target_id = g.id) AS t FROM autoscale_targets g) AS firsts",
+                        time = table.time,
+                        table = table.name,
+                    ))
+                    .fetch_one(pool)
+                    .await
+                    .map_err(fail)?;
+                    oldest = match (oldest, first) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                }
+                Ok::<(), StoreError>(())
+            })?;
+            let size: i64 = match &self.pool {
+                Pool::Postgres(pool) => {
+                    let sum = TABLES
+                        .iter()
+                        .map(|t| format!("pg_total_relation_size('{}')", t.name))
+                        .chain(["pg_total_relation_size('autoscale_targets')".to_string()])
+                        .collect::<Vec<_>>()
+                        .join(" + ");
+                    sqlx::query_scalar(&format!("SELECT ({sum})::BIGINT"))
+                        .fetch_one(pool)
+                        .await
+                        .map_err(fail)?
+                }
+                Pool::Sqlite(pool) => sqlx::query_scalar(
+                    "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+                )
+                .fetch_one(pool)
+                .await
+                .map_err(fail)?,
+            };
+            Ok(Counts {
+                schema_version: Some(schema_version),
+                rows,
+                oldest: oldest.and_then(from_millis),
+                size_bytes: u64::try_from(size).ok(),
+            })
+        })
+    }
+
+    /// Closes the pool's connections (waits for those in use).
+    pub fn close<'a>(&'a self) -> BoxFuture<'a, ()> {
+        Box::pin(async move { with_pool!(&self.pool, pool => pool.close().await) })
+    }
+}
+
+impl Store {
+    /// A statement from [`batch`] as this back end wants it (see [`batch::for_sqlite`]).
+    fn sql(&self, sql: String) -> String {
+        match self.pool {
+            Pool::Postgres(_) => sql,
+            Pool::Sqlite(_) => batch::for_sqlite(&sql),
+        }
+    }
+}
+
+fn missing(url: &StoreUrl) -> StoreError {
+    StoreError {
+        kind: "missing",
+        message: format!("{url} has no autoscale history (the daemon creates it)"),
+    }
+}
+
+fn is_missing_table(message: &str) -> bool {
+    // Postgres: relation "autoscale_schema" does not exist; SQLite: no such table.
+    message.contains("does not exist") || message.contains("no such table")
+}
+
+/// A sqlx error as a [`StoreError`]: classified, and scrubbed of the URL and its password.
+fn error(url: &StoreUrl, kind: &'static str, e: &sqlx::Error) -> StoreError {
+    let kind = match e {
+        sqlx::Error::PoolTimedOut => "timeout",
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => "connect",
+        _ => kind,
+    };
+    StoreError {
+        kind,
+        message: url.scrub(&e.to_string()),
+    }
+}
