@@ -17,6 +17,7 @@
 //! - [`chart`]: reads event lines back (raw or `heroku logs`) and draws an SVG.
 //! - [`logfmt`]: one logfmt event line per log event, and its parser.
 //! - [`sim`]: loopback fakes of the Heroku API and of an app, for tests and the demo.
+//! - [`traffic`]: pure; router lines and Logplex frames → per-minute traffic figures; input files.
 
 pub mod chart;
 /// A tracing event at a level chosen at run time (tracing's macros need it at compile time).
@@ -48,3 +49,4 @@ pub mod probe;
 pub mod scaler;
 pub mod schedule;
 pub mod sim;
+pub mod traffic;

@@ -1,0 +1,2 @@
+//! Traffic: what Heroku's router says about every request, turned into per-minute figures.
+pub mod router;
