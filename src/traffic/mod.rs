@@ -1,2 +1,3 @@
 //! Traffic: what Heroku's router says about every request, turned into per-minute figures.
+pub mod minute;
 pub mod router;
