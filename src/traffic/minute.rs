@@ -725,7 +725,8 @@ mod tests {
     #[test]
     fn quantiles_are_within_the_documented_error_on_random_data() {
         let mut rng = fastrand::Rng::with_seed(42);
-        let shapes: [(&str, fn(&mut fastrand::Rng) -> u32); 5] = [
+        type Draw = fn(&mut fastrand::Rng) -> u32;
+        let shapes: [(&str, Draw); 5] = [
             // Log-normal around 80 ms, as web requests are.
             ("lognormal", |r| {
                 let normal: f64 = (0..12).map(|_| r.f64()).sum::<f64>() - 6.0;

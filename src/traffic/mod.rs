@@ -1,3 +1,4 @@
 //! Traffic: what Heroku's router says about every request, turned into per-minute figures.
+pub mod event;
 pub mod minute;
 pub mod router;
