@@ -1,4 +1,5 @@
 //! Traffic: what Heroku's router says about every request, turned into per-minute figures.
 pub mod event;
+pub mod logplex;
 pub mod minute;
 pub mod router;
