@@ -224,22 +224,17 @@ impl<'a> Iterator for Frames<'a> {
 }
 
 /// How many bytes to skip from the start of `buf` (which holds no frame) to the next place a
-/// frame starts: a length's first digit, or the end.
+/// frame starts, or to the end.
 fn resync(buf: &[u8]) -> usize {
-    let mut at = 1;
-    while at < buf.len() {
-        let starts_number = buf[at].is_ascii_digit() && !buf[at - 1].is_ascii_digit();
-        if starts_number
-            && matches!(
-                next_frame(&buf[at..], true),
-                Next::Frame { .. } | Next::Unreadable { .. }
-            )
-        {
-            return at;
-        }
-        at += 1;
-    }
-    buf.len()
+    (1..buf.len())
+        .find(|&at| {
+            buf[at].is_ascii_digit()
+                && matches!(
+                    next_frame(&buf[at..], true),
+                    Next::Frame { .. } | Next::Unreadable { .. }
+                )
+        })
+        .unwrap_or(buf.len())
 }
 
 #[cfg(test)]
@@ -353,12 +348,18 @@ mod tests {
         assert_eq!(frame_count(&format!("{too_long}{good}")), (1, whole));
         let too_short = good.replacen("251 ", "200 ", 1);
         assert_eq!(frame_count(&format!("{too_short}{good}")), (1, whole));
-        // Longer than the buffer, longer than allowed, zero, leading zero, too many digits.
-        for bad in ["999", "65537", "0", "0251", "999999"] {
+        // Longer than the buffer, longer than allowed, zero, too many digits.
+        for bad in ["999", "65537", "0", "999999"] {
             let body = good.replacen("251", bad, 1);
             assert_eq!(frame_count(&format!("{body}{good}")).0, 1, "{bad}");
             assert_eq!(frame_count(&body), (0, body.len() as u64), "{bad}");
         }
+        // A leading zero is not a length: the frame after it is found.
+        assert_eq!(frame_count(&format!("0{good}")), (1, 1));
+        assert_eq!(
+            next_frame(format!("0{good}").as_bytes(), true),
+            Next::NotFrame
+        );
         // Garbage around frames.
         let body = format!("garbage {good}\nmore garbage\n{good}\ntrailing 12 <3");
         let (n, bad) = frame_count(&body);
@@ -379,6 +380,10 @@ mod tests {
             1,
             "cannot be told at the end"
         );
+        assert_eq!(frame_count(&format!("{good}65536 <")).0, 1);
+        assert_eq!(frame_count(&format!("{good}655360 <")).0, 0);
+        // Garbage that ends in a digit right before a frame.
+        assert_eq!(frame_count(&format!("x9{good}")), (1, 2));
         // Every truncation of a body: no panic, never more frames than were whole.
         let body = format!("{good}{good}");
         for cut in 0..body.len() {

@@ -142,9 +142,8 @@ impl Histogram {
     }
 
     fn merge(&mut self, other: &Histogram) {
-        if other.counts.len() > self.counts.len() {
-            self.counts.resize(other.counts.len(), 0);
-        }
+        let len = self.counts.len().max(other.counts.len());
+        self.counts.resize(len, 0);
         for (mine, theirs) in self.counts.iter_mut().zip(&other.counts) {
             *mine = mine.saturating_add(*theirs);
         }

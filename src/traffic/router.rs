@@ -277,16 +277,14 @@ impl<'a> Pairs<'a> {
             let open = i;
             let mut escaped = false;
             loop {
-                i += memchr::memchr2(b'"', b'\\', &bytes[i..])?;
+                // `get` fails when an escape was the last byte (no character after it).
+                i += memchr::memchr2(b'"', b'\\', bytes.get(i..)?)?;
                 if bytes[i] == b'"' {
                     break;
                 }
                 escaped = true;
-                // Skip the backslash and the character it escapes (which must exist).
+                // Skip the backslash and the character it escapes.
                 i += 2;
-                if i > bytes.len() {
-                    return None;
-                }
             }
             let raw = &self.text[open..i];
             i += 1;
