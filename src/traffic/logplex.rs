@@ -495,6 +495,13 @@ mod tests {
     #[test]
     fn max_frame_is_accepted() {
         let head = "<190>1 2026-11-30T14:03:00Z h app web.1 - ";
+        // Logplex's longest app line is 10 000 bytes.
+        let message = format!("{head}{}\n", "x".repeat(10_000));
+        let body = framed(&message);
+        let Next::Frame { frame, .. } = next_frame(body.as_bytes(), true) else {
+            panic!("a 10 kB frame is refused");
+        };
+        assert_eq!(frame.message.len(), 10_000);
         let message = format!("{head}{}", "x".repeat(MAX_FRAME - head.len()));
         let body = framed(&message);
         assert!(matches!(
