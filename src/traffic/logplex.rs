@@ -228,11 +228,10 @@ impl<'a> Iterator for Frames<'a> {
 fn resync(buf: &[u8]) -> usize {
     (1..buf.len())
         .find(|&at| {
-            buf[at].is_ascii_digit()
-                && matches!(
-                    next_frame(&buf[at..], true),
-                    Next::Frame { .. } | Next::Unreadable { .. }
-                )
+            matches!(
+                next_frame(&buf[at..], true),
+                Next::Frame { .. } | Next::Unreadable { .. }
+            )
         })
         .unwrap_or(buf.len())
 }
