@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! ts=2026-11-30T14:04:05.002Z level=info event=traffic app=shop process=web minute=2026-11-30T14:03:00Z
-//!     requests=600 p50_ms=403 p95_ms=403 p99_ms=403 errors=0 h10=0 h12=0 h13=0 busy=4.00 dynos=2
+//!     requests=600 p50_ms=404 p95_ms=404 p99_ms=404 errors=0 h10=0 h12=0 h13=0 busy=4.00 dynos=2
 //!     s2xx=600 s3xx=0 s4xx=0 s5xx=0
 //! ```
 //!
@@ -366,7 +366,7 @@ mod tests {
             ("p95_ms", "30016"),
             ("p95_ms", "402"),
             ("p99_ms", "999"),
-            ("p99_ms", "87031808"),
+            ("p99_ms", "87031809"),
             ("p50_ms", ""),
             ("p99_ms", ""),
             ("p50_ms", "1.5"),
@@ -390,7 +390,7 @@ mod tests {
         assert_eq!(with("busy", "4").map(|m| m.busy), Some(4.0));
         assert_eq!(with("busy", ".5").map(|m| m.busy), Some(0.5));
         assert_eq!(with("errors", "600").map(|m| m.errors), Some(600));
-        assert!(with("p99_ms", "87031807").is_some());
+        assert!(with("p99_ms", "87031808").is_some());
         assert!(with("minute", "2026-11-30T15:03:00+01:00").is_some());
         assert!(with("app", &"a".repeat(MAX_NAME_LEN)).is_some());
         assert_eq!(with("app", &"a".repeat(MAX_NAME_LEN + 1)), None);

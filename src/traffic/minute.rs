@@ -17,8 +17,8 @@
 //!
 //! `service` times are whole milliseconds. The histogram keeps every value below 64 ms exactly;
 //! above, each power of two is cut into 32 equal buckets, and a quantile is reported as the middle
-//! of its bucket. A bucket `[lo, lo + w)` has `lo >= 32 w`, so the reported value is within
-//! `w / 2 <= lo / 64` of the exact one: **at most 1.6 % relative error** (the nearest-rank
+//! of its bucket (`lo + w / 2`). A bucket `[lo, lo + w)` has `lo >= 32 w`, so the reported value
+//! is within `w / 2 <= lo / 64` of the exact one: **at most 1.6 % relative error** (the nearest-rank
 //! quantile: the smallest value with at least q of the samples at or below it). Up to
 //! [`MAX_MS`] (one day) that is 714 buckets of 4 bytes, allocated only up to the highest bucket
 //! used (1.4 KiB for a minute whose slowest request took 30 s).
@@ -92,19 +92,20 @@ pub struct Minute {
     pub dynos: u32,
 }
 
-/// Buckets with exact values: 0-63 ms.
-const EXACT: u32 = 64;
+/// Values below `1 << EXACT_BITS` (64 ms) have a bucket each.
+const EXACT_BITS: u32 = 6;
+const EXACT: u32 = 1 << EXACT_BITS;
 /// log2 of the buckets per power of two above [`EXACT`].
 const SUB_BITS: u32 = 5;
 
 /// The histogram bucket of a value (see the module docs).
 fn bucket_of(ms: u32) -> usize {
-    if ms < EXACT {
+    let octave = 31 - (ms | 1).leading_zeros(); // 0 for 0-1, ..., 6 for 64-127, ...
+    if octave < EXACT_BITS {
         return ms as usize;
     }
-    let octave = 31 - ms.leading_zeros(); // 6 for 64-127, ...
     let sub = (ms >> (octave - SUB_BITS)) - (1 << SUB_BITS);
-    (EXACT + ((octave - 6) << SUB_BITS) + sub) as usize
+    (EXACT + ((octave - EXACT_BITS) << SUB_BITS) + sub) as usize
 }
 
 /// The largest quantile a histogram reports (the middle of [`MAX_MS`]'s bucket, a little over it).
@@ -112,7 +113,7 @@ pub(crate) fn max_quantile_ms() -> u32 {
     bucket_value(bucket_of(MAX_MS))
 }
 
-/// The value reported for a bucket: its middle (rounded down).
+/// The value reported for a bucket: its middle (`low + width / 2`).
 fn bucket_value(bucket: usize) -> u32 {
     let bucket = bucket as u32;
     if bucket < EXACT {
@@ -121,10 +122,9 @@ fn bucket_value(bucket: usize) -> u32 {
     let above = bucket - EXACT;
     let shift = (above >> SUB_BITS) + 1; // bucket width is 1 << shift
     let low = ((1 << SUB_BITS) + (above & ((1 << SUB_BITS) - 1))) << shift;
-    low + ((1 << shift) - 1) / 2
+    low + (1 << shift) / 2
 }
 
-/// Counts of `service` times per bucket, grown only up to the highest bucket used.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Histogram {
     counts: Vec<u32>,
@@ -665,11 +665,11 @@ mod tests {
         for (bucket, value) in [
             (0, 0),
             (63, 63),
-            (64, 64),
-            (95, 126),
-            (96, 129),
-            (713, 87_031_807),
-            (895, 4_261_412_863),
+            (64, 65),
+            (95, 127),
+            (96, 130),
+            (713, 87_031_808),
+            (895, 4_261_412_864),
         ] {
             assert_eq!(bucket_value(bucket), value, "{bucket}");
         }
@@ -718,7 +718,7 @@ mod tests {
         let mut h = Histogram::default();
         h.record(u32::MAX);
         assert_eq!(h.quantile(500), Some(max_quantile_ms()));
-        assert_eq!(max_quantile_ms(), 87_031_807);
+        assert_eq!(max_quantile_ms(), 87_031_808);
     }
 
     #[test]
@@ -927,7 +927,7 @@ mod tests {
         let m = acc.finish("shop", "web", ts("2026-11-30T14:03:00Z"));
         assert_eq!(
             (m.busy, m.dynos, m.p50_ms, m.p99_ms),
-            (4.0, 2, Some(403), Some(403))
+            (4.0, 2, Some(404), Some(404))
         );
     }
 
