@@ -1277,6 +1277,10 @@ mod tests {
         assert_eq!((b.len(), b.overflow()), (MAX_BATCH_KEYS, 1));
         // A known key still counts.
         assert!(b.add("shop", &ok("2026-11-30T14:00:10Z", names[0], 1)));
+        // What was dropped stays counted through a merge.
+        let mut copy = BatchAggregator::new();
+        copy.merge(&b);
+        assert_eq!((copy.len(), copy.overflow()), (MAX_BATCH_KEYS, 1));
 
         let mut b = BatchAggregator::new();
         let start = ts("2000-01-01T00:00:00Z");
