@@ -25,6 +25,7 @@
 //! - [`report`]: the interactive HTML report (D3, inlined): the page's data and its rendering.
 //! - [`logfmt`]: one logfmt event line per log event, and its parser.
 //! - [`sim`]: loopback fakes of the Heroku API and of an app, for tests and the demo.
+//! - [`traffic`]: pure; router lines and Logplex frames → per-minute traffic figures; input files.
 
 pub mod chart;
 /// A tracing event at a level chosen at run time (tracing's macros need it at compile time).
@@ -60,3 +61,4 @@ pub mod reconcile;
 pub mod report;
 pub mod schedule;
 pub mod sim;
+pub mod traffic;
