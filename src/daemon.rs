@@ -202,6 +202,15 @@ pub async fn run_with(
         }
         let schedules: Vec<Arc<Schedule>> =
             app_targets.iter().map(|t| t.schedule.clone()).collect();
+        if app_targets.iter().any(|t| t.traffic.on) && !app_loop.all_disabled() {
+            let stream = crate::traffic::stream::TrafficStream {
+                app: app_loop.app().to_owned(),
+                client: client.clone(),
+                handle: handle.clone(),
+                clock,
+            };
+            tasks.spawn(stream.run(cancel.clone()));
+        }
         arm(
             scheduler.clone(),
             Arc::new(schedules),

@@ -339,6 +339,23 @@ pub enum Listing<T = Formation> {
     NotModified,
 }
 
+/// A log session: its `logplex_url` streams the app's log lines (it carries a token: never
+/// printed).
+#[derive(Clone, Deserialize)]
+pub struct LogSession {
+    pub id: String,
+    pub logplex_url: String,
+}
+
+impl fmt::Debug for LogSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogSession")
+            .field("id", &self.id)
+            .field("logplex_url", &"(redacted)")
+            .finish()
+    }
+}
+
 /// A release, as `GET /apps/{app}/releases` lists it (the parts we use).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Release {
@@ -486,6 +503,14 @@ impl Client {
             .map(str::to_owned);
         let list = decode(&Method::GET, path, &answer.body)?;
         Ok(Listing::Fresh { list, etag })
+    }
+
+    /// `POST /apps/{app}/log-sessions` for the router's lines, tailing: what `heroku logs
+    /// --tail --source heroku --dyno router` asks for.
+    pub async fn log_session(&self, app: &str) -> Result<LogSession, ApiError> {
+        let path = format!("/apps/{}/log-sessions", segment(app));
+        let body = serde_json::json!({ "source": "heroku", "dyno_name": "router", "tail": true });
+        self.call(Method::POST, &path, Some(body)).await
     }
 
     /// `PATCH /apps/{app}/formation/{process}` with `{"quantity": N}`.

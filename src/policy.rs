@@ -176,6 +176,59 @@ pub fn dynos_for(busy: f64, concurrency: u32, utilization: f64) -> u32 {
     }
 }
 
+/// A finished minute of traffic as a check: unhealthy when its share of router errors (5xx and
+/// H-codes) reaches `error_rate`, or its p95 is slower than `slow`; fast when its p95 is below
+/// `fast`. A minute of fewer than [`TrafficSettings::MIN_REQUESTS`] requests says too little
+/// about the app and is no check at all (None): one slow export in a quiet minute must not
+/// scale out, and a quiet night must not break a run of fast checks.
+///
+/// [`TrafficSettings::MIN_REQUESTS`]: crate::config::TrafficSettings::MIN_REQUESTS
+pub fn traffic_check(
+    minute: &crate::traffic::minute::Minute,
+    error_rate: f64,
+    slow: std::time::Duration,
+    fast: Option<std::time::Duration>,
+) -> Option<crate::probe::Probe> {
+    if minute.requests < crate::config::TrafficSettings::MIN_REQUESTS {
+        return None;
+    }
+    let share = minute.errors as f64 / minute.requests as f64;
+    let p95 = std::time::Duration::from_millis(u64::from(minute.p95_ms.unwrap_or(0)));
+    let (outcome, error) = if share >= error_rate {
+        (
+            Outcome::Down,
+            format!(
+                "{} of {} requests failed ({:.1} %: h10={} h12={} h13={})",
+                minute.errors,
+                minute.requests,
+                100.0 * share,
+                minute.h10,
+                minute.h12,
+                minute.h13
+            ),
+        )
+    } else if p95 > slow {
+        (
+            Outcome::Slow,
+            format!(
+                "p95 {} ms over {} requests",
+                p95.as_millis(),
+                minute.requests
+            ),
+        )
+    } else if fast.is_some_and(|f| p95 < f) {
+        (Outcome::Fast, String::new())
+    } else {
+        (Outcome::Ok, String::new())
+    };
+    Some(crate::probe::Probe {
+        outcome,
+        status: None,
+        latency: p95,
+        error,
+    })
+}
+
 /// What one target looks like this round: everything [`decide`] needs, nothing it has to fetch.
 #[derive(Debug, Clone, Copy)]
 pub struct View<'a> {
@@ -238,9 +291,9 @@ impl Decision {
 ///    scale-in only while the app is healthy (held while the latest check is unhealthy; at
 ///    startup with checks on, after the first check);
 /// 5. below the floor → the floor;
-/// 6. calm above the floor → back down: to what the traffic needed in its last minutes, or
-///    after a run of fast checks since the last scale to the floor (never below the traffic's
-///    need).
+/// 6. calm above the floor → back down: scaling on load, to the most the traffic needed in
+///    its last SCALE_IN_AFTER minutes once each needed less than runs; otherwise after a run of
+///    fast checks since the last scale, to the floor.
 pub fn decide(view: &View) -> Decision {
     let View {
         current,
@@ -349,9 +402,12 @@ fn follow_schedule(view: &View) -> Decision {
                 });
             }
         }
-        if limits
-            .scale_in_after
-            .is_some_and(|n| streaks.fast_since_scale >= n)
+        // Scaling on load, the traffic decides when to come down; otherwise a run of fast
+        // checks does.
+        if load.is_none()
+            && limits
+                .scale_in_after
+                .is_some_and(|n| streaks.fast_since_scale >= n)
         {
             return Decision::just(Action::Scale {
                 to: floor,
@@ -830,6 +886,62 @@ mod tests {
         })
     }
 
+    fn minute(requests: u64, errors: u64, h12: u64, p95_ms: u32) -> crate::traffic::minute::Minute {
+        crate::traffic::minute::Minute {
+            app: "shop".into(),
+            process: "web".into(),
+            minute: "2026-11-30T14:03:00Z".parse().unwrap(),
+            requests,
+            p50_ms: Some(p95_ms / 2),
+            p95_ms: Some(p95_ms),
+            p99_ms: Some(p95_ms),
+            errors,
+            h10: 0,
+            h12,
+            h13: 0,
+            s2xx: requests - errors,
+            s3xx: 0,
+            s4xx: 0,
+            s5xx: errors,
+            busy: 1.0,
+            dynos: 2,
+        }
+    }
+
+    #[test]
+    fn a_minute_of_traffic_is_a_check() {
+        use std::time::Duration;
+        let slow = Duration::from_secs(5);
+        let fast = Some(Duration::from_secs(1));
+        let outcome = |m| traffic_check(&m, 0.05, slow, fast).map(|p| p.outcome);
+        // 10 % H12s: down; 1 %: not.
+        assert_eq!(outcome(minute(600, 60, 60, 400)), Some(Down));
+        assert_eq!(outcome(minute(600, 6, 6, 400)), Some(Fast));
+        assert_eq!(
+            outcome(minute(100, 5, 0, 400)),
+            Some(Down),
+            "5 % is the threshold"
+        );
+        assert_eq!(outcome(minute(100, 4, 0, 400)), Some(Fast));
+        assert_eq!(outcome(minute(600, 0, 0, 5_001)), Some(Slow));
+        assert_eq!(outcome(minute(600, 0, 0, 5_000)), Some(Ok));
+        assert_eq!(outcome(minute(600, 0, 0, 999)), Some(Fast));
+        assert_eq!(outcome(minute(600, 0, 0, 1_000)), Some(Ok));
+        // A quiet minute is no check, even all errors.
+        assert_eq!(outcome(minute(19, 19, 19, 30_000)), None);
+        assert_eq!(outcome(minute(20, 20, 20, 30_000)), Some(Down));
+        let p = traffic_check(&minute(600, 60, 60, 400), 0.05, slow, fast).unwrap();
+        assert_eq!(
+            p.error,
+            "60 of 600 requests failed (10.0 %: h10=0 h12=60 h13=0)"
+        );
+        assert_eq!(p.latency, Duration::from_millis(400));
+        assert_eq!(
+            traffic_check(&minute(600, 0, 0, 400), 0.05, slow, None).map(|p| p.outcome),
+            Some(Ok)
+        );
+    }
+
     #[test]
     fn dynos_for_load_is_little_s_law_over_capacity() {
         // 600 requests a minute at 400 ms: busy 4; 2 at once per dyno, half of it: 4 dynos.
@@ -847,7 +959,14 @@ mod tests {
 
     #[test]
     fn load_scales_out_at_once_and_in_after_calm_minutes_never_below_the_floor() {
-        type Row = (&'static str, u32, Option<u32>, Option<Load>, &'static [Outcome], Action);
+        type Row = (
+            &'static str,
+            u32,
+            Option<u32>,
+            Option<Load>,
+            &'static [Outcome],
+            Action,
+        );
         #[rustfmt::skip]
         let table: [Row; 9] = [
             ("more traffic: out to what it needs", 2, Some(2), load(4, None), &[Ok], scale(4, Reason::Load)),
@@ -856,19 +975,38 @@ mod tests {
             ("below current, not yet calm long enough", 4, Some(2), load(1, None), &[Ok], Action::Nothing),
             ("calm minutes: in to the most they needed", 5, Some(2), load(1, Some(3)), &[Ok], scale(3, Reason::Load)),
             ("never below the floor", 5, Some(2), load(0, Some(1)), &[Ok], scale(2, Reason::Load)),
-            ("fast checks do not undercut the traffic", 5, Some(2), load(4, None), &[Fast, Fast, Fast], scale(4, Reason::ScaleIn)),
+            ("on load, fast checks do not scale in: the traffic does", 5, Some(2), load(1, None), &[Fast, Fast, Fast], Action::Nothing),
             ("below the floor is the floor's job", 1, Some(2), load(0, None), &[Ok], scale(2, Reason::Floor)),
             ("an unhealthy app still goes to max", 2, Some(2), load(3, None), &[Down], scale(5, Reason::Down)),
         ];
         for (name, current, floor, load, history, want) in table {
-            let d = run(&Round { current, floor, load, history, ..ROUND });
+            let d = run(&Round {
+                current,
+                floor,
+                load,
+                history,
+                ..ROUND
+            });
             assert_eq!(d.action, want, "{name}");
         }
         // A scale-in edge does not go below what the traffic needs.
-        let d = run(&Round { current: 5, floor: Some(1), edge_pending: true, load: load(3, None), history: &[Ok], ..ROUND });
+        let d = run(&Round {
+            current: 5,
+            floor: Some(1),
+            edge_pending: true,
+            load: load(3, None),
+            history: &[Ok],
+            ..ROUND
+        });
         assert_eq!(d.action, scale(3, Reason::Schedule));
         // A hold keeps the hand-set quantity against load too; max still wins when unhealthy.
-        let d = run(&Round { current: 2, hold: Some(2), load: load(4, None), history: &[Ok], ..ROUND });
+        let d = run(&Round {
+            current: 2,
+            hold: Some(2),
+            load: load(4, None),
+            history: &[Ok],
+            ..ROUND
+        });
         assert_eq!(d.action, Action::Skip(Skip::Hold));
     }
 

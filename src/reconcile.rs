@@ -30,8 +30,9 @@ use crate::budget::Budget;
 use crate::config::{CheckUrl, Target};
 use crate::heroku::{ApiError, Client, Formation, Listing, Release, Update};
 use crate::notify::{Kind, Notice, Notifier, STILL_UNHEALTHY_AFTER};
-use crate::policy::{decide, Action, Decision, Hold, Reason, Skip, Streaks, View};
+use crate::policy::{decide, Action, Decision, Hold, Load, Reason, Skip, Streaks, View};
 use crate::probe::{Outcome, Probe};
+use crate::traffic::minute::Minute;
 
 /// Outcomes kept per target between two rounds (more are merged into the counts' tail).
 const PENDING_OUTCOMES: usize = 64;
@@ -89,12 +90,29 @@ struct Pending {
     outcomes: Vec<Outcome>,
     /// The latest probe, with its details (what the probe line and alerts show).
     latest: Option<(Probe, u64)>,
+    /// Finished minutes of traffic, oldest first (a few at most: a round takes them all).
+    minutes: Vec<Minute>,
 }
+
+/// Traffic minutes kept per target between two rounds.
+const PENDING_MINUTES: usize = 16;
 
 #[derive(Debug, Default)]
 struct InboxState {
     checks: Vec<Pending>,
     edge: bool,
+    /// The traffic stream's state: connected (and the latest minute it closed), or away.
+    traffic: Option<TrafficState>,
+}
+
+/// What the app's traffic stream last said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrafficState {
+    /// Connected; every minute up to this one (its start) is closed: a minute without a line
+    /// had no traffic.
+    Through(DateTime<Utc>),
+    /// Lost or off: missing minutes say nothing.
+    Away,
 }
 
 /// What wakes an app's loop. Senders never wait; the loop takes everything at once.
@@ -104,17 +122,22 @@ pub struct Inbox {
     notify: Notify,
     /// Set by a check task that found its URL unusable (a null or non-http web_url).
     checks_off: Vec<AtomicBool>,
+    /// Each target's process when it reads traffic (router lines are per process).
+    traffic: Vec<Option<String>>,
 }
 
 impl Inbox {
-    fn new(targets: usize) -> Inbox {
+    fn new(traffic: Vec<Option<String>>) -> Inbox {
+        let targets = traffic.len();
         Inbox {
             state: Mutex::new(InboxState {
                 checks: (0..targets).map(|_| Pending::default()).collect(),
                 edge: false,
+                traffic: None,
             }),
             notify: Notify::new(),
             checks_off: (0..targets).map(|_| AtomicBool::new(false)).collect(),
+            traffic,
         }
     }
 
@@ -126,6 +149,7 @@ impl Inbox {
             InboxState {
                 checks: (0..targets).map(|_| Pending::default()).collect(),
                 edge: false,
+                traffic: None,
             },
         )
     }
@@ -151,6 +175,33 @@ impl AppHandle {
             slot.outcomes.push(probe.outcome);
             slot.latest = Some((probe, late_ms));
         }
+        self.inbox.notify.notify_one();
+    }
+
+    /// A minute of the app's traffic finished; it goes to the target of its process.
+    pub fn traffic(&self, minute: Minute) {
+        let Some(index) = self
+            .inbox
+            .traffic
+            .iter()
+            .position(|p| p.as_deref() == Some(minute.process.as_str()))
+        else {
+            return;
+        };
+        {
+            let mut state = self.inbox.state.lock().expect("inbox lock");
+            let slot = &mut state.checks[index];
+            if slot.minutes.len() >= PENDING_MINUTES {
+                slot.minutes.remove(0);
+            }
+            slot.minutes.push(minute);
+        }
+        self.inbox.notify.notify_one();
+    }
+
+    /// The traffic stream's state changed: minutes up to `through` are closed, or it is away.
+    pub fn traffic_state(&self, state: TrafficState) {
+        self.inbox.state.lock().expect("inbox lock").traffic = Some(state);
         self.inbox.notify.notify_one();
     }
 
@@ -212,7 +263,12 @@ struct TargetState {
     paused: bool,
     /// The release whose grace was said (hold reason=deploy), by version.
     deploy_said: Option<u64>,
+    /// The traffic's need of its latest minutes (minute, dynos), newest last.
+    load: std::collections::VecDeque<(DateTime<Utc>, u32)>,
 }
+
+/// Minutes of traffic needs kept per target (a calm scale-in looks at SCALE_IN_AFTER of them).
+const LOAD_WINDOW: usize = 64;
 
 /// Why a round runs: the `trigger=` of a skip line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,6 +322,8 @@ pub struct AppLoop {
     read_phase: f64,
     /// A periodic read happened since startup.
     settled: bool,
+    /// The traffic stream's state, as it last said.
+    traffic: TrafficState,
     /// The app's latest release, as last read (only read when a check looks wrong).
     release: Option<ReleaseCache>,
     /// When to try a refused PATCH again (preboot), and since when it is refused.
@@ -295,7 +353,10 @@ impl AppLoop {
     ) -> AppLoop {
         let app = targets.first().map(|t| t.app.clone()).unwrap_or_default();
         let round = round_of(&targets);
-        let count = targets.len();
+        let traffic = targets
+            .iter()
+            .map(|t| t.traffic.on.then(|| t.process.clone()))
+            .collect();
         AppLoop {
             app,
             targets: targets
@@ -315,17 +376,19 @@ impl AppLoop {
                     last_skip: None,
                     paused: false,
                     deploy_said: None,
+                    load: std::collections::VecDeque::new(),
                 })
                 .collect(),
             client,
             notifier,
             budget,
             clock,
-            inbox: Arc::new(Inbox::new(count)),
+            inbox: Arc::new(Inbox::new(traffic)),
             cache: None,
             round,
             read_phase: 1.0,
             settled: false,
+            traffic: TrafficState::Away,
             release: None,
             retry_at: None,
             preboot_since: None,
@@ -544,6 +607,9 @@ impl AppLoop {
     async fn round_with(&mut self, wake: Wake, taken: Taken) {
         let now = self.clock.now();
         self.end_holds(now);
+        if let Some(traffic) = taken.traffic {
+            self.traffic = traffic;
+        }
         let mut checks = taken.checks;
         checks.resize_with(self.targets.len(), Pending::default);
         let looks_wrong = checks.iter().zip(&self.targets).any(|(p, t)| {
@@ -762,7 +828,8 @@ impl AppLoop {
         (created <= now + chrono::Duration::seconds(60) && now < until).then_some((release, until))
     }
 
-    /// Counts a target's checks into its streaks, logs each, tracks trouble for alerts.
+    /// Counts a target's checks and traffic minutes into its streaks, logs each, tracks trouble
+    /// for alerts, and keeps the traffic's needs for scaling on load.
     fn record_checks(
         &mut self,
         index: usize,
@@ -770,16 +837,96 @@ impl AppLoop {
         current: Option<u32>,
         now: DateTime<Utc>,
     ) {
-        let Pending { outcomes, latest } = pending;
-        let Some((probe, late_ms)) = latest else {
-            return;
+        let Pending {
+            outcomes,
+            latest,
+            minutes,
+        } = pending;
+        if let Some((probe, late_ms)) = latest {
+            self.record(index, probe, &outcomes, "probe", late_ms, current, now);
+        }
+        for minute in minutes {
+            let t = &mut self.targets[index];
+            let settings = t.target.traffic;
+            if let Some(c) = settings.concurrency {
+                let desired = crate::policy::dynos_for(minute.busy, c, settings.utilization);
+                if t.load.len() >= LOAD_WINDOW {
+                    t.load.pop_front();
+                }
+                t.load.push_back((minute.minute, desired));
+            }
+            let check = crate::policy::traffic_check(
+                &minute,
+                settings.error_rate,
+                t.target.check.slow,
+                t.target.check.fast,
+            );
+            if let Some(probe) = check {
+                let outcome = [probe.outcome];
+                self.record(index, probe, &outcome, "traffic", 0, current, now);
+            }
+        }
+    }
+
+    /// What the traffic asks for now: the latest closed minute's need, and what a calm
+    /// scale-in may go down to (the most the last SCALE_IN_AFTER minutes needed, when every one
+    /// needed less than runs; a minute without a line needed nothing). None without
+    /// CONCURRENCY, or while the stream is away: the schedule and the checks decide alone then.
+    fn load(&self, index: usize, current: u32) -> Option<Load> {
+        let t = &self.targets[index];
+        t.target.traffic.concurrency?;
+        let TrafficState::Through(latest) = self.traffic else {
+            return None;
         };
+        let need = |minute: DateTime<Utc>| {
+            t.load
+                .iter()
+                .rev()
+                .find(|(m, _)| *m == minute)
+                .map_or(0, |&(_, d)| d)
+        };
+        let desired = need(latest);
+        let scale_in_to = t.target.thresholds.scale_in_after.and_then(|n| {
+            let recent: Vec<u32> = (0..i64::from(n))
+                .map(|k| need(latest - chrono::Duration::minutes(k)))
+                .collect();
+            recent
+                .iter()
+                .all(|d| *d < current)
+                .then(|| recent.iter().copied().max().unwrap_or(0))
+        });
+        Some(Load {
+            desired,
+            scale_in_to,
+        })
+    }
+
+    /// One check (a probe, or a minute of traffic) of a target.
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        index: usize,
+        probe: Probe,
+        outcomes: &[Outcome],
+        source: &'static str,
+        late_ms: u64,
+        current: Option<u32>,
+        now: DateTime<Utc>,
+    ) {
         let grace = self
             .in_deploy_grace(&self.targets[index].target, now)
             .map(|(r, until)| (r.version, until));
         let t = &mut self.targets[index];
         let floor = t.target.schedule.floor(now).map(|e| e.quantity);
-        log_probe(&t.target, &probe, current, floor, late_ms, outcomes.len());
+        log_probe(
+            &t.target,
+            &probe,
+            source,
+            current,
+            floor,
+            late_ms,
+            outcomes.len(),
+        );
         if let (Some((version, until)), true) = (grace, probe.outcome.is_unhealthy()) {
             // A deploy or restart is starting: its errors are not an outage (yet).
             if t.deploy_said != Some(version) {
@@ -799,7 +946,7 @@ impl AppLoop {
             t.last_probe = Some(probe);
             return;
         }
-        for outcome in &outcomes {
+        for outcome in outcomes {
             t.streaks.record(*outcome);
         }
         self.track_trouble(index, &probe, current, floor, now);
@@ -886,8 +1033,9 @@ impl AppLoop {
                 continue;
             };
             let latest = t.target.schedule.floor(now);
+            let current = self.current(i, formation);
             let view = View {
-                current: self.current(i, formation),
+                current,
                 floor: latest.map(|e| e.quantity),
                 edge_pending: latest.is_some_and(|e| t.edge_handled != Some(e.at)),
                 streaks: &t.streaks,
@@ -895,7 +1043,7 @@ impl AppLoop {
                 checks_on: t.checks_on && !self.inbox.checks_off[i].load(Ordering::Relaxed),
                 startup: wake == Wake::Startup,
                 hold: t.hold,
-                load: None,
+                load: self.load(i, current),
             };
             out.push((i, decide(&view)));
         }
@@ -1117,12 +1265,14 @@ impl AppLoop {
 #[derive(Debug, Default)]
 pub(crate) struct Taken {
     checks: Vec<Pending>,
+    traffic: Option<TrafficState>,
 }
 
 impl From<InboxState> for Taken {
     fn from(state: InboxState) -> Taken {
         Taken {
             checks: state.checks,
+            traffic: state.traffic,
         }
     }
 }
@@ -1182,6 +1332,7 @@ fn log_skip(target: &Target, skip: Skip, current: u32, wake: Wake) {
 fn log_probe(
     target: &Target,
     probe: &Probe,
+    source: &'static str,
     current: Option<u32>,
     floor: Option<u32>,
     late_ms: u64,
@@ -1200,5 +1351,6 @@ fn log_probe(
     };
     // `merged` > 1 when a round was slow and several checks arrived: all were counted.
     let merged = (merged > 1).then_some(merged as u64);
-    crate::event_at!(level, event = "probe", app = %target.app, process = %target.process, source = "probe", status = %status, latency_ms, outcome, error, current = %current, floor = %floor, late_ms, merged);
+    let late_ms = (source == "probe").then_some(late_ms);
+    crate::event_at!(level, event = "probe", app = %target.app, process = %target.process, source, status = %status, latency_ms, outcome, error, current = %current, floor = %floor, late_ms, merged);
 }

@@ -118,6 +118,10 @@ pub const DRY_RUN: &str = "AUTOSCALE_DRY_RUN";
 pub const MANUAL_HOLD: &str = "AUTOSCALE_MANUAL_HOLD";
 pub const PAUSE_UNTIL: &str = "AUTOSCALE_PAUSE_UNTIL";
 pub const DEPLOY_GRACE: &str = "AUTOSCALE_DEPLOY_GRACE";
+pub const TRAFFIC: &str = "AUTOSCALE_TRAFFIC";
+pub const CONCURRENCY: &str = "AUTOSCALE_CONCURRENCY";
+pub const UTILIZATION: &str = "AUTOSCALE_UTILIZATION";
+pub const ERROR_RATE: &str = "AUTOSCALE_ERROR_RATE";
 pub const API_BUDGET: &str = "AUTOSCALE_API_BUDGET";
 pub const CHECK_CONCURRENCY: &str = "AUTOSCALE_CHECK_CONCURRENCY";
 pub const SHARDS: &str = "AUTOSCALE_SHARDS";
@@ -158,6 +162,10 @@ pub const FIELDS: &[Field] = &[
     target(MANUAL_HOLD, "manual-hold", "manual_hold", "How long a quantity set by someone else is kept; 0 turns holds off [default: 1h]", "1h"),
     target(PAUSE_UNTIL, "pause-until", "pause_until", "Until this instant (RFC 3339) or `forever`: decide and log, never PATCH [default: not paused]", "2026-12-01T09:00:00Z"),
     target(DEPLOY_GRACE, "deploy-grace", "deploy_grace", "Unhealthy checks within this long after a new release do not scale out; 0 turns it off [default: 3m]", "3m"),
+    target(TRAFFIC, "traffic", "traffic", "Stream the app's router logs and measure load: on or off [default: on for web, off for other processes]", "on"),
+    target(CONCURRENCY, "concurrency", "concurrency", "Requests one dyno serves at once (Puma workers × threads, ...); set → scale on load [default: none]", "10"),
+    target(UTILIZATION, "utilization", "utilization", "Target busy fraction of that capacity, above 0 and at most 1 [default: 0.7]", "0.7"),
+    target(ERROR_RATE, "error-rate", "error_rate", "Share of router errors in a minute of at least 20 requests that counts as unhealthy [default: 5%]", "5%"),
     global(CONFIG, "config", TARGETS, "TOML file of targets, or the TOML text itself [default: ./autoscale.toml when it exists]", "autoscale.toml"),
     global(SHARDS, "shards", TARGETS, "Clock dynos that split the apps between them [default: 1]", "3"),
     global(SHARD, "shard", TARGETS, "This dyno's shard, 1-based [default: the number in $DYNO, clock.2 → 2]", "2"),

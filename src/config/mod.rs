@@ -223,6 +223,43 @@ pub struct CheckSettings {
     pub fast: Option<Duration>,
 }
 
+/// Scaling on the app's traffic (its router log lines, streamed).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrafficSettings {
+    /// Stream the router logs (each finished minute is also a check).
+    pub on: bool,
+    /// Requests one dyno serves at once; set → scale on load.
+    pub concurrency: Option<u32>,
+    /// Target busy fraction of that capacity (0 < u ≤ 1).
+    pub utilization: f64,
+    /// Share of router errors in a minute (of at least MIN_REQUESTS) that is unhealthy.
+    pub error_rate: f64,
+}
+
+impl TrafficSettings {
+    /// Fewer requests in a minute say too little about an app to count as a check.
+    pub const MIN_REQUESTS: u64 = 20;
+}
+
+/// A share: `5%`, `0.05`. Must be above 0 and at most 1.
+fn share(value: Option<&Value>, default: f64, example: &str) -> Result<f64, ConfigError> {
+    let Some(v) = value else {
+        return Ok(default);
+    };
+    let text = v.trimmed();
+    let parsed = match text.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|x| x / 100.0),
+        None => text.parse::<f64>(),
+    };
+    match parsed {
+        Ok(x) if x.is_finite() && x > 0.0 && x <= 1.0 => Ok(x),
+        _ => Err(v.err(
+            "must be a share above 0 and at most 1 (0.7, or 70%)",
+            example,
+        )),
+    }
+}
+
 /// A pause: until an instant, or until someone removes the setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pause {
@@ -262,6 +299,8 @@ pub struct Target {
     pub pause: Option<Pause>,
     /// Unhealthy checks this soon after a new release do not count (zero: off).
     pub deploy_grace: Duration,
+    /// How the app's router logs are read and used.
+    pub traffic: TrafficSettings,
     /// The clock dyno (1-based) whose daemon runs this target's app.
     pub shard: u32,
     /// Settings that are valid but will not do what a user may expect (the start line and
@@ -664,6 +703,30 @@ pub fn target(
         Some(v) if matches!(v.trimmed(), "0" | "off") => Duration::ZERO,
         other => duration(other.as_ref(), Duration::from_secs(180))?,
     };
+    let traffic = TrafficSettings {
+        on: match get(TRAFFIC) {
+            None => process == "web",
+            Some(v) => match v.trimmed().to_ascii_lowercase().as_str() {
+                "on" => true,
+                "off" => false,
+                other => parse_bool(other).ok_or_else(|| v.err("must be on or off", "on"))?,
+            },
+        },
+        concurrency: match get(CONCURRENCY) {
+            None => None,
+            Some(v) if v.trimmed().is_empty() || v.trimmed().eq_ignore_ascii_case("off") => None,
+            Some(v) => Some(count(Some(&v), 1, 10_000)?),
+        },
+        utilization: share(get(UTILIZATION).as_ref(), 0.7, "0.7")?,
+        error_rate: share(get(ERROR_RATE).as_ref(), 0.05, "5%")?,
+    };
+    if traffic.concurrency.is_some() && !traffic.on {
+        let v = get(CONCURRENCY).expect("set");
+        return Err(v.err(
+            "scaling on load needs the traffic stream, which is off for this target (set traffic = on)",
+            "10 with AUTOSCALE_TRAFFIC=on",
+        ));
+    }
     if max <= largest {
         warnings.push(format!(
             "max {max} is the schedule's peak: at peak an unhealthy app has nothing to scale out to; set max above {largest}"
@@ -690,6 +753,7 @@ pub fn target(
         manual_hold,
         pause,
         deploy_grace,
+        traffic,
         warnings,
     })
 }
@@ -835,6 +899,27 @@ mod tests {
     fn other_processes_are_not_checked_by_default() {
         let t = one(&with(&[(PROCESS, "worker")])).unwrap();
         assert_eq!(t.check.url, CheckUrl::Off);
+        assert!(!t.traffic.on, "the router serves web dynos only");
+        let web = one(&base()).unwrap();
+        assert!(web.traffic.on);
+        assert_eq!(web.traffic.concurrency, None);
+        assert_eq!(web.traffic.utilization, 0.7);
+        assert_eq!(web.traffic.error_rate, 0.05);
+    }
+
+    #[test]
+    fn traffic_settings_read_shares_as_fractions_or_percentages() {
+        let t = one(&with(&[
+            (CONCURRENCY, "8"),
+            (UTILIZATION, "50%"),
+            (ERROR_RATE, "0.1"),
+        ]))
+        .unwrap();
+        assert_eq!(t.traffic.concurrency, Some(8));
+        assert_eq!(t.traffic.utilization, 0.5);
+        assert_eq!(t.traffic.error_rate, 0.1);
+        let e = one(&with(&[(CONCURRENCY, "8"), (TRAFFIC, "off")])).unwrap_err();
+        assert!(e.to_string().contains("needs the traffic stream"), "{e}");
     }
 
     #[test]
@@ -889,6 +974,11 @@ mod tests {
             (PAUSE_UNTIL, "tomorrow", "RFC 3339 instant or `forever`"),
             (DEPLOY_GRACE, "soon", "=3m"),
             (MANUAL_HOLD, "-1h", "=1h"),
+            (TRAFFIC, "sometimes", "on or off"),
+            (CONCURRENCY, "0", "at least 1"),
+            (UTILIZATION, "1.5", "above 0 and at most 1"),
+            (UTILIZATION, "0", "above 0 and at most 1"),
+            (ERROR_RATE, "lots", "=5%"),
         ];
         for (variable, value, needle) in cases {
             let e = resolve(&with(&[(variable, value)]), &Env::default()).unwrap_err();

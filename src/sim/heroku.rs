@@ -100,8 +100,9 @@ struct FakeRelease {
     description: String,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Inner {
+    logplex: Option<Arc<super::Logplex>>,
     key: String,
     apps: Vec<FakeApp>,
     releases: Vec<FakeRelease>,
@@ -119,6 +120,7 @@ pub struct FakeHeroku {
     addr: SocketAddr,
     inner: Arc<Mutex<Inner>>,
     server: JoinHandle<()>,
+    logplex: Arc<super::Logplex>,
 }
 
 impl Drop for FakeHeroku {
@@ -167,6 +169,7 @@ impl FakeHeroku {
     pub async fn start(key: &str) -> std::io::Result<FakeHeroku> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let logplex = Arc::new(super::Logplex::start().await?);
         let inner = Arc::new(Mutex::new(Inner {
             key: key.to_owned(),
             remaining: RATE_LIMIT,
@@ -181,6 +184,10 @@ impl FakeHeroku {
             )
             .route("/apps/{app}/releases", get(release_list))
             .route(
+                "/apps/{app}/log-sessions",
+                axum::routing::post(log_session_create),
+            )
+            .route(
                 "/apps/{app}/formation/{process}",
                 get(formation_info).patch(formation_update),
             )
@@ -190,6 +197,7 @@ impl FakeHeroku {
                 gatekeeper,
             ))
             .with_state(inner.clone());
+        inner.lock().unwrap().logplex = Some(logplex.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
@@ -197,7 +205,13 @@ impl FakeHeroku {
             addr,
             inner,
             server,
+            logplex,
         })
+    }
+
+    /// The simulated Logplex the log sessions point to.
+    pub fn logplex(&self) -> &super::Logplex {
+        &self.logplex
     }
 
     /// The base URL to give `HEROKU_API_URL`.
@@ -861,4 +875,46 @@ async fn not_found_route() -> Response {
         "not_found",
         "The requested API endpoint was not found. Are you using the right HTTP verb (i.e. `GET` vs. `POST`), and did you specify your intended version with the `Accept` header?",
     )
+}
+
+/// `POST /apps/{app}/log-sessions` with `{"source": "heroku", "dyno_name": "router", "tail":
+/// true}`: a session whose `logplex_url` streams the app's router lines.
+async fn log_session_create(
+    State(inner): State<Shared>,
+    Path(app): Path<String>,
+    body: Bytes,
+) -> Response {
+    let mut guard = inner.lock().unwrap();
+    let Some(a) = find_app(&guard, &app).cloned() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Couldn't find that app.",
+        );
+    };
+    let params: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let valid = params.is_object()
+        && params.get("tail").is_none_or(Value::is_boolean)
+        && params.get("dyno_name").is_none_or(Value::is_string)
+        && params.get("source").is_none_or(Value::is_string);
+    if !valid {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_params",
+            "Invalid params: expected an object with source, dyno_name, lines, tail.",
+        );
+    }
+    guard.serial += 1;
+    let id = uuid_like(guard.serial);
+    let url = guard
+        .logplex
+        .as_ref()
+        .map(|l| l.session_url(&a.name, &id))
+        .unwrap_or_default();
+    let now = now_iso();
+    (
+        StatusCode::CREATED,
+        axum::Json(json!({ "created_at": now, "id": id, "logplex_url": url, "updated_at": now })),
+    )
+        .into_response()
 }

@@ -5,10 +5,12 @@
 
 pub mod app;
 pub mod heroku;
+pub mod logs;
 pub mod receiver;
 pub mod smtp;
 
 pub use app::{FakeApp, Mode};
 pub use heroku::{FakeHeroku, Fault, Recorded};
+pub use logs::{Logplex, Request, RouterFeed, StreamMode};
 pub use receiver::{Answer, Receiver};
 pub use smtp::{Mail, SmtpSink};

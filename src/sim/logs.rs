@@ -1,0 +1,325 @@
+//! The simulator's Logplex: the router's log lines of the simulated apps, streamed to a log
+//! session's `logplex_url` as `heroku logs --tail` would read them. It listens on a port of its
+//! own (Logplex is another host than the API: no API key, no version header), and it can end,
+//! stall or garble a stream on demand.
+//!
+//! Lines come from a [`RouterFeed`]: the simulated app emits one for every request it serves,
+//! and [`RouterFeed::load`] generates steady traffic (a rate, a service time, a share of errors)
+//! for the demo and the tests.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+use crate::reconcile::Clock;
+
+/// How a stream behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamMode {
+    /// Every line, as it comes.
+    Normal,
+    /// The stream ends after this many lines (a session expiring, Logplex closing it).
+    EndAfter(u64),
+    /// The stream sends nothing more and stays open.
+    Stall,
+    /// Each line is replaced by garbage.
+    Garbage,
+}
+
+struct Shared {
+    feeds: Mutex<HashMap<String, broadcast::Sender<String>>>,
+    modes: Mutex<HashMap<String, StreamMode>>,
+    sessions: AtomicU64,
+    lines: AtomicU64,
+}
+
+/// The running Logplex. Dropping it stops the server.
+pub struct Logplex {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    server: JoinHandle<()>,
+}
+
+impl Drop for Logplex {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Lines waiting for a slow reader; more are dropped (as Logplex drops for a slow tail).
+const BACKLOG: usize = 4096;
+
+impl Logplex {
+    pub async fn start() -> std::io::Result<Logplex> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            feeds: Mutex::new(HashMap::new()),
+            modes: Mutex::new(HashMap::new()),
+            sessions: AtomicU64::new(0),
+            lines: AtomicU64::new(0),
+        });
+        let router = Router::new()
+            .route("/sessions/{app}/{id}", get(stream))
+            .with_state(shared.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Ok(Logplex {
+            addr,
+            shared,
+            server,
+        })
+    }
+
+    /// A session's URL, with a token in its query as Logplex's have.
+    pub fn session_url(&self, app: &str, id: &str) -> String {
+        format!(
+            "http://{}/sessions/{app}/{id}?srv=1&sig=s3cret-session-token",
+            self.addr
+        )
+    }
+
+    /// The feed of an app's router lines.
+    pub fn feed(&self, app: &str) -> RouterFeed {
+        RouterFeed {
+            app: app.to_owned(),
+            sender: sender(&self.shared, app),
+        }
+    }
+
+    /// How this app's streams behave from now on (streams already open included).
+    pub fn set_mode(&self, app: &str, mode: StreamMode) {
+        self.shared
+            .modes
+            .lock()
+            .unwrap()
+            .insert(app.to_owned(), mode);
+    }
+
+    /// Streams opened so far.
+    pub fn sessions(&self) -> u64 {
+        self.shared.sessions.load(Ordering::SeqCst)
+    }
+
+    /// Lines sent to readers so far.
+    pub fn lines_sent(&self) -> u64 {
+        self.shared.lines.load(Ordering::SeqCst)
+    }
+}
+
+fn sender(shared: &Shared, app: &str) -> broadcast::Sender<String> {
+    shared
+        .feeds
+        .lock()
+        .unwrap()
+        .entry(app.to_owned())
+        .or_insert_with(|| broadcast::channel(BACKLOG).0)
+        .clone()
+}
+
+async fn stream(
+    State(shared): State<Arc<Shared>>,
+    Path((app, _id)): Path<(String, String)>,
+) -> Response {
+    shared.sessions.fetch_add(1, Ordering::SeqCst);
+    let receiver = sender(&shared, &app).subscribe();
+    let state = (receiver, shared, app, 0u64);
+    let body = futures_util::stream::unfold(state, |(mut rx, shared, app, sent)| async move {
+        loop {
+            let mode = shared
+                .modes
+                .lock()
+                .unwrap()
+                .get(&app)
+                .copied()
+                .unwrap_or(StreamMode::Normal);
+            match mode {
+                StreamMode::EndAfter(n) if sent >= n => return None,
+                StreamMode::Stall => {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    continue;
+                }
+                _ => {}
+            }
+            let line = match rx.recv().await {
+                Ok(line) => line,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            let line = if mode == StreamMode::Garbage {
+                "\u{1}\u{2}garbage ==== not a log line at all \"\n".to_owned()
+            } else {
+                line + "\n"
+            };
+            shared.lines.fetch_add(1, Ordering::SeqCst);
+            let chunk = Ok::<_, std::io::Error>(axum::body::Bytes::from(line));
+            return Some((chunk, (rx, shared, app, sent + 1)));
+        }
+    });
+    (
+        StatusCode::OK,
+        [("content-type", "text/plain; charset=utf-8")],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
+
+/// Where an app's router lines go. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct RouterFeed {
+    app: String,
+    sender: broadcast::Sender<String>,
+}
+
+/// One request as the router logs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    pub service_ms: u32,
+    pub status: u16,
+    /// H10, H12, H13: a router error.
+    pub code: Option<&'static str>,
+}
+
+impl RouterFeed {
+    /// Logs one request at `at`, as `heroku logs` prints it.
+    pub fn emit(&self, at: DateTime<Utc>, dyno: u32, request: Request) {
+        let _ = self.sender.send(router_line(&self.app, at, dyno, request));
+    }
+
+    /// Steady traffic until the returned handle is dropped or aborted: `per_minute` requests a
+    /// minute, each taking `service_ms`, a share of them failing with `errors` (code, share),
+    /// spread over `dynos` dynos; timestamps from `clock`.
+    pub fn load(
+        &self,
+        clock: Clock,
+        per_minute: u32,
+        service_ms: u32,
+        errors: Vec<(&'static str, f64)>,
+        dynos: u32,
+    ) -> JoinHandle<()> {
+        let feed = self.clone();
+        tokio::spawn(async move {
+            if per_minute == 0 {
+                return;
+            }
+            let every = Duration::from_secs(60) / per_minute;
+            let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            let mut n: u64 = 0;
+            loop {
+                ticker.tick().await;
+                n += 1;
+                // Deterministic spread of the errors: request n fails with code c when its place
+                // in each hundred falls in c's share.
+                let mut place = (n % 1000) as f64 / 1000.0;
+                let mut request = Request {
+                    service_ms,
+                    status: 200,
+                    code: None,
+                };
+                for (code, share) in &errors {
+                    if place < *share {
+                        request = match *code {
+                            "H12" => Request {
+                                service_ms: 30_000,
+                                status: 503,
+                                code: Some("H12"),
+                            },
+                            c => Request {
+                                service_ms: 0,
+                                status: 503,
+                                code: Some(c),
+                            },
+                        };
+                        break;
+                    }
+                    place -= share;
+                }
+                feed.emit(
+                    clock.now(),
+                    1 + (n % u64::from(dynos.max(1))) as u32,
+                    request,
+                );
+            }
+        })
+    }
+}
+
+/// A router line as `heroku logs` prints it.
+pub fn router_line(app: &str, at: DateTime<Utc>, dyno: u32, r: Request) -> String {
+    let ts = at.format("%Y-%m-%dT%H:%M:%S%.6f+00:00");
+    let id = (at.timestamp_nanos_opt().unwrap_or(0) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    match r.code {
+        Some(code) => {
+            let desc = match code {
+                "H10" => "App crashed",
+                "H12" => "Request timeout",
+                "H13" => "Connection closed without response",
+                _ => "Router error",
+            };
+            let dyno = if code == "H12" {
+                format!("web.{dyno}")
+            } else {
+                String::new()
+            };
+            format!(
+                "{ts} heroku[router]: at=error code={code} desc=\"{desc}\" method=GET path=\"/\" host={app}.herokuapp.com request_id={id:016x} fwd=\"203.0.113.7\" dyno={dyno} connect=1ms service={}ms status={} bytes=0 protocol=https",
+                r.service_ms, r.status
+            )
+        }
+        None => format!(
+            "{ts} heroku[router]: at=info method=GET path=\"/\" host={app}.herokuapp.com request_id={id:016x} fwd=\"203.0.113.7\" dyno=web.{dyno} connect=0ms service={}ms status={} bytes=512 protocol=https",
+            r.service_ms, r.status
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::traffic::router::{parse_line, Parsed};
+
+    #[test]
+    fn lines_are_router_lines_the_parser_reads() {
+        let at: DateTime<Utc> = "2026-11-30T14:03:00.123456Z".parse().unwrap();
+        for r in [
+            Request {
+                service_ms: 87,
+                status: 200,
+                code: None,
+            },
+            Request {
+                service_ms: 30_000,
+                status: 503,
+                code: Some("H12"),
+            },
+            Request {
+                service_ms: 0,
+                status: 503,
+                code: Some("H13"),
+            },
+        ] {
+            let line = router_line("shop", at, 2, r);
+            let Parsed::Router(parsed) = parse_line(&line) else {
+                panic!("not read back: {line}");
+            };
+            assert_eq!(parsed.timestamp, at);
+            assert_eq!(parsed.status, Some(r.status));
+            assert_eq!(parsed.service_ms, Some(r.service_ms));
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! The router's lines of one app, streamed the way `heroku logs --tail` reads them: a log
+//! session (`POST /apps/{app}/log-sessions`, counted in the API budget like every call), then a
+//! GET of its `logplex_url`, read as lines for as long as it lasts.
+//!
+//! The stream never blocks or delays scaling: it runs in its own task, and what it finds — one
+//! [`Minute`] per minute with traffic — reaches the app's loop through its inbox, merged, never
+//! queued. Reading is sequential and bounded: one line buffer (longer lines are garbage), one
+//! per-minute aggregator with a fixed number of open minutes; a reader slower than the stream
+//! leaves the rest in the socket, where Logplex drops what a slow tail cannot take — so the
+//! figures are a sample, never a count to bill on.
+//!
+//! - A refused session (403/404/422: an app on Heroku's Fir generation has no log sessions)
+//!   turns traffic off for the app: one warning, `event=traffic_stream state=off`, and the
+//!   session is asked for again at most once an hour.
+//! - Network errors and 5xx are retried with backoff up to 5 minutes; a stream that ends or
+//!   stalls (nothing for 5 minutes) is opened again, lines already seen are skipped.
+
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Level;
+
+use super::minute::{Minute, StreamAggregator};
+use super::router::{parse_line, Parsed};
+use crate::heroku::{ApiError, Client};
+use crate::reconcile::{AppHandle, Clock, TrafficState};
+
+/// A minute is closed (and emitted) this long after its end: lines arrive a little late.
+pub const GRACE: Duration = Duration::from_secs(5);
+/// Nothing read for this long: the stream is stalled, and opened again.
+pub const IDLE: Duration = Duration::from_secs(300);
+/// A refused session is asked for again after this long.
+pub const REFUSED_RETRY: Duration = Duration::from_secs(3600);
+/// Longest wait between attempts after network errors or 5xx.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// Longest line kept; a longer one is garbage.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// What the stream has read, for its log lines.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    lines: u64,
+    router: u64,
+    other: u64,
+    garbage: u64,
+}
+
+/// One app's stream.
+pub struct TrafficStream {
+    pub app: String,
+    pub client: Client,
+    pub handle: AppHandle,
+    pub clock: Clock,
+}
+
+/// How reading one session ended.
+enum Ended {
+    Cancelled,
+    Lost(&'static str),
+}
+
+impl TrafficStream {
+    /// Streams until `cancel`.
+    pub async fn run(self, cancel: CancellationToken) {
+        let http = crate::http::build(
+            crate::http::builder(
+                crate::http::USER_AGENT,
+                // No total timeout: a session lasts as long as it lasts; IDLE bounds silence.
+                Duration::from_secs(24 * 3600),
+                Duration::from_secs(10),
+            )
+            .pool_max_idle_per_host(0),
+        );
+        let mut aggregator = StreamAggregator::new(GRACE, self.clock.now());
+        let mut backoff = Duration::from_secs(1);
+        let mut last_seen: Option<DateTime<Utc>> = None;
+        let mut counts = Counts::default();
+        loop {
+            let session = tokio::select! {
+                _ = cancel.cancelled() => return,
+                s = self.client.log_session(&self.app) => s,
+            };
+            let wait = match session {
+                Ok(session) => {
+                    let started = Instant::now();
+                    let ended = self
+                        .read(
+                            &http,
+                            &session.logplex_url,
+                            &mut aggregator,
+                            &mut last_seen,
+                            &mut counts,
+                            &cancel,
+                        )
+                        .await;
+                    let reason = match ended {
+                        Ended::Cancelled => return,
+                        Ended::Lost(reason) => reason,
+                    };
+                    self.handle.traffic_state(TrafficState::Away);
+                    tracing::warn!(
+                        event = "traffic_stream",
+                        app = %self.app,
+                        state = "lost",
+                        reason,
+                        lines = counts.lines,
+                        router = counts.router,
+                        garbage = counts.garbage,
+                        late = aggregator.stats().late,
+                        "the router log stream ended; opening a new session"
+                    );
+                    // Lines a new session repeats are skipped.
+                    if let Some(t) = last_seen {
+                        aggregator.skip_through(t);
+                    }
+                    if started.elapsed() > Duration::from_secs(60) {
+                        backoff = Duration::from_secs(1);
+                    }
+                    next_backoff(&mut backoff)
+                }
+                Err(e) if is_refusal(&e) => {
+                    tracing::warn!(
+                        event = "traffic_stream",
+                        app = %self.app,
+                        state = "off",
+                        reason = "refused",
+                        status = e.status().unwrap_or(0),
+                        message = %e.message(),
+                        "no log session for this app (Heroku's Fir generation has none): traffic is off for it; scaling by schedule and checks goes on; asked again in an hour"
+                    );
+                    REFUSED_RETRY
+                }
+                Err(e) if e.is_cancelled() => return,
+                Err(e) => {
+                    e.log(Level::WARN);
+                    tracing::warn!(
+                        event = "traffic_stream",
+                        app = %self.app,
+                        state = "lost",
+                        reason = "session",
+                        status = e.status().unwrap_or(0),
+                        message = %e.message()
+                    );
+                    next_backoff(&mut backoff)
+                }
+            };
+            // Minutes still close on time while the stream is away.
+            let until = Instant::now() + wait;
+            loop {
+                let tick = (Instant::now() + Duration::from_secs(1)).min(until);
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep_until(tick) => {}
+                }
+                self.emit(aggregator.flush(self.clock.now()));
+                if Instant::now() >= until {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Reads one session's stream until it ends, stalls, fails or the daemon stops.
+    async fn read(
+        &self,
+        http: &reqwest::Client,
+        url: &str,
+        aggregator: &mut StreamAggregator,
+        last_seen: &mut Option<DateTime<Utc>>,
+        counts: &mut Counts,
+        cancel: &CancellationToken,
+    ) -> Ended {
+        let response = tokio::select! {
+            _ = cancel.cancelled() => return Ended::Cancelled,
+            r = tokio::time::timeout(Duration::from_secs(30), http.get(url).send()) => r,
+        };
+        let mut response = match response {
+            Ok(Ok(r)) if r.status().is_success() => r,
+            Ok(Ok(_)) => return Ended::Lost("refused"),
+            Ok(Err(_)) => return Ended::Lost("connect"),
+            Err(_) => return Ended::Lost("timeout"),
+        };
+        tracing::info!(event = "traffic_stream", app = %self.app, state = "connected");
+        // Minutes before this one were not watched: only those from here on say "no traffic".
+        let mut watched_from =
+            super::minute::minute_of(self.clock.now()) + chrono::Duration::minutes(1);
+        let mut buffer: Vec<u8> = Vec::with_capacity(8192);
+        // Inside a line longer than MAX_LINE: skipped up to its end.
+        let mut skipping = false;
+        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        let mut idle_until = Instant::now() + IDLE;
+        loop {
+            let chunk = tokio::select! {
+                _ = cancel.cancelled() => return Ended::Cancelled,
+                _ = ticker.tick() => {
+                    let now = self.clock.now();
+                    self.emit(aggregator.flush(now));
+                    // The latest minute closed now (its end plus the grace passed), once a whole
+                    // watched minute is.
+                    let closed = super::minute::minute_of(now - chrono::Duration::from_std(GRACE).unwrap_or_default()) - chrono::Duration::minutes(1);
+                    if closed >= watched_from {
+                        self.handle.traffic_state(TrafficState::Through(closed));
+                        watched_from = closed + chrono::Duration::minutes(1);
+                    }
+                    continue;
+                }
+                _ = tokio::time::sleep_until(idle_until) => return Ended::Lost("stalled"),
+                c = response.chunk() => c,
+            };
+            let bytes = match chunk {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => return Ended::Lost("ended"),
+                Err(_) => return Ended::Lost("error"),
+            };
+            idle_until = Instant::now() + IDLE;
+            let mut rest: &[u8] = &bytes;
+            while let Some(end) = memchr::memchr(b'\n', rest) {
+                let (part, after) = rest.split_at(end);
+                rest = &after[1..];
+                if skipping {
+                    skipping = false;
+                    buffer.clear();
+                    continue;
+                }
+                if buffer.len() + part.len() > MAX_LINE {
+                    counts.garbage += 1;
+                    buffer.clear();
+                    continue;
+                }
+                buffer.extend_from_slice(part);
+                self.line(&buffer, aggregator, last_seen, counts);
+                buffer.clear();
+            }
+            if !skipping {
+                if buffer.len() + rest.len() > MAX_LINE {
+                    counts.garbage += 1;
+                    buffer.clear();
+                    skipping = true;
+                } else {
+                    buffer.extend_from_slice(rest);
+                }
+            }
+        }
+    }
+
+    fn line(
+        &self,
+        bytes: &[u8],
+        aggregator: &mut StreamAggregator,
+        last_seen: &mut Option<DateTime<Utc>>,
+        counts: &mut Counts,
+    ) {
+        counts.lines += 1;
+        let text = String::from_utf8_lossy(bytes);
+        match parse_line(text.trim_end_matches('\r')) {
+            Parsed::Router(line) => {
+                counts.router += 1;
+                *last_seen = Some(last_seen.map_or(line.timestamp, |t| t.max(line.timestamp)));
+                aggregator.add(&self.app, &line);
+            }
+            Parsed::NotRouter => counts.other += 1,
+            Parsed::Garbage => counts.garbage += 1,
+        }
+    }
+
+    fn emit(&self, minutes: Vec<Minute>) {
+        for minute in minutes {
+            log_minute(&minute);
+            self.handle.traffic(minute);
+        }
+    }
+}
+
+fn is_refusal(e: &ApiError) -> bool {
+    matches!(e.status(), Some(403 | 404 | 422))
+}
+
+/// The wait before the next attempt, doubling up to MAX_BACKOFF, with ±25 % jitter.
+fn next_backoff(backoff: &mut Duration) -> Duration {
+    let wait = backoff.mul_f64(0.75 + fastrand::f64() / 2.0);
+    *backoff = (*backoff * 2).min(MAX_BACKOFF);
+    wait
+}
+
+/// One `event=traffic` line: the fields of [`super::event::traffic_fields`], in its order.
+pub fn log_minute(m: &Minute) {
+    let q = |x: Option<u32>| x.map(|v| v.to_string()).unwrap_or_default();
+    tracing::info!(
+        event = super::event::EVENT,
+        app = %m.app,
+        process = %m.process,
+        minute = %m.minute.to_rfc3339_opts(SecondsFormat::Secs, true),
+        requests = m.requests,
+        p50_ms = %q(m.p50_ms),
+        p95_ms = %q(m.p95_ms),
+        p99_ms = %q(m.p99_ms),
+        errors = m.errors,
+        h10 = m.h10,
+        h12 = m.h12,
+        h13 = m.h13,
+        busy = %format!("{:.2}", m.busy),
+        dynos = m.dynos,
+        s2xx = m.s2xx,
+        s3xx = m.s3xx,
+        s4xx = m.s4xx,
+        s5xx = m.s5xx,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'a self) -> Captured {
+            self.clone()
+        }
+    }
+
+    #[test]
+    fn the_logged_minute_is_the_event_line_the_readers_parse() {
+        let fixture = crate::traffic::fixture::Fixture::new(
+            "2026-11-30T14:00:00Z".parse().unwrap(),
+            1,
+            chrono_tz::Europe::Berlin,
+        );
+        let minutes = fixture.minutes();
+        let m = minutes.iter().find(|m| m.requests > 20).unwrap();
+        let captured = Captured::default();
+        let subscriber = crate::logfmt::subscriber("info", captured.clone()).unwrap();
+        tracing::subscriber::with_default(subscriber, || log_minute(m));
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let logged = crate::logfmt::Line::parse(text.trim()).unwrap();
+        let written = crate::logfmt::Line::parse(&crate::traffic::event::traffic_line(
+            m,
+            "2026-11-30T14:01:05Z".parse().unwrap(),
+        ))
+        .unwrap();
+        // The same fields, in the same order, after ts and level.
+        let fields = |l: &crate::logfmt::Line| -> Vec<(String, String)> {
+            l.clone().into_pairs().into_iter().skip(2).collect()
+        };
+        assert_eq!(fields(&logged), fields(&written));
+        assert_eq!(
+            crate::traffic::event::parse_traffic(&logged).as_ref(),
+            Some(m)
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_five_minutes() {
+        let mut b = Duration::from_secs(1);
+        for _ in 0..20 {
+            let wait = next_backoff(&mut b);
+            assert!(wait <= MAX_BACKOFF.mul_f64(1.25));
+        }
+        assert_eq!(b, MAX_BACKOFF);
+        let mut b = Duration::from_secs(4);
+        let wait = next_backoff(&mut b);
+        assert!(
+            (Duration::from_secs(3)..=Duration::from_secs(5)).contains(&wait),
+            "{wait:?}"
+        );
+        assert_eq!(b, Duration::from_secs(8));
+    }
+}

@@ -1,0 +1,357 @@
+//! Scaling on traffic, in-process and in paused time: the simulator's Logplex streams router
+//! lines to a log session, the daemon's stream turns them into minutes, and the app's loop
+//! scales on them. Every assertion is on what the fake API received and what was logged.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use autoscale::budget::{AppLoad, Budget};
+use autoscale::config::field::*;
+use autoscale::config::{Env, Raw, Target};
+use autoscale::heroku::{ApiKey, Client, Retry};
+use autoscale::logfmt::Line;
+use autoscale::notify::Notifier;
+use autoscale::reconcile::{AppLoop, Clock};
+use autoscale::sim::{FakeHeroku, Fault, StreamMode};
+use autoscale::traffic::stream::TrafficStream;
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+const KEY: &str = "hk-traffic-test-secret";
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+impl Captured {
+    fn install(&self) -> tracing::subscriber::DefaultGuard {
+        let subscriber = autoscale::logfmt::subscriber("info", self.clone()).unwrap();
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    fn events(&self, name: &str) -> Vec<Line> {
+        let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
+        text.lines()
+            .filter_map(Line::parse)
+            .filter(|l| l.event() == Some(name))
+            .collect()
+    }
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+/// The app `shop` (web at 1), a target with `extra` settings, and its loop and stream running
+/// in paused time from 12:00:00.
+struct Setup {
+    api: FakeHeroku,
+    clock: Clock,
+    cancel: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    handle: autoscale::reconcile::AppHandle,
+}
+
+async fn setup(extra: &str) -> Setup {
+    let api = FakeHeroku::start(KEY).await.unwrap();
+    api.add_app("shop", None);
+    api.add_formation("shop", "web", 1, "Standard-1X");
+    api.set_updated_at("shop", "web", at("2026-11-29T00:00:00Z"));
+    let toml = format!(
+        "[[target]]\napp = \"shop\"\nschedule = \"00:00=1\"\nmax = 6\ncheck_url = \"off\"\nscale_in_after = 3\n{extra}"
+    );
+    let targets: Vec<Target> =
+        autoscale::config::targets(&Raw::from_pairs([(CONFIG, toml.as_str())]), &Env::default())
+            .unwrap()
+            .all;
+    let client = Client::new(
+        api.url().parse().unwrap(),
+        &ApiKey::new(KEY.into()),
+        Retry {
+            attempts: 2,
+            base: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+        },
+        CancellationToken::new(),
+    );
+    let clock = Clock::virtual_at(at("2026-11-30T12:00:00Z"));
+    let budget = Arc::new(Budget::new(
+        2000,
+        &[AppLoad {
+            round: autoscale::reconcile::round_of(&targets),
+            edges_per_hour: 0.0,
+        }],
+        client.calls(),
+    ));
+    let mut app = AppLoop::new(targets, client.clone(), Notifier::disabled(), budget, clock);
+    app.startup().await.unwrap();
+    let handle = app.handle();
+    let cancel = CancellationToken::new();
+    let stream = TrafficStream {
+        app: "shop".into(),
+        client,
+        handle: handle.clone(),
+        clock,
+    };
+    let tasks = vec![
+        tokio::spawn(app.run(cancel.clone())),
+        tokio::spawn(stream.run(cancel.clone())),
+    ];
+    Setup {
+        api,
+        clock,
+        cancel,
+        tasks,
+        handle,
+    }
+}
+
+impl Setup {
+    async fn stop(self) {
+        self.cancel.cancel();
+        for t in self.tasks {
+            t.await.unwrap();
+        }
+    }
+
+    fn quantity(&self) -> u32 {
+        self.api.quantity("shop", "web").unwrap()
+    }
+}
+
+async fn until(what: &str, limit: Duration, cond: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn steady_load_scales_out_to_what_it_needs_and_back_after_calm_minutes() {
+    let logs = Captured::default();
+    let _guard = logs.install();
+    let s = setup("concurrency = 2\nutilization = 0.5\n").await;
+    until("the stream", Duration::from_secs(5), || {
+        s.api.logplex().sessions() == 1
+    })
+    .await;
+    // 600 requests a minute at 400 ms: busy 4; 2 at once per dyno, at half: 4 dynos.
+    let started = tokio::time::Instant::now();
+    let load = s
+        .api
+        .logplex()
+        .feed("shop")
+        .load(s.clock, 600, 400, vec![], 2);
+    until("4 dynos", Duration::from_secs(300), || s.quantity() == 4).await;
+    let took = started.elapsed();
+    assert!(took <= Duration::from_secs(130), "{took:?}");
+    let scale = &logs.events("scale")[0];
+    assert_eq!(scale.get("reason"), Some("load"));
+    assert_eq!((scale.get("from"), scale.get("to")), (Some("1"), Some("4")));
+    let minute = logs
+        .events("traffic")
+        .into_iter()
+        .find(|l| l.get("requests") == Some("600"))
+        .unwrap();
+    assert_eq!(minute.get("busy"), Some("4.00"));
+    // The quantiles come from a fixed histogram (within 3 %).
+    let p95: u32 = minute.get("p95_ms").unwrap().parse().unwrap();
+    assert!((388..=412).contains(&p95), "{p95}");
+    assert_eq!(minute.get("dynos"), Some("2"));
+    // Steady: no flapping while it lasts.
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    assert_eq!(s.api.patches().len(), 1, "{:?}", s.api.patches());
+    // The load stops; three quiet minutes later (SCALE_IN_AFTER), back to the floor.
+    load.abort();
+    let stopped = tokio::time::Instant::now();
+    until("back to the floor", Duration::from_secs(400), || {
+        s.quantity() == 1
+    })
+    .await;
+    let took = stopped.elapsed();
+    assert!(
+        (Duration::from_secs(180)..=Duration::from_secs(270)).contains(&took),
+        "{took:?}"
+    );
+    let scales = logs.events("scale");
+    assert_eq!(scales.last().unwrap().get("reason"), Some("load"));
+    // Every traffic minute was also a check.
+    assert!(logs
+        .events("probe")
+        .iter()
+        .all(|l| l.get("source") == Some("traffic")));
+    s.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_minute_with_10_percent_h12s_scales_out_and_one_with_1_percent_does_not() {
+    for (share, out) in [(0.01, false), (0.10, true)] {
+        let logs = Captured::default();
+        let _guard = logs.install();
+        let s = setup("").await;
+        until("the stream", Duration::from_secs(5), || {
+            s.api.logplex().sessions() == 1
+        })
+        .await;
+        let load = s
+            .api
+            .logplex()
+            .feed("shop")
+            .load(s.clock, 300, 120, vec![("H12", share)], 1);
+        tokio::time::sleep(Duration::from_secs(200)).await;
+        load.abort();
+        let traffic = logs.events("traffic");
+        assert!(
+            traffic.iter().any(|l| l.get("h12").unwrap() != "0"),
+            "{traffic:?}"
+        );
+        if out {
+            assert_eq!(s.quantity(), 6, "share {share}");
+            let scale = &logs.events("scale")[0];
+            assert_eq!(scale.get("reason"), Some("down"));
+            let probe = logs
+                .events("probe")
+                .into_iter()
+                .find(|l| l.get("outcome") == Some("down"))
+                .unwrap();
+            assert_eq!(probe.get("source"), Some("traffic"));
+            assert!(probe.get("error").unwrap().contains("h12="), "{probe:?}");
+        } else {
+            assert_eq!(s.quantity(), 1, "share {share}");
+            assert!(s.api.patches().is_empty());
+        }
+        s.stop().await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stream_that_ends_stalls_or_sends_garbage_is_opened_again_and_the_schedule_goes_on() {
+    let logs = Captured::default();
+    let _guard = logs.install();
+    let s = setup("concurrency = 2\nutilization = 0.5\n").await;
+    until("the stream", Duration::from_secs(5), || {
+        s.api.logplex().sessions() == 1
+    })
+    .await;
+    let feed = s.api.logplex().feed("shop");
+    let load = feed.load(s.clock, 60, 100, vec![], 1);
+    // It ends after 5 lines: a new session follows (each one an API call).
+    s.api.logplex().set_mode("shop", StreamMode::EndAfter(5));
+    until("a second session", Duration::from_secs(60), || {
+        s.api.logplex().sessions() >= 2
+    })
+    .await;
+    let lost = logs.events("traffic_stream");
+    assert!(
+        lost.iter()
+            .any(|l| l.get("state") == Some("lost") && l.get("reason") == Some("ended")),
+        "{lost:?}"
+    );
+    // Garbage: counted, no minute, no panic.
+    s.api.logplex().set_mode("shop", StreamMode::Garbage);
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    // It stalls: after 5 minutes of nothing, a new session.
+    s.api.logplex().set_mode("shop", StreamMode::Stall);
+    let sessions = s.api.logplex().sessions();
+    until(
+        "a session after the stall",
+        Duration::from_secs(400),
+        || s.api.logplex().sessions() > sessions,
+    )
+    .await;
+    assert!(logs
+        .events("traffic_stream")
+        .iter()
+        .any(|l| l.get("reason") == Some("stalled")));
+    load.abort();
+    // Meanwhile the loop is at its floor, untouched by garbage; a manual edge still works.
+    s.api.set_quantity("shop", "web", 1);
+    s.handle.edge();
+    let sessions_created = s
+        .api
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/apps/shop/log-sessions")
+        .count();
+    assert!(sessions_created >= 3);
+    let post = s
+        .api
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_str(&post.body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"source": "heroku", "dyno_name": "router", "tail": true})
+    );
+    // The session's URL carries a token: never printed.
+    let all = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(!all.contains("s3cret-session-token"));
+    s.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_session_turns_traffic_off_and_is_asked_again_no_more_than_hourly() {
+    let logs = Captured::default();
+    let _guard = logs.install();
+    let api_fault = |api: &FakeHeroku| {
+        for _ in 0..5 {
+            api.fail_path(
+                "POST",
+                "/apps/shop/log-sessions",
+                Fault::Invalid("Log sessions are not available for Fir apps".into()),
+            );
+        }
+    };
+    let s = setup("").await;
+    // The first session was asked for already; refuse the next ones.
+    api_fault(&s.api);
+    s.api.logplex().set_mode("shop", StreamMode::EndAfter(0));
+    until("the refusal", Duration::from_secs(60), || {
+        logs.events("traffic_stream")
+            .iter()
+            .any(|l| l.get("state") == Some("off"))
+    })
+    .await;
+    let asked = || {
+        s.api
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path == "/apps/shop/log-sessions")
+            .count()
+    };
+    let after_refusal = asked();
+    tokio::time::sleep(Duration::from_secs(59 * 60)).await;
+    assert_eq!(asked(), after_refusal, "not asked again within the hour");
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert_eq!(asked(), after_refusal + 1);
+    let off = logs
+        .events("traffic_stream")
+        .into_iter()
+        .find(|l| l.get("state") == Some("off"))
+        .unwrap();
+    assert_eq!(off.get("reason"), Some("refused"));
+    assert_eq!(off.get("status"), Some("422"));
+    s.stop().await;
+}
