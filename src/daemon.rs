@@ -421,6 +421,10 @@ fn log_start(target: &Target, plan: &CheckPlan, shard: Option<u32>) {
         next_edge = %next_edge,
         next_quantity = %next_quantity,
         shard = shard.unwrap_or(target.shard),
+        traffic = if target.traffic.on { "on" } else { "off" },
+        concurrency = %target.traffic.concurrency.map(|c| c.to_string()).unwrap_or_default(),
+        utilization = target.traffic.utilization,
+        error_rate = target.traffic.error_rate,
     );
 }
 
