@@ -275,7 +275,11 @@ async fn sigterm_lets_the_patch_in_flight_finish() {
 #[tokio::test]
 async fn a_503_on_the_edge_patch_is_retried_and_lands() {
     let w = World::new(2).await;
-    let mut d = Daemon::spawn(&[], &schedule_only(&w, ALTERNATING));
+    // Set just now, holds off: startup sends nothing, the first PATCH is an edge's.
+    w.api.set_updated_at(APP, "web", chrono::Utc::now());
+    let mut env = schedule_only(&w, ALTERNATING);
+    env.push(("AUTOSCALE_MANUAL_HOLD".into(), "0".into()));
+    let mut d = Daemon::spawn(&[], &env);
     d.wait_for("start", Duration::from_secs(15), |l| {
         l.event() == Some("start")
     })
