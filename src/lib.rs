@@ -5,6 +5,8 @@
 //! Layout — measure → decide → apply, with one owner of state:
 //! - [`config`]: every setting (env var + flag), validated into a [`config::Target`].
 //! - [`schedule`]: pure; parses `WHEN=QUANTITY`, `floor(at)`, next edges, dyno-hours.
+//! - [`calendar`]: holidays (dates, ranges, iCalendar feeds) and the calendar that switches
+//!   between the normal and the holiday schedule; pure.
 //! - [`probe`]: measure; requests the app once and classifies the answer.
 //! - [`policy`]: decide; a pure function from trigger, quantity, floor and streaks to an action.
 //! - [`scaler`]: apply; the one task that owns the state and calls the API.
@@ -33,6 +35,7 @@ macro_rules! event_at {
 }
 pub(crate) use event_at;
 
+pub mod calendar;
 pub mod check;
 pub mod cli;
 pub mod config;
