@@ -6,7 +6,7 @@
 //! - [`config`]: every setting (env var + flag), validated into a [`config::Target`].
 //! - [`schedule`]: pure; parses `WHEN=QUANTITY`, `floor(at)`, next edges, dyno-hours.
 //! - [`calendar`]: holidays (dates, ranges, iCalendar feeds) and the calendar that switches
-//!   between the normal and the holiday schedule; pure.
+//!   between the normal and the holiday schedule; pure but for [`calendar::feed`].
 //! - [`probe`]: measure; requests the app once and classifies the answer.
 //! - [`policy`]: decide; a pure function from trigger, quantity, floor and streaks to an action.
 //! - [`scaler`]: apply; the one task that owns the state and calls the API.

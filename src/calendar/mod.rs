@@ -3,7 +3,7 @@
 //! quantity applies at T" and "when is the next change".
 //!
 //! This module and [`ics`] are **pure**: no I/O, no clock reads (every instant is an argument),
-//! no logging. The feed fetcher comes next.
+//! no logging. [`feed`] fetches the iCalendar feeds and keeps their last good lists.
 //!
 //! # Rules
 //!
@@ -26,6 +26,7 @@
 //! (at most [`MAX_RANGE_DAYS`] days), or the `https://` URL of an iCalendar feed whose all-day
 //! events are holidays (plain `http://` only to a loopback host).
 
+pub mod feed;
 pub mod ics;
 
 use std::fmt;
