@@ -156,7 +156,8 @@ pub fn holidays_from_ics(text: &str, window: Window) -> Result<FeedHolidays, Ics
         let calendar = group_calendar(&group, window);
         let expanded = calendar.expand_dates(chrono_tz::UTC, limit);
         budget = budget.saturating_sub(expanded.events.len());
-        if rules > 0 && expanded.events.len() + exdates(&group) >= limit {
+        // Each occurrence and each EXDATE costs a step; all steps used means the cap stopped it.
+        if expanded.events.len() + exdates(&group) >= limit {
             found.capped_rules += rules;
         }
         for event in &expanded.events {
@@ -221,9 +222,7 @@ fn is_all_day(event: &ICalendarComponent) -> bool {
         .property(&ICalendarProperty::Dtstart)
         .and_then(|p| p.values.first())
     {
-        Some(ICalendarValue::PartialDateTime(start)) => {
-            start.year.is_some() && start.hour.is_none()
-        }
+        Some(ICalendarValue::PartialDateTime(start)) => start.hour.is_none(),
         _ => false,
     }
 }
@@ -238,7 +237,8 @@ fn exdates(group: &[&ICalendarComponent]) -> usize {
         .sum()
 }
 
-/// A calendar of one group's events, each open-ended rule cut at the window's last day.
+/// A calendar of one group's events, each open-ended rule cut at the window's last day (a
+/// timed rule's cut makes it invalid, which is as good: timed events are dropped anyway).
 fn group_calendar(group: &[&ICalendarComponent], window: Window) -> ICalendar {
     let root = ICalendarComponent {
         component_type: ICalendarComponentType::VCalendar,
@@ -247,16 +247,14 @@ fn group_calendar(group: &[&ICalendarComponent], window: Window) -> ICalendar {
     let mut components = vec![root];
     for event in group {
         let mut event = (*event).clone();
-        if is_all_day(&event) {
-            for entry in &mut event.entries {
-                if entry.name != ICalendarProperty::Rrule {
-                    continue;
-                }
-                for value in &mut entry.values {
-                    if let ICalendarValue::RecurrenceRule(rule) = value {
-                        if rule.count.is_none() {
-                            rule.until = Some(cut_until(rule.until.as_ref(), window.last));
-                        }
+        for entry in &mut event.entries {
+            if entry.name != ICalendarProperty::Rrule {
+                continue;
+            }
+            for value in &mut entry.values {
+                if let ICalendarValue::RecurrenceRule(rule) = value {
+                    if rule.count.is_none() {
+                        rule.until = Some(cut_until(rule.until.as_ref(), window.last));
                     }
                 }
             }

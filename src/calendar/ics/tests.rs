@@ -230,6 +230,36 @@ fn a_rule_that_would_need_too_many_steps_is_reported_capped() {
 }
 
 #[test]
+fn exdates_count_as_steps_of_the_cap() {
+    // Daily since 2000-01-01 with three EXDATEs: 2997 occurrences and 3 skipped steps use up
+    // the 3000 steps, so the rule is reported capped.
+    let text = feed(&["DTSTART;VALUE=DATE:20000101\nRRULE:FREQ=DAILY\nEXDATE;VALUE=DATE:20000102,20000103\nEXDATE;VALUE=DATE:20000104"]);
+    let found = holidays_from_ics(&text, window(2026, 12, 1)).unwrap();
+    assert_eq!(found.capped_rules, 1);
+    assert!(found.holidays.is_empty());
+}
+
+#[test]
+fn the_cap_is_per_rule_when_one_uid_has_several() {
+    // Two weekly rules under one UID, ~1980 steps each: 3960 is under 2 × 3000.
+    let text = feed(&[
+        "UID:same\nDTSTART;VALUE=DATE:19900101\nRRULE:FREQ=WEEKLY;BYDAY=MO",
+        "UID:same\nDTSTART;VALUE=DATE:19900105\nRRULE:FREQ=WEEKLY;BYDAY=FR",
+    ]);
+    let found = holidays_from_ics(&text, window(2026, 12, 1)).unwrap();
+    assert_eq!(found.capped_rules, 0);
+    let mut weekdays: Vec<u32> = found
+        .holidays
+        .dates()
+        .map(|day| day.weekday().number_from_monday())
+        .collect();
+    weekdays.sort_unstable();
+    weekdays.dedup();
+    assert_eq!(weekdays, vec![1, 5]);
+    assert_eq!(found.holidays.len(), 58 + 57);
+}
+
+#[test]
 fn the_feed_wide_budget_caps_the_later_rules() {
     // 40 weekly rules since 1975, ~2770 steps each: past the 100,000 budget after 36.
     let bodies: Vec<String> = (0..40)
