@@ -203,7 +203,8 @@ impl HolidayFeeds {
         self.read().feeds.clone()
     }
 
-    /// When the next [`refresh`](Self::refresh) is due (None without feeds).
+    /// When the next [`refresh`](Self::refresh) is due: the earliest [`FeedStatus::due`] (in
+    /// the past while a feed was never tried; None without feeds).
     pub fn next_refresh(&self) -> Option<DateTime<Utc>> {
         self.read().feeds.iter().filter_map(FeedStatus::due).min()
     }
