@@ -240,11 +240,8 @@ fn exdates(group: &[&ICalendarComponent]) -> usize {
 /// A calendar of one group's events, each open-ended rule cut at the window's last day (a
 /// timed rule's cut makes it invalid, which is as good: timed events are dropped anyway).
 fn group_calendar(group: &[&ICalendarComponent], window: Window) -> ICalendar {
-    let root = ICalendarComponent {
-        component_type: ICalendarComponentType::VCalendar,
-        ..Default::default()
-    };
-    let mut components = vec![root];
+    // No VCALENDAR root: expansion looks at every component and needs none.
+    let mut components = Vec::with_capacity(group.len());
     for event in group {
         let mut event = (*event).clone();
         for entry in &mut event.entries {

@@ -240,6 +240,30 @@ fn exdates_count_as_steps_of_the_cap() {
 }
 
 #[test]
+fn a_rule_that_ends_just_under_the_cap_is_not_reported_capped() {
+    // COUNT=2999: every occurrence expanded, one step to spare (the other properties of the
+    // event are not steps).
+    let text = feed(&[
+        "DTSTART;VALUE=DATE:20000101\nRRULE:FREQ=DAILY;COUNT=2999\nSUMMARY:a\nDESCRIPTION:b",
+    ]);
+    let found = holidays_from_ics(&text, window(2026, 12, 1)).unwrap();
+    assert_eq!(found.capped_rules, 0);
+}
+
+#[test]
+fn a_moved_occurrence_does_not_raise_its_rules_cap() {
+    // Daily since 2017 needs ~4000 steps to reach the window: the rule's 3000 stop it, even
+    // with a moved occurrence under the same UID.
+    let text = feed(&[
+        "UID:d\nDTSTART;VALUE=DATE:20170101\nRRULE:FREQ=DAILY",
+        "UID:d\nRECURRENCE-ID;VALUE=DATE:20170102\nDTSTART;VALUE=DATE:20170103",
+    ]);
+    let found = holidays_from_ics(&text, window(2026, 12, 1)).unwrap();
+    assert_eq!(found.capped_rules, 1);
+    assert!(found.holidays.is_empty());
+}
+
+#[test]
 fn the_cap_is_per_rule_when_one_uid_has_several() {
     // Two weekly rules under one UID, ~1980 steps each: 3960 is under 2 × 3000.
     let text = feed(&[
