@@ -6,6 +6,8 @@
 //! - [`config`]: every setting (env var, flag, file key), validated into [`config::Target`]s;
 //!   the file of many targets; sharding over clock dynos.
 //! - [`schedule`]: pure; parses `WHEN=QUANTITY`, `floor(at)`, next edges, dyno-hours.
+//! - [`calendar`]: holidays (dates, ranges, iCalendar feeds) and the calendar that switches
+//!   between the normal and the holiday schedule; pure but for [`calendar::feed`].
 //! - [`probe`]: measure; requests the app once and classifies the answer.
 //! - [`checks`]: every target's checks at its own phase, a bounded number in flight.
 //! - [`policy`]: decide; a pure, level-triggered function from what a target looks like now
@@ -43,6 +45,7 @@ macro_rules! event_at {
 pub(crate) use event_at;
 
 pub mod budget;
+pub mod calendar;
 pub mod check;
 pub mod checks;
 pub mod cli;
