@@ -198,6 +198,50 @@ pub async fn run(config: &Config, warnings: &[String]) -> u8 {
         )
         .await;
     }
+    // Holidays: the next ones known, and whether each feed loaded.
+    for status in crate::plan::fetch_feeds(&targets.all, Utc::now()).await {
+        match (&status.failure, &status.loaded) {
+            (Some(failure), _) => report.line(
+                Status::Failed,
+                "holidays",
+                format!("feed {}: {}", status.shown_url(), failure.error),
+            ),
+            (None, Some(loaded)) => report.line(
+                Status::Ok,
+                "holidays",
+                format!(
+                    "feed {}: {} holidays in the next 400 days ({} all-day events)",
+                    status.shown_url(),
+                    loaded.feed.holidays.len(),
+                    loaded.feed.all_day_events
+                ),
+            ),
+            (None, None) => {}
+        }
+    }
+    for t in targets.all.iter().filter(|t| t.holidays.is_some()) {
+        let calendar = t.calendar();
+        let next: Vec<String> = calendar
+            .holidays()
+            .upcoming(calendar.local_date(Utc::now()))
+            .take(5)
+            .map(|d| d.to_string())
+            .collect();
+        report.line(
+            Status::Ok,
+            "holidays",
+            format!(
+                "{}: next {} (schedule on them: {})",
+                t.name(),
+                if next.is_empty() {
+                    "none known".to_owned()
+                } else {
+                    next.join(", ")
+                },
+                calendar.holiday_schedule().describe()
+            ),
+        );
+    }
     for channel in crate::notify::Channel::all(&config.notify) {
         report.line(
             Status::Ok,

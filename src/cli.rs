@@ -446,6 +446,17 @@ fn plan(m: &ArgMatches, env: &Env) -> ExitCode {
     for w in env_warnings() {
         eprintln!("warning: {w}");
     }
+    // Holiday feeds are fetched (a plan without them would be wrong on their days); the dates
+    // written out need nothing.
+    for status in runtime().block_on(crate::plan::fetch_feeds(&targets.all, at)) {
+        if let Some(failure) = &status.failure {
+            eprintln!(
+                "warning: holidays feed {} could not be read ({}): its holidays are not in this plan",
+                status.shown_url(),
+                failure.error
+            );
+        }
+    }
     let plan = crate::plan::plan(&targets, at, next, price);
     if m.get_flag("json") {
         println!(

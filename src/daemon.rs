@@ -22,6 +22,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Level;
 
 use crate::budget::{AppLoad, Budget};
+use crate::calendar::feed::{FeedStatus, HolidayFeeds};
 use crate::checks::{phase, CheckPlan, CheckTask};
 use crate::config::{CheckUrl, Config, Target};
 use crate::heroku::{ApiError, Client, Retry};
@@ -35,6 +36,8 @@ pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(20);
 pub const ALERT_GRACE: Duration = Duration::from_secs(3);
 /// Apps started at once (each startup is one or two API calls).
 const STARTUP_CONCURRENCY: usize = 8;
+/// How long startup waits for the holiday feeds' first fetch (each has its own 10 s timeout).
+const HOLIDAY_WAIT: Duration = Duration::from_secs(5);
 
 /// Why the daemon could not run: exit 1.
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +118,23 @@ pub async fn run_with(
             "no app of the configuration belongs to this shard: nothing to do"
         );
     }
+
+    // Holiday feeds: fetched now (the first round waits a little for them, never long) and
+    // refreshed daily; a failed fetch keeps the last good list.
+    let holiday_tasks = TaskTracker::new();
+    let mut first_refresh = Vec::new();
+    for feeds in distinct_feeds(&targets) {
+        let (done, first) = tokio::sync::oneshot::channel::<()>();
+        first_refresh.push(first);
+        holiday_tasks.spawn(refresh_holidays(feeds, clock, cancel.clone(), done));
+    }
+    holiday_tasks.close();
+    let _ = tokio::time::timeout(HOLIDAY_WAIT, async {
+        for first in first_refresh {
+            let _ = first.await;
+        }
+    })
+    .await;
 
     // Startup: every app read once, a few at a time; a bad token stops everything.
     let mut loops: Vec<(AppLoop, Vec<CheckPlan>)> = Vec::new();
@@ -200,8 +220,6 @@ pub async fn run_with(
             }
             k += 1;
         }
-        let schedules: Vec<Arc<Schedule>> =
-            app_targets.iter().map(|t| t.schedule.clone()).collect();
         if app_targets.iter().any(|t| t.traffic.on) && !app_loop.all_disabled() {
             let stream = crate::traffic::stream::TrafficStream {
                 app: app_loop.app().to_owned(),
@@ -213,7 +231,7 @@ pub async fn run_with(
         }
         arm(
             scheduler.clone(),
-            Arc::new(schedules),
+            Arc::new(app_targets.clone()),
             armed_from,
             handle,
             clock,
@@ -253,6 +271,68 @@ pub async fn run_with(
         api_calls = client.calls().sent()
     );
     Ok(())
+}
+
+/// Every distinct set of holiday feeds among the targets (targets with the same holidays and
+/// zone share one).
+fn distinct_feeds(targets: &[Target]) -> Vec<Arc<HolidayFeeds>> {
+    let mut out: Vec<Arc<HolidayFeeds>> = Vec::new();
+    for feeds in targets.iter().filter_map(|t| t.holidays.clone()) {
+        if feeds.has_feeds() && !out.iter().any(|f| Arc::ptr_eq(f, &feeds)) {
+            out.push(feeds);
+        }
+    }
+    out
+}
+
+/// Fetches the feeds now and whenever one is due again, until `cancel`; every attempt is one
+/// `event=holidays_feed` line per feed.
+async fn refresh_holidays(
+    feeds: Arc<HolidayFeeds>,
+    clock: Clock,
+    cancel: CancellationToken,
+    first: tokio::sync::oneshot::Sender<()>,
+) {
+    let mut first = Some(first);
+    loop {
+        let statuses = tokio::select! {
+            _ = cancel.cancelled() => return,
+            s = feeds.refresh(clock.now()) => s,
+        };
+        for status in &statuses {
+            log_feed(status);
+        }
+        if let Some(first) = first.take() {
+            let _ = first.send(());
+        }
+        let next = feeds
+            .next_refresh()
+            .unwrap_or_else(|| clock.now() + chrono::Duration::hours(24));
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep_until(clock.instant_of(next)) => {}
+        }
+    }
+}
+
+fn log_feed(status: &FeedStatus) {
+    let holidays = status.loaded.as_ref().map_or(0, |l| l.feed.holidays.len());
+    match &status.failure {
+        Some(failure) => tracing::warn!(
+            event = "holidays_feed",
+            state = status.state(),
+            url = %status.shown_url(),
+            holidays,
+            reason = %failure.error,
+            "the feed could not be read; its last good list (if any) stays in use"
+        ),
+        None => tracing::info!(
+            event = "holidays_feed",
+            state = status.state(),
+            url = %status.shown_url(),
+            holidays
+        ),
+    }
 }
 
 /// The targets by app, in the order the apps first appear.
@@ -395,12 +475,9 @@ fn risky_start(target: &Target, plan: &CheckPlan, warnings: &[String], notifier:
 }
 
 fn log_start(target: &Target, plan: &CheckPlan, shard: Option<u32>) {
-    let next = target.schedule.next_edges(Utc::now(), 1);
-    let next_edge = next.first().map(|e| e.at.to_rfc3339()).unwrap_or_default();
-    let next_quantity = next
-        .first()
-        .map(|e| e.quantity.to_string())
-        .unwrap_or_default();
+    let next = target.calendar().next_edge_after(Utc::now());
+    let next_edge = next.map(|e| e.at.to_rfc3339()).unwrap_or_default();
+    let next_quantity = next.map(|e| e.quantity.to_string()).unwrap_or_default();
     let c = &target.check;
     tracing::info!(
         event = "start",
@@ -439,15 +516,17 @@ fn log_start(target: &Target, plan: &CheckPlan, shard: Option<u32>) {
 /// says "look now".
 fn arm(
     scheduler: JobScheduler,
-    schedules: Arc<Vec<Arc<Schedule>>>,
+    targets: Arc<Vec<Target>>,
     after: DateTime<Utc>,
     app: crate::reconcile::AppHandle,
     clock: Clock,
 ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
     Box::pin(async move {
-        let Some(at) = schedules
+        // The calendars as known now (holidays included): a feed that changes later is seen
+        // at the next round anyway, level-triggered.
+        let Some(at) = targets
             .iter()
-            .filter_map(|s| s.next_edges(after, 1).first().map(|e| e.at))
+            .filter_map(|t| t.calendar().next_edge_after(after).map(|e| e.at))
             .min()
         else {
             tracing::info!(
@@ -459,7 +538,7 @@ fn arm(
         let wait = (at - clock.now()).to_std().unwrap_or_default();
         let instant = std::time::Instant::now() + wait;
         let job = Job::new_one_shot_at_instant_async(instant, move |_id, scheduler| {
-            let schedules = schedules.clone();
+            let targets = targets.clone();
             let app = app.clone();
             Box::pin(async move {
                 // The scheduler ticks twice a second on whole-second timestamps: wait out the
@@ -468,7 +547,7 @@ fn arm(
                     tokio::time::sleep(early).await;
                 }
                 app.edge();
-                arm(scheduler, schedules, at, app, clock).await;
+                arm(scheduler, targets, at, app, clock).await;
             })
         });
         let added = match job {

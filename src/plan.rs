@@ -48,6 +48,13 @@ pub struct TargetPlan {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost: Option<Cost>,
     pub warnings: Vec<String>,
+    /// The schedule used on holidays.
+    pub holiday_schedule: String,
+    /// Upcoming holidays (local dates), the next few.
+    pub holidays: Vec<String>,
+    /// Dyno-hours over the next 7 days from `at`, holidays included (the typical week above
+    /// has none).
+    pub dyno_hours_next_7_days: f64,
 }
 
 /// Money, per week and per month, at a price per dyno-hour.
@@ -92,9 +99,14 @@ pub struct PlanEdge {
     /// The same instant in AUTOSCALE_TZ, when that is not UTC.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub local: Option<String>,
-    /// The entry as written.
+    /// The entry as written, or `holiday starts` / `holiday ends`.
     pub entry: String,
+    /// Set on a holiday (a holiday schedule's entry or a holiday's start).
+    pub holiday: bool,
 }
+
+/// Upcoming holidays listed.
+const HOLIDAYS_SHOWN: usize = 10;
 
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
@@ -117,19 +129,37 @@ fn utc(t: DateTime<Utc>) -> String {
 }
 
 fn target_plan(target: &Target, at: DateTime<Utc>, n: usize, price: Option<f64>) -> TargetPlan {
+    use crate::calendar::EdgeKind;
     let schedule = &target.schedule;
+    let calendar = target.calendar();
     let tz = schedule.tz();
     let local = tz != chrono_tz::UTC;
-    let next = schedule
+    let next = calendar
         .next_edges(at, n)
         .into_iter()
         .map(|e| PlanEdge {
             at: utc(e.at),
             quantity: e.quantity,
             local: local.then(|| e.at.with_timezone(&tz).to_rfc3339()),
-            entry: schedule.entries()[e.entry].when.clone(),
+            entry: match e.kind {
+                EdgeKind::Normal { entry } => schedule.entries()[entry].when.clone(),
+                EdgeKind::Holiday { entry } => format!(
+                    "holiday {}",
+                    calendar.holiday_schedule().entries()[entry].when
+                ),
+                EdgeKind::HolidayStart => "holiday starts".to_owned(),
+                EdgeKind::HolidayEnd => "holiday ends".to_owned(),
+            },
+            holiday: e.holiday(),
         })
         .collect();
+    let holidays = calendar
+        .holidays()
+        .upcoming(calendar.local_date(at))
+        .take(HOLIDAYS_SHOWN)
+        .map(|d| d.to_string())
+        .collect();
+    let next_week = calendar.dyno_hours(at, at + chrono::Duration::days(7));
     let hours = schedule.dyno_hours_per_week(at);
     let peak = schedule.max_quantity();
     let at_peak = f64::from(peak) * 168.0;
@@ -150,7 +180,29 @@ fn target_plan(target: &Target, at: DateTime<Utc>, n: usize, price: Option<f64>)
         max: target.thresholds.max,
         cost: price.map(|p| Cost::new(p, hours, at_peak, at_max)),
         warnings: target.warnings.clone(),
+        holiday_schedule: calendar.holiday_schedule().describe(),
+        holidays,
+        dyno_hours_next_7_days: round1(next_week),
     }
+}
+
+/// Fetches every holiday feed of the targets once (each with its own timeout), for a plan or
+/// a check: returns every feed's status.
+pub async fn fetch_feeds(
+    targets: &[Target],
+    now: DateTime<Utc>,
+) -> Vec<crate::calendar::feed::FeedStatus> {
+    let mut seen: Vec<std::sync::Arc<crate::calendar::feed::HolidayFeeds>> = Vec::new();
+    for feeds in targets.iter().filter_map(|t| t.holidays.clone()) {
+        if feeds.has_feeds() && !seen.iter().any(|f| std::sync::Arc::ptr_eq(f, &feeds)) {
+            seen.push(feeds);
+        }
+    }
+    let mut statuses = Vec::new();
+    for feeds in seen {
+        statuses.extend(feeds.refresh(now).await);
+    }
+    statuses
 }
 
 /// Computes the plan at `at`, with `n` next edges per target and an optional price per
@@ -241,7 +293,12 @@ fn render_target(out: &mut String, plan: &Plan, t: &TargetPlan) {
             .as_deref()
             .map(|l| format!("   {l}"))
             .unwrap_or_default();
-        let _ = writeln!(out, "  {}  → {:>3}   {}{local}", e.at, e.quantity, e.entry);
+        let mark = if e.holiday { "  (holiday)" } else { "" };
+        let _ = writeln!(
+            out,
+            "  {}  → {:>3}   {}{local}{mark}",
+            e.at, e.quantity, e.entry
+        );
     }
     if t.next.is_empty() {
         let _ = writeln!(out, "  (none: no entry fires again)");
@@ -262,6 +319,19 @@ fn render_target(out: &mut String, plan: &Plan, t: &TargetPlan) {
             out,
             "cost at {p} per dyno-hour   {:.2} a week ({:.2} a month), always at the peak {:.2} a week ({:.2} a month): {:.2} a month saved",
             c.per_week, c.per_month, c.per_week_at_peak, c.per_month_at_peak, c.saved_per_month
+        );
+    }
+    if !t.holidays.is_empty() {
+        let _ = writeln!(
+            out,
+            "holidays   {}   (schedule {})",
+            t.holidays.join(", "),
+            t.holiday_schedule
+        );
+        let _ = writeln!(
+            out,
+            "dyno-hours in the next 7 days   {:.1} (holidays included)",
+            t.dyno_hours_next_7_days
         );
     }
     for w in &t.warnings {
@@ -344,6 +414,56 @@ mod tests {
         assert_eq!(
             p.targets[0].next[0].local.as_deref(),
             Some("2026-12-01T07:00:00-05:00")
+        );
+    }
+
+    #[test]
+    fn a_holiday_drops_to_the_holiday_quantity_for_the_day() {
+        let at = "2026-12-24T21:00:00Z".parse().unwrap();
+        let p = plan(&targets(&[(HOLIDAYS, "2026-12-25")]), at, 6, None);
+        let t = &p.targets[0];
+        let edges: Vec<(&str, u32, bool)> = t
+            .next
+            .iter()
+            .map(|e| (e.at.as_str(), e.quantity, e.holiday))
+            .collect();
+        assert_eq!(
+            edges[..3],
+            [
+                ("2026-12-24T22:00:00Z", 2, false),
+                ("2026-12-25T00:00:00Z", 1, true),
+                ("2026-12-26T00:00:00Z", 2, false),
+            ]
+        );
+        assert_eq!(t.next[1].entry, "holiday starts");
+        assert_eq!(t.holidays, ["2026-12-25"]);
+        // A typical week is 413 dyno-hours; Christmas runs 1 dyno for 24 hours instead of 59
+        // dyno-hours (and the day after starts at 2 instead of 2): 35 fewer.
+        assert_eq!(t.dyno_hours_next_7_days, 413.0 - 35.0);
+        let text = render(&p);
+        assert!(
+            text.contains("2026-12-25T00:00:00Z  →   1   holiday starts  (holiday)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("holidays   2026-12-25   (schedule 00:00=1)"),
+            "{text}"
+        );
+        // In Berlin the same dates shift by the offset.
+        let p = plan(
+            &targets(&[(HOLIDAYS, "2026-12-25"), (TZ, "Europe/Berlin")]),
+            at,
+            3,
+            None,
+        );
+        let ats: Vec<&str> = p.targets[0].next.iter().map(|e| e.at.as_str()).collect();
+        assert_eq!(
+            ats,
+            [
+                "2026-12-24T23:00:00Z",
+                "2026-12-25T23:00:00Z",
+                "2026-12-26T02:00:00Z"
+            ]
         );
     }
 

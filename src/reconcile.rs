@@ -691,7 +691,7 @@ impl AppLoop {
             quantity: formation.quantity,
             updated_at: formation.updated_at.clone(),
         };
-        let latest_edge = t.target.schedule.floor(now);
+        let latest_edge = t.target.floor(now);
         let changed_by_someone = match &t.known {
             None => {
                 // After a restart: set after the latest edge means deliberate, and the edge
@@ -917,7 +917,7 @@ impl AppLoop {
             .in_deploy_grace(&self.targets[index].target, now)
             .map(|(r, until)| (r.version, until));
         let t = &mut self.targets[index];
-        let floor = t.target.schedule.floor(now).map(|e| e.quantity);
+        let floor = t.target.floor(now).map(|e| e.quantity);
         log_probe(
             &t.target,
             &probe,
@@ -1032,7 +1032,7 @@ impl AppLoop {
             let Some(formation) = self.formation(&t.target.process) else {
                 continue;
             };
-            let latest = t.target.schedule.floor(now);
+            let latest = t.target.floor(now);
             let current = self.current(i, formation);
             let view = View {
                 current,
@@ -1059,7 +1059,7 @@ impl AppLoop {
                 .cloned()
                 .expect("decided on a formation");
             let current = self.current(i, &formation);
-            let edge_at = self.targets[i].target.schedule.floor(now).map(|e| e.at);
+            let edge_at = self.targets[i].target.floor(now).map(|e| e.at);
             match d.action {
                 Action::Nothing => {}
                 Action::Skip(skip) => {
@@ -1108,7 +1108,7 @@ impl AppLoop {
             }
         };
         for (i, from, to, reason, d) in scales {
-            let edge_at = self.targets[i].target.schedule.floor(now).map(|e| e.at);
+            let edge_at = self.targets[i].target.floor(now).map(|e| e.at);
             if self.simulated(i, now) {
                 let t = &mut self.targets[i];
                 t.virtual_quantity = Some(to);

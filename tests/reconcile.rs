@@ -798,3 +798,51 @@ async fn a_refusal_during_preboot_is_asked_again_every_15_seconds() {
     cancel.cancel();
     task.await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn at_a_holiday_s_start_the_daemon_patches_to_the_holiday_quantity() {
+    let logs = Captured::default();
+    let _guard = logs.install();
+    let api = FakeHeroku::start(KEY).await.unwrap();
+    api.add_app("shop", None);
+    api.add_formation("shop", "web", 2, "Standard-1X");
+    api.set_updated_at("shop", "web", at("2026-12-24T22:00:01Z"));
+    let targets = targets(
+        "[[target]]\napp = \"shop\"\ncheck_url = \"off\"\nschedule = \"07:00=3; 22:00=2; 03:00=1\"\nholidays = \"2026-12-25\"\n",
+    );
+    let client = client(&api);
+    let clock = Clock::virtual_at(at("2026-12-24T23:59:00Z"));
+    let mut app = AppLoop::new(
+        targets.clone(),
+        client.clone(),
+        Notifier::disabled(),
+        budget(&client, 2000, &targets),
+        clock,
+    );
+    app.startup().await.unwrap();
+    assert!(api.patches().is_empty());
+    let handle = app.handle();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(app.run(cancel.clone()));
+    tokio::time::sleep_until(clock.instant_of(at("2026-12-25T00:00:00Z"))).await;
+    handle.edge();
+    until("the holiday's PATCH", Duration::from_secs(5), || {
+        api.patches().len() == 1
+    })
+    .await;
+    assert_eq!(api.patches()[0].body, r#"{"quantity":1}"#);
+    let scale = &logs.events("scale")[0];
+    assert_eq!(scale.get("reason"), Some("schedule"));
+    // The day after, the normal schedule's quantity at 00:00 (2, from 22:00) comes back.
+    tokio::time::sleep_until(clock.instant_of(at("2026-12-26T00:00:00Z"))).await;
+    handle.edge();
+    until("the day after", Duration::from_secs(5), || {
+        api.patches().len() == 2
+    })
+    .await;
+    assert_eq!(api.patches()[1].body, r#"{"quantity":2}"#);
+    // 07:00 on the 25th did nothing (a holiday), the 26th's 03:00 and 07:00 apply as usual.
+    assert_eq!(api.patches().len(), 2);
+    cancel.cancel();
+    task.await.unwrap();
+}

@@ -739,7 +739,7 @@ fn edges_floor_and_dyno_hours_agree_with_the_definition() {
             // About a third of 16 days are holidays, in runs of one or more.
             let first = start.with_timezone(&tz).date_naive();
             let dates: Vec<String> = (0..16)
-                .filter(|_| rng.next() % 3 == 0)
+                .filter(|_| rng.next().is_multiple_of(3))
                 .map(|i| (first + Duration::days(i)).to_string())
                 .collect();
             let c = calendar(schedule, holiday, tz, &dates.join(","));

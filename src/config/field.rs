@@ -116,6 +116,8 @@ pub const SCALE_OUT_AFTER: &str = "AUTOSCALE_SCALE_OUT_AFTER";
 pub const SCALE_IN_AFTER: &str = "AUTOSCALE_SCALE_IN_AFTER";
 pub const DRY_RUN: &str = "AUTOSCALE_DRY_RUN";
 pub const MANUAL_HOLD: &str = "AUTOSCALE_MANUAL_HOLD";
+pub const HOLIDAYS: &str = "AUTOSCALE_HOLIDAYS";
+pub const HOLIDAY_SCHEDULE: &str = "AUTOSCALE_HOLIDAY_SCHEDULE";
 pub const PAUSE_UNTIL: &str = "AUTOSCALE_PAUSE_UNTIL";
 pub const DEPLOY_GRACE: &str = "AUTOSCALE_DEPLOY_GRACE";
 pub const TRAFFIC: &str = "AUTOSCALE_TRAFFIC";
@@ -159,6 +161,8 @@ pub const FIELDS: &[Field] = &[
     target(SCALE_OUT_AFTER, "scale-out-after", "scale_out_after", "Consecutive unhealthy checks before scaling out [default: 1]", "1"),
     target(SCALE_IN_AFTER, "scale-in-after", "scale_in_after", "Consecutive fast checks since the last scale before scaling in [default: 3]", "3"),
     target(DRY_RUN, "dry-run", "dry_run", "Decide and log everything, never PATCH [default: false]", "true"),
+    target(HOLIDAYS, "holidays", "holidays", "Local dates (2026-12-25), ranges (2026-12-24..2026-12-26) and https URLs of iCalendar feeds, comma-separated [default: none]", "2026-12-25,2026-12-31..2027-01-01,https://example.com/holidays.ics"),
+    target(HOLIDAY_SCHEDULE, "holiday-schedule", "holiday_schedule", "The schedule of a holiday, 00:00 to 24:00 local time [default: 00:00= the schedule's smallest quantity]", "00:00=1; 10:00=2; 18:00=1"),
     target(MANUAL_HOLD, "manual-hold", "manual_hold", "How long a quantity set by someone else is kept; 0 turns holds off [default: 1h]", "1h"),
     target(PAUSE_UNTIL, "pause-until", "pause_until", "Until this instant (RFC 3339) or `forever`: decide and log, never PATCH [default: not paused]", "2026-12-01T09:00:00Z"),
     target(DEPLOY_GRACE, "deploy-grace", "deploy_grace", "Unhealthy checks within this long after a new release do not scale out; 0 turns it off [default: 3m]", "3m"),

@@ -23,6 +23,8 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use url::Url;
 
+use crate::calendar::feed::{FetchSettings, HolidayFeeds};
+use crate::calendar::{Calendar, HolidaySources, Holidays};
 use crate::heroku::ApiKey;
 use crate::notify::NotifyConfig;
 use crate::policy::Thresholds;
@@ -290,6 +292,11 @@ pub struct Target {
     pub app: String,
     pub process: String,
     pub schedule: Arc<Schedule>,
+    /// The schedule of a holiday (default: the schedule's smallest quantity all day).
+    pub holiday_schedule: Arc<Schedule>,
+    /// The holidays: the dates written out, and the feeds' (shared by targets with the same
+    /// AUTOSCALE_HOLIDAYS and zone). None: no holidays.
+    pub holidays: Option<Arc<HolidayFeeds>>,
     pub thresholds: Thresholds,
     pub check: CheckSettings,
     pub dry_run: bool,
@@ -312,6 +319,24 @@ impl Target {
     /// `app/process`, the way `--target` and messages name a target.
     pub fn name(&self) -> String {
         format!("{}/{}", self.app, self.process)
+    }
+
+    /// The schedule with its holidays as they are known now (the feeds' latest lists).
+    pub fn calendar(&self) -> Calendar {
+        let holidays = self
+            .holidays
+            .as_ref()
+            .map_or_else(|| Arc::new(Holidays::default()), |h| h.snapshot());
+        Calendar::new(
+            self.schedule.clone(),
+            self.holiday_schedule.clone(),
+            holidays,
+        )
+    }
+
+    /// The latest edge at or before `at`: the quantity in force, holidays included.
+    pub fn floor(&self, at: chrono::DateTime<chrono::Utc>) -> Option<crate::calendar::Edge> {
+        self.calendar().floor(at)
     }
 }
 
@@ -600,7 +625,20 @@ pub fn target(
     let process = process_name(get(PROCESS).as_ref())?;
     let tz = time_zone(get(TZ).as_ref())?;
     let schedule = schedule(get(SCHEDULE).as_ref(), tz)?;
-    let largest = schedule.max_quantity();
+    let holiday_schedule = match get(HOLIDAY_SCHEDULE) {
+        None => crate::calendar::default_holiday_schedule(&schedule),
+        Some(v) => crate::calendar::holiday_schedule(Some(v.trimmed()), &schedule)
+            .map_err(|e| v.err(e.to_string(), "00:00=1; 10:00=2; 18:00=1"))?,
+    };
+    let holidays = match get(HOLIDAYS) {
+        Some(v) if !v.trimmed().is_empty() => {
+            let sources = HolidaySources::parse(v.trimmed())
+                .map_err(|e| v.err(e.to_string(), crate::calendar::EXAMPLE))?;
+            Some(feeds(v.trimmed(), sources, tz))
+        }
+        _ => None,
+    };
+    let largest = schedule.max_quantity().max(holiday_schedule.max_quantity());
     let mut warnings = Vec::new();
     let max = match get(MAX) {
         None => largest,
@@ -743,6 +781,8 @@ pub fn target(
         app,
         process,
         schedule: Arc::new(schedule),
+        holiday_schedule: Arc::new(holiday_schedule),
+        holidays,
         thresholds: Thresholds {
             max,
             scale_out_after,
@@ -756,6 +796,27 @@ pub fn target(
         traffic,
         warnings,
     })
+}
+
+/// One `HolidayFeeds` per distinct AUTOSCALE_HOLIDAYS text and zone: targets that share their
+/// holidays share the fetches too.
+fn feeds(text: &str, sources: HolidaySources, tz: Tz) -> Arc<HolidayFeeds> {
+    type Cache = std::sync::Mutex<Vec<((String, Tz), std::sync::Weak<HolidayFeeds>)>>;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    cache.retain(|(_, weak)| weak.strong_count() > 0);
+    let key = (text.to_owned(), tz);
+    if let Some(feeds) = cache
+        .iter()
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, weak)| weak.upgrade())
+    {
+        return feeds;
+    }
+    let feeds = Arc::new(HolidayFeeds::new(sources, tz, FetchSettings::default()));
+    cache.push((key, Arc::downgrade(&feeds)));
+    feeds
 }
 
 /// The targets: from the file when there is one, else the one target the variables describe.
@@ -979,6 +1040,8 @@ mod tests {
             (UTILIZATION, "1.5", "above 0 and at most 1"),
             (UTILIZATION, "0", "above 0 and at most 1"),
             (ERROR_RATE, "lots", "=5%"),
+            (HOLIDAYS, "2026-13-01", "not a date"),
+            (HOLIDAY_SCHEDULE, "25:00=1", "25:00"),
         ];
         for (variable, value, needle) in cases {
             let e = resolve(&with(&[(variable, value)]), &Env::default()).unwrap_err();
