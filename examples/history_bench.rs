@@ -60,7 +60,7 @@ fn traffic(app: &str, minute: DateTime<Utc>, n: u64) -> TrafficRow {
         p99_ms: 600 + (n % 700) as u32,
         errors: (n % 3) as u32,
         h10: 0,
-        h12: (n % 7 == 0) as u32,
+        h12: n.is_multiple_of(7) as u32,
         h13: 0,
         s2xx: requests - 30,
         s3xx: 20,
@@ -77,7 +77,7 @@ fn probe(app: &str, at: DateTime<Utc>, n: u64) -> ProbeRow {
         process: "web".into(),
         at,
         source: ProbeSource::Probe,
-        outcome: if n % 11 == 0 {
+        outcome: if n.is_multiple_of(11) {
             Outcome::Ok
         } else {
             Outcome::Fast
