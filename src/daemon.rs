@@ -57,16 +57,45 @@ pub async fn run(
     warnings: &[String],
     shutdown: impl Future<Output = &'static str> + Send + 'static,
 ) -> Result<(), Fatal> {
-    run_with(config, warnings, shutdown, Clock::System).await
+    run_with(config, warnings, shutdown, Clocks::default()).await
 }
 
-/// [`run`] with a chosen clock (tests run the daemon in paused time).
+/// The clocks the daemon runs on.
+#[derive(Debug, Clone, Copy)]
+pub struct Clocks {
+    /// Schedules, holds, everything (tests run it in paused time).
+    pub main: Clock,
+    /// The traffic stream's minutes (the demo runs them faster, to show a minute every 2 s).
+    pub traffic: Clock,
+}
+
+impl Default for Clocks {
+    fn default() -> Clocks {
+        Clocks {
+            main: Clock::System,
+            traffic: Clock::System,
+        }
+    }
+}
+
+impl Clocks {
+    /// One clock for everything.
+    pub fn one(clock: Clock) -> Clocks {
+        Clocks {
+            main: clock,
+            traffic: clock,
+        }
+    }
+}
+
+/// [`run`] with chosen clocks.
 pub async fn run_with(
     config: Config,
     warnings: &[String],
     shutdown: impl Future<Output = &'static str> + Send + 'static,
-    clock: Clock,
+    clocks: Clocks,
 ) -> Result<(), Fatal> {
+    let clock = clocks.main;
     // The signal is watched from the first instant: a SIGTERM during startup (a deploy right
     // after a restart) stops the retries' waiting and shuts down cleanly.
     let cancel = CancellationToken::new();
@@ -225,7 +254,7 @@ pub async fn run_with(
                 app: app_loop.app().to_owned(),
                 client: client.clone(),
                 handle: handle.clone(),
-                clock,
+                clock: clocks.traffic,
             };
             tasks.spawn(stream.run(cancel.clone()));
         }

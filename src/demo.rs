@@ -64,6 +64,8 @@ scale_in_after = 3
 process = "web"
 schedule = "{web}"
 max = {MAX}
+concurrency = 2
+utilization = 0.75
 
 [[target]]
 process = "worker"
@@ -77,47 +79,74 @@ struct Phase {
     /// Share of the run.
     share: f64,
     mode: Mode,
+    /// Requests a minute the router logs during the phase (at 400 ms each).
+    load: u32,
     banner: &'static str,
     /// Whether this phase injects a fault the daemon should answer.
     fault: bool,
 }
 
+/// Traffic minutes pass this much faster than real time in the demo: a minute every 2 s.
+const TRAFFIC_SPEED: u32 = 30;
+/// Requests a minute in the load phase: busy 6 at 400 ms; 2 at once per dyno at 75 % → 4 dynos.
+const LOAD: u32 = 900;
+
 fn story() -> Vec<Phase> {
     vec![
         Phase {
-            share: 0.15,
+            share: 0.08,
             mode: Mode::Healthy,
-            banner: "the app is healthy: checks are fast, the schedule sets the quantity",
+            load: 60,
+            banner: "the app is healthy and quiet: checks are fast, the schedule sets the quantity",
             fault: false,
         },
         Phase {
-            share: 0.20,
+            share: 0.16,
+            mode: Mode::Healthy,
+            load: LOAD,
+            banner: "traffic rises to 900 requests a minute at 400 ms (busy 6; 2 at once per dyno at 75 %) — expect a scale-out on load to 4 before anything fails (traffic minutes run 30× faster in the demo)",
+            fault: false,
+        },
+        Phase {
+            share: 0.13,
+            mode: Mode::Healthy,
+            load: 0,
+            banner: "the traffic stops — expect a scale-in on load after 3 quiet minutes",
+            fault: false,
+        },
+        Phase {
+            share: 0.15,
             mode: Mode::Status(500),
+            load: 0,
             banner: "outage: the app answers HTTP 500 — expect a scale-out to the maximum at once",
             fault: true,
         },
         Phase {
-            share: 0.20,
+            share: 0.14,
             mode: Mode::Healthy,
-            banner: "recovery: the app is fast again — expect a scale-in after 3 fast checks",
+            load: 0,
+            banner: "recovery: the app is fast again — expect a scale-in once the traffic has been calm for 3 minutes",
             fault: false,
         },
         Phase {
-            share: 0.15,
+            share: 0.12,
             mode: Mode::Slow(Duration::from_millis(900)),
+            load: 0,
             banner: "slow phase: answers take 0.9 s (slow above 0.6 s) — expect a scale-out",
             fault: true,
         },
         Phase {
-            share: 0.10,
+            share: 0.09,
             mode: Mode::Hang,
+            load: 0,
             banner: "hang: the app accepts connections and never answers (timeout 1.5 s)",
             fault: true,
         },
         Phase {
-            share: 0.20,
+            share: 0.13,
             mode: Mode::Healthy,
-            banner: "recovery: fast again — expect a calm scale-in after 3 fast checks, or sooner at a schedule edge (an edge applies its quantity at the first healthy check)",
+            load: 0,
+            banner: "recovery: fast again — expect a calm scale-in, or sooner at a schedule edge (an edge applies its quantity at the first healthy check)",
             fault: false,
         },
     ]
@@ -200,28 +229,50 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
     println!("worker on its own schedule \"{worker}\" (no check: workers serve no web traffic); alerts go to a local webhook.");
     let started = std::time::Instant::now();
     let (stop_tx, stop_rx) = oneshot::channel::<&'static str>();
+    let traffic_clock = crate::reconcile::Clock::faster(TRAFFIC_SPEED);
+    let clocks = crate::daemon::Clocks {
+        main: crate::reconcile::Clock::System,
+        traffic: traffic_clock,
+    };
     let daemon = tokio::spawn(async move {
-        crate::daemon::run(
+        crate::daemon::run_with(
             config,
             &[],
             async move { stop_rx.await.unwrap_or("SIGTERM") },
+            clocks,
         )
         .await
     });
+    let feed = api.logplex().feed(APP);
+    let mut load: Option<tokio::task::JoinHandle<()>> = None;
+    let mut load_rose: Option<DateTime<Utc>> = None;
 
     let mut faults: Vec<(DateTime<Utc>, &'static str)> = Vec::new();
     let total = Duration::from_secs(seconds);
     let mut interrupted = false;
-    for (i, phase) in story().iter().enumerate() {
-        banner(started, &format!("phase {}/6: {}", i + 1, phase.banner));
+    let phases = story();
+    for (i, phase) in phases.iter().enumerate() {
+        banner(
+            started,
+            &format!("phase {}/{}: {}", i + 1, phases.len(), phase.banner),
+        );
         if app.set_mode(phase.mode).await.is_err() {
             eprintln!("error: the simulated app could not change its behaviour");
+        }
+        if let Some(previous) = load.take() {
+            previous.abort();
+        }
+        if phase.load > 0 {
+            load = Some(feed.load(traffic_clock, phase.load, 400, vec![], 2));
         }
         if phase.fault {
             faults.push((
                 Utc::now(),
                 phase.banner.split(':').next().unwrap_or("fault"),
             ));
+        }
+        if phase.load == LOAD {
+            load_rose = Some(Utc::now());
         }
         tokio::select! {
             _ = tokio::time::sleep(total.mul_f64(phase.share)) => {}
@@ -231,6 +282,9 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
             banner(started, "interrupted: stopping early");
             break;
         }
+    }
+    if let Some(previous) = load.take() {
+        previous.abort();
     }
     banner(started, "the end: SIGTERM to the daemon");
     let _ = stop_tx.send("SIGTERM");
@@ -244,11 +298,23 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
         _ => 1,
     };
     println!();
-    summarize(&log, &faults, api.patches().len(), hooks.received().len());
+    summarize(
+        &log,
+        &faults,
+        load_rose,
+        api.patches().len(),
+        hooks.received().len(),
+    );
     let options = crate::chart::Options {
         title: Some("autoscale demo".to_owned()),
         target: None,
     };
+    // Traffic minutes ran on the demo's faster clock: they would not line up with the rest.
+    let log: String = log
+        .lines()
+        .filter(|l| !l.contains(" event=traffic "))
+        .map(|l| format!("{l}\n"))
+        .collect();
     match crate::chart::chart(&log, &options) {
         Ok((svg, summaries)) => match std::fs::write(&output, svg) {
             Ok(()) => {
@@ -271,7 +337,13 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
 }
 
 /// What happened, in a few lines: reaction time to each fault, scales, alerts.
-fn summarize(log: &str, faults: &[(DateTime<Utc>, &str)], patches: usize, alerts: usize) {
+fn summarize(
+    log: &str,
+    faults: &[(DateTime<Utc>, &str)],
+    load_rose: Option<DateTime<Utc>>,
+    patches: usize,
+    alerts: usize,
+) {
     let events: Vec<Line> = log.lines().filter_map(Line::parse).collect();
     let ts = |l: &Line| {
         l.get("ts")
@@ -297,6 +369,20 @@ fn summarize(log: &str, faults: &[(DateTime<Utc>, &str)], patches: usize, alerts
             s.get("reason").unwrap_or("?"),
             s.get("ts").unwrap_or("?")
         );
+    }
+    if let Some(rose) = load_rose {
+        let on_load = scales.iter().find_map(|s| {
+            let t = ts(s)?;
+            (t >= rose && s.get("reason") == Some("load")).then(|| (t - rose, s.get("to")))
+        });
+        match on_load {
+            Some((d, to)) => println!(
+                "  traffic rose: scaled out on load to {} {:.1} s after it began (a traffic minute is 2 s here)",
+                to.unwrap_or("?"),
+                d.num_milliseconds() as f64 / 1000.0
+            ),
+            None => println!("  traffic rose: no scale on load"),
+        }
     }
     for (at, name) in faults {
         let reaction = scales.iter().find_map(|s| {

@@ -154,8 +154,11 @@ pub struct Hold {
 pub struct Load {
     /// What the latest minute needs ([`dynos_for`]), before the floor and max are applied.
     pub desired: u32,
-    /// The largest need of the last SCALE_IN_AFTER minutes, when every one of them was below
-    /// the current quantity: what a calm scale-in may go down to.
+    /// The most any of the last SCALE_IN_AFTER minutes needed: a schedule edge or a calm check
+    /// never scales in below it (a dip of one minute is no reason to drop dynos).
+    pub recent: u32,
+    /// The largest need of the last SCALE_IN_AFTER minutes since the last scale, when every one
+    /// of them was below the current quantity: what a calm scale-in may go down to.
     pub scale_in_to: Option<u32>,
 }
 
@@ -357,8 +360,10 @@ fn follow_schedule(view: &View) -> Decision {
             Action::Nothing
         });
     };
-    // The floor the traffic allows: never below what it needs right now.
-    let floor = needed.map_or(schedule_floor, |n| n.max(schedule_floor));
+    // The floor the traffic allows: never below what its last minutes needed.
+    let floor = load.map_or(schedule_floor, |l| {
+        l.recent.min(limits.max).max(schedule_floor)
+    });
     let up = if startup {
         Reason::Startup
     } else {
@@ -393,7 +398,12 @@ fn follow_schedule(view: &View) -> Decision {
     if current > floor {
         // The traffic was below what runs for SCALE_IN_AFTER minutes: down to the most any of
         // those minutes needed.
-        if let Some(to) = load.and_then(|l| l.scale_in_to) {
+        // Never while the latest check says the app is unhealthy (its traffic is low because it
+        // fails): calm is calm.
+        if let Some(to) = load
+            .and_then(|l| l.scale_in_to)
+            .filter(|_| !streaks.last_unhealthy())
+        {
             let to = to.max(floor);
             if to < current {
                 return Decision::just(Action::Scale {
@@ -882,6 +892,7 @@ mod tests {
     fn load(desired: u32, scale_in_to: Option<u32>) -> Option<Load> {
         Some(Load {
             desired,
+            recent: desired,
             scale_in_to,
         })
     }
@@ -989,6 +1000,30 @@ mod tests {
             });
             assert_eq!(d.action, want, "{name}");
         }
+        // Low traffic while the app fails is no calm: at max, it stays.
+        let d = run(&Round {
+            current: 5,
+            floor: Some(2),
+            load: load(0, Some(0)),
+            history: &[Down],
+            ..ROUND
+        });
+        assert_eq!(d.action, Action::Nothing);
+        // A scale-in edge does not go below what the last minutes needed.
+        let dip = Some(Load {
+            desired: 0,
+            recent: 3,
+            scale_in_to: None,
+        });
+        let d = run(&Round {
+            current: 5,
+            floor: Some(1),
+            edge_pending: true,
+            load: dip,
+            history: &[Ok],
+            ..ROUND
+        });
+        assert_eq!(d.action, scale(3, Reason::Schedule));
         // A scale-in edge does not go below what the traffic needs.
         let d = run(&Round {
             current: 5,

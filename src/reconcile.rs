@@ -47,39 +47,65 @@ const PREBOOT_PATIENCE: Duration = Duration::from_secs(300);
 const PREBOOT_REFUSAL: &str = "preboot";
 
 /// Wall-clock time for the schedule. In production the system clock; in tests a clock that
-/// follows tokio's (pausable) time from a fixed origin, so a day passes in milliseconds.
+/// follows tokio's (pausable) time from a fixed origin, so a day passes in milliseconds; in the
+/// demo, traffic minutes on a clock that runs `factor` times faster than real time.
 #[derive(Debug, Clone, Copy)]
 pub enum Clock {
     System,
     Virtual {
         origin: DateTime<Utc>,
         started: Instant,
+        /// Virtual seconds per real (tokio) second.
+        factor: u32,
     },
 }
 
 impl Clock {
-    /// A virtual clock reading `origin` now.
+    /// A virtual clock reading `origin` now, at the pace of tokio's time.
     pub fn virtual_at(origin: DateTime<Utc>) -> Clock {
         Clock::Virtual {
             origin,
             started: Instant::now(),
+            factor: 1,
+        }
+    }
+
+    /// A clock reading the system time now and then running `factor` times faster.
+    pub fn faster(factor: u32) -> Clock {
+        Clock::Virtual {
+            origin: Utc::now(),
+            started: Instant::now(),
+            factor: factor.max(1),
         }
     }
 
     pub fn now(&self) -> DateTime<Utc> {
         match self {
             Clock::System => Utc::now(),
-            Clock::Virtual { origin, started } => {
+            Clock::Virtual {
+                origin,
+                started,
+                factor,
+            } => {
                 *origin
-                    + chrono::Duration::from_std(started.elapsed()).unwrap_or(chrono::Duration::MAX)
+                    + chrono::Duration::from_std(started.elapsed() * *factor)
+                        .unwrap_or(chrono::Duration::MAX)
             }
+        }
+    }
+
+    /// How long `d` of this clock's time takes in real time.
+    pub fn to_real(&self, d: Duration) -> Duration {
+        match self {
+            Clock::Virtual { factor, .. } => d / (*factor).max(1),
+            Clock::System => d,
         }
     }
 
     /// The tokio instant at which this clock reads `at` (now, if `at` is past).
     pub fn instant_of(&self, at: DateTime<Utc>) -> Instant {
         let wait = (at - self.now()).to_std().unwrap_or_default();
-        Instant::now() + wait
+        Instant::now() + self.to_real(wait)
     }
 }
 
@@ -265,6 +291,9 @@ struct TargetState {
     deploy_said: Option<u64>,
     /// The traffic's need of its latest minutes (minute, dynos), newest last.
     load: std::collections::VecDeque<(DateTime<Utc>, u32)>,
+    /// The needs of the minutes closed since the last scale, newest last: a calm scale-in on
+    /// load counts only these.
+    calm: std::collections::VecDeque<u32>,
 }
 
 /// Minutes of traffic needs kept per target (a calm scale-in looks at SCALE_IN_AFTER of them).
@@ -377,6 +406,7 @@ impl AppLoop {
                     paused: false,
                     deploy_said: None,
                     load: std::collections::VecDeque::new(),
+                    calm: std::collections::VecDeque::new(),
                 })
                 .collect(),
             client,
@@ -607,9 +637,6 @@ impl AppLoop {
     async fn round_with(&mut self, wake: Wake, taken: Taken) {
         let now = self.clock.now();
         self.end_holds(now);
-        if let Some(traffic) = taken.traffic {
-            self.traffic = traffic;
-        }
         let mut checks = taken.checks;
         checks.resize_with(self.targets.len(), Pending::default);
         let looks_wrong = checks.iter().zip(&self.targets).any(|(p, t)| {
@@ -641,6 +668,11 @@ impl AppLoop {
             };
             self.observe(i, &formation, now);
             self.record_checks(i, pending, Some(self.current(i, &formation)), now);
+        }
+        // Minutes the stream closed count once their figures (recorded above) are in.
+        if let Some(traffic) = taken.traffic {
+            self.minutes_closed(traffic);
+            self.traffic = traffic;
         }
         if self.cache.is_none() {
             return;
@@ -868,6 +900,40 @@ impl AppLoop {
         }
     }
 
+    /// The stream closed minutes up to `state`'s: each target scaling on load counts their
+    /// needs (a minute without a line needed nothing) towards its calm.
+    fn minutes_closed(&mut self, state: TrafficState) {
+        let TrafficState::Through(through) = state else {
+            return;
+        };
+        let from = match self.traffic {
+            TrafficState::Through(before) if before < through => (before
+                + chrono::Duration::minutes(1))
+            .max(through - chrono::Duration::minutes(LOAD_WINDOW as i64 - 1)),
+            TrafficState::Through(_) => return,
+            TrafficState::Away => through,
+        };
+        for t in &mut self.targets {
+            if t.target.traffic.concurrency.is_none() {
+                continue;
+            }
+            let mut minute = from;
+            while minute <= through {
+                let need = t
+                    .load
+                    .iter()
+                    .rev()
+                    .find(|(m, _)| *m == minute)
+                    .map_or(0, |&(_, d)| d);
+                if t.calm.len() >= LOAD_WINDOW {
+                    t.calm.pop_front();
+                }
+                t.calm.push_back(need);
+                minute += chrono::Duration::minutes(1);
+            }
+        }
+    }
+
     /// What the traffic asks for now: the latest closed minute's need, and what a calm
     /// scale-in may go down to (the most the last SCALE_IN_AFTER minutes needed, when every one
     /// needed less than runs; a minute without a line needed nothing). None without
@@ -886,17 +952,19 @@ impl AppLoop {
                 .map_or(0, |&(_, d)| d)
         };
         let desired = need(latest);
+        let n = i64::from(t.target.thresholds.scale_in_after.unwrap_or(3));
+        let recent = (0..n)
+            .map(|k| need(latest - chrono::Duration::minutes(k)))
+            .max()
+            .unwrap_or(desired);
         let scale_in_to = t.target.thresholds.scale_in_after.and_then(|n| {
-            let recent: Vec<u32> = (0..i64::from(n))
-                .map(|k| need(latest - chrono::Duration::minutes(k)))
-                .collect();
-            recent
-                .iter()
-                .all(|d| *d < current)
-                .then(|| recent.iter().copied().max().unwrap_or(0))
+            let n = n as usize;
+            (t.calm.len() >= n && t.calm.iter().rev().take(n).all(|d| *d < current))
+                .then(|| t.calm.iter().rev().take(n).copied().max().unwrap_or(0))
         });
         Some(Load {
             desired,
+            recent,
             scale_in_to,
         })
     }
@@ -948,6 +1016,10 @@ impl AppLoop {
         }
         for outcome in outcomes {
             t.streaks.record(*outcome);
+        }
+        // Quiet minutes while the app fails are no calm: it is counted again from here.
+        if outcomes.iter().any(|o| o.is_unhealthy()) {
+            t.calm.clear();
         }
         self.track_trouble(index, &probe, current, floor, now);
         self.targets[index].last_probe = Some(probe);
@@ -1164,6 +1236,7 @@ impl AppLoop {
     ) {
         let t = &mut self.targets[index];
         t.streaks.scaled();
+        t.calm.clear();
         t.last_skip = None;
         if d.handles_edge {
             t.edge_handled = edge_at;

@@ -557,7 +557,7 @@ async fn a_low_budget_stretches_reads_and_every_patch_still_follows_a_fresh_read
         config,
         &[],
         async move { stopped.await.unwrap_or("SIGTERM") },
-        clock,
+        autoscale::daemon::Clocks::one(clock),
     ));
     // Every app is down at its first check: 20 scale-outs, each PATCH right after a read of
     // its formation.

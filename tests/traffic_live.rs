@@ -191,7 +191,8 @@ async fn steady_load_scales_out_to_what_it_needs_and_back_after_calm_minutes() {
     let took = stopped.elapsed();
     assert!(
         (Duration::from_secs(180)..=Duration::from_secs(270)).contains(&took),
-        "{took:?}"
+        "{took:?}\n{}",
+        String::from_utf8_lossy(&logs.0.lock().unwrap())
     );
     let scales = logs.events("scale");
     assert_eq!(scales.last().unwrap().get("reason"), Some("load"));

@@ -216,7 +216,7 @@ impl RouterFeed {
             if per_minute == 0 {
                 return;
             }
-            let every = Duration::from_secs(60) / per_minute;
+            let every = clock.to_real(Duration::from_secs(60) / per_minute);
             let mut ticker = tokio::time::interval(every);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             let mut n: u64 = 0;
