@@ -150,6 +150,9 @@ pub struct Inbox {
     checks_off: Vec<AtomicBool>,
     /// Each target's process when it reads traffic (router lines are per process).
     traffic: Vec<Option<String>>,
+    /// Rounds finished, for callers that drive the loop step by step (replay, tests).
+    rounds: std::sync::atomic::AtomicU64,
+    round_done: Notify,
 }
 
 impl Inbox {
@@ -164,6 +167,8 @@ impl Inbox {
             notify: Notify::new(),
             checks_off: (0..targets).map(|_| AtomicBool::new(false)).collect(),
             traffic,
+            rounds: std::sync::atomic::AtomicU64::new(0),
+            round_done: Notify::new(),
         }
     }
 
@@ -235,6 +240,22 @@ impl AppHandle {
     pub fn checks_off(&self, index: usize) {
         if let Some(flag) = self.inbox.checks_off.get(index) {
             flag.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Rounds the loop has finished so far.
+    pub fn rounds(&self) -> u64 {
+        self.inbox.rounds.load(Ordering::SeqCst)
+    }
+
+    /// Waits until the loop has finished more than `after` rounds.
+    pub async fn round_after(&self, after: u64) {
+        loop {
+            let notified = self.inbox.round_done.notified();
+            if self.rounds() > after {
+                return;
+            }
+            notified.await;
         }
     }
 
@@ -521,6 +542,8 @@ impl AppLoop {
                 let _ = self.read(false).await;
             }
             self.round_with(wake, Taken::from(taken)).await;
+            self.inbox.rounds.fetch_add(1, Ordering::SeqCst);
+            self.inbox.round_done.notify_waiters();
         }
     }
 
