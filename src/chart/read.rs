@@ -1165,3 +1165,572 @@ fn time(text: &str) -> Result<DateTime<Utc>, Invalid> {
         .filter(|t| in_years(*t))
         .ok_or(Invalid)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Env, Raw};
+
+    /// A short day of the daemon from before "Many targets": only the start line names the app.
+    pub(crate) const RAW: &str = r#"ts=2026-11-30T06:00:01.123Z level=info event=start version=0.1.0 app=shop process=web schedule="07:00=3; 22:00=2; 03:00=1" tz=UTC max=3 check_url=https://shop.herokuapp.com/ interval=3m timeout=10s slow=5s fast=1s scale_out_after=1 scale_in_after=3 dry_run=false
+ts=2026-11-30T06:00:01.300Z level=info event=scale_skip reason=at_target current=1 trigger=startup
+ts=2026-11-30T06:00:01.500Z level=info event=probe status=200 latency_ms=87 outcome=fast error="" current=1 floor=1
+ts=2026-11-30T06:03:01.500Z level=warn event=probe status=500 latency_ms=12 outcome=down error="HTTP 500" current=1 floor=1
+ts=2026-11-30T06:03:01.700Z level=info event=scale from=1 to=3 reason=down result=ok
+ts=2026-11-30T06:06:01.500Z level=warn event=probe status="" latency_ms=10000 outcome=down error="timeout" current=3 floor=1
+ts=2026-11-30T06:09:01.500Z level=info event=probe status=200 latency_ms=1500 outcome=ok error="" current=3 floor=1
+ts=2026-11-30T06:12:01.500Z level=info event=probe status=200 latency_ms=6200 outcome=slow error="" current="" floor=""
+ts=2026-11-30T06:15:01.500Z level=info event=api_error status=429 message="rate limited"
+ts=2026-11-30T06:30:00.000Z level=info event=scale from=3 to=1 reason=scale_in result=ok
+ts=2026-11-30T07:00:00.200Z level=info event=scale from=1 to=3 reason=schedule result=ok
+ts=2026-11-30T07:03:00.500Z level=info event=probe status=200 latency_ms=90 outcome=fast error="" current=3 floor=3
+ts=2026-11-30T07:04:00.000Z level=info event=notify channel=webhook kind=scale_out result=ok attempt=1
+ts=2026-11-30T07:05:00.000Z level=error event=notify channel=sms kind=scale_out result=error attempt=2 message="x"
+ts=2026-11-30T08:00:01.123Z level=info event=shutdown signal=SIGTERM clean=true took_ms=3
+"#;
+
+    pub(crate) fn ts(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    pub(crate) fn read(text: &str, hints: &Hints<'_>) -> Dataset {
+        let mut reader = Reader::new();
+        reader.read_text(text);
+        reader.finish(hints)
+    }
+
+    fn router(t: &str, host: &str, dyno: &str) -> String {
+        format!("{t} heroku[router]: at=info method=GET path=\"/\" host={host} request_id=r fwd=\"1.2.3.4\" dyno={dyno} connect=0ms service=20ms status=200 bytes=5 protocol=https\n")
+    }
+
+    fn names(d: &Dataset) -> Vec<String> {
+        d.targets().iter().map(TargetData::name).collect()
+    }
+
+    #[test]
+    fn the_daemons_lines_of_one_target() {
+        let d = read(RAW, &Hints::default());
+        assert_eq!(names(&d), ["shop/web"]);
+        let t = &d.targets()[0];
+        assert_eq!(t.probes.len(), 6);
+        assert_eq!(t.scales.len(), 3);
+        assert_eq!(t.alerts.len(), 1, "only the alert that was sent");
+        assert_eq!(
+            t.alerts[0],
+            Alert {
+                at: ts("2026-11-30T07:04:00Z"),
+                channel: "webhook".into(),
+                kind: "scale_out".into()
+            }
+        );
+        assert_eq!(t.first_event, Some(ts("2026-11-30T06:00:01.123Z")));
+        assert_eq!(
+            t.last_event,
+            Some(ts("2026-11-30T08:00:01.123Z")),
+            "the shutdown line"
+        );
+        assert_eq!(
+            t.probes[1],
+            Probe {
+                at: ts("2026-11-30T06:03:01.500Z"),
+                source: ProbeSource::Probe,
+                outcome: Outcome::Down,
+                status: Some(500),
+                latency_ms: Some(12.0),
+                current: Some(1),
+            }
+        );
+        assert_eq!(t.probes[2].status, None);
+        let s = t.settings().expect("the start line");
+        assert_eq!(
+            (s.max, s.slow_ms, s.fast_ms, s.concurrency, s.dry_run),
+            (Some(3), Some(5000.0), Some(1000.0), None, false)
+        );
+        assert_eq!(
+            s.schedule.as_ref().unwrap().describe(),
+            "07:00=3; 22:00=2; 03:00=1"
+        );
+        assert_eq!(t.zone(), chrono_tz::UTC);
+        let steps: Vec<(String, u32)> = t
+            .quantity_steps()
+            .iter()
+            .map(|(at, q)| (at.format("%H:%M:%S%.3f").to_string(), *q))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                ("06:00:01.300".into(), 1),
+                ("06:03:01.700".into(), 3),
+                ("06:30:00.000".into(), 1),
+                ("07:00:00.200".into(), 3)
+            ]
+        );
+        assert_eq!(
+            d.lines,
+            Lines {
+                daemon: 15,
+                bytes: RAW.len() as u64,
+                ..Lines::default()
+            }
+        );
+        assert!(d.notes().is_empty(), "{:?}", d.notes());
+    }
+
+    #[test]
+    fn heroku_prefix_times_win_and_other_lines_are_counted() {
+        let mut text = String::new();
+        for line in RAW.lines() {
+            let t = ts(line[3..].split(' ').next().unwrap()) + TimeDelta::milliseconds(2500);
+            text.push_str(&format!(
+                "{} app[clock.1]: {line}\n",
+                t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00")
+            ));
+        }
+        text.push_str("2026-11-30T08:00:02.000000+00:00 app[web.1]: Listening on 3000\n");
+        let d = read(&text, &Hints::default());
+        let t = &d.targets()[0];
+        assert_eq!(t.first_event, Some(ts("2026-11-30T06:00:03.623Z")));
+        assert_eq!((d.lines.daemon, d.lines.other), (15, 1));
+    }
+
+    #[test]
+    fn every_number_is_checked_and_a_bad_line_is_garbage() {
+        let ok = "ts=2026-11-30T10:00:00.000Z level=info event=probe app=a process=web status=200 latency_ms=120 outcome=fast current=2";
+        let bad = [
+            ok.replace("latency_ms=120", "latency_ms=1e308"),
+            ok.replace("latency_ms=120", "latency_ms=NaN"),
+            ok.replace("latency_ms=120", "latency_ms=-1"),
+            ok.replace("latency_ms=120", "latency_ms=86400001"),
+            ok.replace("current=2", "current=10001"),
+            ok.replace("current=2", "current=2.5"),
+            ok.replace("current=2", "current=-2"),
+            ok.replace("status=200", "status=600"),
+            ok.replace("status=200", "status=x"),
+            ok.replace("outcome=fast", "outcome=great"),
+            ok.replace(" outcome=fast", ""),
+            ok.replace("event=probe", "event=probe source=dream"),
+            ok.replace("2026-11-30", "9999-12-31"),
+            ok.replace("2026-11-30", "1999-12-31"),
+            ok.replace("app=a", "app=\"a b\""),
+            ok.replace("app=a", &format!("app={}", "a".repeat(MAX_NAME + 1))),
+            "ts=2026-11-30T10:00:00.000Z level=info event=scale app=a process=web from=2 to=4294967295 reason=down".to_owned(),
+            "ts=2026-11-30T10:00:00.000Z level=info event=start app=a process=web tz=Mars/Base".to_owned(),
+            "ts=2026-11-30T10:00:00.000Z level=info event=start app=a process=web slow=999999h".to_owned(),
+            "ts=2026-11-30T10:00:00.000Z level=info event=start app=a process=web slow=soon".to_owned(),
+            "ts=2026-11-30T10:00:00.000Z level=info event=start app=a process=web concurrency=0".to_owned(),
+            "ts=2026-11-30T10:00:00.000Z level=info event=start app=a process=web concurrency=10001".to_owned(),
+            "ts=2026-11-30T10:00:00.000Z level=info event=start app=a process=web utilization=0".to_owned(),
+            "ts=2026-11-30T10:00:00.000Z level=info event=start app=a process=web utilization=1.5".to_owned(),
+            "ts=2026-11-30T10:00:00.000Z level=info event=hold app=a process=web reason=manual until=later".to_owned(),
+            "ts=2026-11-30T10:00:00.000Z level=info event=hold app=a process=web reason=manual until=9999-01-01T00:00:00Z".to_owned(),
+            "2026-11-30T10:00:00Z heroku[router]: at=info method=GET path=/ host=h dyno=web.1 service=1ms status=200".replace("2026", "9999"),
+        ];
+        let mut text = format!("{ok}\n");
+        for b in &bad {
+            text.push_str(b);
+            text.push('\n');
+        }
+        let d = read(&text, &Hints::default());
+        assert_eq!(d.lines.garbage, bad.len() as u64, "{:?}", d.lines);
+        assert_eq!(d.lines.out_of_range, bad.len() as u64);
+        assert_eq!(d.lines.daemon, 1);
+        assert_eq!(d.targets()[0].probes.len(), 1);
+        // Limits themselves are fine.
+        let edge = [
+            ok.replace("latency_ms=120", "latency_ms=86400000"),
+            ok.replace("current=2", "current=10000"),
+            ok.replace("current=2", "current=\"\""),
+            ok.replace("status=200", "status=\"\""),
+            "ts=2026-11-30T10:00:00.000Z level=info event=start app=a process=web concurrency=10000 utilization=1 slow=24h fast=off".to_owned(),
+        ];
+        let d = read(&edge.join("\n"), &Hints::default());
+        assert_eq!(d.lines.garbage, 0, "{:?}", d.lines);
+        let t = &d.targets()[0];
+        assert_eq!(t.probes[1].current, Some(10000));
+        assert_eq!((t.probes[2].current, t.probes[3].status), (None, None));
+        let s = t.settings().unwrap();
+        assert_eq!(
+            (s.concurrency, s.utilization, s.slow_ms, s.fast_ms),
+            (Some(10000), Some(1.0), Some(MAX_MS), None)
+        );
+    }
+
+    #[test]
+    fn a_schedule_this_version_cannot_read_leaves_the_rest_of_the_start_line() {
+        let many = vec!["07:00=1"; MAX_SCHEDULE_ENTRIES + 1].join(";");
+        for schedule in ["every day at seven=3", many.as_str()] {
+            let text = format!("ts=2026-11-30T10:00:00.000Z level=info event=start app=a process=web schedule=\"{schedule}\" tz=Europe/Berlin max=4");
+            let d = read(&text, &Hints::default());
+            let s = d.targets()[0].settings().unwrap();
+            assert!(s.schedule.is_none());
+            assert_eq!((s.max, s.tz), (Some(4), Some(chrono_tz::Europe::Berlin)));
+            assert_eq!(d.targets()[0].zone(), chrono_tz::Europe::Berlin);
+        }
+        let fewer = vec!["07:00=1"; MAX_SCHEDULE_ENTRIES].join(";");
+        let text = format!("ts=2026-11-30T10:00:00.000Z level=info event=start app=a process=web schedule=\"{fewer}\"");
+        assert!(read(&text, &Hints::default()).targets()[0]
+            .settings()
+            .unwrap()
+            .schedule
+            .is_some());
+    }
+
+    #[test]
+    fn holds_scale_skips_and_other_lines() {
+        let text = "ts=2026-11-30T10:00:00.000Z level=info event=hold app=a process=web reason=manual quantity=4 until=2026-11-30T11:00:00Z\n\
+            ts=2026-11-30T10:01:00.000Z level=info event=hold app=a process=web reason=pause until=forever\n\
+            ts=2026-11-30T11:00:00.000Z level=info event=hold_end app=a process=web reason=manual why=expired\n\
+            ts=2026-11-30T11:01:00.000Z level=info event=scale_skip app=a process=web reason=hold current=4\n\
+            ts=2026-11-30T11:02:00.000Z level=info event=scale_skip app=a process=web reason=x\n\
+            ts=2026-11-30T11:03:00.000Z level=info event=checks_off app=a process=web reason=bad_web_url\n\
+            ts=2026-11-30T11:04:00.000Z level=info event=scale app=a process=web from=4 to=9 reason=slow result=dry_run\n\
+            ts=2026-11-30T11:05:00.000Z level=info event=api_error app=a status=500\n";
+        let d = read(text, &Hints::default());
+        assert_eq!(names(&d), ["a/web"]);
+        let t = &d.targets()[0];
+        assert_eq!(
+            t.holds,
+            [
+                Hold {
+                    at: ts("2026-11-30T10:00:00Z"),
+                    reason: "manual".into(),
+                    quantity: Some(4),
+                    until: Some(ts("2026-11-30T11:00:00Z")),
+                    ended: false
+                },
+                Hold {
+                    at: ts("2026-11-30T10:01:00Z"),
+                    reason: "pause".into(),
+                    quantity: None,
+                    until: None,
+                    ended: false
+                },
+                Hold {
+                    at: ts("2026-11-30T11:00:00Z"),
+                    reason: "manual".into(),
+                    quantity: None,
+                    until: None,
+                    ended: true
+                },
+            ]
+        );
+        // A dry run's `to` is not a quantity; its `from` is.
+        assert_eq!(t.quantity_steps(), [(ts("2026-11-30T10:00:00Z"), 4)]);
+        assert_eq!(t.quantities.len(), 3);
+        // The api_error names no process: it is about no one target, so the one target's.
+        assert_eq!(t.last_event, Some(ts("2026-11-30T11:05:00Z")));
+        assert!(!t.scales[0].applied());
+    }
+
+    #[test]
+    fn labels_are_cut_and_cleaned() {
+        assert_eq!(label("scale_in"), "scale_in");
+        assert_eq!(label("a\u{7}b"), "ab");
+        assert_eq!(label(&"x".repeat(100)).len(), MAX_LABEL);
+        assert_eq!(label(&"é".repeat(40)), "é".repeat(32));
+        assert_eq!(name(Some("shop")), Ok(Some("shop")));
+        assert_eq!(name(Some("")), Ok(None));
+        assert_eq!(name(None), Ok(None));
+        assert_eq!(
+            name(Some(&"a".repeat(MAX_NAME))),
+            Ok(Some("a".repeat(MAX_NAME).as_str()))
+        );
+        assert_eq!(name(Some("a\u{1}")), Err(Invalid));
+    }
+
+    #[test]
+    fn apps_named_by_their_hosts() {
+        for (host, app) in [
+            ("shop.herokuapp.com", Some("shop")),
+            ("shop-7f3a9c21d4e5.herokuapp.com", Some("shop")),
+            ("my-shop-7f3a9c21d4e5.herokuapp.com", Some("my-shop")),
+            ("my-shop.herokuapp.com", Some("my-shop")),
+            ("shop-7f3a9c21d4eg.herokuapp.com", Some("shop-7f3a9c21d4eg")),
+            ("shop-7f3a9c21d4e.herokuapp.com", Some("shop-7f3a9c21d4e")),
+            ("www.shop.herokuapp.com", None),
+            ("Shop.herokuapp.com", None),
+            ("ab.herokuapp.com", None),
+            ("abc.herokuapp.com", Some("abc")),
+            (
+                &format!("{}.herokuapp.com", "a".repeat(30)),
+                Some("a".repeat(30).leak() as &str),
+            ),
+            (&format!("{}.herokuapp.com", "a".repeat(31)), None),
+            ("1shop.herokuapp.com", None),
+            ("shop.example.com", None),
+            ("herokuapp.com", None),
+        ] {
+            assert_eq!(app_of_host(host), app, "{host}");
+        }
+        assert_eq!(host_key("Shop.Example.com:443"), "shop.example.com");
+        assert_eq!(host_key("shop.example.com:x"), "shop.example.com:x");
+        assert_eq!(host_key("[::1]:8080"), "[::1]");
+    }
+
+    #[test]
+    fn router_lines_go_to_the_one_app_the_input_names() {
+        let mut text = String::new();
+        text.push_str(&router("2026-11-30T10:00:01Z", "www.shop.example", "web.1"));
+        text.push_str(&router("2026-11-30T10:00:02Z", "shop.example", "web.2"));
+        text.push_str(
+            "ts=2026-11-30T10:05:00.000Z level=info event=start app=shop process=web tz=UTC\n",
+        );
+        let d = read(&text, &Hints::default());
+        assert_eq!(names(&d), ["shop/web"]);
+        let m = d.targets()[0].minute_list();
+        assert_eq!((m.len(), m[0].requests, m[0].dynos), (1, 2, 2));
+        assert_eq!(d.notes().len(), 1, "one note per reason: {:?}", d.notes());
+        assert!(d.notes()[0].contains("2 of them (host shop.example, www.shop.example) were given to shop, the one app the input names"), "{:?}", d.notes());
+    }
+
+    #[test]
+    fn router_lines_with_several_apps_named_need_a_host_or_the_target() {
+        let mut text = String::new();
+        text.push_str(&router(
+            "2026-11-30T10:00:01Z",
+            "shop-7f3a9c21d4e5.herokuapp.com",
+            "web.1",
+        ));
+        text.push_str(&router("2026-11-30T10:00:02Z", "www.example.com", "web.1"));
+        text.push_str(&router("2026-11-30T10:00:03Z", "", "web.1"));
+        text.push_str("ts=2026-11-30T10:05:00.000Z level=info event=start app=shop process=web\n");
+        text.push_str("ts=2026-11-30T10:05:00.000Z level=info event=start app=blog process=web\n");
+        let d = read(&text, &Hints::default());
+        assert_eq!(names(&d), ["shop/web", "blog/web"]);
+        assert_eq!(d.targets()[0].minute_list()[0].requests, 1);
+        assert_eq!(d.lines.unattributed, 2);
+        assert!(d.notes().iter().any(|n| n.contains("2 of them (host (none), www.example.com) were given to no app: the input names several (shop, blog)")), "{:?}", d.notes());
+
+        // --target takes them all, and keeps only itself.
+        let d = read(
+            &text,
+            &Hints {
+                target: Some(("blog", "web")),
+                configured: &[],
+            },
+        );
+        assert_eq!(names(&d), ["blog/web"]);
+        assert_eq!(d.targets()[0].minute_list()[0].requests, 3);
+        assert_eq!(d.lines.unattributed, 0);
+        assert!(d.notes()[0].contains("3 of them (host (none), shop-7f3a9c21d4e5.herokuapp.com, www.example.com) were given to blog (--target)"), "{:?}", d.notes());
+    }
+
+    #[test]
+    fn router_lines_when_the_input_names_no_app() {
+        let mut text = String::new();
+        text.push_str(&router(
+            "2026-11-30T10:00:01Z",
+            "shop.herokuapp.com",
+            "web.1",
+        ));
+        text.push_str(&router("2026-11-30T10:00:02Z", "www.example.com", "api.1"));
+        text.push_str(&router("2026-11-30T10:00:03Z", "", "web.1"));
+        let d = read(&text, &Hints::default());
+        assert_eq!(names(&d), ["router/web", "shop/web", "www.example.com/api"]);
+        let notes = d.notes().join("\n");
+        assert!(
+            notes.contains(
+                "given to shop, the app their host is named after (the input names no app)"
+            ),
+            "{notes}"
+        );
+        assert!(notes.contains("given to www.example.com: the input names no app (say which with --target APP/web)"), "{notes}");
+
+        // The configuration names the app.
+        let raw = Raw::from_pairs([("AUTOSCALE_APP", "blog"), ("AUTOSCALE_TZ", "Europe/Berlin")]);
+        let configured = crate::config::targets(&raw, &Env::default()).unwrap().all;
+        let d = read(
+            &text,
+            &Hints {
+                target: None,
+                configured: &configured,
+            },
+        );
+        assert_eq!(names(&d), ["blog/api", "blog/web"]);
+        assert_eq!(
+            d.targets()[1].zone(),
+            chrono_tz::Europe::Berlin,
+            "the configuration's settings"
+        );
+        assert!(
+            d.targets()[0].configured.is_none(),
+            "only blog/web is configured"
+        );
+    }
+
+    #[test]
+    fn unnamed_lines_go_to_every_target_when_there_are_several() {
+        let text = "ts=2026-11-30T10:00:00.000Z level=info event=start app=shop process=web\n\
+            ts=2026-11-30T10:00:00.000Z level=info event=start app=shop process=worker\n\
+            ts=2026-11-30T10:01:00.000Z level=info event=notify channel=email kind=scale_out result=ok\n\
+            ts=2026-11-30T10:09:00.000Z level=info event=shutdown\n";
+        let d = read(text, &Hints::default());
+        assert_eq!(names(&d), ["shop/web", "shop/worker"]);
+        for t in d.targets() {
+            assert_eq!(
+                (t.alerts.len(), t.last_event),
+                (1, Some(ts("2026-11-30T10:09:00Z")))
+            );
+        }
+        assert!(
+            d.notes()[0].contains("shown on every target"),
+            "{:?}",
+            d.notes()
+        );
+        // Only a shutdown line: nothing worth a note.
+        let d = read(
+            &text.replace(
+                "event=notify channel=email kind=scale_out result=ok",
+                "event=budget",
+            ),
+            &Hints::default(),
+        );
+        assert!(d.notes().is_empty());
+        // No named target at all: the unnamed lines are the target.
+        let d = read(
+            "ts=2026-11-30T10:09:00.000Z level=info event=shutdown\n",
+            &Hints::default(),
+        );
+        assert_eq!(names(&d), ["/"]);
+        assert!(!d.is_empty());
+    }
+
+    fn minute(requests: u64) -> Minute {
+        Minute {
+            app: "shop".into(),
+            process: "web".into(),
+            minute: ts("2026-11-30T10:00:00Z"),
+            requests,
+            p50_ms: Some(10),
+            p95_ms: Some(20),
+            p99_ms: Some(30),
+            errors: 0,
+            h10: 0,
+            h12: 0,
+            h13: 0,
+            s2xx: requests,
+            s3xx: 0,
+            s4xx: 0,
+            s5xx: 0,
+            busy: 0.5,
+            dynos: 1,
+        }
+    }
+
+    #[test]
+    fn the_same_minute_twice_is_kept_once() {
+        let mut d = Dataset::new();
+        assert_eq!(d.add_minute(minute(5)), MinuteAdded::New);
+        assert_eq!(d.add_minute(minute(5)), MinuteAdded::Same);
+        assert_eq!(d.add_minute(minute(4)), MinuteAdded::Differed);
+        assert_eq!(d.targets()[0].minute_list(), [minute(5)]);
+        assert_eq!(d.add_minute(minute(6)), MinuteAdded::Differed);
+        assert_eq!(d.targets()[0].minute_list(), [minute(6)]);
+        assert_eq!(d.differing_minutes, 2);
+        assert_eq!(d.lines.overflow, 0);
+        assert_eq!(d.targets()[0].minute_count(), 1);
+    }
+
+    #[test]
+    fn caps_are_counted() {
+        let mut d = Dataset::new();
+        for i in 0..MAX_TARGETS {
+            assert!(d.add_seen(&format!("app{i}"), "web", ts("2026-11-30T10:00:00Z")));
+        }
+        assert!(!d.add_seen("one-more", "web", ts("2026-11-30T10:00:00Z")));
+        let probe = Probe {
+            at: ts("2026-11-30T10:00:00Z"),
+            source: ProbeSource::Probe,
+            outcome: Outcome::Ok,
+            status: None,
+            latency_ms: None,
+            current: None,
+        };
+        assert!(!d.add_probe("one-more", "web", probe.clone()));
+        assert!(d.add_probe("app0", "web", probe.clone()));
+        let mut m = minute(1);
+        m.app = "one-more".into();
+        assert_eq!(d.add_minute(m), MinuteAdded::Overflow);
+        assert_eq!(d.lines.overflow, 2);
+        d.events = MAX_EVENTS;
+        assert!(!d.add_probe("app0", "web", probe));
+        assert_eq!(d.lines.overflow, 3);
+        d.minutes = MAX_MINUTES;
+        assert_eq!(d.add_minute(minute(1)).clone(), MinuteAdded::Overflow);
+        assert_eq!(d.lines.overflow, 4);
+    }
+
+    #[test]
+    fn the_floor_comes_from_each_start_lines_schedule() {
+        let text = "ts=2026-03-28T12:00:00.000Z level=info event=start app=a process=web schedule=\"07:00=3; 22:00=1\" tz=Europe/Berlin\n\
+            ts=2026-03-29T12:00:00.000Z level=info event=start app=a process=web schedule=\"00:00=5\" tz=UTC\n";
+        let d = read(text, &Hints::default());
+        let t = &d.targets()[0];
+        let floor = t.floor_steps(ts("2026-03-28T00:00:00Z"), ts("2026-03-30T00:00:00Z"));
+        assert!(!floor.capped);
+        assert_eq!(
+            floor.steps,
+            [
+                (ts("2026-03-28T00:00:00Z"), 1),
+                (ts("2026-03-28T06:00:00Z"), 3),
+                (ts("2026-03-28T21:00:00Z"), 1),
+                // Summer time from the 29th: 07:00 in Berlin is 05:00 UTC.
+                (ts("2026-03-29T05:00:00Z"), 3),
+                (ts("2026-03-29T12:00:00Z"), 5),
+            ]
+        );
+        // Without a start line: the configuration's schedule, for all time.
+        let raw = Raw::from_pairs([
+            ("AUTOSCALE_APP", "a"),
+            ("AUTOSCALE_SCHEDULE", "07:00=2; 19:00=1"),
+        ]);
+        let configured = crate::config::targets(&raw, &Env::default()).unwrap().all;
+        let d = read(
+            "ts=2026-03-28T12:00:00.000Z level=info event=probe app=a process=web outcome=ok\n",
+            &Hints {
+                target: None,
+                configured: &configured,
+            },
+        );
+        let floor =
+            d.targets()[0].floor_steps(ts("2026-03-28T00:00:00Z"), ts("2026-03-28T12:00:00Z"));
+        assert_eq!(
+            floor.steps,
+            [
+                (ts("2026-03-28T00:00:00Z"), 1),
+                (ts("2026-03-28T07:00:00Z"), 2)
+            ]
+        );
+        // Neither: no floor.
+        let d = read(
+            "ts=2026-03-28T12:00:00.000Z level=info event=probe app=a process=web outcome=ok\n",
+            &Hints::default(),
+        );
+        assert_eq!(
+            d.targets()[0].floor_steps(ts("2026-03-28T00:00:00Z"), ts("2026-03-29T00:00:00Z")),
+            FloorSteps::default()
+        );
+    }
+
+    #[test]
+    fn a_schedule_that_fires_every_second_is_cut() {
+        let text = "ts=2026-03-28T00:00:00.000Z level=info event=start app=a process=web schedule=\"* * * * * *=2\"\n";
+        let d = read(text, &Hints::default());
+        let t = &d.targets()[0];
+        let short = t.floor_steps(ts("2026-03-28T00:00:00Z"), ts("2026-03-28T01:00:00Z"));
+        assert_eq!((short.steps.len(), short.capped), (1, false));
+        let long = t.floor_steps(ts("2026-03-28T00:00:00Z"), ts("2026-03-30T00:00:00Z"));
+        assert_eq!((long.steps.len(), long.capped), (1, true));
+    }
+
+    #[test]
+    fn duplicates_of_whole_lines_are_dropped() {
+        let twice = format!("{RAW}{RAW}");
+        let d = read(&twice, &Hints::default());
+        let t = &d.targets()[0];
+        assert_eq!((t.probes.len(), t.scales.len(), t.alerts.len()), (6, 3, 1));
+        assert_eq!(d.lines.daemon, 30);
+    }
+}
