@@ -438,3 +438,294 @@ pub fn compact(v: f64) -> String {
 fn ms_label(ms: f64) -> String {
     super::summary::format_ms(ms)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono_tz::Europe::Berlin;
+
+    fn ts(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn labels(ticks: &[Tick]) -> Vec<&str> {
+        ticks.iter().map(|t| t.label.as_str()).collect()
+    }
+
+    fn assert_apart(ticks: &[Tick], font: f64, what: &str) {
+        for w in ticks.windows(2) {
+            let room = (text_width(&w[0].label, font) + text_width(&w[1].label, font)) / 2.0;
+            assert!(
+                w[1].x - w[0].x >= room + LABEL_GAP,
+                "{what}: {:?} and {:?} touch",
+                w[0],
+                w[1]
+            );
+            assert!(w[0].at < w[1].at, "{what}: in order");
+        }
+    }
+
+    #[test]
+    fn labels_never_touch_whatever_the_span_and_width() {
+        let start = ts("2026-03-20T05:17:23.456Z");
+        let spans = [
+            0,
+            1,
+            30,
+            300,
+            3_600,
+            6 * 3_600,
+            86_400,
+            3 * 86_400,
+            7 * 86_400,
+            31 * 86_400,
+            365 * 86_400,
+            5 * 365 * 86_400,
+            200 * 365 * 86_400,
+        ];
+        for tz in [chrono_tz::UTC, Berlin, chrono_tz::America::St_Johns] {
+            for &span in &spans {
+                for width in [60.0, 400.0, 1088.0] {
+                    let end = start + Duration::seconds(span);
+                    let axis = TimeAxis::fit(start, end, tz, width, 12.0);
+                    let what = format!("{tz} {span}s {width}px");
+                    assert!(axis.start <= start && axis.end >= end, "{what}");
+                    assert_apart(&axis.ticks, 12.0, &what);
+                    assert_apart(&axis.days, 12.0, &what);
+                    for tick in axis.ticks.iter().chain(&axis.days) {
+                        assert!(
+                            tick.at >= axis.start && tick.at <= axis.end,
+                            "{what}: {tick:?}"
+                        );
+                        assert!((tick.x - axis.x(tick.at)).abs() < 1e-9);
+                        assert!(
+                            (-0.001..=width + 0.001).contains(&tick.x),
+                            "{what}: {tick:?}"
+                        );
+                    }
+                    if width >= 400.0 {
+                        assert!(axis.ticks.len() >= 2, "{what}: {:?}", labels(&axis.ticks));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ticks_are_round_wall_clock_times_in_the_zone() {
+        // A day in Berlin, winter: ticks on the local hours, not on UTC's.
+        let axis = TimeAxis::fit(
+            ts("2026-11-29T23:00:00Z"),
+            ts("2026-11-30T23:00:00Z"),
+            Berlin,
+            1088.0,
+            12.0,
+        );
+        assert_eq!(
+            labels(&axis.ticks),
+            (0..=24)
+                .map(|h| format!("{:02}:00", h % 24))
+                .collect::<Vec<_>>()
+        );
+        let axis = TimeAxis::fit(
+            ts("2026-11-29T23:00:00Z"),
+            ts("2026-11-30T23:00:00Z"),
+            Berlin,
+            800.0,
+            12.0,
+        );
+        assert_eq!(
+            labels(&axis.ticks),
+            [
+                "00:00", "02:00", "04:00", "06:00", "08:00", "10:00", "12:00", "14:00", "16:00",
+                "18:00", "20:00", "22:00", "00:00"
+            ]
+        );
+        assert_eq!(labels(&axis.days), ["Mon 30 Nov", "Tue 01 Dec"]);
+        assert_eq!(axis.caption(), "time (Europe/Berlin)");
+        // The night the clocks go forward has no 02:00.
+        let axis = TimeAxis::fit(
+            ts("2026-03-28T23:00:00Z"),
+            ts("2026-03-29T04:00:00Z"),
+            Berlin,
+            2000.0,
+            12.0,
+        );
+        let hours: Vec<&str> = labels(&axis.ticks)
+            .into_iter()
+            .filter(|l| l.ends_with(":00"))
+            .collect();
+        assert!(
+            hours.starts_with(&["00:00", "01:00", "03:00", "04:00"]),
+            "{hours:?}"
+        );
+        // The night they go back has one 02:00.
+        let axis = TimeAxis::fit(
+            ts("2026-10-24T22:00:00Z"),
+            ts("2026-10-25T04:00:00Z"),
+            Berlin,
+            1000.0,
+            12.0,
+        );
+        assert_eq!(
+            labels(&axis.ticks)
+                .iter()
+                .filter(|l| **l == "02:00")
+                .count(),
+            1,
+            "{:?}",
+            labels(&axis.ticks)
+        );
+        // A week: days.
+        let axis = TimeAxis::fit(
+            ts("2026-03-22T23:00:00Z"),
+            ts("2026-03-29T22:00:00Z"),
+            Berlin,
+            1088.0,
+            12.0,
+        );
+        assert_eq!(labels(&axis.ticks)[..2], ["00:00", "12:00"]);
+        assert_eq!(axis.days[0].label, "Mon 23 Mar");
+        let axis = TimeAxis::fit(
+            ts("2026-03-22T23:00:00Z"),
+            ts("2026-03-29T22:00:00Z"),
+            Berlin,
+            500.0,
+            12.0,
+        );
+        assert_eq!(
+            labels(&axis.ticks)[..2],
+            ["Tue 24 Mar", "Thu 26 Mar"],
+            "every other day"
+        );
+        assert!(axis.days.is_empty());
+        // Months and years.
+        let axis = TimeAxis::fit(
+            ts("2026-01-01T00:00:00Z"),
+            ts("2026-12-31T00:00:00Z"),
+            chrono_tz::UTC,
+            1088.0,
+            12.0,
+        );
+        assert_eq!(labels(&axis.ticks)[..2], ["Jan 2026", "Feb 2026"]);
+        let axis = TimeAxis::fit(
+            ts("2000-01-01T00:00:00Z"),
+            ts("2200-01-01T00:00:00Z"),
+            chrono_tz::UTC,
+            1088.0,
+            12.0,
+        );
+        assert!(
+            labels(&axis.ticks).contains(&"2100"),
+            "{:?}",
+            labels(&axis.ticks)
+        );
+        // Seconds.
+        let axis = TimeAxis::fit(
+            ts("2026-11-30T10:00:00Z"),
+            ts("2026-11-30T10:00:20Z"),
+            chrono_tz::UTC,
+            1088.0,
+            12.0,
+        );
+        assert!(
+            labels(&axis.ticks).contains(&"10:00:10"),
+            "{:?}",
+            labels(&axis.ticks)
+        );
+        assert_eq!(axis.caption(), "time (UTC, Mon 30 Nov 2026)");
+    }
+
+    #[test]
+    fn the_axis_fits_the_data_with_a_small_margin() {
+        let a = ts("2026-11-30T10:00:00Z");
+        let axis = TimeAxis::fit(a, a, chrono_tz::UTC, 1000.0, 12.0);
+        assert_eq!(
+            (axis.start, axis.end),
+            (a - Duration::seconds(30), a + Duration::seconds(30))
+        );
+        let b = a + Duration::seconds(5000);
+        let axis = TimeAxis::fit(b, a, chrono_tz::UTC, 1000.0, 12.0);
+        assert_eq!(
+            (axis.start, axis.end),
+            (a - Duration::seconds(100), b + Duration::seconds(100))
+        );
+        assert_eq!(axis.x(axis.start), 0.0);
+        assert_eq!(axis.x(axis.end), 1000.0);
+        assert!((axis.x(a) - 1000.0 * 100.0 / 5200.0).abs() < 1e-9);
+        assert_eq!(axis.x(ts("2200-01-01T00:00:00Z")), 1e6);
+        assert_eq!(axis.x(ts("2000-01-01T00:00:00Z")), -1e6);
+        assert_eq!(TimeAxis::fit(a, b, chrono_tz::UTC, 0.0, 12.0).width, 1.0);
+    }
+
+    #[test]
+    fn value_axes_have_round_ticks_that_fit() {
+        let axis = ValueAxis::linear(180.0, 180.0, 12.0, false);
+        assert_eq!((axis.low, axis.high), (0.0, 200.0));
+        let ticks: Vec<&str> = axis.ticks.iter().map(|t| t.1.as_str()).collect();
+        assert_eq!(ticks, ["0", "50", "100", "150", "200"]);
+        assert_eq!(axis.y(0.0), 180.0);
+        assert_eq!(axis.y(200.0), 0.0);
+        assert_eq!(axis.y(100.0), 90.0);
+        assert_eq!(axis.y(1e9), 0.0);
+        assert_eq!(axis.y(-5.0), 180.0);
+        assert_eq!(axis.y(f64::NAN), 180.0);
+        let axis = ValueAxis::linear(3.45, 170.0, 12.0, true);
+        assert_eq!((axis.high, axis.ticks.len()), (4.0, 5));
+        let axis = ValueAxis::linear(0.3, 170.0, 12.0, true);
+        assert_eq!(axis.high, 1.0, "whole steps");
+        let axis = ValueAxis::linear(0.3, 170.0, 12.0, false);
+        assert_eq!(
+            axis.ticks.iter().map(|t| t.1.as_str()).collect::<Vec<_>>(),
+            ["0", "0.05", "0.1", "0.15", "0.2", "0.25", "0.3"]
+        );
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(ValueAxis::linear(bad, 100.0, 12.0, false).high, 1.0);
+        }
+        assert!(ValueAxis::linear(1e300, 100.0, 12.0, false).high <= 1e16);
+        for height in [40.0, 100.0, 400.0] {
+            let axis = ValueAxis::linear(12345.0, height, 12.0, false);
+            assert!(axis.ticks.len() >= 2);
+            let gap = height / (axis.ticks.len() - 1) as f64;
+            assert!(gap >= 12.0 || axis.ticks.len() <= 3, "{height}: {axis:?}");
+        }
+    }
+
+    #[test]
+    fn log_axes_are_labelled_in_decades() {
+        let axis = ValueAxis::log_ms(50.0, 5000.0, 160.0, 12.0);
+        assert_eq!((axis.low, axis.high), (10.0, 10000.0));
+        let ticks: Vec<&str> = axis.ticks.iter().map(|t| t.1.as_str()).collect();
+        assert_eq!(ticks, ["10 ms", "100 ms", "1 s", "10 s"]);
+        assert_eq!(axis.y(10.0), 160.0);
+        assert_eq!(axis.y(10000.0), 0.0);
+        assert!((axis.y(100.0) - 160.0 * 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(axis.y(1.0), 160.0, "clamped");
+        assert_eq!(axis.y(1e12), 0.0);
+        let narrow = ValueAxis::log_ms(120.0, 900.0, 160.0, 12.0);
+        let ticks: Vec<&str> = narrow.ticks.iter().map(|t| t.1.as_str()).collect();
+        assert_eq!(ticks, ["100 ms", "200 ms", "500 ms", "1 s"]);
+        let short = ValueAxis::log_ms(1.0, 1e8, 40.0, 12.0);
+        assert!(short.ticks.len() < 9 && short.ticks.len() >= 2, "{short:?}");
+        let odd = ValueAxis::log_ms(f64::NAN, -3.0, 160.0, 12.0);
+        assert!(odd.low > 0.0 && odd.high > odd.low);
+    }
+
+    #[test]
+    fn compact_numbers_and_widths() {
+        assert_eq!(compact(0.0), "0");
+        assert_eq!(compact(2.5), "2.5");
+        assert_eq!(compact(999.0), "999");
+        assert_eq!(compact(1500.0), "1.5k");
+        assert_eq!(compact(3_000_000.0), "3M");
+        assert_eq!(compact(2e9), "2G");
+        assert_eq!(text_width("", 12.0), 0.0);
+        assert!(text_width("Wed 25 Mar", 12.0) > text_width("12:00", 12.0));
+        assert!((text_width("0", 10.0) - 6.0).abs() < 1e-9);
+        assert!((text_width("M", 10.0) - 9.0).abs() < 1e-9);
+        assert!((text_width("A", 10.0) - 7.0).abs() < 1e-9);
+        assert!((text_width("i", 10.0) - 3.2).abs() < 1e-9);
+    }
+}

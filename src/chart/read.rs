@@ -1167,7 +1167,7 @@ fn time(text: &str) -> Result<DateTime<Utc>, Invalid> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::{Env, Raw};
 

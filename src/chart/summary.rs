@@ -458,3 +458,265 @@ impl Summary {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::read::tests::{read, ts, RAW};
+    use crate::chart::read::Hints;
+    use crate::traffic::minute::Minute;
+
+    fn summary_of(text: &str) -> Summary {
+        let d = read(text, &Hints::default());
+        let t = &d.targets()[0];
+        let (a, b) = t.span().unwrap();
+        Summary::of(t, &t.floor_steps(a, b))
+    }
+
+    fn secs(a: &str, b: &str) -> f64 {
+        (ts(b) - ts(a)).num_milliseconds() as f64 / 1000.0
+    }
+
+    #[test]
+    fn a_day_of_the_daemon() {
+        let s = summary_of(RAW);
+        assert_eq!((s.checks, s.failures, s.traffic_checks), (6, 3, 0));
+        assert_eq!(
+            (s.scale_events, s.scale_errors, s.alerts, s.holds),
+            (3, 0, 1, 0)
+        );
+        assert_eq!(
+            s.scale_reasons,
+            [
+                ("down".to_owned(), 1),
+                ("scale_in".to_owned(), 1),
+                ("schedule".to_owned(), 1)
+            ]
+        );
+        assert!(!s.dry_run);
+        assert_eq!(s.from, Some(ts("2026-11-30T06:00:01.123Z")));
+        assert_eq!(s.to, Some(ts("2026-11-30T08:00:01.123Z")));
+        assert!(s.traffic.is_none());
+        // 1 dyno until 06:03:01.7 (the first value also before it), 3 until 06:30, 1 until
+        // 07:00:00.2, then 3.
+        let used = (secs("2026-11-30T06:00:01.123Z", "2026-11-30T06:03:01.700Z")
+            + 3.0 * secs("2026-11-30T06:03:01.700Z", "2026-11-30T06:30:00Z")
+            + secs("2026-11-30T06:30:00Z", "2026-11-30T07:00:00.200Z")
+            + 3.0 * secs("2026-11-30T07:00:00.200Z", "2026-11-30T08:00:01.123Z"))
+            / 3600.0;
+        assert!((s.dyno_hours.unwrap() - used).abs() < 1e-9, "{s:?}");
+        let scheduled = (secs("2026-11-30T06:00:01.123Z", "2026-11-30T07:00:00Z")
+            + 3.0 * secs("2026-11-30T07:00:00Z", "2026-11-30T08:00:01.123Z"))
+            / 3600.0;
+        assert!(
+            (s.dyno_hours_schedule.unwrap() - scheduled).abs() < 1e-9,
+            "{s:?}"
+        );
+        assert!((s.hours - 2.0).abs() < 1e-9);
+        assert_eq!((s.schedule_peak, s.max), (Some(3), Some(3)));
+        assert!((s.dyno_hours_peak.unwrap() - 6.0).abs() < 1e-9);
+        assert!((s.dyno_hours_max.unwrap() - 6.0).abs() < 1e-9);
+
+        let text = s.to_string();
+        for part in [
+            "shop/web (times in UTC)",
+            "time range: 2026-11-30 06:00:01 UTC to 2026-11-30 08:00:01 UTC (2h 0m)",
+            "traffic: none in the input",
+            "checks: 6, failures (down or slow): 3 (50.0%)\n",
+            "scale events: 3 (down 1, scale_in 1, schedule 1)\n",
+            "alerts sent: 1; holds: 0",
+            &format!("dyno-hours over 2h 0m: {used:.2} used, {scheduled:.2} by the schedule, 6.00 at its peak of 3 all the time (saving {:.1}%), 6.00 at max 3", 100.0 * (6.0 - used) / 6.0),
+        ] {
+            assert!(text.contains(part), "{part:?} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn checks_down_without_a_start_line() {
+        let s = summary_of(
+            "ts=2026-11-30T06:00:00.000Z level=warn event=probe status=500 latency_ms=12 outcome=down error=x current=1 floor=1\n\
+             ts=2026-11-30T06:00:05.000Z level=warn event=probe source=traffic status=\"\" latency_ms=10000 outcome=slow current=\"\"\n\
+             ts=2026-11-30T06:00:05.100Z level=info event=scale from=1 to=3 reason=down result=error\n\
+             ts=2026-11-30T06:00:05.100Z level=info event=scale from=1 to=3 reason=slow result=dry_run\n",
+        );
+        assert_eq!(
+            (s.checks, s.failures, s.traffic_checks, s.scale_errors),
+            (2, 2, 1, 1)
+        );
+        assert!(s.dry_run);
+        assert!(
+            (s.dyno_hours.unwrap() - 5.1 / 3600.0).abs() < 1e-12,
+            "a failed scale changes nothing"
+        );
+        assert_eq!(
+            (s.dyno_hours_schedule, s.dyno_hours_peak, s.dyno_hours_max),
+            (None, None, None)
+        );
+        let text = s.to_string();
+        assert!(
+            text.contains(
+                "checks: 2, failures (down or slow): 2 (100.0%); 1 judged from traffic minutes"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "scale events: 2 (down 1, slow 1), 1 failed; dry run: decisions were not applied"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("dyno-hours over 5.1s: 0.0014 used"), "{text}");
+    }
+
+    fn minute(t: &str, requests: u64, p50: Option<u32>, p95: Option<u32>, busy: f64) -> Minute {
+        Minute {
+            app: "shop".into(),
+            process: "web".into(),
+            minute: ts(t),
+            requests,
+            p50_ms: p50,
+            p95_ms: p95,
+            p99_ms: p95,
+            errors: 2,
+            h10: 1,
+            h12: 0,
+            h13: 1,
+            s2xx: requests - 2,
+            s3xx: 0,
+            s4xx: 0,
+            s5xx: 1,
+            busy,
+            dynos: 1,
+        }
+    }
+
+    #[test]
+    fn traffic_figures_come_from_the_minutes_alone() {
+        let mut d = crate::chart::Dataset::new();
+        d.add_minute(minute(
+            "2026-11-30T10:00:00Z",
+            100,
+            Some(50),
+            Some(200),
+            1.5,
+        ));
+        d.add_minute(minute(
+            "2026-11-30T10:01:00Z",
+            300,
+            Some(80),
+            Some(900),
+            4.5,
+        ));
+        d.add_minute(minute(
+            "2026-11-30T10:02:00Z",
+            200,
+            Some(60),
+            Some(300),
+            2.0,
+        ));
+        d.add_minute(minute("2026-11-30T10:03:00Z", 10, None, None, 0.0));
+        d.add_quantity("shop", "web", ts("2026-11-30T10:00:30Z"), 2);
+        let mut settings = crate::chart::read::Settings::of_target(
+            &crate::config::targets(
+                &crate::config::Raw::from_pairs([
+                    ("AUTOSCALE_APP", "shop"),
+                    ("AUTOSCALE_CONCURRENCY", "1"),
+                    ("AUTOSCALE_TZ", "Europe/Berlin"),
+                ]),
+                &crate::config::Env::default(),
+            )
+            .unwrap()
+            .all[0],
+        );
+        settings.at = ts("2026-11-30T09:00:00Z");
+        d.add_settings("shop", "web", settings);
+        let t = &d.targets()[0];
+        let s = Summary::of(
+            t,
+            &t.floor_steps(ts("2026-11-30T09:00:00Z"), ts("2026-11-30T10:04:00Z")),
+        );
+        let traffic = s.traffic.clone().unwrap();
+        assert_eq!(
+            traffic,
+            TrafficSummary {
+                minutes: 4,
+                requests: 610,
+                errors: 8,
+                h10: 4,
+                h12: 0,
+                h13: 4,
+                s5xx: 4,
+                peak: (ts("2026-11-30T10:01:00Z"), 300),
+                p50_ms: Some(60),
+                p95_ms: Some(300),
+                worst_p95: Some((ts("2026-11-30T10:01:00Z"), 900)),
+                busy_mean: 2.0,
+                busy_peak: (ts("2026-11-30T10:01:00Z"), 4.5),
+                // Capacity 2 dynos × 1: only the minute at 4.5 is over (2.0 is at it; the
+                // minute at 1.5, before the quantity is known, is measured against the first).
+                over_capacity: Some(1),
+            }
+        );
+        let text = s.to_string();
+        for part in [
+            "traffic: 610 requests in 4 minutes, the busiest 300 at Mon 30 Nov 11:01 CET; errors 8 (1.3%): H10 4, H12 0, H13 4, 5xx 4",
+            "service time: p50 60 ms, p95 300 ms (medians of the minutes'), the worst minute's p95 900 ms at Mon 30 Nov 11:01 CET",
+            "busy: mean 2.00, peak 4.50 requests in service at Mon 30 Nov 11:01 CET; over capacity in 1 minute(s)",
+        ] {
+            assert!(text.contains(part), "{part:?} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(median(&mut []), None);
+        assert_eq!(median(&mut [3]), Some(3));
+        assert_eq!(median(&mut [4, 1, 3, 2]), Some(2));
+        assert_eq!(median(&mut [5, 1, 3]), Some(3));
+        let steps = [
+            (ts("2026-11-30T10:00:00Z"), 1),
+            (ts("2026-11-30T11:00:00Z"), 3),
+        ];
+        assert_eq!(step_at(&steps, ts("2026-11-30T09:00:00Z")), Some(1));
+        assert_eq!(step_at(&steps, ts("2026-11-30T10:59:59Z")), Some(1));
+        assert_eq!(step_at(&steps, ts("2026-11-30T11:00:00Z")), Some(3));
+        assert_eq!(step_at(&[], ts("2026-11-30T11:00:00Z")), None);
+        assert_eq!(
+            integral(&[], ts("2026-11-30T10:00:00Z"), ts("2026-11-30T12:00:00Z")),
+            0.0
+        );
+        assert_eq!(
+            integral(
+                &steps,
+                ts("2026-11-30T09:30:00Z"),
+                ts("2026-11-30T12:00:00Z")
+            ),
+            1.5 * 3600.0 + 3.0 * 3600.0
+        );
+        assert_eq!(
+            integral(
+                &steps,
+                ts("2026-11-30T10:30:00Z"),
+                ts("2026-11-30T10:45:00Z")
+            ),
+            900.0,
+            "steps outside the range are clamped"
+        );
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(30_240_000), "30,240,000");
+        assert_eq!(format_ms(87.0), "87 ms");
+        assert_eq!(format_ms(999.0), "999 ms");
+        assert_eq!(format_ms(1000.0), "1 s");
+        assert_eq!(format_ms(1500.0), "1.5 s");
+        assert_eq!(trim_float(2.50), "2.5");
+        assert_eq!(trim_float(3.0), "3");
+        assert_eq!(human_span(4.5), "4.5s");
+        assert_eq!(human_span(-3.0), "0s");
+        assert_eq!(human_span(60.0), "1m 0s");
+        assert_eq!(human_span(3600.0), "1h 0m");
+        assert_eq!(human_span(90061.0), "1d 1h 1m");
+        assert_eq!(percent(1.0, 8.0), "12.5%");
+    }
+}
