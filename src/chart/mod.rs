@@ -511,3 +511,218 @@ fn name_configuration(dataset: &mut Dataset, configured: &[Target]) {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::read::tests::{read, ts, RAW};
+
+    #[test]
+    fn outputs_are_told_by_their_extension() {
+        assert_eq!(Format::of(Path::new("week.svg")), Some(Format::Svg));
+        assert_eq!(Format::of(Path::new("out/WEEK.SVG")), Some(Format::Svg));
+        assert_eq!(Format::of(Path::new("week.html")), Some(Format::Html));
+        assert_eq!(Format::of(Path::new("week.htm")), Some(Format::Html));
+        for other in ["week.png", "week", "svg", ".svg.txt"] {
+            assert_eq!(Format::of(Path::new(other)), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn nothing_to_chart() {
+        for input in [
+            "",
+            "\n\n",
+            "hello\nworld\n",
+            "2026-11-30T06:00:00+00:00 heroku[router]: at=info\n",
+        ] {
+            let err = chart(input, &Options::default()).unwrap_err();
+            assert!(matches!(err, ChartError::Empty { .. }), "{input:?}: {err}");
+        }
+        let err = chart("hello\nworld\n", &Options::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "nothing to chart: no router lines, no event=traffic lines and no autoscale event lines in the input (2 lines skipped)"
+        );
+        let options = Options {
+            title: None,
+            target: Some(("blog".into(), "web".into())),
+        };
+        let d = read(RAW, &Hints::default());
+        assert_eq!(
+            svg(&d, &options).unwrap_err(),
+            ChartError::NoSuchTarget {
+                wanted: "blog/web".into(),
+                known: "shop/web".into()
+            }
+        );
+        assert_eq!(known(&Dataset::new()), "no target at all");
+        assert_eq!(
+            svg(&Dataset::new(), &Options::default()).unwrap_err(),
+            ChartError::Empty { skipped: 0 }
+        );
+    }
+
+    fn two_targets() -> Dataset {
+        let named = RAW.replace(" event=", " app=shop process=web event=");
+        let text = format!(
+            "{named}ts=2026-11-30T07:00:00.000Z level=info event=start app=api process=web tz=Europe/Berlin schedule=\"00:00=2\" concurrency=4\n\
+             ts=2026-11-30T07:01:00.000Z level=info event=traffic app=api process=web minute=2026-11-30T07:00:00Z requests=10 p50_ms=5 p95_ms=9 p99_ms=9 errors=0 h10=0 h12=0 h13=0 busy=0.50 dynos=2 s2xx=10 s3xx=0 s4xx=0 s5xx=0\n\
+             ts=2026-11-30T07:02:00.000Z level=info event=probe app=api process=web source=traffic latency_ms=9 outcome=fast current=2\n"
+        );
+        read(&text, &Hints::default())
+    }
+
+    #[test]
+    fn the_report_has_one_section_per_target() {
+        let d = two_targets();
+        let at = ts("2026-12-01T00:00:00Z");
+        let (data, summaries) = report_data(&d, &Options::default(), at).unwrap();
+        assert_eq!(data.title, "autoscale: 2 targets");
+        assert_eq!(data.generated_at, at);
+        assert_eq!(data.zone.name, "UTC", "the first target's zone");
+        assert_eq!(summaries.len(), 2);
+        let (shop, api) = (&data.targets[0], &data.targets[1]);
+        assert_eq!((shop.app.as_str(), api.app.as_str()), ("shop", "api"));
+        assert!(shop.heatmap.is_none() && shop.minutes.is_empty());
+        let heat = api.heatmap.as_ref().unwrap();
+        assert_eq!(heat.requests[0][7], 10, "Monday 07:00 UTC");
+        assert_eq!(api.minutes[0].dynos, Some(2));
+        assert_eq!((api.concurrency, api.max), (Some(4), None));
+        assert_eq!((shop.slow_ms, shop.max), (Some(5000.0), Some(3)));
+        assert_eq!(shop.probes.len(), 6);
+        assert!(
+            api.probes.is_empty(),
+            "checks judged from traffic are not health checks"
+        );
+        assert_eq!(shop.scales.len(), 3);
+        assert_eq!(shop.scales[0].result.as_deref(), Some("ok"));
+        assert_eq!(shop.alerts[0].message, "sent by webhook");
+        assert!(api.alerts.is_empty());
+        assert_eq!(shop.quantity.len(), 4);
+        assert_eq!(shop.floor[0].quantity, 1);
+        assert_eq!(api.floor[0].quantity, 2);
+        let notes = &shop.summary.notes;
+        assert!(
+            notes.iter().any(|n| n
+                .contains("times are shown in UTC; the schedule of api/web is in Europe/Berlin")),
+            "{notes:?}"
+        );
+        assert!(
+            notes
+                .iter()
+                .any(|n| n
+                    .starts_with("the schedule's peak of 3 all the time: 6.0 dyno-hours, saving")),
+            "{notes:?}"
+        );
+        assert!(
+            !api.summary
+                .notes
+                .iter()
+                .any(|n| n.contains("times are shown")),
+            "dataset notes once"
+        );
+        assert_eq!(shop.summary.requests, None);
+        assert_eq!(
+            (api.summary.requests, api.summary.p95_ms),
+            (Some(10), Some(9.0))
+        );
+        assert_eq!(shop.summary.scale_events, Some(3));
+
+        let one = Options {
+            title: None,
+            target: Some(("api".into(), "web".into())),
+        };
+        let (data, _) = report_data(&d, &one, at).unwrap();
+        assert_eq!(data.title, "autoscale: api/web");
+        assert_eq!(data.zone.name, "Europe/Berlin");
+        let html = html(&d, &one, at).unwrap().0;
+        assert!(html.starts_with("<!DOCTYPE html>") && html.contains("autoscale: api/web"));
+        let titled = Options {
+            title: Some("Shop".into()),
+            target: None,
+        };
+        assert_eq!(report_data(&d, &titled, at).unwrap().0.title, "Shop");
+    }
+
+    #[test]
+    fn the_svg_stacks_the_targets_and_notes_the_zones() {
+        let d = two_targets();
+        let (svg, summaries) = svg(&d, &Options::default()).unwrap();
+        assert_eq!(summaries.len(), 2);
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let targets: Vec<&str> = doc
+            .descendants()
+            .filter_map(|n| n.attribute("data-target"))
+            .collect();
+        assert_eq!(targets, ["shop/web", "api/web"]);
+        assert!(svg
+            .contains("note: times are shown in UTC; the schedule of api/web is in Europe/Berlin"));
+    }
+
+    #[test]
+    fn the_configuration_is_used_when_it_says_something() {
+        let env = Env::default();
+        let none = configured(&Raw::default(), &env, None).unwrap();
+        assert!(none.0.is_empty() && !none.1);
+        let named = configured(&Raw::from_pairs([("AUTOSCALE_APP", "shop")]), &env, None).unwrap();
+        assert_eq!((named.0[0].app.as_str(), named.1), ("shop", false));
+        let unnamed = configured(
+            &Raw::from_pairs([("AUTOSCALE_SCHEDULE", "00:00=4")]),
+            &env,
+            None,
+        )
+        .unwrap();
+        assert_eq!((unnamed.0[0].app.as_str(), unnamed.1), ("app", true));
+        let target = ("blog".to_owned(), "web".to_owned());
+        let by_target = configured(
+            &Raw::from_pairs([("AUTOSCALE_SCHEDULE", "00:00=4")]),
+            &env,
+            Some(&target),
+        )
+        .unwrap();
+        assert_eq!((by_target.0[0].app.as_str(), by_target.1), ("blog", false));
+        let on_a_dyno = Env {
+            heroku_app_name: Some("dyno-app".into()),
+            ..Env::default()
+        };
+        let dyno = configured(&Raw::default(), &on_a_dyno, None).unwrap();
+        assert_eq!((dyno.0[0].app.as_str(), dyno.1), ("dyno-app", false));
+        let bad = configured(
+            &Raw::from_pairs([("AUTOSCALE_TZ", "Mars/Base")]),
+            &env,
+            None,
+        );
+        assert!(bad.is_err());
+        let file = Raw::from_pairs([(
+            "AUTOSCALE_CONFIG",
+            "[[target]]\napp = \"shop\"\nschedule = \"00:00=2\"\n[[target]]\napp = \"shop\"\nprocess = \"worker\"\n",
+        )]);
+        let (targets, unnamed) = configured(&file, &env, None).unwrap();
+        assert_eq!((targets.len(), unnamed), (2, false));
+    }
+
+    #[test]
+    fn a_configuration_without_an_app_is_the_inputs_one_target() {
+        let (configured, _) = configured(
+            &Raw::from_pairs([("AUTOSCALE_TZ", "Europe/Berlin")]),
+            &Env::default(),
+            None,
+        )
+        .unwrap();
+        let mut d = read(
+            "ts=2026-11-30T06:00:00.000Z level=info event=probe app=shop process=web outcome=ok\n",
+            &Hints::default(),
+        );
+        name_configuration(&mut d, &configured);
+        assert_eq!(d.targets()[0].zone(), chrono_tz::Europe::Berlin);
+        let mut d = two_targets();
+        name_configuration(&mut d, &configured);
+        assert_eq!(d.targets()[0].zone(), chrono_tz::UTC);
+        assert!(d
+            .notes()
+            .last()
+            .unwrap()
+            .contains("were not used: the input has several targets"));
+    }
+}

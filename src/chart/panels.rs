@@ -1343,3 +1343,235 @@ fn heatmap_panel(svg: &mut Svg, view: &View<'_>, y: f64) -> f64 {
     svg.out.push_str("</g></g>");
     y + top + h + 60.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::read::tests::{read, ts, RAW};
+    use crate::chart::read::Hints;
+    use crate::chart::{svg, Options};
+    use crate::traffic::fixture::Fixture;
+
+    fn doc_check(svg: &str) -> Vec<String> {
+        let doc = roxmltree::Document::parse(svg).expect("well-formed XML");
+        assert_eq!(doc.root_element().tag_name().name(), "svg");
+        assert!(
+            !svg.contains("href") && !svg.contains("url("),
+            "self-contained"
+        );
+        doc.descendants()
+            .filter(|n| n.attribute("data-panel").is_some())
+            .map(|n| n.attribute("data-panel").unwrap().to_owned())
+            .collect()
+    }
+
+    fn with_traffic() -> String {
+        let fixture = Fixture {
+            scale: 0.2,
+            ..Fixture::new(ts("2026-11-30T06:00:00Z"), 1, chrono_tz::UTC)
+        };
+        let mut logs = Vec::new();
+        fixture.write_heroku_logs(&mut logs).unwrap();
+        format!("{RAW}{}", String::from_utf8(logs).unwrap())
+    }
+
+    #[test]
+    fn every_panel_of_a_target_with_traffic_and_checks() {
+        let d = read(&with_traffic(), &Hints::default());
+        let (svg, summaries) = svg(&d, &Options::default()).unwrap();
+        assert_eq!(summaries.len(), 1);
+        assert_eq!(
+            doc_check(&svg),
+            ["summary", "requests", "service", "busy", "dynos", "checks", "heatmap"]
+        );
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let count = |class: &str| {
+            doc.descendants()
+                .filter(|n| n.attribute("class") == Some(class))
+                .count()
+        };
+        assert_eq!(count("cell"), 168);
+        assert_eq!(count("nodata"), 0);
+        for series in [
+            "series s2xx",
+            "series p50",
+            "series p95",
+            "series busy",
+            "series quantity",
+            "series floor",
+            "series max",
+            "series slow",
+            "series down",
+        ] {
+            assert!(count(series) >= 1, "{series}");
+        }
+        assert!(svg.contains("scale: scale_in") && svg.contains("alerts sent (1)"));
+        assert!(svg.contains("autoscale: shop/web"));
+        assert!(
+            svg.contains("drawn as 5-minute means"),
+            "a day at 2 px a bucket"
+        );
+    }
+
+    #[test]
+    fn a_target_without_data_says_so_in_every_panel() {
+        let d = read(
+            "ts=2026-11-30T06:00:01.123Z level=info event=shutdown signal=SIGTERM\n",
+            &Hints::default(),
+        );
+        let (svg, _) = svg(&d, &Options::default()).unwrap();
+        assert_eq!(
+            doc_check(&svg),
+            ["summary", "requests", "service", "busy", "dynos", "heatmap"]
+        );
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let nodata: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("nodata"))
+            .filter_map(|n| n.text())
+            .collect();
+        assert_eq!(
+            nodata,
+            [
+                "no router traffic in the input",
+                "no service times in the input",
+                "no router traffic in the input",
+                "no dyno quantity or schedule in the input",
+                "no router traffic in the input"
+            ]
+        );
+        assert!(svg.contains("floor unknown: no start line or configuration gives the schedule"));
+        assert!(svg.contains("capacity unknown: set concurrency"));
+    }
+
+    #[test]
+    fn hostile_text_stays_text() {
+        let text = "ts=2026-11-30T06:00:00.000Z level=info event=scale app=\"<b>&x\" process=\"'web'\" from=1 to=2 reason=\"</text><script>\" result=ok\n";
+        let d = read(text, &Hints::default());
+        let options = Options {
+            title: Some("Shop <prod> & \"friends\"\u{7}".to_owned()),
+            target: None,
+        };
+        let (svg, _) = svg(&d, &options).unwrap();
+        doc_check(&svg);
+        assert!(svg.contains("Shop &lt;prod&gt; &amp; &quot;friends&quot; "));
+        assert!(svg.contains("&lt;b&gt;&amp;x/&apos;web&apos;"));
+        assert!(!svg.contains("<script"));
+        assert_eq!(escape("a\u{1}<>&\"'"), "a &lt;&gt;&amp;&quot;&apos;");
+    }
+
+    #[test]
+    fn many_checks_make_a_bounded_svg() {
+        let mut text = String::from("ts=2026-11-01T00:00:00.000Z level=info event=start app=a process=web schedule=\"07:00=3; 22:00=1\" slow=2s fast=off max=4\n");
+        let start = ts("2026-11-01T00:00:00Z");
+        for i in 0..200_000 {
+            let t = start + TimeDelta::seconds(3 * i);
+            let outcome = ["fast", "ok", "slow", "down"][i as usize % 4];
+            text.push_str(&format!(
+                "ts={} level=info event=probe app=a process=web latency_ms={} outcome={outcome} current=2\n",
+                t.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+                50 + i % 3000
+            ));
+        }
+        let d = read(&text, &Hints::default());
+        let (svg, summaries) = svg(&d, &Options::default()).unwrap();
+        assert_eq!(summaries[0].checks, 200_000);
+        assert!(svg.len() < 2_500_000, "{} bytes", svg.len());
+        doc_check(&svg);
+    }
+
+    #[test]
+    fn buckets_are_per_minute_means_with_gaps() {
+        let fixture = Fixture {
+            scale: 0.5,
+            errors: false,
+            ..Fixture::new(ts("2026-11-30T10:00:00Z"), 1, chrono_tz::UTC)
+        };
+        let mut d = crate::chart::Dataset::new();
+        for m in fixture.minutes().into_iter().filter(|m| {
+            m.minute < ts("2026-11-30T10:10:00Z") || m.minute >= ts("2026-11-30T11:00:00Z")
+        }) {
+            d.add_minute(m);
+        }
+        let t = &d.targets()[0];
+        let view = View::of(t, t.span().unwrap());
+        let b = buckets(&view, 5);
+        assert_eq!(b[0].start, ts("2026-11-30T10:00:00Z"));
+        assert_eq!((b[0].minutes, b[0].covered), (5, 5.0));
+        let first_five: u64 = t.minutes().take(5).map(|m| m.requests).sum();
+        assert_eq!(b[0].requests, first_five);
+        assert!((b[0].rate(first_five) - first_five as f64 / 5.0).abs() < 1e-9);
+        assert_eq!(
+            b[2].start,
+            ts("2026-11-30T11:00:00Z"),
+            "the hour without data is no bucket"
+        );
+        let axis = TimeAxis::fit(
+            ts("2026-11-30T10:00:00Z"),
+            ts("2026-11-30T12:00:00Z"),
+            chrono_tz::UTC,
+            1000.0,
+            12.0,
+        );
+        let plot = Plot {
+            x: &axis,
+            y: ValueAxis::linear(1.0, 100.0, 12.0, false),
+        };
+        let xs: Vec<bool> = bucket_xs(&plot, &b, 5).map(|(x, _)| x.is_some()).collect();
+        assert_eq!(xs[..4], [true, true, false, true], "a gap breaks the line");
+        let mean_p95 = t
+            .minutes()
+            .take(5)
+            .map(|m| f64::from(m.p95_ms.unwrap()))
+            .sum::<f64>()
+            / 5.0;
+        assert!((b[0].p95().unwrap() - mean_p95).abs() < 1e-9);
+        assert_eq!(Bucket::default().p50(), None);
+        assert_eq!(size_of(&b), 5);
+        assert_eq!(size_of(&b[..1]), 1);
+    }
+
+    #[test]
+    fn bucket_sizes_give_each_two_pixels() {
+        let at = |days: i64, width: f64| {
+            let a = ts("2026-11-30T00:00:00Z");
+            bucket_minutes(&TimeAxis::fit(
+                a,
+                a + TimeDelta::days(days),
+                chrono_tz::UTC,
+                width,
+                12.0,
+            ))
+        };
+        assert_eq!(at(0, 1000.0), 1);
+        assert_eq!(at(1, 1000.0), 5);
+        assert_eq!(at(7, 1088.0), 20);
+        assert_eq!(at(7, 100.0), 360);
+        assert_eq!(at(1500, 1000.0), 10080);
+        // Past a week a bucket: whatever gives 2 px.
+        let span = 36500 * 1440 * 104 / 100;
+        assert_eq!(at(36500, 1000.0), span / 500 + 1);
+    }
+
+    #[test]
+    fn heat_runs_from_pale_yellow_to_dark_red() {
+        assert_eq!(heat(0.0), "#ffffcc");
+        assert_eq!(heat(1.0), "#bd0026");
+        assert_eq!(heat(0.35), "#fed976");
+        assert_eq!(heat(f64::NAN), "#ffffcc");
+        assert_eq!(heat(7.0), "#bd0026");
+        assert_eq!(heat(-1.0), "#ffffcc");
+    }
+
+    #[test]
+    fn long_text_wraps_at_words() {
+        let text = "one two three four five six seven eight nine ten";
+        let lines = wrap(text, 12.0, 100.0);
+        assert!(lines.len() > 2, "{lines:?}");
+        assert!(lines
+            .iter()
+            .all(|l| text_width(l, 12.0) <= 100.0 || !l.contains(' ')));
+        assert_eq!(lines.join(" "), text);
+        assert_eq!(wrap("", 12.0, 100.0), Vec::<String>::new());
+    }
+}
