@@ -89,11 +89,11 @@ pub fn command() -> Command {
         )
         .subcommand(
             Command::new("chart")
-                .about("Draw charts from the daemon's log lines (raw, or `heroku logs` output).")
+                .about("Chart traffic and what the daemon did: router lines (heroku logs, Logplex drain frames, .gz), event=traffic lines and the daemon's own lines, as an SVG or an interactive HTML page.")
                 .args(settings(cmd::INSIGHT))
-                .arg(Arg::new("input").long("input").value_name("FILE").action(ArgAction::Append).help("Read this file instead of standard input (repeatable)"))
-                .arg(Arg::new("output").long("output").value_name("FILE").default_value("autoscale.svg").help("Where to write the SVG"))
-                .arg(Arg::new("title").long("title").value_name("TEXT").help("A title for the chart [default: the app's name from the log]"))
+                .arg(Arg::new("input").long("input").value_name("FILE").action(ArgAction::Append).help("Read this file (plain or gzip) instead of standard input; repeatable, in any order"))
+                .arg(Arg::new("output").long("output").value_name("FILE").default_value("autoscale.svg").help("Where to write: FILE.svg (static image) or FILE.html (interactive page)"))
+                .arg(Arg::new("title").long("title").value_name("TEXT").help("A title for the chart [default: the target's name]"))
                 .arg(target_arg()),
         )
 }
@@ -215,7 +215,7 @@ fn demo(m: &ArgMatches) -> ExitCode {
 }
 
 /// Whether a file can be created (or replaced) at `path`, without leaving anything behind.
-fn writable(path: &std::path::Path) -> std::io::Result<()> {
+pub(crate) fn writable(path: &std::path::Path) -> std::io::Result<()> {
     if path.is_dir() {
         return Err(std::io::Error::other("it is a directory"));
     }
@@ -278,71 +278,29 @@ fn only_target(m: &ArgMatches, targets: &mut Vec<crate::config::Target>) -> Resu
 }
 
 fn chart(m: &ArgMatches, env: &Env) -> ExitCode {
-    use std::io::{IsTerminal as _, Read as _};
-    let raw = raw(m);
-    let inputs: Vec<PathBuf> = m
-        .get_many::<String>("input")
-        .map(|v| v.map(PathBuf::from).collect())
-        .unwrap_or_default();
-    let output = PathBuf::from(m.get_one::<String>("output").expect("a default"));
-    let title = m.get_one::<String>("title").cloned();
-    // Schedules from the configuration are only used when the log has no start line.
-    let _ = (raw, env);
-    if inputs.is_empty() && std::io::stdin().is_terminal() {
-        eprintln!("error: nothing to read: pipe the daemon's log in, or name files; example: heroku logs -n 1500 -p clock -a my-app | autoscale chart (or autoscale chart --input drain.log)");
-        return ExitCode::from(2);
-    }
-    let mut bytes = Vec::new();
-    let read = if inputs.is_empty() {
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .map(drop)
-            .map_err(|e| format!("standard input: {e}"))
-    } else {
-        inputs.iter().try_for_each(|path| {
-            std::fs::File::open(path)
-                .and_then(|mut f| f.read_to_end(&mut bytes))
-                .map(|_| bytes.push(b'\n'))
-                .map_err(|e| format!("{}: {e}", path.display()))
-        })
-    };
-    if let Err(e) = read {
-        eprintln!("error: cannot read the log: {e}");
-        return ExitCode::from(2);
-    }
-    let text = String::from_utf8_lossy(&bytes).into_owned();
     let target = m.get_one::<String>("target").map(|t| {
         let (app, process) = t.split_once('/').unwrap_or((t.as_str(), "web"));
         (app.to_owned(), process.to_owned())
     });
-    let options = crate::chart::Options { title, target };
-    match crate::chart::chart(&text, &options) {
-        Ok((svg, summaries)) => {
-            let garbage = summaries.first().map_or(0, |s| s.skipped_garbage);
-            if garbage > 0 {
-                eprintln!(
-                    "warning: {garbage} line(s) were not autoscale event lines (or had values out of range) and were skipped"
-                );
-            }
-            if let Err(e) = std::fs::write(&output, svg) {
-                eprintln!("error: cannot write {}: {e}", output.display());
-                return ExitCode::from(1);
-            }
-            for summary in &summaries {
-                println!("{summary}");
-            }
-            println!("chart written to {}", output.display());
-            ExitCode::SUCCESS
-        }
-        Err(e @ crate::chart::ChartError::Empty { .. }) => {
-            eprintln!("error: {e}; example: heroku logs -n 1500 -p clock | autoscale chart");
-            ExitCode::from(2)
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
-        }
-    }
+    let (configured, unnamed_configuration) =
+        match crate::chart::configured(&raw(m), env, target.as_ref()) {
+            Ok(c) => c,
+            Err(e) => return config_error(&e),
+        };
+    let command = crate::chart::Command {
+        inputs: m
+            .get_many::<String>("input")
+            .map(|v| v.map(PathBuf::from).collect())
+            .unwrap_or_default(),
+        output: PathBuf::from(m.get_one::<String>("output").expect("a default")),
+        options: crate::chart::Options {
+            title: m.get_one::<String>("title").cloned(),
+            target,
+        },
+        configured,
+        unnamed_configuration,
+    };
+    ExitCode::from(crate::chart::run(&command))
 }
 
 fn run(raw: &Raw, env: &Env) -> ExitCode {

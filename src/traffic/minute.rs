@@ -520,14 +520,44 @@ impl BatchAggregator {
 
     /// Adds everything `other` holds; minutes both hold are merged exactly.
     pub fn merge(&mut self, other: &BatchAggregator) {
+        self.merge_renamed(other, |app, process| {
+            Some((app.to_owned(), process.to_owned()))
+        });
+    }
+
+    /// Adds what `other` holds under new names: `rename(app, process)` gives each (app, process)
+    /// of `other` the pair it is counted under here, or `None` to leave it out. Minutes that end
+    /// up under the same pair and minute are merged exactly (so a reader can key router lines by
+    /// their host while reading and name the app once it knows it). Returns the requests left
+    /// out; `overflow` carries over.
+    pub fn merge_renamed(
+        &mut self,
+        other: &BatchAggregator,
+        mut rename: impl FnMut(&str, &str) -> Option<(String, String)>,
+    ) -> u64 {
         self.overflow += other.overflow;
+        let names: Vec<Option<(String, String)>> = other
+            .keys
+            .iter()
+            .map(|(app, process)| rename(app, process))
+            .collect();
+        let mut left_out = 0;
         for (key, minute, acc) in &other.slots {
-            let (app, process) = &other.keys[*key as usize];
+            let Some((app, process)) = &names[*key as usize] else {
+                left_out += acc.requests;
+                continue;
+            };
             match self.key(app, process).and_then(|k| self.slot(k, *minute)) {
                 Some(slot) => self.slots[slot].2.merge(acc),
                 None => self.overflow += acc.requests,
             }
         }
+        left_out
+    }
+
+    /// The (app, process) pairs held, in the order first seen.
+    pub fn keys(&self) -> &[(String, String)] {
+        &self.keys
     }
 
     /// The finished minutes, by minute, then app, then process.
@@ -1263,6 +1293,42 @@ mod tests {
                 ("14:00".to_string(), "shop", "web", 2),
             ]
         );
+    }
+
+    #[test]
+    fn batch_merges_under_new_names_exactly() {
+        let mut by_host = BatchAggregator::new();
+        by_host.add("shop.example.com", &ok("2026-11-30T14:00:10Z", "web.1", 10));
+        by_host.add(
+            "www.shop.example.com",
+            &ok("2026-11-30T14:00:20Z", "web.2", 30),
+        );
+        by_host.add("blog.example.com", &ok("2026-11-30T14:00:30Z", "web.1", 7));
+        by_host.add("blog.example.com", &ok("2026-11-30T14:00:40Z", "web.1", 8));
+        by_host.add("shop.example.com", &ok("2026-11-30T14:01:00Z", "api.1", 5));
+        assert_eq!(
+            by_host.keys(),
+            [
+                ("shop.example.com".to_owned(), "web".to_owned()),
+                ("www.shop.example.com".to_owned(), "web".to_owned()),
+                ("blog.example.com".to_owned(), "web".to_owned()),
+                ("shop.example.com".to_owned(), "api".to_owned()),
+            ]
+        );
+        let mut shop = BatchAggregator::new();
+        let left_out = shop.merge_renamed(&by_host, |host, process| {
+            host.contains("shop")
+                .then(|| ("shop".to_owned(), process.to_owned()))
+        });
+        assert_eq!(left_out, 2, "the blog's two requests");
+        // The two hosts' minute is one minute, merged as if one aggregator had seen both lines.
+        let mut direct = BatchAggregator::new();
+        direct.add("shop", &ok("2026-11-30T14:00:10Z", "web.1", 10));
+        direct.add("shop", &ok("2026-11-30T14:00:20Z", "web.2", 30));
+        direct.add("shop", &ok("2026-11-30T14:01:00Z", "api.1", 5));
+        assert_eq!(shop.minutes(), direct.minutes());
+        assert_eq!(shop.minutes()[0].dynos, 2);
+        assert_eq!(shop.overflow(), 0);
     }
 
     #[test]

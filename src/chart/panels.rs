@@ -1,0 +1,1577 @@
+//! The static SVG: per target a summary and its panels, one under the other, all on one time
+//! axis: requests per minute by status class (router errors marked above), service time p50 and
+//! p95 against the slow threshold, busy against capacity, dynos (quantity, the schedule's floor,
+//! the maximum, scale events by reason, alerts sent), the health checks' latency when there are
+//! any, and a week heatmap of requests by weekday and hour in the schedule's zone.
+//!
+//! Written by hand, not through a plotting library: every element is plain SVG with a class
+//! (`<g class="panel" data-panel="requests">`, `<rect class="cell">`), the text names a font
+//! family and the viewer draws it (no font file, no system library), and label placement is
+//! [`super::axis`]'s: legends wrap, ticks are chosen to fit, so no two labels touch.
+//!
+//! A week has 10,080 minutes and a plot about a thousand pixels: minutes are drawn in buckets
+//! (2 px or more each), their means, and the panel says so. Health checks are thinned to one
+//! dot per 2 × 2 pixels and outcome. So the SVG's size depends on the width, not on the input.
+//!
+//! Pure: no I/O, no clock.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Datelike, TimeDelta, Timelike, Utc};
+
+use super::axis::{compact, text_width, TimeAxis, ValueAxis};
+use super::summary::{format_ms, thousands};
+use super::View;
+use crate::history::rows::ProbeSource;
+use crate::probe::Outcome;
+
+/// The image's width, in pixels.
+pub const WIDTH: f64 = 1200.0;
+const LEFT: f64 = 84.0;
+const RIGHT: f64 = 28.0;
+const PLOT_W: f64 = WIDTH - LEFT - RIGHT;
+const FONT: f64 = 12.0;
+const TITLE_FONT: f64 = 15.0;
+const LEGEND_ROW: f64 = 18.0;
+/// Room under a plot: tick labels, the day row and the caption.
+const X_AXIS_H: f64 = 50.0;
+/// Least pixels per bucket of minutes.
+const BUCKET_PX: f64 = 2.0;
+
+const GRID: &str = "#e4e4e4";
+const INK: &str = "#24292f";
+const MUTED: &str = "#6e7781";
+const S2XX: &str = "#59a14f";
+const S3XX: &str = "#4e79a7";
+const S4XX: &str = "#f28e2b";
+const S5XX: &str = "#e15759";
+const H10: &str = "#7b1fa2";
+const H12: &str = "#b71c1c";
+const H13: &str = "#6d4c41";
+const P50: &str = "#6baed6";
+const P95: &str = "#08519c";
+const SLOW: &str = "#d62728";
+const FAST: &str = "#2ca02c";
+const BUSY: &str = "#4e79a7";
+const CAPACITY: &str = "#2ca02c";
+const QUANTITY: &str = "#1f77b4";
+const FLOOR: &str = "#6e7781";
+const MAX: &str = "#d62728";
+const SERVING: &str = "#17becf";
+const ALERT: &str = "#e377c2";
+const OTHER: &str = "#bcbd22";
+
+fn outcome_colour(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Fast => "#2ca02c",
+        Outcome::Ok => "#1f77b4",
+        Outcome::Slow => "#ff7f0e",
+        Outcome::Down => "#d62728",
+    }
+}
+
+fn reason_colour(reason: &str) -> &'static str {
+    match reason {
+        "startup" => "#8c564b",
+        "schedule" => "#9467bd",
+        "down" => "#d62728",
+        "slow" => "#ff7f0e",
+        "floor" => "#6e7781",
+        "scale_in" => "#2ca02c",
+        "load" => "#17becf",
+        _ => OTHER,
+    }
+}
+
+/// Text safe in SVG: XML's five escapes, control characters as spaces.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An SVG document being written.
+struct Svg {
+    out: String,
+}
+
+impl Svg {
+    fn text(
+        &mut self,
+        x: f64,
+        y: f64,
+        anchor: &str,
+        size: f64,
+        fill: &str,
+        extra: &str,
+        text: &str,
+    ) {
+        let _ = write!(
+            self.out,
+            r#"<text x="{x:.1}" y="{y:.1}" text-anchor="{anchor}" font-size="{size}" fill="{fill}"{extra}>{}</text>"#,
+            escape(text)
+        );
+    }
+
+    fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, stroke: &str, width: f64, dash: &str) {
+        let dash = if dash.is_empty() {
+            String::new()
+        } else {
+            format!(r#" stroke-dasharray="{dash}""#)
+        };
+        let _ = write!(
+            self.out,
+            r#"<path d="M{x1:.1},{y1:.1}L{x2:.1},{y2:.1}" stroke="{stroke}" stroke-width="{width}" fill="none"{dash}/>"#
+        );
+    }
+
+    fn path(&mut self, class: &str, d: &str, stroke: &str, width: f64, dash: &str, fill: &str) {
+        if d.is_empty() {
+            return;
+        }
+        let dash = if dash.is_empty() {
+            String::new()
+        } else {
+            format!(r#" stroke-dasharray="{dash}""#)
+        };
+        let _ = write!(
+            self.out,
+            r#"<path class="series {class}" d="{d}" stroke="{stroke}" stroke-width="{width}" fill="{fill}"{dash}/>"#
+        );
+    }
+}
+
+/// How a legend entry shows its series.
+#[derive(Debug, Clone, Copy)]
+enum Mark {
+    Area(&'static str),
+    Line(&'static str),
+    Dashed(&'static str),
+    Dot(&'static str),
+    Cross(&'static str),
+    Triangle(&'static str),
+    Alert,
+}
+
+/// One panel's head: its title, legend and a note (drawn right of the title).
+struct Head {
+    key: &'static str,
+    title: String,
+    legend: Vec<(Mark, String)>,
+    note: String,
+}
+
+impl Head {
+    /// Legend entries laid out in rows that fit the width: `(row, x, mark, label)`.
+    fn legend_layout(&self) -> Vec<(usize, f64, Mark, &str)> {
+        let mut placed = Vec::new();
+        let (mut row, mut x) = (0, 0.0);
+        for (mark, label) in &self.legend {
+            let w = 26.0 + text_width(label, FONT) + 18.0;
+            if x > 0.0 && x + w > PLOT_W {
+                row += 1;
+                x = 0.0;
+            }
+            placed.push((row, x, *mark, label.as_str()));
+            x += w;
+        }
+        placed
+    }
+
+    fn height(&self) -> f64 {
+        let rows = self.legend_layout().last().map_or(0, |(row, ..)| row + 1);
+        26.0 + rows as f64 * LEGEND_ROW
+    }
+
+    fn draw(&self, svg: &mut Svg) {
+        svg.text(
+            LEFT,
+            16.0,
+            "start",
+            TITLE_FONT,
+            INK,
+            r#" font-weight="bold" class="panel-title""#,
+            &self.title,
+        );
+        if !self.note.is_empty() {
+            let x = LEFT + text_width(&self.title, TITLE_FONT) + 16.0;
+            let room = WIDTH - RIGHT - x;
+            if text_width(&self.note, FONT) <= room {
+                svg.text(
+                    x,
+                    16.0,
+                    "start",
+                    FONT,
+                    MUTED,
+                    r#" class="note""#,
+                    &self.note,
+                );
+            }
+        }
+        for (row, x, mark, label) in self.legend_layout() {
+            let y = 26.0 + row as f64 * LEGEND_ROW + 6.0;
+            let x0 = LEFT + x;
+            draw_mark(svg, mark, x0, y);
+            svg.text(
+                x0 + 26.0,
+                y + 4.0,
+                "start",
+                FONT,
+                INK,
+                r#" class="legend""#,
+                label,
+            );
+        }
+    }
+}
+
+fn draw_mark(svg: &mut Svg, mark: Mark, x: f64, y: f64) {
+    let _ = match mark {
+        Mark::Area(c) => write!(
+            svg.out,
+            r#"<rect x="{x:.1}" y="{:.1}" width="20" height="10" fill="{c}" fill-opacity="0.85"/>"#,
+            y - 5.0
+        ),
+        Mark::Line(c) => write!(
+            svg.out,
+            r#"<path d="M{x:.1},{y:.1}h20" stroke="{c}" stroke-width="2.5"/>"#
+        ),
+        Mark::Dashed(c) => write!(
+            svg.out,
+            r#"<path d="M{x:.1},{y:.1}h20" stroke="{c}" stroke-width="2" stroke-dasharray="5 3"/>"#
+        ),
+        Mark::Dot(c) => write!(
+            svg.out,
+            r#"<circle cx="{:.1}" cy="{y:.1}" r="4" fill="{c}"/>"#,
+            x + 10.0
+        ),
+        Mark::Cross(c) => write!(
+            svg.out,
+            r#"<path d="M{:.1},{:.1}l8,8m0,-8l-8,8" stroke="{c}" stroke-width="2"/>"#,
+            x + 6.0,
+            y - 4.0
+        ),
+        Mark::Triangle(c) => write!(
+            svg.out,
+            r#"<path d="{}" fill="{c}"/>"#,
+            triangle(x + 10.0, y, 6.0, false)
+        ),
+        Mark::Alert => write!(
+            svg.out,
+            r#"<path d="{}" fill="{ALERT}"/>"#,
+            triangle(x + 10.0, y, 6.0, true)
+        ),
+    };
+}
+
+/// A triangle centred on (x, y), pointing up (or down).
+fn triangle(x: f64, y: f64, r: f64, down: bool) -> String {
+    let s = if down { -1.0 } else { 1.0 };
+    format!(
+        "M{:.1},{:.1}L{:.1},{:.1}L{:.1},{:.1}Z",
+        x,
+        y - s * r,
+        x + r,
+        y + s * r * 0.8,
+        x - r,
+        y + s * r * 0.8
+    )
+}
+
+/// A plot's frame: where it sits and its axes.
+struct Plot<'a> {
+    x: &'a TimeAxis,
+    y: ValueAxis,
+}
+
+impl Plot<'_> {
+    fn h(&self) -> f64 {
+        self.y.height
+    }
+
+    /// Grid, y labels and caption, x ticks and labels, the frame; then the series are drawn in
+    /// plot coordinates (the caller's group).
+    fn axes(&self, svg: &mut Svg, y_caption: &str) {
+        let h = self.h();
+        for (v, label) in &self.y.ticks {
+            let y = self.y.y(*v);
+            svg.line(0.0, y, PLOT_W, y, GRID, 1.0, "");
+            svg.text(
+                -8.0,
+                y + 4.0,
+                "end",
+                FONT,
+                MUTED,
+                r#" class="y-label""#,
+                label,
+            );
+        }
+        for tick in &self.x.ticks {
+            svg.line(tick.x, 0.0, tick.x, h, GRID, 1.0, "");
+            svg.text(
+                tick.x,
+                h + 16.0,
+                "middle",
+                FONT,
+                MUTED,
+                r#" class="x-label""#,
+                &tick.label,
+            );
+        }
+        for day in &self.x.days {
+            svg.text(
+                day.x,
+                h + 31.0,
+                "middle",
+                FONT,
+                INK,
+                r#" class="x-label day""#,
+                &day.label,
+            );
+        }
+        svg.text(
+            PLOT_W / 2.0,
+            h + 46.0,
+            "middle",
+            FONT,
+            MUTED,
+            r#" class="caption""#,
+            &self.x.caption(),
+        );
+        let _ = write!(
+            svg.out,
+            r#"<text transform="translate({:.1},{:.1}) rotate(-90)" text-anchor="middle" font-size="{FONT}" fill="{MUTED}" class="caption">{}</text>"#,
+            -LEFT + 16.0,
+            h / 2.0,
+            escape(y_caption)
+        );
+        let _ = write!(
+            svg.out,
+            r#"<rect x="0" y="0" width="{PLOT_W:.1}" height="{h:.1}" fill="none" stroke="{MUTED}" stroke-width="1"/>"#
+        );
+    }
+
+    fn no_data(&self, svg: &mut Svg, text: &str) {
+        svg.text(
+            PLOT_W / 2.0,
+            self.h() / 2.0,
+            "middle",
+            15.0,
+            MUTED,
+            r#" class="nodata""#,
+            text,
+        );
+    }
+
+    fn px(&self, t: DateTime<Utc>) -> f64 {
+        self.x.x(t).clamp(-2.0, PLOT_W + 2.0)
+    }
+}
+
+/// Minutes of a target grouped for drawing: each bucket's sums, means and maxima.
+#[derive(Debug, Clone, Default)]
+pub struct Bucket {
+    pub start: DateTime<Utc>,
+    /// Minutes of the bucket that lie inside the data (the divisor of its per-minute means).
+    pub covered: f64,
+    /// Minutes with traffic in the bucket.
+    pub minutes: u32,
+    pub requests: u64,
+    pub s2xx: u64,
+    pub s3xx: u64,
+    pub s4xx: u64,
+    pub s5xx: u64,
+    pub h10: u64,
+    pub h12: u64,
+    pub h13: u64,
+    /// Sums of the minutes' p50 and p95 (and how many had one), busy, and the most dynos.
+    p50_sum: f64,
+    p95_sum: f64,
+    quantiles: u32,
+    busy_sum: f64,
+    pub dynos: Option<u32>,
+}
+
+impl Bucket {
+    /// Per-minute mean of a count (minutes without traffic count as 0).
+    pub fn rate(&self, count: u64) -> f64 {
+        count as f64 / self.covered.max(1.0)
+    }
+
+    pub fn p50(&self) -> Option<f64> {
+        (self.quantiles > 0).then(|| self.p50_sum / f64::from(self.quantiles))
+    }
+
+    pub fn p95(&self) -> Option<f64> {
+        (self.quantiles > 0).then(|| self.p95_sum / f64::from(self.quantiles))
+    }
+
+    pub fn busy(&self) -> f64 {
+        self.busy_sum / self.covered.max(1.0)
+    }
+}
+
+/// Bucket sizes to choose from, in minutes.
+const BUCKETS: &[i64] = &[
+    1, 2, 5, 10, 15, 20, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080,
+];
+
+/// The smallest bucket (in minutes) that gives each at least [`BUCKET_PX`] on `axis`.
+pub fn bucket_minutes(axis: &TimeAxis) -> i64 {
+    let span = (axis.end - axis.start).num_minutes().max(1);
+    let most = (axis.width / BUCKET_PX).max(1.0) as i64;
+    BUCKETS
+        .iter()
+        .copied()
+        .find(|b| span / b <= most)
+        .unwrap_or_else(|| span / most + 1)
+}
+
+/// The target's minutes in buckets of `size` minutes (aligned to the epoch), only those with
+/// traffic; `covered` counts the minutes of each bucket between the first and the last minute.
+pub fn buckets(view: &View<'_>, size: i64) -> Vec<Bucket> {
+    let mut out: Vec<Bucket> = Vec::new();
+    let minutes: Vec<&crate::traffic::minute::Minute> = view.data.minutes().collect();
+    let (Some(first), Some(last)) = (minutes.first(), minutes.last()) else {
+        return out;
+    };
+    let index = |t: DateTime<Utc>| t.timestamp().div_euclid(60);
+    let (first, last) = (index(first.minute), index(last.minute));
+    for m in minutes {
+        let i = index(m.minute).div_euclid(size);
+        if out
+            .last()
+            .is_none_or(|b| index(b.start).div_euclid(size) != i)
+        {
+            let start = i * size;
+            let covered = (last.min(start + size - 1) - first.max(start) + 1).max(1);
+            out.push(Bucket {
+                start: DateTime::from_timestamp(start * 60, 0).unwrap_or_default(),
+                covered: covered as f64,
+                ..Bucket::default()
+            });
+        }
+        let b = out.last_mut().expect("pushed");
+        b.minutes += 1;
+        b.requests = b.requests.saturating_add(m.requests);
+        b.s2xx = b.s2xx.saturating_add(m.s2xx);
+        b.s3xx = b.s3xx.saturating_add(m.s3xx);
+        b.s4xx = b.s4xx.saturating_add(m.s4xx);
+        b.s5xx = b.s5xx.saturating_add(m.s5xx);
+        b.h10 = b.h10.saturating_add(m.h10);
+        b.h12 = b.h12.saturating_add(m.h12);
+        b.h13 = b.h13.saturating_add(m.h13);
+        if let (Some(p50), Some(p95)) = (m.p50_ms, m.p95_ms) {
+            b.p50_sum += f64::from(p50);
+            b.p95_sum += f64::from(p95);
+            b.quantiles += 1;
+        }
+        b.busy_sum += m.busy;
+        if m.dynos > 0 {
+            b.dynos = Some(b.dynos.map_or(m.dynos, |d| d.max(m.dynos)));
+        }
+    }
+    out
+}
+
+/// The whole SVG: a title, the notes, then each target's summary and panels.
+pub fn render(title: &str, views: &[View<'_>], axis: &TimeAxis, notes: &[String]) -> String {
+    let mut body = Svg { out: String::new() };
+    let mut y = 44.0;
+    for note in notes {
+        for line in wrap(&format!("note: {note}"), FONT, WIDTH - LEFT - RIGHT) {
+            body.text(LEFT, y, "start", FONT, MUTED, r#" class="note""#, &line);
+            y += 16.0;
+        }
+    }
+    y += 8.0;
+    let size = bucket_minutes(axis);
+    for view in views {
+        y = target(&mut body, view, axis, size, y) + 24.0;
+    }
+    let height = y.ceil();
+    format!(
+        r##"<?xml version="1.0" encoding="UTF-8"?>
+<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif"><title>{t}</title><rect width="100%" height="100%" fill="#ffffff"/><text x="{LEFT}" y="28" font-size="22" font-weight="bold" fill="{INK}" class="title">{t}</text>{}</svg>
+"##,
+        body.out,
+        t = escape(title)
+    )
+}
+
+/// Greedy word wrap at an estimated width.
+fn wrap(text: &str, font: f64, width: f64) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let candidate = if line.is_empty() {
+            word.to_owned()
+        } else {
+            format!("{line} {word}")
+        };
+        if !line.is_empty() && text_width(&candidate, font) > width {
+            lines.push(std::mem::take(&mut line));
+            line = word.to_owned();
+        } else {
+            line = candidate;
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// One target's section from `y` down; returns where it ends.
+fn target(svg: &mut Svg, view: &View<'_>, axis: &TimeAxis, size: i64, mut y: f64) -> f64 {
+    let _ = write!(
+        svg.out,
+        r#"<g class="target" data-target="{}">"#,
+        escape(&view.data.name())
+    );
+    svg.text(
+        LEFT,
+        y + 20.0,
+        "start",
+        19.0,
+        INK,
+        r#" font-weight="bold" class="target-title""#,
+        &view.data.name(),
+    );
+    y += 32.0;
+    y = summary_block(svg, view, y);
+    let buckets = buckets(view, size);
+    let note = if size > 1 {
+        format!("drawn as {}-minute means", size)
+    } else {
+        String::new()
+    };
+    y = requests_panel(svg, axis, &buckets, &note, y);
+    y = service_panel(svg, view, axis, &buckets, &note, y);
+    y = busy_panel(svg, view, axis, &buckets, &note, y);
+    y = dynos_panel(svg, view, axis, &buckets, y);
+    if view
+        .data
+        .probes
+        .iter()
+        .any(|p| p.source == ProbeSource::Probe)
+    {
+        y = checks_panel(svg, view, axis, y);
+    }
+    y = heatmap_panel(svg, view, y);
+    svg.out.push_str("</g>");
+    y
+}
+
+fn summary_block(svg: &mut Svg, view: &View<'_>, y: f64) -> f64 {
+    let text = view.summary.to_string();
+    let lines: Vec<String> = text
+        .lines()
+        .skip(1)
+        .flat_map(|l| wrap(l, FONT + 1.0, WIDTH - LEFT - RIGHT - 24.0))
+        .collect();
+    let h = 34.0 + lines.len() as f64 * 19.0;
+    let _ = write!(
+        svg.out,
+        r##"<g class="panel" data-panel="summary" transform="translate(0,{y:.1})"><rect x="{LEFT}" y="0" width="{PLOT_W:.1}" height="{h:.1}" fill="#f6f8fa" stroke="{GRID}"/>"##
+    );
+    svg.text(
+        LEFT + 12.0,
+        20.0,
+        "start",
+        TITLE_FONT,
+        INK,
+        r#" font-weight="bold" class="panel-title""#,
+        "Summary",
+    );
+    for (i, line) in lines.iter().enumerate() {
+        svg.text(
+            LEFT + 12.0,
+            42.0 + i as f64 * 19.0,
+            "start",
+            FONT + 1.0,
+            INK,
+            "",
+            line,
+        );
+    }
+    svg.out.push_str("</g>");
+    y + h + 18.0
+}
+
+/// Opens a panel at `y`: head, then a group at the plot's origin. Returns the plot's top.
+fn open_panel(svg: &mut Svg, head: &Head, y: f64, strip: f64) -> f64 {
+    let _ = write!(
+        svg.out,
+        r#"<g class="panel" data-panel="{}" transform="translate(0,{y:.1})">"#,
+        head.key
+    );
+    head.draw(svg);
+    let top = head.height() + strip;
+    let _ = write!(svg.out, r#"<g transform="translate({LEFT},{top:.1})">"#);
+    top
+}
+
+fn close_panel(svg: &mut Svg, y: f64, top: f64, plot_h: f64) -> f64 {
+    svg.out.push_str("</g></g>");
+    y + top + plot_h + X_AXIS_H + 14.0
+}
+
+/// A path through points, broken where a point is `None` or where buckets are not neighbours
+/// (a gap in the data).
+fn polyline(points: impl Iterator<Item = Option<(f64, f64)>>) -> String {
+    let mut d = String::new();
+    let mut pen_down = false;
+    for p in points {
+        match p {
+            Some((x, y)) => {
+                let _ = write!(d, "{}{x:.1},{y:.1}", if pen_down { "L" } else { "M" });
+                pen_down = true;
+            }
+            None => pen_down = false,
+        }
+    }
+    d
+}
+
+/// The x of each bucket's middle, or `None` after a gap (so lines break across missing data).
+fn bucket_xs<'b>(
+    plot: &'b Plot<'_>,
+    buckets: &'b [Bucket],
+    size: i64,
+) -> impl Iterator<Item = (Option<f64>, &'b Bucket)> + 'b {
+    let step = TimeDelta::minutes(size);
+    let mut previous: Option<DateTime<Utc>> = None;
+    buckets.iter().flat_map(move |b| {
+        let gap = previous.is_some_and(|p| b.start - p > step);
+        previous = Some(b.start);
+        let x = plot.px(b.start + step / 2);
+        let mut out = Vec::with_capacity(2);
+        if gap {
+            out.push((None, b));
+        }
+        out.push((Some(x), b));
+        out
+    })
+}
+
+fn size_of(buckets: &[Bucket]) -> i64 {
+    buckets
+        .windows(2)
+        .map(|w| (w[1].start - w[0].start).num_minutes())
+        .min()
+        .unwrap_or(1)
+        .max(1)
+}
+
+fn requests_panel(svg: &mut Svg, axis: &TimeAxis, buckets: &[Bucket], note: &str, y: f64) -> f64 {
+    const CLASSES: [(&str, &str); 4] = [("2xx", S2XX), ("3xx", S3XX), ("4xx", S4XX), ("5xx", S5XX)];
+    const CODES: [(&str, &str, &str); 3] = [
+        ("H10", "app crashed", H10),
+        ("H12", "request timeout", H12),
+        ("H13", "connection closed", H13),
+    ];
+    let mut legend: Vec<(Mark, String)> = CLASSES
+        .iter()
+        .map(|(label, c)| (Mark::Area(c), (*label).to_owned()))
+        .collect();
+    legend.extend(
+        CODES
+            .iter()
+            .map(|(code, what, c)| (Mark::Area(c), format!("{code} {what}"))),
+    );
+    let head = Head {
+        key: "requests",
+        title: "Requests per minute by status class, and router errors".to_owned(),
+        legend,
+        note: note.to_owned(),
+    };
+    let strip = 3.0 * 12.0 + 4.0;
+    let top = open_panel(svg, &head, y, strip);
+    let classes = |b: &Bucket| [b.s2xx, b.s3xx, b.s4xx, b.s5xx];
+    let highest = buckets
+        .iter()
+        .map(|b| b.rate(classes(b).iter().sum()))
+        .fold(0.0, f64::max);
+    let plot = Plot {
+        x: axis,
+        y: ValueAxis::linear(highest * 1.05, 180.0, FONT, false),
+    };
+    plot.axes(svg, "requests / min");
+    if buckets.is_empty() {
+        plot.no_data(svg, "no router traffic in the input");
+    } else {
+        let size = size_of(buckets);
+        // Stacked areas: each class from the sum of those below it to the sum with it.
+        for (k, (label, colour)) in CLASSES.iter().enumerate() {
+            let mut d = String::new();
+            let mut run: Vec<(f64, f64, f64)> = Vec::new();
+            let flush = |run: &mut Vec<(f64, f64, f64)>, d: &mut String| {
+                if run.is_empty() {
+                    return;
+                }
+                for (i, (x, _, hi)) in run.iter().enumerate() {
+                    let _ = write!(
+                        d,
+                        "{}{x:.1},{:.1}",
+                        if i == 0 { "M" } else { "L" },
+                        plot.y.y(*hi)
+                    );
+                }
+                for (x, lo, _) in run.iter().rev() {
+                    let _ = write!(d, "L{x:.1},{:.1}", plot.y.y(*lo));
+                }
+                d.push('Z');
+                run.clear();
+            };
+            for (x, b) in bucket_xs(&plot, buckets, size) {
+                match x {
+                    None => flush(&mut run, &mut d),
+                    Some(x) => {
+                        let below: u64 = classes(b)[..k].iter().sum();
+                        let lo = b.rate(below);
+                        let hi = b.rate(below + classes(b)[k]);
+                        run.push((x, lo, hi));
+                    }
+                }
+            }
+            flush(&mut run, &mut d);
+            let _ = write!(
+                svg.out,
+                r#"<path class="series s{}" d="{d}" fill="{colour}" fill-opacity="0.85" stroke="none"/>"#,
+                label
+            );
+        }
+        // Router errors: a mark per bucket with any, one row per code above the plot.
+        let w = (axis.x(buckets[0].start + TimeDelta::minutes(size)) - axis.x(buckets[0].start))
+            .max(2.0);
+        for (i, (code, _, colour)) in CODES.iter().enumerate() {
+            let row = -strip + 2.0 + i as f64 * 12.0;
+            svg.text(-8.0, row + 9.0, "end", 10.0, MUTED, "", code);
+            let mut d = String::new();
+            for b in buckets {
+                let n = match i {
+                    0 => b.h10,
+                    1 => b.h12,
+                    _ => b.h13,
+                };
+                if n > 0 {
+                    let _ = write!(d, "M{:.1},{row:.1}h{w:.1}v9h{:.1}Z", plot.px(b.start), -w);
+                }
+            }
+            svg.path(&code.to_ascii_lowercase(), &d, "none", 0.0, "", colour);
+        }
+    }
+    close_panel(svg, y, top, plot.h())
+}
+
+fn service_panel(
+    svg: &mut Svg,
+    view: &View<'_>,
+    axis: &TimeAxis,
+    buckets: &[Bucket],
+    note: &str,
+    y: f64,
+) -> f64 {
+    let slow = view.settings.slow_ms;
+    let mut legend = vec![
+        (Mark::Line(P50), "p50 (median)".to_owned()),
+        (Mark::Line(P95), "p95".to_owned()),
+    ];
+    if let Some(ms) = slow {
+        legend.push((
+            Mark::Dashed(SLOW),
+            format!("slow threshold {}", format_ms(ms)),
+        ));
+    }
+    let head = Head {
+        key: "service",
+        title: "Service time (router): p50 and p95".to_owned(),
+        legend,
+        note: note.to_owned(),
+    };
+    let top = open_panel(svg, &head, y, 0.0);
+    let values: Vec<f64> = buckets
+        .iter()
+        .flat_map(|b| [b.p50(), b.p95()])
+        .flatten()
+        .chain(slow)
+        .collect();
+    let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = values.iter().copied().fold(0.0, f64::max);
+    let plot = Plot {
+        x: axis,
+        y: ValueAxis::log_ms(low.max(1.0), high.max(10.0), 160.0, FONT),
+    };
+    plot.axes(svg, "ms (log scale)");
+    if buckets.iter().all(|b| b.p95().is_none()) {
+        plot.no_data(svg, "no service times in the input");
+    } else {
+        let size = size_of(buckets);
+        for (class, colour, f) in [
+            ("p50", P50, Bucket::p50 as fn(&Bucket) -> Option<f64>),
+            ("p95", P95, Bucket::p95),
+        ] {
+            let d =
+                polyline(bucket_xs(&plot, buckets, size).map(|(x, b)| Some((x?, plot.y.y(f(b)?)))));
+            svg.path(class, &d, colour, 1.6, "", "none");
+        }
+    }
+    if let Some(ms) = slow {
+        let y = plot.y.y(ms);
+        svg.path(
+            "slow",
+            &format!("M0,{y:.1}H{PLOT_W:.1}"),
+            SLOW,
+            1.5,
+            "6 4",
+            "none",
+        );
+    }
+    close_panel(svg, y, top, plot.h())
+}
+
+fn busy_panel(
+    svg: &mut Svg,
+    view: &View<'_>,
+    axis: &TimeAxis,
+    buckets: &[Bucket],
+    note: &str,
+    y: f64,
+) -> f64 {
+    let concurrency = view.settings.concurrency;
+    let mut legend = vec![(Mark::Area(BUSY), "busy (requests in service)".to_owned())];
+    let capacity: Vec<(DateTime<Utc>, f64)> = match concurrency {
+        Some(c) => view
+            .quantity
+            .iter()
+            .map(|&(t, q)| (t, f64::from(q) * f64::from(c)))
+            .collect(),
+        None => Vec::new(),
+    };
+    if let Some(c) = concurrency {
+        legend.push((Mark::Dashed(CAPACITY), format!("capacity (quantity × {c})")));
+    }
+    let note = match (concurrency, capacity.is_empty()) {
+        (None, _) => [note, "capacity unknown: set concurrency"].join(if note.is_empty() {
+            ""
+        } else {
+            " · "
+        }),
+        (Some(_), true) => [note, "capacity unknown: no quantity in the input"]
+            .join(if note.is_empty() { "" } else { " · " }),
+        _ => note.to_owned(),
+    };
+    let head = Head {
+        key: "busy",
+        title: "Busy vs capacity".to_owned(),
+        legend,
+        note,
+    };
+    let top = open_panel(svg, &head, y, 0.0);
+    let highest = buckets
+        .iter()
+        .map(Bucket::busy)
+        .chain(capacity.iter().map(|c| c.1))
+        .fold(0.0, f64::max);
+    let plot = Plot {
+        x: axis,
+        y: ValueAxis::linear(highest * 1.05, 140.0, FONT, false),
+    };
+    plot.axes(svg, "requests in service");
+    if buckets.is_empty() && capacity.is_empty() {
+        plot.no_data(svg, "no router traffic in the input");
+    } else {
+        let size = size_of(buckets);
+        let h = plot.h();
+        let mut d = String::new();
+        let mut run: Vec<(f64, f64)> = Vec::new();
+        let flush = |run: &mut Vec<(f64, f64)>, d: &mut String| {
+            if let (Some(first), Some(last)) = (run.first(), run.last()) {
+                let _ = write!(d, "M{:.1},{h:.1}", first.0);
+                for (x, y) in run.iter() {
+                    let _ = write!(d, "L{x:.1},{y:.1}");
+                }
+                let _ = write!(d, "L{:.1},{h:.1}Z", last.0);
+            }
+            run.clear();
+        };
+        for (x, b) in bucket_xs(&plot, buckets, size) {
+            match x {
+                None => flush(&mut run, &mut d),
+                Some(x) => run.push((x, plot.y.y(b.busy()))),
+            }
+        }
+        flush(&mut run, &mut d);
+        let _ = write!(
+            svg.out,
+            r#"<path class="series busy" d="{d}" fill="{BUSY}" fill-opacity="0.3" stroke="{BUSY}" stroke-width="1.2"/>"#
+        );
+        let d = steps_path(&plot, capacity.iter().copied());
+        svg.path("capacity", &d, CAPACITY, 2.0, "6 3", "none");
+        if buckets.is_empty() {
+            plot.no_data(svg, "no router traffic in the input");
+        }
+    }
+    close_panel(svg, y, top, plot.h())
+}
+
+/// A step line (each value until the next, the last until the axis' end).
+fn steps_path(plot: &Plot<'_>, steps: impl Iterator<Item = (DateTime<Utc>, f64)>) -> String {
+    let mut d = String::new();
+    let mut last_y = None;
+    for (t, v) in steps {
+        let (x, y) = (plot.px(t), plot.y.y(v));
+        match last_y {
+            None => {
+                let _ = write!(d, "M{x:.1},{y:.1}");
+            }
+            Some(prev) => {
+                let _ = write!(d, "L{x:.1},{prev:.1}L{x:.1},{y:.1}");
+            }
+        }
+        last_y = Some(y);
+    }
+    if let Some(y) = last_y {
+        let _ = write!(d, "L{:.1},{y:.1}", plot.px(plot.x.end));
+    }
+    d
+}
+
+fn dynos_panel(svg: &mut Svg, view: &View<'_>, axis: &TimeAxis, buckets: &[Bucket], y: f64) -> f64 {
+    let data = view.data;
+    let max = view.settings.max;
+    let mut legend = vec![
+        (Mark::Line(QUANTITY), "quantity".to_owned()),
+        (Mark::Dashed(FLOOR), "schedule floor".to_owned()),
+    ];
+    if let Some(m) = max {
+        legend.push((Mark::Dashed(MAX), format!("max {m}")));
+    }
+    let serving = buckets.iter().any(|b| b.dynos.is_some());
+    if serving {
+        legend.push((Mark::Line(SERVING), "dynos serving (router)".to_owned()));
+    }
+    let mut reasons: Vec<&str> = Vec::new();
+    for s in &data.scales {
+        if !reasons.contains(&s.reason.as_str()) {
+            reasons.push(&s.reason);
+        }
+    }
+    for r in &reasons {
+        legend.push((Mark::Triangle(reason_colour(r)), format!("scale: {r}")));
+    }
+    if data.scales.iter().any(|s| s.result != "ok") {
+        legend.push((
+            Mark::Triangle(MUTED),
+            "scale not applied (dry run, error, ...)".to_owned(),
+        ));
+    }
+    legend.push((Mark::Alert, format!("alerts sent ({})", data.alerts.len())));
+    let mut note = String::new();
+    if view.floor.capped {
+        note = "the schedule fires too often to draw all of it".to_owned();
+    } else if view.floor.steps.is_empty() {
+        note = "floor unknown: no start line or configuration gives the schedule".to_owned();
+    }
+    let head = Head {
+        key: "dynos",
+        title: "Dynos: quantity vs the schedule's floor, scale events, alerts".to_owned(),
+        legend,
+        note,
+    };
+    let strip = 14.0;
+    let top = open_panel(svg, &head, y, strip);
+    let highest = view
+        .quantity
+        .iter()
+        .map(|q| q.1)
+        .chain(view.floor.steps.iter().map(|f| f.1))
+        .chain(max)
+        .chain(buckets.iter().filter_map(|b| b.dynos))
+        .chain(data.scales.iter().filter_map(|s| s.to))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let plot = Plot {
+        x: axis,
+        y: ValueAxis::linear(f64::from(highest) * 1.15, 170.0, FONT, true),
+    };
+    plot.axes(svg, "dynos");
+    let nothing = view.quantity.is_empty()
+        && view.floor.steps.is_empty()
+        && data.scales.is_empty()
+        && !serving;
+    if nothing {
+        plot.no_data(svg, "no dyno quantity or schedule in the input");
+    }
+    if serving {
+        let size = size_of(buckets);
+        let d = polyline(
+            bucket_xs(&plot, buckets, size).map(|(x, b)| Some((x?, plot.y.y(f64::from(b.dynos?))))),
+        );
+        svg.path("serving", &d, SERVING, 1.2, "", "none");
+    }
+    let d = steps_path(
+        &plot,
+        view.floor.steps.iter().map(|&(t, q)| (t, f64::from(q))),
+    );
+    svg.path("floor", &d, FLOOR, 2.0, "7 5", "none");
+    let d = steps_path(&plot, view.quantity.iter().map(|&(t, q)| (t, f64::from(q))));
+    svg.path("quantity", &d, QUANTITY, 2.5, "", "none");
+    if let Some(m) = max {
+        let y = plot.y.y(f64::from(m));
+        svg.path(
+            "max",
+            &format!("M0,{y:.1}H{PLOT_W:.1}"),
+            MAX,
+            1.5,
+            "2 3",
+            "none",
+        );
+    }
+    let mut d = String::new();
+    for s in &data.scales {
+        let q = s.to.or(s.from).unwrap_or(0);
+        let (x, y) = (plot.px(s.at), plot.y.y(f64::from(q)));
+        let colour = if s.applied() {
+            reason_colour(&s.reason)
+        } else {
+            MUTED
+        };
+        let _ = write!(
+            svg.out,
+            r##"<path class="series scale" d="{}" fill="{colour}" stroke="#ffffff" stroke-width="0.8"><title>{}</title></path>"##,
+            triangle(x, y, 6.0, false),
+            escape(&format!(
+                "{} scale {} → {} ({}, {})",
+                s.at.with_timezone(&view.summary.zone)
+                    .format("%a %d %b %H:%M:%S"),
+                s.from.map_or("?".to_owned(), |v| v.to_string()),
+                s.to.map_or("?".to_owned(), |v| v.to_string()),
+                s.reason,
+                s.result
+            ))
+        );
+    }
+    for a in &data.alerts {
+        let _ = write!(d, "{}", triangle(plot.px(a.at), -strip / 2.0, 5.0, true));
+    }
+    svg.path("alerts", &d, "none", 0.0, "", ALERT);
+    close_panel(svg, y, top, plot.h())
+}
+
+fn checks_panel(svg: &mut Svg, view: &View<'_>, axis: &TimeAxis, y: f64) -> f64 {
+    let probes: Vec<&super::read::Probe> = view
+        .data
+        .probes
+        .iter()
+        .filter(|p| p.source == ProbeSource::Probe)
+        .collect();
+    let (slow, fast) = (view.settings.slow_ms, view.settings.fast_ms);
+    let mut legend: Vec<(Mark, String)> = [Outcome::Fast, Outcome::Ok, Outcome::Slow]
+        .into_iter()
+        .map(|o| {
+            (
+                Mark::Dot(outcome_colour(o)),
+                format!("latency ({})", o.as_str()),
+            )
+        })
+        .collect();
+    legend.push((
+        Mark::Cross(outcome_colour(Outcome::Down)),
+        "down (no answer in time, or not 2xx)".to_owned(),
+    ));
+    if let Some(ms) = slow {
+        legend.push((
+            Mark::Dashed(SLOW),
+            format!("slow threshold {}", format_ms(ms)),
+        ));
+    }
+    if let Some(ms) = fast {
+        legend.push((
+            Mark::Dashed(FAST),
+            format!("fast threshold {}", format_ms(ms)),
+        ));
+    }
+    let head = Head {
+        key: "checks",
+        title: "Health checks: latency by outcome".to_owned(),
+        legend,
+        note: String::new(),
+    };
+    let strip = 12.0;
+    let top = open_panel(svg, &head, y, strip);
+    let values: Vec<f64> = probes
+        .iter()
+        .filter(|p| p.outcome != Outcome::Down)
+        .filter_map(|p| p.latency_ms)
+        .chain(slow)
+        .chain(fast)
+        .collect();
+    let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = values.iter().copied().fold(0.0, f64::max);
+    let plot = Plot {
+        x: axis,
+        y: ValueAxis::log_ms(low.max(1.0), high.max(10.0), 160.0, FONT),
+    };
+    plot.axes(svg, "latency, ms (log scale)");
+    if values.is_empty() && !probes.iter().any(|p| p.outcome == Outcome::Down) {
+        plot.no_data(svg, "no answered checks in the input");
+    }
+    for (name, ms, colour) in [("slow", slow, SLOW), ("fast", fast, FAST)] {
+        if let Some(ms) = ms {
+            let y = plot.y.y(ms);
+            svg.path(
+                name,
+                &format!("M0,{y:.1}H{PLOT_W:.1}"),
+                colour,
+                1.5,
+                "6 4",
+                "none",
+            );
+        }
+    }
+    // One dot per 2 × 2 pixels and outcome: the SVG's size does not grow with the checks.
+    const ORDER: [Outcome; 4] = [Outcome::Fast, Outcome::Ok, Outcome::Slow, Outcome::Down];
+    let slot_of = |o: Outcome| ORDER.iter().position(|x| *x == o).unwrap_or(3);
+    let mut seen: HashSet<(i64, i64, usize)> = HashSet::new();
+    let mut paths: [String; 4] = Default::default();
+    for p in &probes {
+        let x = plot.px(p.at);
+        let y = match (p.outcome, p.latency_ms) {
+            (Outcome::Down, _) => -strip / 2.0,
+            (_, Some(ms)) => plot.y.y(ms),
+            (_, None) => continue,
+        };
+        let slot = slot_of(p.outcome);
+        if !seen.insert(((x / 2.0) as i64, (y / 2.0) as i64, slot)) {
+            continue;
+        }
+        let d = &mut paths[slot];
+        if p.outcome == Outcome::Down {
+            let _ = write!(d, "M{:.1},{:.1}l7,7m0,-7l-7,7", x - 3.5, y - 3.5);
+        } else {
+            let _ = write!(
+                d,
+                "M{:.1},{y:.1}a2.5,2.5 0 1,0 5,0a2.5,2.5 0 1,0 -5,0",
+                x - 2.5
+            );
+        }
+    }
+    for (outcome, d) in ORDER.into_iter().zip(paths) {
+        let colour = outcome_colour(outcome);
+        if outcome == Outcome::Down {
+            svg.path("down", &d, colour, 2.0, "", "none");
+        } else {
+            svg.path(outcome.as_str(), &d, "none", 0.0, "", colour);
+        }
+    }
+    close_panel(svg, y, top, plot.h())
+}
+
+/// The colour of a heatmap cell: white to yellow to red as `share` goes from 0 to 1.
+fn heat(share: f64) -> String {
+    const STOPS: [(f64, [f64; 3]); 4] = [
+        (0.0, [255.0, 255.0, 204.0]),
+        (0.35, [254.0, 217.0, 118.0]),
+        (0.7, [253.0, 141.0, 60.0]),
+        (1.0, [189.0, 0.0, 38.0]),
+    ];
+    let s = if share.is_finite() {
+        share.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let i = STOPS
+        .iter()
+        .rposition(|(at, _)| *at <= s)
+        .unwrap_or(0)
+        .min(STOPS.len() - 2);
+    let ((a, ca), (b, cb)) = (STOPS[i], STOPS[i + 1]);
+    let f = (s - a) / (b - a);
+    let c: Vec<u8> = (0..3)
+        .map(|k| (ca[k] + (cb[k] - ca[k]) * f).round() as u8)
+        .collect();
+    format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
+}
+
+/// Requests per minute by weekday (Monday first) and hour, in the target's zone: (requests,
+/// minutes with traffic).
+pub fn week_cells(view: &View<'_>) -> [[(u64, u32); 24]; 7] {
+    let mut cells = [[(0u64, 0u32); 24]; 7];
+    let tz = view.summary.zone;
+    for m in view.data.minutes() {
+        let local = m.minute.with_timezone(&tz);
+        let (d, h) = (
+            local.weekday().num_days_from_monday() as usize,
+            local.hour() as usize,
+        );
+        cells[d][h].0 = cells[d][h].0.saturating_add(m.requests);
+        cells[d][h].1 = cells[d][h].1.saturating_add(1);
+    }
+    cells
+}
+
+fn heatmap_panel(svg: &mut Svg, view: &View<'_>, y: f64) -> f64 {
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let zone = view.summary.zone;
+    let head = Head {
+        key: "heatmap",
+        title: format!("Requests per minute by hour of the week ({zone})"),
+        legend: Vec::new(),
+        note: "mean of the minutes with traffic in each hour".to_owned(),
+    };
+    let top = open_panel(svg, &head, y, 18.0);
+    let cells = week_cells(view);
+    let cell_w = PLOT_W / 24.0;
+    let cell_h = 22.0;
+    let rate = |(requests, minutes): (u64, u32)| {
+        (minutes > 0).then(|| requests as f64 / f64::from(minutes))
+    };
+    let highest = cells
+        .iter()
+        .flatten()
+        .filter_map(|&c| rate(c))
+        .fold(0.0, f64::max);
+    let every = [1usize, 2, 3, 6]
+        .into_iter()
+        .find(|k| cell_w * *k as f64 >= text_width("00", FONT) + 10.0)
+        .unwrap_or(6);
+    for h in (0..24).step_by(every) {
+        svg.text(
+            (h as f64 + 0.5) * cell_w,
+            -6.0,
+            "middle",
+            FONT,
+            MUTED,
+            r#" class="x-label""#,
+            &format!("{h:02}"),
+        );
+    }
+    for (d, name) in DAYS.iter().enumerate() {
+        svg.text(
+            -8.0,
+            d as f64 * cell_h + cell_h / 2.0 + 4.0,
+            "end",
+            FONT,
+            MUTED,
+            r#" class="y-label""#,
+            name,
+        );
+        for h in 0..24 {
+            let c = cells[d][h];
+            let (fill, what) = match rate(c) {
+                Some(r) => (
+                    heat(if highest > 0.0 { r / highest } else { 0.0 }),
+                    format!(
+                        "{} requests a minute ({} requests in {} minutes)",
+                        super::summary::trim_float(r),
+                        thousands(c.0),
+                        c.1
+                    ),
+                ),
+                None => ("#eaeef2".to_owned(), "no traffic".to_owned()),
+            };
+            let _ = write!(
+                svg.out,
+                r##"<rect class="cell" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{fill}" stroke="#ffffff" stroke-width="1"><title>{} {h:02}:00–{:02}:00: {}</title></rect>"##,
+                h as f64 * cell_w,
+                d as f64 * cell_h,
+                cell_w,
+                cell_h,
+                name,
+                h + 1,
+                escape(&what)
+            );
+        }
+    }
+    let h = 7.0 * cell_h;
+    if highest == 0.0 && cells.iter().flatten().all(|c| c.1 == 0) {
+        svg.text(
+            PLOT_W / 2.0,
+            h / 2.0,
+            "middle",
+            15.0,
+            MUTED,
+            r#" class="nodata""#,
+            "no router traffic in the input",
+        );
+    }
+    // The colour scale: a strip of swatches with its ends and middle labelled.
+    let (lx, ly, lw) = (0.0, h + 14.0, 240.0);
+    for i in 0..24 {
+        let _ = write!(
+            svg.out,
+            r#"<rect x="{:.1}" y="{ly:.1}" width="{:.1}" height="10" fill="{}"/>"#,
+            lx + i as f64 * lw / 24.0,
+            lw / 24.0 + 0.5,
+            heat(i as f64 / 23.0)
+        );
+    }
+    for (share, anchor) in [(0.0, "start"), (0.5, "middle"), (1.0, "end")] {
+        svg.text(
+            lx + share * lw,
+            ly + 24.0,
+            anchor,
+            FONT,
+            MUTED,
+            "",
+            &compact((highest * share * 10.0).round() / 10.0),
+        );
+    }
+    svg.text(
+        lx + lw + 12.0,
+        ly + 9.0,
+        "start",
+        FONT,
+        MUTED,
+        "",
+        "requests per minute",
+    );
+    svg.out.push_str("</g></g>");
+    y + top + h + 60.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::read::tests::{read, ts, RAW};
+    use crate::chart::read::Hints;
+    use crate::chart::{svg, Options};
+    use crate::traffic::fixture::Fixture;
+
+    fn doc_check(svg: &str) -> Vec<String> {
+        let doc = roxmltree::Document::parse(svg).expect("well-formed XML");
+        assert_eq!(doc.root_element().tag_name().name(), "svg");
+        assert!(
+            !svg.contains("href") && !svg.contains("url("),
+            "self-contained"
+        );
+        doc.descendants()
+            .filter(|n| n.attribute("data-panel").is_some())
+            .map(|n| n.attribute("data-panel").unwrap().to_owned())
+            .collect()
+    }
+
+    fn with_traffic() -> String {
+        let fixture = Fixture {
+            scale: 0.2,
+            ..Fixture::new(ts("2026-11-30T06:00:00Z"), 1, chrono_tz::UTC)
+        };
+        let mut logs = Vec::new();
+        fixture.write_heroku_logs(&mut logs).unwrap();
+        format!("{RAW}{}", String::from_utf8(logs).unwrap())
+    }
+
+    #[test]
+    fn every_panel_of_a_target_with_traffic_and_checks() {
+        let d = read(&with_traffic(), &Hints::default());
+        let (svg, summaries) = svg(&d, &Options::default()).unwrap();
+        assert_eq!(summaries.len(), 1);
+        assert_eq!(
+            doc_check(&svg),
+            ["summary", "requests", "service", "busy", "dynos", "checks", "heatmap"]
+        );
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let count = |class: &str| {
+            doc.descendants()
+                .filter(|n| n.attribute("class") == Some(class))
+                .count()
+        };
+        assert_eq!(count("cell"), 168);
+        assert_eq!(count("nodata"), 0);
+        for series in [
+            "series s2xx",
+            "series p50",
+            "series p95",
+            "series busy",
+            "series quantity",
+            "series floor",
+            "series max",
+            "series slow",
+            "series down",
+        ] {
+            assert!(count(series) >= 1, "{series}");
+        }
+        assert!(svg.contains("scale: scale_in") && svg.contains("alerts sent (1)"));
+        assert!(svg.contains("autoscale: shop/web"));
+        assert!(
+            svg.contains("drawn as 5-minute means"),
+            "a day at 2 px a bucket"
+        );
+    }
+
+    #[test]
+    fn a_target_without_data_says_so_in_every_panel() {
+        let d = read(
+            "ts=2026-11-30T06:00:01.123Z level=info event=shutdown signal=SIGTERM\n",
+            &Hints::default(),
+        );
+        let (svg, _) = svg(&d, &Options::default()).unwrap();
+        assert_eq!(
+            doc_check(&svg),
+            ["summary", "requests", "service", "busy", "dynos", "heatmap"]
+        );
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let nodata: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("nodata"))
+            .filter_map(|n| n.text())
+            .collect();
+        assert_eq!(
+            nodata,
+            [
+                "no router traffic in the input",
+                "no service times in the input",
+                "no router traffic in the input",
+                "no dyno quantity or schedule in the input",
+                "no router traffic in the input"
+            ]
+        );
+        assert!(svg.contains("floor unknown: no start line or configuration gives the schedule"));
+        assert!(svg.contains("capacity unknown: set concurrency"));
+    }
+
+    #[test]
+    fn hostile_text_stays_text() {
+        let text = "ts=2026-11-30T06:00:00.000Z level=info event=scale app=\"<b>&x\" process=\"'web'\" from=1 to=2 reason=\"</text><script>\" result=ok\n";
+        let d = read(text, &Hints::default());
+        let options = Options {
+            title: Some("Shop <prod> & \"friends\"\u{7}".to_owned()),
+            target: None,
+        };
+        let (svg, _) = svg(&d, &options).unwrap();
+        doc_check(&svg);
+        assert!(svg.contains("Shop &lt;prod&gt; &amp; &quot;friends&quot; "));
+        assert!(svg.contains("&lt;b&gt;&amp;x/&apos;web&apos;"));
+        assert!(!svg.contains("<script"));
+        assert_eq!(escape("a\u{1}<>&\"'"), "a &lt;&gt;&amp;&quot;&apos;");
+    }
+
+    #[test]
+    fn many_checks_make_a_bounded_svg() {
+        let mut text = String::from("ts=2026-11-01T00:00:00.000Z level=info event=start app=a process=web schedule=\"07:00=3; 22:00=1\" slow=2s fast=off max=4\n");
+        let start = ts("2026-11-01T00:00:00Z");
+        for i in 0..200_000 {
+            let t = start + TimeDelta::seconds(3 * i);
+            let outcome = ["fast", "ok", "slow", "down"][i as usize % 4];
+            text.push_str(&format!(
+                "ts={} level=info event=probe app=a process=web latency_ms={} outcome={outcome} current=2\n",
+                t.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+                50 + i % 3000
+            ));
+        }
+        let d = read(&text, &Hints::default());
+        let (svg, summaries) = svg(&d, &Options::default()).unwrap();
+        assert_eq!(summaries[0].checks, 200_000);
+        assert!(svg.len() < 2_500_000, "{} bytes", svg.len());
+        doc_check(&svg);
+    }
+
+    #[test]
+    fn buckets_are_per_minute_means_with_gaps() {
+        let fixture = Fixture {
+            scale: 0.5,
+            errors: false,
+            ..Fixture::new(ts("2026-11-30T10:00:00Z"), 1, chrono_tz::UTC)
+        };
+        let mut d = crate::chart::Dataset::new();
+        for m in fixture.minutes().into_iter().filter(|m| {
+            m.minute < ts("2026-11-30T10:10:00Z") || m.minute >= ts("2026-11-30T11:00:00Z")
+        }) {
+            d.add_minute(m);
+        }
+        let t = &d.targets()[0];
+        let view = View::of(t, t.span().unwrap());
+        let b = buckets(&view, 5);
+        assert_eq!(b[0].start, ts("2026-11-30T10:00:00Z"));
+        assert_eq!((b[0].minutes, b[0].covered), (5, 5.0));
+        let first_five: u64 = t.minutes().take(5).map(|m| m.requests).sum();
+        assert_eq!(b[0].requests, first_five);
+        assert!((b[0].rate(first_five) - first_five as f64 / 5.0).abs() < 1e-9);
+        assert_eq!(
+            b[2].start,
+            ts("2026-11-30T11:00:00Z"),
+            "the hour without data is no bucket"
+        );
+        let axis = TimeAxis::fit(
+            ts("2026-11-30T10:00:00Z"),
+            ts("2026-11-30T12:00:00Z"),
+            chrono_tz::UTC,
+            1000.0,
+            12.0,
+        );
+        let plot = Plot {
+            x: &axis,
+            y: ValueAxis::linear(1.0, 100.0, 12.0, false),
+        };
+        let xs: Vec<bool> = bucket_xs(&plot, &b, 5).map(|(x, _)| x.is_some()).collect();
+        assert_eq!(xs[..4], [true, true, false, true], "a gap breaks the line");
+        let mean_p95 = t
+            .minutes()
+            .take(5)
+            .map(|m| f64::from(m.p95_ms.unwrap()))
+            .sum::<f64>()
+            / 5.0;
+        assert!((b[0].p95().unwrap() - mean_p95).abs() < 1e-9);
+        assert_eq!(Bucket::default().p50(), None);
+        assert_eq!(size_of(&b), 5);
+        assert_eq!(size_of(&b[..1]), 1);
+    }
+
+    #[test]
+    fn bucket_sizes_give_each_two_pixels() {
+        let at = |days: i64, width: f64| {
+            let a = ts("2026-11-30T00:00:00Z");
+            bucket_minutes(&TimeAxis::fit(
+                a,
+                a + TimeDelta::days(days),
+                chrono_tz::UTC,
+                width,
+                12.0,
+            ))
+        };
+        assert_eq!(at(0, 1000.0), 1);
+        assert_eq!(at(1, 1000.0), 5);
+        assert_eq!(at(7, 1088.0), 20);
+        assert_eq!(at(7, 100.0), 360);
+        assert_eq!(at(1500, 1000.0), 10080);
+        // Past a week a bucket: whatever gives 2 px.
+        let span = 36500 * 1440 * 104 / 100;
+        assert_eq!(at(36500, 1000.0), span / 500 + 1);
+    }
+
+    #[test]
+    fn heat_runs_from_pale_yellow_to_dark_red() {
+        assert_eq!(heat(0.0), "#ffffcc");
+        assert_eq!(heat(1.0), "#bd0026");
+        assert_eq!(heat(0.35), "#fed976");
+        assert_eq!(heat(f64::NAN), "#ffffcc");
+        assert_eq!(heat(7.0), "#bd0026");
+        assert_eq!(heat(-1.0), "#ffffcc");
+    }
+
+    #[test]
+    fn long_text_wraps_at_words() {
+        let text = "one two three four five six seven eight nine ten";
+        let lines = wrap(text, 12.0, 100.0);
+        assert!(lines.len() > 2, "{lines:?}");
+        assert!(lines
+            .iter()
+            .all(|l| text_width(l, 12.0) <= 100.0 || !l.contains(' ')));
+        assert_eq!(lines.join(" "), text);
+        assert_eq!(wrap("", 12.0, 100.0), Vec::<String>::new());
+    }
+}
