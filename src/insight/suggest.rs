@@ -1101,12 +1101,13 @@ pub fn render_text(s: &Suggestion) -> String {
     );
     let _ = writeln!(
         out,
-        "concurrency {} at {} % utilization, headroom {} %, lead {}, lag {}, min {}, max {}",
+        "concurrency {} at {} % utilization, headroom {} %, lead {}, lag {}, simplify {} %, min {}, max {}",
         o.concurrency,
         round_to(o.utilization * 100.0, 10.0),
         round_to(o.headroom * 100.0, 10.0),
         humantime::format_duration(o.lead),
         humantime::format_duration(o.lag),
+        round_to(o.simplify * 100.0, 10.0),
         o.min,
         o.max.map_or("none".to_owned(), |m| m.to_string()),
     );
@@ -2412,7 +2413,7 @@ mod tests {
         let text = render_text(&s);
         let expect = [
             "suggested from 7 days of traffic (2026-11-30T00:00:00Z to 2026-12-07T00:00:00Z, 10080 minutes with requests), zone UTC\n",
-            "concurrency 1 at 100 % utilization, headroom 10 %, lead 15m, lag 30m, min 1, max 4\n",
+            "concurrency 1 at 100 % utilization, headroom 10 %, lead 15m, lag 30m, simplify 10 %, min 1, max 4\n",
             "\nAUTOSCALE_SCHEDULE=\"45 7 * * 1-5=3; 30 18 * * 1-5=1\"\nAUTOSCALE_TZ=UTC\n\n",
             "dynos needed and busy (p95 of the hour's minutes, requests in service), by local hour\n",
             "hour     Mon      Tue      Wed      Thu      Fri      Sat      Sun\n",
