@@ -24,6 +24,7 @@
 //! - [`plan`], [`check`]: the `plan` and `check` subcommands; [`cli`]: the command line.
 //! - [`notify`]: alerts by webhook, email and SMS, throttled, never in the way of scaling.
 //! - [`chart`]: reads event lines back (raw or `heroku logs`) and draws an SVG.
+//! - [`insight`]: pure; what recorded traffic says about the schedule (`suggest`).
 //! - [`report`]: the interactive HTML report (D3, inlined): the page's data and its rendering.
 //! - [`logfmt`]: one logfmt event line per log event, and its parser.
 //! - [`sim`]: loopback fakes of the Heroku API and of an app, for tests and the demo.
@@ -55,6 +56,7 @@ pub mod demo;
 pub mod heroku;
 pub mod history;
 pub mod http;
+pub mod insight;
 pub mod logfmt;
 pub mod notify;
 pub mod plan;
