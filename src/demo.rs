@@ -88,8 +88,9 @@ struct Phase {
 
 /// Traffic minutes pass this much faster than real time in the demo: a minute every 2 s.
 const TRAFFIC_SPEED: u32 = 30;
-/// Requests a minute in the load phase: busy 6 at 400 ms; 2 at once per dyno at 75 % → 4 dynos.
-const LOAD: u32 = 900;
+/// Requests a minute in the load phase: busy 4 at 400 ms; 2 at once per dyno at 75 % → 3 dynos,
+/// one below the maximum, so the outage that follows still has somewhere to scale out to.
+const LOAD: u32 = 600;
 
 fn story() -> Vec<Phase> {
     vec![
@@ -104,7 +105,7 @@ fn story() -> Vec<Phase> {
             share: 0.16,
             mode: Mode::Healthy,
             load: LOAD,
-            banner: "traffic rises to 900 requests a minute at 400 ms (busy 6; 2 at once per dyno at 75 %) — expect a scale-out on load to 4 before anything fails (traffic minutes run 30× faster in the demo)",
+            banner: "traffic rises to 600 requests a minute at 400 ms (busy 4; 2 at once per dyno at 75 %) — expect a scale-out on load to 3 before anything fails (traffic minutes run 30× faster in the demo)",
             fault: false,
         },
         Phase {

@@ -48,16 +48,38 @@ async fn the_demo_tells_the_whole_story_and_draws_it() {
         has(&|l| l.get("reason") == Some("schedule") || l.get("trigger") == Some("schedule")),
         "a schedule edge: {stdout}"
     );
-    assert!(
-        has(&|l| l.event() == Some("scale") && l.get("reason") == Some("down")),
-        "{stdout}"
+    let scales: Vec<&Line> = events
+        .iter()
+        .filter(|l| l.event() == Some("scale"))
+        .collect();
+    let reason = |r: &str| scales.iter().position(|l| l.get("reason") == Some(r));
+    let on_load = reason("load").unwrap_or_else(|| panic!("a scale-out on load: {stdout}"));
+    assert_eq!(scales[on_load].get("to"), Some("3"), "{stdout}");
+    let down = reason("down").unwrap_or_else(|| panic!("a scale-out in the outage: {stdout}"));
+    assert_eq!(
+        scales[down].get("to"),
+        Some("4"),
+        "to the maximum: {stdout}"
     );
+    let number = |l: &Line, k: &str| l.get(k).and_then(|v| v.parse::<u32>().ok()).unwrap();
     assert!(
-        has(&|l| l.event() == Some("scale") && l.get("reason") == Some("scale_in")),
-        "{stdout}"
+        scales[down + 1..]
+            .iter()
+            .any(|l| l.get("process") == Some("web") && number(l, "to") < number(l, "from")),
+        "a scale-in after the outage (calm traffic or a schedule edge): {stdout}"
     );
     assert!(has(&|l| l.event() == Some("shutdown")), "{stdout}");
-    assert!(stdout.contains("phase 2/6: outage"), "banners: {stdout}");
+    for banner in [
+        "phase 2/8: traffic rises",
+        "phase 4/8: outage",
+        "phase 8/8: recovery",
+    ] {
+        assert!(stdout.contains(banner), "banners: {stdout}");
+    }
+    assert!(
+        stdout.contains("traffic rose: scaled out on load to 3"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("outage: scaled out"),
         "reaction time: {stdout}"
