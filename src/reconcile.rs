@@ -39,6 +39,10 @@ const PENDING_OUTCOMES: usize = 64;
 /// A plain read (no If-None-Match) every so many reads: a stale 304 was once reported on list
 /// endpoints (heroku/platform-api#73).
 const PLAIN_READ_EVERY: u32 = 20;
+/// The latest release is read at most this often: a deploy is still seen within the grace, and
+/// an app failing every second for an hour costs 120 calls, not 3,600.
+const RELEASE_REREAD: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+
 /// Heroku refuses formation changes while a preboot release is starting: asked again this often,
 /// for at most PREBOOT_PATIENCE, instead of waiting for the next round.
 const PREBOOT_RETRY: Duration = Duration::from_secs(15);
@@ -374,8 +378,9 @@ pub struct AppLoop {
     settled: bool,
     /// The traffic stream's state, as it last said.
     traffic: TrafficState,
-    /// The app's latest release, as last read (only read when a check looks wrong).
+    /// The app's latest release, as last read (only read when a check looks wrong), and when.
     release: Option<ReleaseCache>,
+    release_read_at: Option<DateTime<Utc>>,
     /// When to try a refused PATCH again (preboot), and since when it is refused.
     retry_at: Option<Instant>,
     preboot_since: Option<Instant>,
@@ -441,6 +446,7 @@ impl AppLoop {
             settled: false,
             traffic: TrafficState::Away,
             release: None,
+            release_read_at: None,
             retry_at: None,
             preboot_since: None,
         }
@@ -662,13 +668,22 @@ impl AppLoop {
         self.end_holds(now);
         let mut checks = taken.checks;
         checks.resize_with(self.targets.len(), Pending::default);
+        // The release matters only where an unhealthy check could scale out (below the
+        // maximum): at the maximum, or healthy, it changes nothing and costs a call.
         let looks_wrong = checks.iter().zip(&self.targets).any(|(p, t)| {
             !t.target.deploy_grace.is_zero()
                 && p.latest
                     .as_ref()
                     .is_some_and(|(probe, _)| probe.outcome.is_unhealthy())
+                && self
+                    .formation(&t.target.process)
+                    .is_none_or(|f| f.quantity < t.target.thresholds.max)
         });
-        if looks_wrong {
+        let due = self
+            .release_read_at
+            .is_none_or(|at| now - at >= RELEASE_REREAD);
+        if looks_wrong && due {
+            self.release_read_at = Some(now);
             self.read_release().await;
         }
         // Observe: what runs, what was set by someone else, what the checks said.

@@ -13,7 +13,10 @@
 //!   turns traffic off for the app: one warning, `event=traffic_stream state=off`, and the
 //!   session is asked for again at most once an hour.
 //! - Network errors and 5xx are retried with backoff up to 5 minutes; a stream that ends or
-//!   stalls (nothing for 5 minutes) is opened again, lines already seen are skipped.
+//!   stalls (nothing for 30 minutes) is opened again, lines already seen are skipped. Silence is
+//!   normal for a quiet app at night, and each new session is an API call, so a silent stream
+//!   is trusted that long; a connection that died without a word is found sooner by TCP
+//!   keepalive (every minute), which ends the read with an error.
 
 use std::time::Duration;
 
@@ -29,8 +32,11 @@ use crate::reconcile::{AppHandle, Clock, TrafficState};
 
 /// A minute is closed (and emitted) this long after its end: lines arrive a little late.
 pub const GRACE: Duration = Duration::from_secs(5);
-/// Nothing read for this long: the stream is stalled, and opened again.
-pub const IDLE: Duration = Duration::from_secs(300);
+/// Nothing read for this long: the stream is stalled, and opened again (at most two API calls
+/// an hour for an app without traffic).
+pub const IDLE: Duration = Duration::from_secs(1800);
+/// TCP keepalive on the stream's connection: a peer gone without a word is noticed.
+pub const KEEPALIVE: Duration = Duration::from_secs(60);
 /// A refused session is asked for again after this long.
 pub const REFUSED_RETRY: Duration = Duration::from_secs(3600);
 /// Longest wait between attempts after network errors or 5xx.
@@ -71,7 +77,8 @@ impl TrafficStream {
                 Duration::from_secs(24 * 3600),
                 Duration::from_secs(10),
             )
-            .pool_max_idle_per_host(0),
+            .pool_max_idle_per_host(0)
+            .tcp_keepalive(KEEPALIVE),
         );
         let mut aggregator = StreamAggregator::new(GRACE, self.clock.now());
         let mut backoff = Duration::from_secs(1);
