@@ -6,11 +6,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
-use crate::config::field::{cmd, FIELDS};
+use crate::config::field::{self, cmd, FIELDS};
 use crate::config::{unknown_variables, ConfigError, Env, Raw};
 
 const ABOUT: &str = "Keeps Heroku apps at the right number of dynos: a schedule, plus a fail-safe that scales out when an app is down or slow.";
@@ -95,6 +96,21 @@ pub fn command() -> Command {
                 .arg(Arg::new("output").long("output").value_name("FILE").default_value("autoscale.svg").help("Where to write: FILE.svg (static image) or FILE.html (interactive page)"))
                 .arg(Arg::new("title").long("title").value_name("TEXT").help("A title for the chart [default: the target's name]"))
                 .arg(target_arg()),
+        )
+        .subcommand(
+            Command::new("suggest")
+                .about("A schedule written by recorded traffic (a day at least, a week or more is better): the dynos each hour of the week needed, with wiggle room, its cost next to the current schedule's, and the hours the current schedule ran short.")
+                .args(settings(cmd::INSIGHT))
+                .arg(Arg::new("input").long("input").value_name("FILE").action(ArgAction::Append).help("Read this file (plain or gzip) instead of standard input; repeatable, in any order"))
+                .arg(target_arg())
+                .arg(Arg::new("headroom").long("headroom").value_name("SHARE").default_value("0").help("Extra capacity on top of the need: 0.2 = 20 % more"))
+                .arg(Arg::new("lead").long("lead").value_name("DURATION").default_value("15m").help("Scale out this long before a rise"))
+                .arg(Arg::new("lag").long("lag").value_name("DURATION").default_value("30m").help("Scale in this long after a fall"))
+                .arg(Arg::new("simplify").long("simplify").value_name("SHARE").default_value("0.1").help("Extra dyno-hours the schedule may spend to have fewer entries: 0.1 = up to 10 % more; 0 = follow the need exactly"))
+                .arg(Arg::new("min").long("min").value_name("N").default_value("1").help("Never fewer dynos than this"))
+                .arg(Arg::new("price").long("price").value_name("PRICE").help("Price of one dyno-hour (e.g. 0.0347 for a $25/month Standard-1X), to show the cost"))
+                .arg(Arg::new("json").long("json").action(ArgAction::SetTrue).help("Print JSON"))
+                .arg(Arg::new("toml").long("toml").action(ArgAction::SetTrue).help("Also print the [[target]] block for the configuration file")),
         )
 }
 
@@ -181,6 +197,7 @@ pub fn main() -> ExitCode {
         Some(("notify-test", m)) => notify_test(m),
         Some(("demo", m)) => demo(m),
         Some(("chart", m)) => chart(m, &env),
+        Some(("suggest", m)) => suggest(m, &env),
         Some((other, _)) => unreachable!("clap knows no subcommand {other}"),
     }
 }
@@ -277,11 +294,127 @@ fn only_target(m: &ArgMatches, targets: &mut Vec<crate::config::Target>) -> Resu
     Ok(())
 }
 
-fn chart(m: &ArgMatches, env: &Env) -> ExitCode {
-    let target = m.get_one::<String>("target").map(|t| {
+/// A share from a flag (`0.2`, or `20%`).
+fn share_arg(m: &ArgMatches, name: &str, example: &str) -> Result<f64, ExitCode> {
+    let text = m.get_one::<String>(name).expect("a default");
+    let trimmed = text.trim();
+    let parsed = match trimmed.strip_suffix('%') {
+        Some(percent) => percent.trim().parse::<f64>().map(|p| p / 100.0),
+        None => trimmed.parse::<f64>(),
+    };
+    match parsed {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(usage_error(
+            &format!("--{name}"),
+            text,
+            "must be a share, 0 or more",
+            &format!("--{name} {example}"),
+        )),
+    }
+}
+
+fn duration_arg(m: &ArgMatches, name: &str, example: &str) -> Result<Duration, ExitCode> {
+    let text = m.get_one::<String>(name).expect("a default");
+    match humantime::parse_duration(text.trim()) {
+        Ok(d) if d <= crate::insight::suggest::MAX_SHIFT => Ok(d),
+        _ => Err(usage_error(
+            &format!("--{name}"),
+            text,
+            "must be a duration of at most 1 day",
+            &format!("--{name} {example}"),
+        )),
+    }
+}
+
+fn price_arg(m: &ArgMatches) -> Result<Option<f64>, ExitCode> {
+    match m.get_one::<String>("price") {
+        None => Ok(None),
+        Some(text) => match text.trim().parse::<f64>() {
+            Ok(p) if p.is_finite() && (0.0..=1000.0).contains(&p) => Ok(Some(p)),
+            _ => Err(usage_error(
+                "--price",
+                text,
+                "not a price per dyno-hour (0 to 1000)",
+                "--price 0.0347",
+            )),
+        },
+    }
+}
+
+fn suggest(m: &ArgMatches, env: &Env) -> ExitCode {
+    let target = target_of(m);
+    let raw = raw(m);
+    let (configured, unnamed_configuration) =
+        match crate::chart::configured(&raw, env, target.as_ref()) {
+            Ok(c) => c,
+            Err(e) => return config_error(&e),
+        };
+    let file = !matches!(
+        crate::config::file::Source::resolve(&raw),
+        Ok(crate::config::file::Source::Environment)
+    );
+    let given = if file {
+        crate::insight::command::Given::all()
+    } else {
+        crate::insight::command::Given {
+            schedule: raw.get(field::SCHEDULE).is_some(),
+            tz: raw.get(field::TZ).is_some(),
+            concurrency: raw.get(field::CONCURRENCY).is_some(),
+            utilization: raw.get(field::UTILIZATION).is_some(),
+            max: raw.get(field::MAX).is_some(),
+        }
+    };
+    let parsed = (|| {
+        let min_text = m.get_one::<String>("min").expect("a default");
+        let min = match min_text.trim().parse::<u32>() {
+            Ok(n) if n <= crate::schedule::MAX_QUANTITY => n,
+            _ => {
+                return Err(usage_error(
+                    "--min",
+                    min_text,
+                    &format!(
+                        "must be a whole number from 0 to {}",
+                        crate::schedule::MAX_QUANTITY
+                    ),
+                    "--min 1",
+                ))
+            }
+        };
+        Ok(crate::insight::command::SuggestCommand {
+            inputs: m
+                .get_many::<String>("input")
+                .map(|v| v.map(PathBuf::from).collect())
+                .unwrap_or_default(),
+            target: target.clone(),
+            configured: configured.clone(),
+            unnamed_configuration,
+            given,
+            headroom: share_arg(m, "headroom", "0.2")?,
+            lead: duration_arg(m, "lead", "15m")?,
+            lag: duration_arg(m, "lag", "30m")?,
+            simplify: share_arg(m, "simplify", "0.1")?,
+            min,
+            price: price_arg(m)?,
+            json: m.get_flag("json"),
+            toml: m.get_flag("toml"),
+        })
+    })();
+    match parsed {
+        Ok(command) => ExitCode::from(crate::insight::command::run(&command)),
+        Err(code) => code,
+    }
+}
+
+/// `--target APP/PROCESS` (the process defaults to web).
+fn target_of(m: &ArgMatches) -> Option<(String, String)> {
+    m.get_one::<String>("target").map(|t| {
         let (app, process) = t.split_once('/').unwrap_or((t.as_str(), "web"));
         (app.to_owned(), process.to_owned())
-    });
+    })
+}
+
+fn chart(m: &ArgMatches, env: &Env) -> ExitCode {
+    let target = target_of(m);
     let (configured, unnamed_configuration) =
         match crate::chart::configured(&raw(m), env, target.as_ref()) {
             Ok(c) => c,
@@ -387,19 +520,9 @@ fn plan(m: &ArgMatches, env: &Env) -> ExitCode {
             )
         }
     };
-    let price = match m.get_one::<String>("price") {
-        None => None,
-        Some(text) => match text.trim().parse::<f64>() {
-            Ok(p) if p.is_finite() && (0.0..=1000.0).contains(&p) => Some(p),
-            _ => {
-                return usage_error(
-                    "--price",
-                    text,
-                    "not a price per dyno-hour (0 to 1000)",
-                    "--price 0.0347",
-                )
-            }
-        },
+    let price = match price_arg(m) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
     for w in env_warnings() {
         eprintln!("warning: {w}");

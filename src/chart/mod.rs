@@ -394,7 +394,6 @@ pub struct Command {
 /// Runs `chart`: reads the inputs, writes the output, prints each target's summary; returns the
 /// exit code (0, 1 when the output cannot be written, 2 for a usage error or nothing to chart).
 pub fn run(command: &Command) -> u8 {
-    use std::io::IsTerminal as _;
     let Some(format) = Format::of(&command.output) else {
         eprintln!(
             "error: --output {}: the file must end in .svg (a static image) or .html (an interactive page); example: --output week.html",
@@ -409,53 +408,24 @@ pub fn run(command: &Command) -> u8 {
         );
         return 2;
     }
-    if command.inputs.is_empty() && std::io::stdin().is_terminal() {
-        eprintln!("error: nothing to read: pipe logs in, or name files with --input; example: {EXAMPLE} (or autoscale chart --input drain.log --input router.log.gz)");
-        return 2;
-    }
-    let mut reader = Reader::new();
-    let read = if command.inputs.is_empty() {
-        reader.read_stdin()
-    } else {
-        command
-            .inputs
-            .iter()
-            .try_for_each(|path| reader.read_path(path))
-    };
-    if let Err(e) = read {
-        eprintln!("error: cannot read {e}");
-        return 2;
-    }
     let target = command
         .options
         .target
         .as_ref()
         .map(|(a, p)| (a.as_str(), p.as_str()));
-    let unnamed = command.unnamed_configuration;
-    let hints = Hints {
+    let dataset = match load(
+        &command.inputs,
         target,
-        configured: if unnamed { &[] } else { &command.configured },
+        &command.configured,
+        command.unnamed_configuration,
+    ) {
+        Ok(dataset) => dataset,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
     };
-    let mut dataset = reader.finish(&hints);
-    if unnamed {
-        name_configuration(&mut dataset, &command.configured);
-    }
     let lines = dataset.lines;
-    if lines.garbage > 0 {
-        eprintln!(
-            "warning: {} line(s) were not autoscale event lines, router lines or Logplex frames (or had values out of range) and were skipped",
-            lines.garbage
-        );
-    }
-    if lines.unattributed > 0 {
-        eprintln!(
-            "warning: {} router request(s) were not charted: no app to give them to",
-            lines.unattributed
-        );
-    }
-    for note in dataset.notes() {
-        eprintln!("note: {note}");
-    }
     if dataset.is_empty() {
         let e = ChartError::Empty {
             skipped: lines.garbage + lines.other,
@@ -488,6 +458,56 @@ pub fn run(command: &Command) -> u8 {
     );
     println!("chart written to {}", command.output.display());
     0
+}
+
+/// Reads the inputs (files in order, or standard input when none) into a [`Dataset`], the way
+/// `chart`, `suggest` and `replay` all read them: `target` keeps only that target (and gives it
+/// the router lines), `configured` fills in settings (`unnamed`: the configured target still
+/// needs the input's app). Warnings and notes go to standard error; `Err` is a one-line reason.
+pub fn load(
+    inputs: &[PathBuf],
+    target: Option<(&str, &str)>,
+    configured: &[Target],
+    unnamed: bool,
+) -> Result<Dataset, String> {
+    use std::io::IsTerminal as _;
+    if inputs.is_empty() && std::io::stdin().is_terminal() {
+        return Err(format!("nothing to read: pipe logs in, or name files with --input; example: {EXAMPLE} (or --input drain.log --input router.log.gz)"));
+    }
+    let mut reader = Reader::new();
+    let read = if inputs.is_empty() {
+        reader.read_stdin()
+    } else {
+        inputs.iter().try_for_each(|path| reader.read_path(path))
+    };
+    if let Err(e) = read {
+        return Err(format!("cannot read {e}"));
+    }
+    let hints = Hints {
+        target,
+        configured: if unnamed { &[] } else { configured },
+    };
+    let mut dataset = reader.finish(&hints);
+    if unnamed {
+        name_configuration(&mut dataset, configured);
+    }
+    let lines = dataset.lines;
+    if lines.garbage > 0 {
+        eprintln!(
+            "warning: {} line(s) were not autoscale event lines, router lines or Logplex frames (or had values out of range) and were skipped",
+            lines.garbage
+        );
+    }
+    if lines.unattributed > 0 {
+        eprintln!(
+            "warning: {} router request(s) were not charted: no app to give them to",
+            lines.unattributed
+        );
+    }
+    for note in dataset.notes() {
+        eprintln!("note: {note}");
+    }
+    Ok(dataset)
 }
 
 /// A configuration without an app name is the input's one target's (else it is not used).
