@@ -33,7 +33,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let days: u32 = args.next().map_or(Ok(7), |a| a.parse())?;
     let per_second: f64 = args.next().map_or(Ok(50.0), |a| a.parse())?;
-    if !(1..=31).contains(&days) || !(per_second > 0.0 && per_second <= 10_000.0) {
+    if !((1..=31).contains(&days) && per_second > 0.0 && per_second <= 10_000.0) {
         return Err("DAYS must be 1-31 and PER_SECOND 0-10000".into());
     }
     let binary = binary()?;

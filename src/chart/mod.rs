@@ -114,11 +114,11 @@ impl<'a> View<'a> {
     }
 }
 
+/// A time range: from, to.
+type Span = (DateTime<Utc>, DateTime<Utc>);
+
 /// The views of the targets to draw, and the span they share.
-fn views<'a>(
-    dataset: &'a Dataset,
-    options: &Options,
-) -> Result<(Vec<View<'a>>, (DateTime<Utc>, DateTime<Utc>)), ChartError> {
+fn views<'a>(dataset: &'a Dataset, options: &Options) -> Result<(Vec<View<'a>>, Span), ChartError> {
     let targets: Vec<&TargetData> = match &options.target {
         Some((app, process)) => match dataset.target(app, process) {
             Some(t) if t.has_data() => vec![t],

@@ -106,6 +106,8 @@ struct Svg {
     out: String,
 }
 
+// The primitives take the element's attributes in the order SVG writes them.
+#[allow(clippy::too_many_arguments)]
 impl Svg {
     fn text(
         &mut self,
@@ -1270,8 +1272,7 @@ fn heatmap_panel(svg: &mut Svg, view: &View<'_>, y: f64) -> f64 {
             r#" class="y-label""#,
             name,
         );
-        for h in 0..24 {
-            let c = cells[d][h];
+        for (h, &c) in cells[d].iter().enumerate() {
             let (fill, what) = match rate(c) {
                 Some(r) => (
                     heat(if highest > 0.0 { r / highest } else { 0.0 }),
