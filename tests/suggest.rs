@@ -1,0 +1,190 @@
+//! `autoscale suggest`, the real binary as a process, on a generated week of traffic (Berlin
+//! office hours: busy weekday afternoons, quiet nights and weekends), as the daemon's
+//! `event=traffic` lines (router lines give the same minutes: tests/chart_traffic.rs).
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use autoscale::schedule::Schedule;
+use autoscale::traffic::fixture::Fixture;
+use chrono::{DateTime, Utc};
+use common::output;
+use serde_json::Value;
+
+fn dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("suggest");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A week of `event=traffic` lines at six times the fixture's traffic (weekday peaks of about
+/// 10 requests in service).
+fn week() -> &'static PathBuf {
+    static WEEK: OnceLock<PathBuf> = OnceLock::new();
+    WEEK.get_or_init(|| {
+        let start: DateTime<Utc> = "2026-11-22T23:00:00Z".parse().unwrap();
+        let fixture = Fixture {
+            scale: 6.0,
+            ..Fixture::new(start, 7, chrono_tz::Europe::Berlin)
+        };
+        let path = dir().join("week-traffic.log");
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        fixture.write_traffic(&mut file).unwrap();
+        drop(file);
+        path
+    })
+}
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+const CURRENT: &str = "07:00=2; 20:00=1";
+
+async fn suggest(args: &[&str]) -> (i32, String, String) {
+    let input = week().to_str().unwrap();
+    let mut all = vec!["suggest", "--input", input];
+    all.extend_from_slice(args);
+    let env = env(&[
+        ("AUTOSCALE_APP", "shop"),
+        ("AUTOSCALE_TZ", "Europe/Berlin"),
+        ("AUTOSCALE_SCHEDULE", CURRENT),
+        ("AUTOSCALE_CONCURRENCY", "4"),
+        ("AUTOSCALE_UTILIZATION", "0.5"),
+        ("AUTOSCALE_MAX", "8"),
+    ]);
+    output(&all, &env).await
+}
+
+fn need(v: &Value, weekday: &str, hour: u64) -> u64 {
+    v["hours"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["weekday"] == weekday && h["hour"] == hour)
+        .unwrap_or_else(|| panic!("no {weekday} {hour}"))["needed"]
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_week_of_traffic_gives_a_schedule_that_follows_its_shape() {
+    let (code, out, err) = suggest(&["--json", "--min", "1", "--price", "0.05"]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(
+        (v["app"].as_str(), v["process"].as_str()),
+        (Some("shop"), Some("web"))
+    );
+    assert_eq!(v["tz"], "Europe/Berlin");
+    assert_eq!(v["current"], CURRENT);
+    assert_eq!(v["hours"].as_array().unwrap().len(), 168);
+    // The shape: weekday afternoons need the most, nights and weekends the least.
+    for day in ["Mon", "Tue", "Wed", "Thu", "Fri"] {
+        assert!(need(&v, day, 15) >= 3, "{day} 15:00: {}", need(&v, day, 15));
+        assert_eq!(need(&v, day, 3), 1, "{day} 03:00");
+        assert!(need(&v, day, 15) > need(&v, "Sat", 15));
+    }
+    let schedule = Schedule::parse(v["schedule"].as_str().unwrap(), chrono_tz::Europe::Berlin)
+        .expect("the suggestion is a schedule");
+    assert!(schedule.entries().len() <= 12, "few entries: {schedule}");
+    // Never below the need (nor --min) at any hour of the week: the floor at the end of each
+    // local hour is at least what that hour needed.
+    let monday: DateTime<Utc> = "2026-11-22T23:00:00Z".parse().unwrap();
+    for (i, hour) in v["hours"].as_array().unwrap().iter().enumerate() {
+        for minute in [0, 30, 59] {
+            let at = monday + chrono::Duration::minutes(i as i64 * 60 + minute);
+            let floor = schedule.floor(at).expect("a floor").quantity;
+            assert!(
+                u64::from(floor) >= hour["needed"].as_u64().unwrap().max(1),
+                "{} {}:{minute:02}: floor {floor} < need {}",
+                hour["weekday"],
+                hour["hour"],
+                hour["needed"]
+            );
+        }
+    }
+    let hours = &v["dyno_hours_per_week"];
+    let suggested = hours["suggested"].as_f64().unwrap();
+    assert!(suggested < hours["at_max"].as_f64().unwrap(), "{hours}");
+    assert!(suggested <= hours["at_peak"].as_f64().unwrap(), "{hours}");
+    // The current schedule (2 by day) runs short on weekday afternoons.
+    let short = v["short"].as_array().unwrap();
+    assert!(
+        short
+            .iter()
+            .any(|h| h["weekday"] == "Tue" && h["hour"] == 15 && h["current"] == 2),
+        "{short:?}"
+    );
+    let cost = &v["cost"];
+    assert_eq!(cost["price_per_dyno_hour"], 0.05);
+    let week_cost = cost["suggested"]["per_week"].as_f64().unwrap();
+    assert!((week_cost - suggested * 0.05).abs() < 0.01, "{cost}");
+    assert_eq!(
+        v["warnings"].as_array().unwrap().len(),
+        0,
+        "a whole week: no warning"
+    );
+}
+
+#[tokio::test]
+async fn the_text_names_the_setting_and_the_short_hours() {
+    let (code, out, err) = suggest(&["--toml", "--headroom", "20%"]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.starts_with("shop/web: as a target of the configuration file:"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[[target]]\napp = \"shop\"\nprocess = \"web\"\nschedule = \""),
+        "{out}"
+    );
+    assert!(out.contains("\nAUTOSCALE_SCHEDULE=\""), "{out}");
+    assert!(out.contains("AUTOSCALE_TZ=Europe/Berlin"), "{out}");
+    assert!(out.contains("headroom 20 %"), "{out}");
+    assert!(out.contains("with the current schedule"), "{out}");
+    assert!(
+        out.contains("Tue 15:00"),
+        "the short hours are listed: {out}"
+    );
+}
+
+#[tokio::test]
+async fn bad_flags_and_inputs_exit_2_with_one_line() {
+    for (args, flag) in [
+        (vec!["--headroom", "lots"], "--headroom"),
+        (vec!["--lead", "2 days"], "--lead"),
+        (vec!["--min=-1"], "--min"),
+        (vec!["--price", "NaN"], "--price"),
+    ] {
+        let (code, out, err) = suggest(&args).await;
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(err.contains(flag) && err.contains("example:"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(out.is_empty());
+    }
+    let garbage = dir().join("garbage.log");
+    std::fs::write(&garbage, "hello\nworld\n").unwrap();
+    let (code, _, err) = output(
+        &[
+            "suggest",
+            "--concurrency",
+            "2",
+            "--input",
+            garbage.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 2);
+    assert!(err.contains("error: no traffic in the input"), "{err}");
+    // Without a concurrency (none given, none recorded) it says how to give one.
+    let (code, _, err) = output(&["suggest", "--input", week().to_str().unwrap()], &[]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("--concurrency 8"), "{err}");
+}
