@@ -1,5 +1,6 @@
-//! How fast `autoscale chart` reads recorded traffic, and in how much memory: the release binary
-//! as a process, on a week of router lines of a 50-requests-a-second app (about 30 million lines).
+//! How fast `autoscale chart` and `autoscale suggest` read recorded traffic, and in how much
+//! memory: the release binary as a process, on a week of router lines of a 50-requests-a-second
+//! app (about 30 million lines).
 //!
 //! ```text
 //! cargo build --release --locked && cargo run --release --locked --example insight_bench -- [DAYS] [PER_SECOND]
@@ -8,7 +9,8 @@
 //! Writes DAYS (default 7) of PER_SECOND (default 50) requests a second as `heroku logs` prints
 //! them (the fixture writer's shape: router lines, a few of the app's own lines, 1 % errors) to a
 //! temporary file, and a gzip copy of it; then times `autoscale chart --input FILE --output
-//! OUT.svg` and `OUT.html` on the plain file and the SVG on the gzip one, each under
+//! OUT.svg` and `OUT.html` on the plain file and the SVG on the gzip one, and `autoscale
+//! suggest` on both, each under
 //! `/usr/bin/time -v` (Debian package `time`) for the wall clock, the CPU and the peak resident
 //! memory. Run it with 1 and 7 days to see that memory does not grow with the lines. The files
 //! are removed at the end.
@@ -87,7 +89,7 @@ fn measure_all(
         (&plain, dir.join("week.html")),
         (&gz, dir.join("week-gz.svg")),
     ] {
-        let m = measure(binary, input, &output)?;
+        let m = measure(binary, &["chart", "--output", path(&output)?], input)?;
         println!(
             "chart {} → {}: {:.1} s wall, {:.1} s CPU, {:.2} million lines/s (wall), peak RSS {:.1} MiB, output {:.0} KiB",
             input.file_name().unwrap_or_default().to_string_lossy(),
@@ -99,7 +101,23 @@ fn measure_all(
             size(&output)? / 1024.0,
         );
     }
+    for input in [&plain, &gz] {
+        let m = measure(binary, &["suggest", "--concurrency", "8"], input)?;
+        println!(
+            "suggest {}: {:.1} s wall, {:.1} s CPU, {:.2} million lines/s (wall), peak RSS {:.1} MiB",
+            input.file_name().unwrap_or_default().to_string_lossy(),
+            m.wall,
+            m.cpu,
+            lines as f64 / m.wall / 1e6,
+            m.peak_kib / 1024.0,
+        );
+    }
     Ok(())
+}
+
+fn path(p: &Path) -> Result<&str, Box<dyn std::error::Error>> {
+    p.to_str()
+        .ok_or_else(|| "a temporary path that is not UTF-8".into())
 }
 
 /// The release binary beside this example (`target/release/examples/insight_bench` →
@@ -125,20 +143,19 @@ struct Measured {
     peak_kib: f64,
 }
 
-/// Runs `autoscale chart --input INPUT --output OUTPUT` under `/usr/bin/time -v`.
+/// Runs `autoscale ARGS --input INPUT` under `/usr/bin/time -v`.
 fn measure(
     binary: &Path,
+    args: &[&str],
     input: &Path,
-    output: &Path,
 ) -> Result<Measured, Box<dyn std::error::Error>> {
     let started = Instant::now();
     let out = Command::new("/usr/bin/time")
         .arg("-v")
         .arg(binary)
-        .args(["chart", "--input"])
+        .args(args)
+        .arg("--input")
         .arg(input)
-        .arg("--output")
-        .arg(output)
         .env_clear()
         .env("AUTOSCALE_TZ", "Europe/Berlin")
         .env("AUTOSCALE_APP", "shop")
@@ -146,7 +163,7 @@ fn measure(
     let wall = started.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
-        return Err(format!("chart failed: {stderr}").into());
+        return Err(format!("{} failed: {stderr}", args[0]).into());
     }
     let field = |name: &str| -> Option<f64> {
         stderr
