@@ -24,6 +24,7 @@ pub use read::{Dataset, Hints, Reader, TargetData};
 pub use summary::Summary;
 
 use crate::config::{field, Env, Raw, Target};
+use crate::history::{HistorySetting, StoreError, StoreUrl};
 use crate::report::{
     AlertMark, Heatmap, MinutePoint, ProbePoint, ReportData, ScaleMark, Step, TargetReport, Zone,
 };
@@ -378,11 +379,88 @@ pub fn configured(
     Ok((targets.all, !file && !app))
 }
 
+/// The history `chart`, `suggest` and `replay` read: where, and how far back.
+#[derive(Debug, Clone)]
+pub struct HistorySource {
+    pub url: StoreUrl,
+    /// Rows from here to now are read.
+    pub since: DateTime<Utc>,
+    /// Asked for (`--history` or AUTOSCALE_HISTORY): read besides any `--input`, and a failure
+    /// is an error. Otherwise it is the default store, read only when there is nothing else
+    /// to read (no `--input`, nothing piped in).
+    pub explicit: bool,
+}
+
+/// The history to read, if any: `--history`/AUTOSCALE_HISTORY when set (`off`: none), else the
+/// store the daemon would use by default (DATABASE_URL, or the local SQLite file when it
+/// exists).
+pub fn history_source(
+    raw: &Raw,
+    env: &Env,
+    since: DateTime<Utc>,
+) -> Result<Option<HistorySource>, crate::config::ConfigError> {
+    let explicit = raw
+        .get(field::HISTORY)
+        .is_some_and(|v| !v.trim().is_empty());
+    let url = match crate::config::history(raw, env)?.store {
+        HistorySetting::Off { .. } => return Ok(None),
+        HistorySetting::On(url) => url,
+    };
+    if let (StoreUrl::Sqlite(path), false) = (&url, explicit) {
+        if !path.exists() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(HistorySource {
+        url,
+        since,
+        explicit,
+    }))
+}
+
+/// Which targets to read from the history: `wanted` (`--target`), else the configured ones,
+/// else every target the store has.
+pub async fn history_targets(
+    source: &HistorySource,
+    wanted: Option<&(String, String)>,
+    configured: &[Target],
+) -> Result<Vec<(String, String)>, StoreError> {
+    if let Some(wanted) = wanted {
+        return Ok(vec![wanted.clone()]);
+    }
+    if !configured.is_empty() {
+        return Ok(configured
+            .iter()
+            .map(|t| (t.app.clone(), t.process.clone()))
+            .collect());
+    }
+    crate::history::targets(&source.url).await
+}
+
+/// Reads `targets`' rows from `source.since` to `until` into `reader`; returns the rows read.
+pub async fn load_history(
+    reader: &mut Reader,
+    source: &HistorySource,
+    targets: &[(String, String)],
+    until: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let mut rows = 0;
+    for (app, process) in targets {
+        let data =
+            crate::history::read(&source.url, app, Some(process), source.since, until).await?;
+        rows += data.len();
+        reader.read_history(data);
+    }
+    Ok(rows)
+}
+
 /// What `autoscale chart` was asked.
 #[derive(Debug, Clone)]
 pub struct Command {
-    /// Files to read, in order; none: standard input.
+    /// Files to read, in order; none: standard input (unless the history is read instead).
     pub inputs: Vec<PathBuf>,
+    /// The history to read (see [`HistorySource::explicit`]).
+    pub history: Option<HistorySource>,
     pub output: PathBuf,
     pub options: Options,
     /// From the configuration (see [`configured`]).
@@ -409,12 +487,33 @@ pub fn run(command: &Command) -> u8 {
         );
         return 2;
     }
-    if command.inputs.is_empty() && std::io::stdin().is_terminal() {
-        eprintln!("error: nothing to read: pipe logs in, or name files with --input; example: {EXAMPLE} (or autoscale chart --input drain.log --input router.log.gz)");
+    // The default store is read only when nothing else is given; one asked for, always.
+    let history = command
+        .history
+        .as_ref()
+        .filter(|h| h.explicit || (command.inputs.is_empty() && std::io::stdin().is_terminal()));
+    let stdin = command.inputs.is_empty() && history.is_none();
+    if stdin && std::io::stdin().is_terminal() {
+        eprintln!("error: nothing to read: pipe logs in, name files with --input, or read the daemon's history with --history; example: {EXAMPLE} (or autoscale chart --input drain.log --input router.log.gz, or autoscale chart --history sqlite://autoscale-history.sqlite --since 7d)");
         return 2;
     }
     let mut reader = Reader::new();
-    let read = if command.inputs.is_empty() {
+    if let Some(source) = history {
+        match read_history(&mut reader, source, command) {
+            Ok(rows) => eprintln!(
+                "note: read {rows} row(s) of history from {} since {}",
+                source.url,
+                source.since.format("%Y-%m-%d %H:%M UTC")
+            ),
+            Err(e) => {
+                eprintln!("error: cannot read the history: {}", e.message);
+                return 1;
+            }
+        }
+    }
+    let read = if command.inputs.is_empty() && !stdin {
+        Ok(())
+    } else if command.inputs.is_empty() {
         reader.read_stdin()
     } else {
         command
@@ -483,11 +582,35 @@ pub fn run(command: &Command) -> u8 {
         println!();
     }
     println!(
-        "read: {} router lines, {} event=traffic lines, {} autoscale event lines; skipped lines: {} garbage, {} unrelated",
-        lines.router, lines.traffic, lines.daemon, lines.garbage, lines.other
+        "read: {} router lines, {} event=traffic lines, {} autoscale event lines, {} history rows; skipped lines: {} garbage, {} unrelated",
+        lines.router, lines.traffic, lines.daemon, lines.history, lines.garbage, lines.other
     );
     println!("chart written to {}", command.output.display());
     0
+}
+
+/// The history part of [`run`], on a runtime of its own (the rest of `chart` is synchronous).
+fn read_history(
+    reader: &mut Reader,
+    source: &HistorySource,
+    command: &Command,
+) -> Result<usize, StoreError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StoreError {
+            kind: "runtime",
+            message: e.to_string(),
+        })?;
+    let configured: &[Target] = if command.unnamed_configuration {
+        &[]
+    } else {
+        &command.configured
+    };
+    runtime.block_on(async {
+        let targets = history_targets(source, command.options.target.as_ref(), configured).await?;
+        load_history(reader, source, &targets, Utc::now()).await
+    })
 }
 
 /// A configuration without an app name is the input's one target's (else it is not used).
