@@ -259,7 +259,79 @@ pub async fn run(config: &Config, warnings: &[String]) -> u8 {
             "no channel configured: nobody is told when the app goes down (see README, Alerts)",
         );
     }
+    check_history(&mut report, &config.history).await;
     u8::from(report.failed)
+}
+
+/// The history store: reachable, its schema version, rows per table, the oldest row and its
+/// size. An unreachable store fails the check (the daemon would run without its history).
+async fn check_history(report: &mut Report, settings: &crate::history::Settings) {
+    use crate::history::{HistorySetting, StoreUrl};
+    let url = match &settings.store {
+        HistorySetting::Off { warning: Some(w) } => {
+            return report.line(Status::Warn, "history", w);
+        }
+        HistorySetting::Off { warning: None } => {
+            return report.line(Status::Ok, "history", "off (AUTOSCALE_HISTORY=off)");
+        }
+        HistorySetting::On(url) => url,
+    };
+    if let StoreUrl::Sqlite(path) = url {
+        if !path.exists() {
+            return report.line(
+                Status::Ok,
+                "history",
+                format!("{url}: no file yet (the daemon creates it at start)"),
+            );
+        }
+    }
+    let status = crate::history::status(url).await;
+    report.line(
+        history_status(&status),
+        "history",
+        describe_history(&status, settings.retention_days),
+    );
+}
+
+fn history_status(status: &crate::history::StoreStatus) -> Status {
+    match (status.reachable, &status.error) {
+        (true, None) => Status::Ok,
+        _ => Status::Failed,
+    }
+}
+
+/// One line about the store: where, its schema, its rows, how far back, how big.
+fn describe_history(status: &crate::history::StoreStatus, retention_days: u32) -> String {
+    let store = &status.store;
+    if !status.reachable {
+        let why = status.error.as_deref().unwrap_or("no answer");
+        return format!("{store}: unreachable ({why}); the daemon would run without its history");
+    }
+    if let Some(why) = &status.error {
+        return format!("{store}: reachable, but cannot be read ({why})");
+    }
+    let Some(version) = status.schema_version else {
+        return format!(
+            "{store}: reachable, no history tables yet (the daemon creates them at start)"
+        );
+    };
+    let rows = status
+        .rows
+        .iter()
+        .map(|(table, n)| format!("{} {n}", table.trim_start_matches("autoscale_")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let oldest = status
+        .oldest
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| "none".to_owned());
+    let size = status
+        .size_bytes
+        .map(|b| format!("{:.1} MB", b as f64 / 1e6))
+        .unwrap_or_else(|| "unknown".to_owned());
+    format!(
+        "{store}: schema version {version}; rows: {rows}; oldest {oldest}; size {size}; kept {retention_days} days"
+    )
 }
 
 fn check_formation(report: &mut Report, t: &Target, list: &Result<Vec<Formation>, String>) {

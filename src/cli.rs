@@ -48,6 +48,39 @@ fn target_arg() -> Arg {
         .help("Only this target (e.g. shop/web)")
 }
 
+/// `--since DURATION`: how far back the history is read (`--history` itself is in the settings
+/// table). For `chart`, `suggest` and `replay`.
+pub fn history_args() -> Vec<Arg> {
+    vec![Arg::new("since")
+        .long("since")
+        .value_name("DURATION")
+        .default_value("7d")
+        .help("How far back the history is read (humantime: 1h, 7d, 2weeks)")]
+}
+
+/// The history a reader subcommand reads (see [`crate::chart::history_source`]), from
+/// `--history`/AUTOSCALE_HISTORY and `--since`; a bad value is a usage error (exit 2).
+pub fn history_source(
+    m: &ArgMatches,
+    env: &Env,
+) -> Result<Option<crate::chart::HistorySource>, ExitCode> {
+    let text = m.get_one::<String>("since").expect("a default");
+    let max_days = u64::from(crate::history::settings::MAX_DAYS);
+    let since = match humantime::parse_duration(text.trim()) {
+        Ok(d) if !d.is_zero() && d.as_secs() <= max_days * 86_400 => d,
+        _ => {
+            return Err(usage_error(
+                "--since",
+                text,
+                &format!("not a duration from 1s to {max_days} days"),
+                "--since 7d",
+            ))
+        }
+    };
+    let since = Utc::now() - chrono::Duration::from_std(since).expect("at most ten years");
+    crate::chart::history_source(&raw(m), env, since).map_err(|e| config_error(&e))
+}
+
 /// The command line.
 pub fn command() -> Command {
     Command::new("autoscale")
@@ -95,6 +128,7 @@ pub fn command() -> Command {
                 .arg(Arg::new("input").long("input").value_name("FILE").action(ArgAction::Append).help("Read this file (plain or gzip) instead of standard input; repeatable, in any order"))
                 .arg(Arg::new("output").long("output").value_name("FILE").default_value("autoscale.svg").help("Where to write: FILE.svg (static image) or FILE.html (interactive page)"))
                 .arg(Arg::new("title").long("title").value_name("TEXT").help("A title for the chart [default: the target's name]"))
+                .args(history_args())
                 .arg(target_arg()),
         )
         .subcommand(
@@ -102,6 +136,7 @@ pub fn command() -> Command {
                 .about("A schedule written by recorded traffic (a day at least, a week or more is better): the dynos each hour of the week needed, with wiggle room, its cost next to the current schedule's, and the hours the current schedule ran short.")
                 .args(settings(cmd::INSIGHT))
                 .arg(Arg::new("input").long("input").value_name("FILE").action(ArgAction::Append).help("Read this file (plain or gzip) instead of standard input; repeatable, in any order"))
+                .args(history_args())
                 .arg(target_arg())
                 .arg(Arg::new("headroom").long("headroom").value_name("SHARE").default_value("0").help("Extra capacity on top of the need: 0.2 = 20 % more"))
                 .arg(Arg::new("lead").long("lead").value_name("DURATION").default_value("15m").help("Scale out this long before a rise"))
@@ -385,6 +420,7 @@ fn suggest(m: &ArgMatches, env: &Env) -> ExitCode {
                 .get_many::<String>("input")
                 .map(|v| v.map(PathBuf::from).collect())
                 .unwrap_or_default(),
+            history: history_source(m, env)?,
             target: target.clone(),
             configured: configured.clone(),
             unnamed_configuration,
@@ -420,7 +456,12 @@ fn chart(m: &ArgMatches, env: &Env) -> ExitCode {
             Ok(c) => c,
             Err(e) => return config_error(&e),
         };
+    let history = match history_source(m, env) {
+        Ok(h) => h,
+        Err(code) => return code,
+    };
     let command = crate::chart::Command {
+        history,
         inputs: m
             .get_many::<String>("input")
             .map(|v| v.map(PathBuf::from).collect())

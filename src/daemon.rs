@@ -26,6 +26,7 @@ use crate::calendar::feed::{FeedStatus, HolidayFeeds};
 use crate::checks::{phase, CheckPlan, CheckTask};
 use crate::config::{CheckUrl, Config, Target};
 use crate::heroku::{ApiError, Client, Retry};
+use crate::history::{History, HistoryHandle, HistorySetting, Startup};
 use crate::notify::{Kind, Notice, Notifier};
 use crate::reconcile::{AppLoop, Clock, Refused};
 use crate::schedule::Schedule;
@@ -34,6 +35,9 @@ use crate::schedule::Schedule;
 pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(20);
 /// How long alerts still being sent may delay the exit.
 pub const ALERT_GRACE: Duration = Duration::from_secs(3);
+/// How long the history may take to write what is queued at exit (rows left then are dropped,
+/// counted).
+pub const HISTORY_CLOSE: Duration = Duration::from_secs(5);
 /// Apps started at once (each startup is one or two API calls).
 const STARTUP_CONCURRENCY: usize = 8;
 /// How long startup waits for the holiday feeds' first fetch (each has its own 10 s timeout).
@@ -118,7 +122,15 @@ pub async fn run_with(
     // Alerts run beside the loops, on their own tracker: at shutdown a hanging webhook gets a
     // short grace, never the loops' budget. Started first, so a refused token is reported.
     let alerts = TaskTracker::new();
-    let notifier = crate::notify::start(&config.notify, &alerts);
+    let history = start_history(&config.history).await;
+    let notifier = crate::notify::start(&config.notify, &alerts, history.handle.clone());
+    // A history that cannot be kept is a risky start: told to a human with the reason.
+    let warnings: Vec<String> = warnings
+        .iter()
+        .cloned()
+        .chain(history.risk.clone())
+        .collect();
+    let warnings = warnings.as_slice();
 
     let apps = group_by_app(&targets);
     let loads: Vec<AppLoad> = apps
@@ -179,6 +191,7 @@ pub async fn run_with(
             clock,
         );
         app_loop.set_read_phase((i + 1) as f64 / app_count as f64);
+        app_loop.set_history(history.handle.clone());
         let client = client.clone();
         let http = probe_http.clone();
         let gate = gate.clone();
@@ -255,6 +268,7 @@ pub async fn run_with(
                 client: client.clone(),
                 handle: handle.clone(),
                 clock: clocks.traffic,
+                history: history.handle.clone(),
             };
             tasks.spawn(stream.run(cancel.clone()));
         }
@@ -292,6 +306,7 @@ pub async fn run_with(
     finished &= tokio::time::timeout(ALERT_GRACE, alerts.wait())
         .await
         .is_ok();
+    finished &= history.close().await;
     tracing::info!(
         event = "shutdown",
         signal,
@@ -300,6 +315,72 @@ pub async fn run_with(
         api_calls = client.calls().sent()
     );
     Ok(())
+}
+
+/// The history as the daemon runs it: the handle every sink records through, the writer task,
+/// and what to tell a human when it cannot be kept.
+struct HistoryRun {
+    handle: HistoryHandle,
+    task: Option<tokio::task::JoinHandle<()>>,
+    /// Why the history is not kept, for the `risky_start` alert.
+    risk: Option<String>,
+}
+
+/// Starts the writer when the history is on. It never stops the daemon: an unreachable
+/// database is a warning (logged by [`History::start`]) and a risky start, and the writer keeps
+/// trying; a dyno without a database runs without history, with a warning.
+async fn start_history(settings: &crate::history::Settings) -> HistoryRun {
+    let url = match &settings.store {
+        HistorySetting::On(url) => url.clone(),
+        HistorySetting::Off { warning } => {
+            match warning {
+                Some(w) => tracing::warn!(event = "history", state = "off", "{w}"),
+                None => tracing::info!(event = "history", state = "off"),
+            }
+            return HistoryRun {
+                handle: HistoryHandle::off(),
+                task: None,
+                risk: None,
+            };
+        }
+    };
+    let store = url.to_string();
+    let started = History::start(url, crate::history::Options::new(settings.retention_days)).await;
+    let risk = match started.startup {
+        Startup::Ready { .. } => None,
+        Startup::Unreachable { reason } => Some(format!(
+            "the history database {store} cannot be reached ({reason}): traffic and decisions are not kept until it answers"
+        )),
+    };
+    HistoryRun {
+        handle: started.handle,
+        task: Some(started.task),
+        risk,
+    }
+}
+
+impl HistoryRun {
+    /// Writes what is queued (at most [`HISTORY_CLOSE`]) and says what was kept and lost;
+    /// `false` when the writer did not finish in time.
+    async fn close(self) -> bool {
+        let Some(task) = self.task else {
+            return true;
+        };
+        let closed = self.handle.close(HISTORY_CLOSE).await;
+        if closed {
+            let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
+        }
+        let stats = self.handle.stats();
+        tracing::info!(
+            event = "history",
+            state = "closed",
+            written = stats.written,
+            dropped = stats.dropped,
+            invalid = stats.invalid,
+            clean = closed,
+        );
+        closed
+    }
 }
 
 /// Every distinct set of holiday feeds among the targets (targets with the same holidays and

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
-use crate::config::field::{CONFIG, HEROKU_API_KEY, HEROKU_API_URL, NOTIFY_WEBHOOK};
+use crate::config::field::{CONFIG, HEROKU_API_KEY, HEROKU_API_URL, HISTORY, NOTIFY_WEBHOOK};
 use crate::config::{Env, Raw};
 use crate::logfmt::Line;
 use crate::sim::{FakeApp, FakeHeroku, Mode, Receiver};
@@ -206,16 +206,25 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
     api.add_formation(APP, "worker", 1, "Standard-1X");
 
     let now = Utc::now();
+    let demo_start = now - chrono::Duration::seconds(1);
     let schedule = schedule(now);
     let worker = worker_schedule(now);
     let file = config_file(&schedule, &worker);
     let webhook = hooks.url("/hooks/autoscale-demo");
     let api_url = api.url();
+    // The daemon keeps its history in a temporary SQLite file; the chart is drawn from it.
+    let history_file = std::env::temp_dir().join(format!(
+        "autoscale-demo-{}-{:08x}.sqlite",
+        std::process::id(),
+        fastrand::u32(..)
+    ));
+    let history_url = format!("sqlite://{}", history_file.display());
     let raw = Raw::from_pairs([
         (HEROKU_API_KEY, key.as_str()),
         (HEROKU_API_URL, api_url.as_str()),
         (NOTIFY_WEBHOOK, webhook.as_str()),
         (CONFIG, file.as_str()),
+        (HISTORY, history_url.as_str()),
     ]);
     let config = match crate::config::resolve(&raw, &Env::default()) {
         Ok(c) => c,
@@ -228,6 +237,12 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
     println!("autoscale demo: the real daemon against a simulated Heroku API and a simulated app on 127.0.0.1, for {seconds} s.");
     println!("two targets of {APP}: web on \"{schedule}\" (a change every 15 s), max {MAX}, a check every second;");
     println!("worker on its own schedule \"{worker}\" (no check: workers serve no web traffic); alerts go to a local webhook.");
+    println!(
+        "history: kept in the temporary file {} (deleted at the end); the chart is drawn from it.",
+        history_file.display()
+    );
+    let targets = config.targets.all.clone();
+    let history = config.history.clone();
     let started = std::time::Instant::now();
     let (stop_tx, stop_rx) = oneshot::channel::<&'static str>();
     let traffic_clock = crate::reconcile::Clock::faster(TRAFFIC_SPEED);
@@ -310,13 +325,9 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
         title: Some("autoscale demo".to_owned()),
         target: None,
     };
-    // Traffic minutes ran on the demo's faster clock: they would not line up with the rest.
-    let log: String = log
-        .lines()
-        .filter(|l| !l.contains(" event=traffic "))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    match crate::chart::chart(&log, &options) {
+    let drawn = chart_from_history(&history, &targets, demo_start, &options).await;
+    remove_sqlite(&history_file);
+    match drawn {
         Ok((svg, summaries)) => match std::fs::write(&output, svg) {
             Ok(()) => {
                 for summary in &summaries {
@@ -335,6 +346,46 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
         }
     }
     code
+}
+
+/// The chart of the run, read back from the daemon's history through the same reader as
+/// `chart --history`, with the configuration's settings (schedule, max, thresholds).
+async fn chart_from_history(
+    history: &crate::history::Settings,
+    targets: &[crate::config::Target],
+    since: DateTime<Utc>,
+    options: &crate::chart::Options,
+) -> Result<(String, Vec<crate::chart::Summary>), String> {
+    let crate::history::HistorySetting::On(url) = &history.store else {
+        return Err("the demo's history is off".to_owned());
+    };
+    let until = Utc::now() + chrono::Duration::seconds(1);
+    let mut reader = crate::chart::Reader::new();
+    for t in targets {
+        let mut data = crate::history::read(url, &t.app, Some(&t.process), since, until)
+            .await
+            .map_err(|e| format!("cannot read the demo's history: {e}"))?;
+        // Traffic minutes ran on the demo's faster clock: they would not line up with the rest.
+        data.traffic.clear();
+        reader.read_history(data);
+    }
+    let dataset = reader.finish(&crate::chart::Hints {
+        target: None,
+        configured: targets,
+    });
+    if dataset.is_empty() {
+        return Err("the demo's history is empty".to_owned());
+    }
+    crate::chart::svg(&dataset, options).map_err(|e| e.to_string())
+}
+
+/// Deletes a SQLite file and its journal files.
+fn remove_sqlite(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(name));
+    }
 }
 
 /// What happened, in a few lines: reaction time to each fault, scales, alerts.

@@ -29,6 +29,7 @@ use tracing::Level;
 use crate::budget::Budget;
 use crate::config::{CheckUrl, Target};
 use crate::heroku::{ApiError, Client, Formation, Listing, Release, Update};
+use crate::history::{HistoryHandle, HoldReason, HoldRow, ProbeRow, ProbeSource, ScaleRow};
 use crate::notify::{Kind, Notice, Notifier, STILL_UNHEALTHY_AFTER};
 use crate::policy::{decide, Action, Decision, Hold, Load, Reason, Skip, Streaks, View};
 use crate::probe::{Outcome, Probe};
@@ -384,6 +385,8 @@ pub struct AppLoop {
     /// When to try a refused PATCH again (preboot), and since when it is refused.
     retry_at: Option<Instant>,
     preboot_since: Option<Instant>,
+    /// Where probes, scales and holds are kept (off unless [`AppLoop::set_history`]).
+    history: HistoryHandle,
 }
 
 /// The latest release, cached by ETag.
@@ -449,7 +452,14 @@ impl AppLoop {
             release_read_at: None,
             retry_at: None,
             preboot_since: None,
+            history: HistoryHandle::off(),
         }
+    }
+
+    /// Keeps this app's probes, scales and holds in the history (only queued: the loop never
+    /// waits for the database).
+    pub fn set_history(&mut self, history: HistoryHandle) {
+        self.history = history;
     }
 
     /// Spreads this app's periodic reads: the first comes after `phase` (0..1) of the read
@@ -810,6 +820,14 @@ impl AppLoop {
             until = %until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             "a quantity set by someone else is kept"
         );
+        self.history.record(hold_row(
+            &t.target,
+            now,
+            HoldReason::Manual,
+            formation.quantity,
+            Some(until),
+            false,
+        ));
         self.notifier.notify(Notice {
             to: Some(formation.quantity),
             message: format!(
@@ -828,7 +846,7 @@ impl AppLoop {
     fn end_holds(&mut self, now: DateTime<Utc>) {
         for t in &mut self.targets {
             if t.hold.is_some_and(|h| h.until <= now) {
-                end_hold(t, "expired");
+                end_hold(t, "expired", &self.history, now);
             }
             let pause = t.target.pause.filter(|p| p.covers(now));
             match (pause, t.paused) {
@@ -842,6 +860,19 @@ impl AppLoop {
                         until = %p.until_text(),
                         "paused: every decision is logged (result=paused), nothing is sent"
                     );
+                    let until = match p {
+                        crate::config::Pause::Until(until) => Some(until),
+                        crate::config::Pause::Forever => None,
+                    };
+                    let quantity = t.known.as_ref().map_or(0, |k| k.quantity);
+                    self.history.record(hold_row(
+                        &t.target,
+                        now,
+                        HoldReason::Pause,
+                        quantity,
+                        until,
+                        false,
+                    ));
                 }
                 (None, true) => {
                     t.paused = false;
@@ -856,6 +887,15 @@ impl AppLoop {
                         reason = "pause",
                         why = "expired"
                     );
+                    let quantity = t.known.as_ref().map_or(0, |k| k.quantity);
+                    self.history.record(hold_row(
+                        &t.target,
+                        now,
+                        HoldReason::Pause,
+                        quantity,
+                        None,
+                        true,
+                    ));
                 }
                 _ => {}
             }
@@ -1033,6 +1073,19 @@ impl AppLoop {
             late_ms,
             outcomes.len(),
         );
+        self.history.record(ProbeRow {
+            app: t.target.app.clone(),
+            process: t.target.process.clone(),
+            at: now,
+            source: if source == "traffic" {
+                ProbeSource::Traffic
+            } else {
+                ProbeSource::Probe
+            },
+            outcome: probe.outcome,
+            status: probe.status.map(u32::from),
+            latency_ms: Some(u32::try_from(probe.latency_ms()).unwrap_or(u32::MAX)),
+        });
         if let (Some((version, until)), true) = (grace, probe.outcome.is_unhealthy()) {
             // A deploy or restart is starting: its errors are not an outage (yet).
             if t.deploy_said != Some(version) {
@@ -1047,6 +1100,14 @@ impl AppLoop {
                     release = version,
                     "unhealthy checks right after a release do not scale out"
                 );
+                self.history.record(hold_row(
+                    &t.target,
+                    now,
+                    HoldReason::Deploy,
+                    current.unwrap_or(0),
+                    Some(until),
+                    false,
+                ));
             }
             log_skip(&t.target, Skip::Deploy, current.unwrap_or(0), Wake::Check);
             t.last_probe = Some(probe);
@@ -1272,6 +1333,7 @@ impl AppLoop {
         edge_at: Option<DateTime<Utc>>,
         result: &'static str,
     ) {
+        let now = self.clock.now();
         let t = &mut self.targets[index];
         t.streaks.scaled();
         t.calm.clear();
@@ -1280,8 +1342,10 @@ impl AppLoop {
             t.edge_handled = edge_at;
         }
         if d.ends_hold {
-            end_hold(t, "unhealthy");
+            end_hold(t, "unhealthy", &self.history, now);
         }
+        self.history
+            .record(scale_row(&t.target, now, from, to, reason, result));
         tracing::info!(
             event = "scale",
             app = %t.target.app,
@@ -1336,6 +1400,14 @@ impl AppLoop {
         if e.is_cancelled() {
             // The shutdown stopped it: nothing failed, nobody is told.
             tracing::info!(event = "scale", app = %app, process = %process, from, to, reason = reason.as_str(), result = "cancelled");
+            self.history.record(scale_row(
+                &t.target,
+                self.clock.now(),
+                from,
+                to,
+                reason,
+                "cancelled",
+            ));
             return;
         }
         // During preboot Heroku refuses formation changes for a while: asked again every 15 s
@@ -1358,6 +1430,14 @@ impl AppLoop {
         let status = e.status().map(|s| s.to_string()).unwrap_or_default();
         let message = e.message();
         crate::event_at!(level, event = "scale", app = %app, process = %process, from, to, reason = reason.as_str(), result = "error", status = %status, message = %message);
+        self.history.record(scale_row(
+            &t.target,
+            self.clock.now(),
+            from,
+            to,
+            reason,
+            "error",
+        ));
         if !repeated {
             self.notifier.notify(Notice {
                 reason: reason.to_string(),
@@ -1388,7 +1468,7 @@ impl From<InboxState> for Taken {
     }
 }
 
-fn end_hold(t: &mut TargetState, why: &str) {
+fn end_hold(t: &mut TargetState, why: &str, history: &HistoryHandle, now: DateTime<Utc>) {
     if let Some(h) = t.hold.take() {
         tracing::info!(
             event = "hold_end",
@@ -1398,9 +1478,57 @@ fn end_hold(t: &mut TargetState, why: &str) {
             quantity = h.quantity,
             why
         );
+        history.record(hold_row(
+            &t.target,
+            now,
+            HoldReason::Manual,
+            h.quantity,
+            Some(h.until),
+            true,
+        ));
         // The schedule resumes: its latest edge applies again.
         t.edge_handled = None;
         t.last_skip = None;
+    }
+}
+
+/// The history's row of an `event=hold` (`ended` false) or `event=hold_end` line.
+fn hold_row(
+    target: &Target,
+    at: DateTime<Utc>,
+    reason: HoldReason,
+    quantity: u32,
+    until: Option<DateTime<Utc>>,
+    ended: bool,
+) -> HoldRow {
+    HoldRow {
+        app: target.app.clone(),
+        process: target.process.clone(),
+        at,
+        reason,
+        quantity,
+        until,
+        ended,
+    }
+}
+
+/// The history's row of an `event=scale` line.
+fn scale_row(
+    target: &Target,
+    at: DateTime<Utc>,
+    from: u32,
+    to: u32,
+    reason: Reason,
+    result: &str,
+) -> ScaleRow {
+    ScaleRow {
+        app: target.app.clone(),
+        process: target.process.clone(),
+        at,
+        from,
+        to,
+        reason: reason.as_str().to_owned(),
+        result: result.to_owned(),
     }
 }
 

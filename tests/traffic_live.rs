@@ -108,6 +108,7 @@ async fn setup(extra: &str) -> Setup {
         client,
         handle: handle.clone(),
         clock,
+        history: autoscale::history::HistoryHandle::off(),
     };
     let tasks = vec![
         tokio::spawn(app.run(cancel.clone())),

@@ -24,6 +24,7 @@ pub use read::{Dataset, Hints, Reader, TargetData};
 pub use summary::Summary;
 
 use crate::config::{field, Env, Raw, Target};
+use crate::history::{HistorySetting, StoreError, StoreUrl};
 use crate::report::{
     AlertMark, Heatmap, MinutePoint, ProbePoint, ReportData, ScaleMark, Step, TargetReport, Zone,
 };
@@ -378,11 +379,88 @@ pub fn configured(
     Ok((targets.all, !file && !app))
 }
 
+/// The history `chart`, `suggest` and `replay` read: where, and how far back.
+#[derive(Debug, Clone)]
+pub struct HistorySource {
+    pub url: StoreUrl,
+    /// Rows from here to now are read.
+    pub since: DateTime<Utc>,
+    /// Asked for (`--history` or AUTOSCALE_HISTORY): read besides any `--input`, and a failure
+    /// is an error. Otherwise it is the default store, read only when there is nothing else
+    /// to read (no `--input`, nothing piped in).
+    pub explicit: bool,
+}
+
+/// The history to read, if any: `--history`/AUTOSCALE_HISTORY when set (`off`: none), else the
+/// store the daemon would use by default (DATABASE_URL, or the local SQLite file when it
+/// exists).
+pub fn history_source(
+    raw: &Raw,
+    env: &Env,
+    since: DateTime<Utc>,
+) -> Result<Option<HistorySource>, crate::config::ConfigError> {
+    let explicit = raw
+        .get(field::HISTORY)
+        .is_some_and(|v| !v.trim().is_empty());
+    let url = match crate::config::history(raw, env)?.store {
+        HistorySetting::Off { .. } => return Ok(None),
+        HistorySetting::On(url) => url,
+    };
+    if let (StoreUrl::Sqlite(path), false) = (&url, explicit) {
+        if !path.exists() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(HistorySource {
+        url,
+        since,
+        explicit,
+    }))
+}
+
+/// Which targets to read from the history: `wanted` (`--target`), else the configured ones,
+/// else every target the store has.
+pub async fn history_targets(
+    source: &HistorySource,
+    wanted: Option<&(String, String)>,
+    configured: &[Target],
+) -> Result<Vec<(String, String)>, StoreError> {
+    if let Some(wanted) = wanted {
+        return Ok(vec![wanted.clone()]);
+    }
+    if !configured.is_empty() {
+        return Ok(configured
+            .iter()
+            .map(|t| (t.app.clone(), t.process.clone()))
+            .collect());
+    }
+    crate::history::targets(&source.url).await
+}
+
+/// Reads `targets`' rows from `source.since` to `until` into `reader`; returns the rows read.
+pub async fn load_history(
+    reader: &mut Reader,
+    source: &HistorySource,
+    targets: &[(String, String)],
+    until: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let mut rows = 0;
+    for (app, process) in targets {
+        let data =
+            crate::history::read(&source.url, app, Some(process), source.since, until).await?;
+        rows += data.len();
+        reader.read_history(data);
+    }
+    Ok(rows)
+}
+
 /// What `autoscale chart` was asked.
 #[derive(Debug, Clone)]
 pub struct Command {
-    /// Files to read, in order; none: standard input.
+    /// Files to read, in order; none: standard input (unless the history is read instead).
     pub inputs: Vec<PathBuf>,
+    /// The history to read (see [`HistorySource::explicit`]).
+    pub history: Option<HistorySource>,
     pub output: PathBuf,
     pub options: Options,
     /// From the configuration (see [`configured`]).
@@ -415,14 +493,15 @@ pub fn run(command: &Command) -> u8 {
         .map(|(a, p)| (a.as_str(), p.as_str()));
     let dataset = match load(
         &command.inputs,
+        command.history.as_ref(),
         target,
         &command.configured,
         command.unnamed_configuration,
     ) {
         Ok(dataset) => dataset,
-        Err(e) => {
+        Err((code, e)) => {
             eprintln!("error: {e}");
-            return 2;
+            return code;
         }
     };
     let lines = dataset.lines;
@@ -453,35 +532,54 @@ pub fn run(command: &Command) -> u8 {
         println!();
     }
     println!(
-        "read: {} router lines, {} event=traffic lines, {} autoscale event lines; skipped lines: {} garbage, {} unrelated",
-        lines.router, lines.traffic, lines.daemon, lines.garbage, lines.other
+        "read: {} router lines, {} event=traffic lines, {} autoscale event lines, {} history rows; skipped lines: {} garbage, {} unrelated",
+        lines.router, lines.traffic, lines.daemon, lines.history, lines.garbage, lines.other
     );
     println!("chart written to {}", command.output.display());
     0
 }
 
-/// Reads the inputs (files in order, or standard input when none) into a [`Dataset`], the way
-/// `chart`, `suggest` and `replay` all read them: `target` keeps only that target (and gives it
-/// the router lines), `configured` fills in settings (`unnamed`: the configured target still
-/// needs the input's app). Warnings and notes go to standard error; `Err` is a one-line reason.
+/// Reads the inputs into a [`Dataset`], the way `chart`, `suggest` and `replay` all read them:
+/// the history (one asked for always; the default store only when nothing else is given), the
+/// files in order, or standard input when there are neither. `target` keeps only that target
+/// (and gives it the router lines), `configured` fills in settings (`unnamed`: the configured
+/// target still needs the input's app). Warnings and notes go to standard error; `Err` is the
+/// exit code (1: the history could not be read; 2: nothing to read or a file could not) and a
+/// one-line reason.
 pub fn load(
     inputs: &[PathBuf],
+    history: Option<&HistorySource>,
     target: Option<(&str, &str)>,
     configured: &[Target],
     unnamed: bool,
-) -> Result<Dataset, String> {
+) -> Result<Dataset, (u8, String)> {
     use std::io::IsTerminal as _;
-    if inputs.is_empty() && std::io::stdin().is_terminal() {
-        return Err(format!("nothing to read: pipe logs in, or name files with --input; example: {EXAMPLE} (or --input drain.log --input router.log.gz)"));
+    let terminal = std::io::stdin().is_terminal();
+    let history = history.filter(|h| h.explicit || (inputs.is_empty() && terminal));
+    let stdin = inputs.is_empty() && history.is_none();
+    if stdin && terminal {
+        return Err((2, format!("nothing to read: pipe logs in, name files with --input, or read the daemon's history with --history; example: {EXAMPLE} (or --input drain.log --input router.log.gz, or --history sqlite://autoscale-history.sqlite --since 7d)")));
     }
     let mut reader = Reader::new();
-    let read = if inputs.is_empty() {
+    if let Some(source) = history {
+        let wanted = target.map(|(a, p)| (a.to_owned(), p.to_owned()));
+        let configured = if unnamed { &[] } else { configured };
+        match read_history(&mut reader, source, wanted.as_ref(), configured) {
+            Ok(rows) => eprintln!(
+                "note: read {rows} row(s) of history from {} since {}",
+                source.url,
+                source.since.format("%Y-%m-%d %H:%M UTC")
+            ),
+            Err(e) => return Err((1, format!("cannot read the history: {}", e.message))),
+        }
+    }
+    let read = if stdin {
         reader.read_stdin()
     } else {
         inputs.iter().try_for_each(|path| reader.read_path(path))
     };
     if let Err(e) = read {
-        return Err(format!("cannot read {e}"));
+        return Err((2, format!("cannot read {e}")));
     }
     let hints = Hints {
         target,
@@ -508,6 +606,26 @@ pub fn load(
         eprintln!("note: {note}");
     }
     Ok(dataset)
+}
+
+/// The history part of [`load`], on a runtime of its own (the rest of reading is synchronous).
+fn read_history(
+    reader: &mut Reader,
+    source: &HistorySource,
+    wanted: Option<&(String, String)>,
+    configured: &[Target],
+) -> Result<usize, StoreError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StoreError {
+            kind: "runtime",
+            message: e.to_string(),
+        })?;
+    runtime.block_on(async {
+        let targets = history_targets(source, wanted, configured).await?;
+        load_history(reader, source, &targets, Utc::now()).await
+    })
 }
 
 /// A configuration without an app name is the input's one target's (else it is not used).

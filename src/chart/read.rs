@@ -38,6 +38,7 @@ use chrono_tz::Tz;
 
 use crate::config::Target;
 use crate::history::rows::ProbeSource;
+use crate::history::{HistoryData, HoldReason};
 use crate::logfmt::Line;
 use crate::probe::Outcome;
 use crate::schedule::{Schedule, MAX_QUANTITY};
@@ -184,6 +185,8 @@ pub struct Lines {
     pub out_of_range: u64,
     /// Router lines that could not be given to an app (see the module docs).
     pub unattributed: u64,
+    /// Rows read from the history database.
+    pub history: u64,
     /// Lines and events left out by a cap.
     pub overflow: u64,
     /// Bytes read, after decompression.
@@ -193,7 +196,7 @@ pub struct Lines {
 impl Lines {
     /// Lines that were neither garbage nor something else's: what a chart is made of.
     pub fn useful(&self) -> u64 {
-        self.router + self.traffic + self.daemon
+        self.router + self.traffic + self.daemon + self.history
     }
 }
 
@@ -660,6 +663,59 @@ impl Reader {
         let counts = input::read_stdin(|record| self.record(record))?;
         self.dataset.lines.bytes += counts.bytes;
         Ok(())
+    }
+
+    /// Takes rows read back from the history database (`--history`): the one conversion from
+    /// stored rows to what `chart`, `suggest` and `replay` draw and replay. A minute also given
+    /// by an input is one minute (see the module docs); events repeated in an input are dropped
+    /// by [`Dataset::sort`] when equal.
+    pub fn read_history(&mut self, data: HistoryData) {
+        let d = &mut self.dataset;
+        d.lines.history += data.len() as u64;
+        for row in data.traffic {
+            d.add_minute(row.to_minute());
+        }
+        for row in data.probes {
+            let probe = Probe {
+                at: row.at,
+                source: row.source,
+                outcome: row.outcome,
+                status: row.status.and_then(|s| u16::try_from(s).ok()),
+                latency_ms: row.latency_ms.map(f64::from),
+                current: None,
+            };
+            d.add_probe(&row.app, &row.process, probe);
+        }
+        for row in data.scales {
+            let scale = Scale {
+                at: row.at,
+                from: Some(row.from),
+                to: Some(row.to),
+                reason: row.reason,
+                result: row.result,
+            };
+            d.add_scale(&row.app, &row.process, scale);
+        }
+        for row in data.holds {
+            // A pause holds whatever runs: its row's quantity is what was known, not a setting.
+            let quantity = (row.reason != HoldReason::Pause).then_some(row.quantity);
+            let hold = Hold {
+                at: row.at,
+                reason: row.reason.as_str().to_owned(),
+                quantity,
+                until: row.until,
+                ended: row.ended,
+            };
+            d.add_hold(&row.app, &row.process, hold);
+        }
+        for row in data.alerts {
+            let alert = Alert {
+                at: row.at,
+                channel: "history".to_owned(),
+                kind: row.kind,
+            };
+            d.add_alert(&row.app, &row.process, alert);
+        }
     }
 
     /// Reads text already in memory (the demo's own log).

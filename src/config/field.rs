@@ -129,6 +129,8 @@ pub const CHECK_CONCURRENCY: &str = "AUTOSCALE_CHECK_CONCURRENCY";
 pub const SHARDS: &str = "AUTOSCALE_SHARDS";
 pub const SHARD: &str = "AUTOSCALE_SHARD";
 pub const LOG: &str = "AUTOSCALE_LOG";
+pub const HISTORY: &str = "AUTOSCALE_HISTORY";
+pub const HISTORY_DAYS: &str = "AUTOSCALE_HISTORY_DAYS";
 pub const NOTIFY_WEBHOOK: &str = "AUTOSCALE_NOTIFY_WEBHOOK";
 pub const NOTIFY_SMTP_URL: &str = "AUTOSCALE_NOTIFY_SMTP_URL";
 pub const NOTIFY_EMAIL_FROM: &str = "AUTOSCALE_NOTIFY_EMAIL_FROM";
@@ -141,7 +143,7 @@ pub const NOTIFY_TWILIO_URL: &str = "AUTOSCALE_NOTIFY_TWILIO_URL";
 pub const NOTIFY_ON: &str = "AUTOSCALE_NOTIFY_ON";
 pub const NOTIFY_REPEAT: &str = "AUTOSCALE_NOTIFY_REPEAT";
 
-use cmd::{CHECK, DAEMON, NOTIFY_TEST, PLAN, RUN, TARGETS};
+use cmd::{CHECK, DAEMON, INSIGHT, NOTIFY_TEST, PLAN, RUN, TARGETS};
 
 /// Where alerts go: the daemon sends, `check` lists, `notify-test` tests.
 const ALERTS: u8 = DAEMON | NOTIFY_TEST;
@@ -177,6 +179,8 @@ pub const FIELDS: &[Field] = &[
     global(CHECK_CONCURRENCY, "check-concurrency", RUN, "Checks in flight at once [default: 50]", "50"),
     secret(HEROKU_API_KEY, "heroku-api-key", DAEMON, "Heroku Platform API token (never printed)", "$(heroku authorizations:create -S -d autoscale)"),
     global(HEROKU_API_URL, "heroku-api-url", DAEMON, "Platform API base URL; plain http only for loopback [default: https://api.heroku.com]", "https://api.heroku.com"),
+    secret(HISTORY, "history", DAEMON | INSIGHT, "Where the history is kept: postgres://… (Heroku Postgres), sqlite://PATH or off (password never printed) [default: $DATABASE_URL when postgres; else sqlite://autoscale-history.sqlite off a dyno; else off]", "sqlite://autoscale-history.sqlite"),
+    global(HISTORY_DAYS, "history-days", DAEMON | INSIGHT, "Days of history kept; older rows are deleted [default: 35]", "35"),
     global(LOG, "log", RUN | CHECK | NOTIFY_TEST, "Log filter, RUST_LOG syntax [default: info,tokio_cron_scheduler=warn]", "info,autoscale=debug"),
     secret(NOTIFY_WEBHOOK, "notify-webhook", ALERTS, "Webhook URL(s), comma-separated; Slack URLs get Slack's shape (never printed)", "https://hooks.slack.com/services/T000/B000/XXXX"),
     secret(NOTIFY_SMTP_URL, "notify-smtp-url", ALERTS, "smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465 (password never printed)", "smtp://apikey:SECRET@smtp.sendgrid.net:587"),

@@ -383,6 +383,8 @@ pub struct Config {
     pub api_budget: u32,
     /// Checks in flight at once.
     pub check_concurrency: usize,
+    /// Where the history is kept (AUTOSCALE_HISTORY, AUTOSCALE_HISTORY_DAYS).
+    pub history: crate::history::Settings,
 }
 
 /// The process environment the configuration reads besides the table's variables.
@@ -390,8 +392,10 @@ pub struct Config {
 pub struct Env {
     /// HEROKU_APP_NAME (dyno metadata): the default app.
     pub heroku_app_name: Option<String>,
-    /// DYNO (`clock.2`): the default shard.
+    /// DYNO (`clock.2`): the default shard, and whether this runs on a dyno.
     pub dyno: Option<String>,
+    /// DATABASE_URL (Heroku Postgres): the default history store.
+    pub database_url: Option<String>,
 }
 
 impl Env {
@@ -399,8 +403,33 @@ impl Env {
         Env {
             heroku_app_name: std::env::var("HEROKU_APP_NAME").ok(),
             dyno: std::env::var("DYNO").ok(),
+            database_url: std::env::var(crate::history::settings::DATABASE_URL_VAR).ok(),
         }
     }
+}
+
+/// AUTOSCALE_HISTORY and AUTOSCALE_HISTORY_DAYS, with the contract's defaults (DATABASE_URL,
+/// DYNO); a bad value is the same one-line error as any other setting, its password redacted.
+pub fn history(raw: &Raw, env: &Env) -> Result<crate::history::Settings, ConfigError> {
+    use crate::history::settings::{DATABASE_URL_VAR, DYNO_VAR};
+    crate::history::resolve(|name| match name {
+        DATABASE_URL_VAR => env.database_url.clone(),
+        DYNO_VAR => env.dyno.clone(),
+        _ => raw.get(name).map(str::to_owned),
+    })
+    .map_err(|e| {
+        let place = field::FIELDS
+            .iter()
+            .find(|f| f.var == e.variable)
+            .map_or_else(|| e.variable.to_owned(), |f| f.label());
+        ConfigError {
+            place,
+            variable: e.variable,
+            value: Some(e.value),
+            problem: e.problem,
+            example: e.example,
+        }
+    })
 }
 
 pub fn duration(value: Option<&Value>, default: Duration) -> Result<Duration, ConfigError> {
@@ -896,6 +925,7 @@ pub fn resolve(raw: &Raw, env: &Env) -> Result<Config, ConfigError> {
         10_000,
     )? as usize;
     let notify = crate::notify::settings::resolve(raw)?;
+    let history = history(raw, env)?;
     Ok(Config {
         api_key,
         api_url,
@@ -904,6 +934,7 @@ pub fn resolve(raw: &Raw, env: &Env) -> Result<Config, ConfigError> {
         notify,
         api_budget,
         check_concurrency,
+        history,
     })
 }
 
@@ -989,11 +1020,60 @@ mod tests {
         raw.remove(APP);
         let env = Env {
             heroku_app_name: Some("meta-app".into()),
-            dyno: None,
+            ..Env::default()
         };
         assert_eq!(resolve(&raw, &env).unwrap().targets.all[0].app, "meta-app");
         let e = resolve(&raw, &Env::default()).unwrap_err();
         assert_eq!(e.variable, "AUTOSCALE_APP");
+    }
+
+    #[test]
+    fn history_follows_the_contract_and_never_prints_a_password() {
+        use crate::history::{HistorySetting, StoreUrl};
+        let local = resolve(&base(), &Env::default()).unwrap().history;
+        assert_eq!(local.retention_days, 35);
+        assert!(
+            matches!(&local.store, HistorySetting::On(StoreUrl::Sqlite(p)) if p.to_str() == Some("autoscale-history.sqlite")),
+            "{local:?}"
+        );
+        let heroku = Env {
+            dyno: Some("clock.1".into()),
+            database_url: Some("postgres://u:pw@db.example.com:5432/d".into()),
+            ..Env::default()
+        };
+        let on_heroku = resolve(&base(), &heroku).unwrap().history;
+        assert!(matches!(
+            on_heroku.store,
+            HistorySetting::On(StoreUrl::Postgres(_))
+        ));
+        let bare_dyno = Env {
+            dyno: Some("clock.1".into()),
+            ..Env::default()
+        };
+        let off = resolve(&base(), &bare_dyno).unwrap().history;
+        assert!(matches!(
+            off.store,
+            HistorySetting::Off { warning: Some(_) }
+        ));
+        let days = resolve(&with(&[(HISTORY, "off"), (HISTORY_DAYS, "7")]), &heroku)
+            .unwrap()
+            .history;
+        assert_eq!(days.store, HistorySetting::Off { warning: None });
+        assert_eq!(days.retention_days, 7);
+
+        let e = resolve(&with(&[(HISTORY, "mysql://u:s3cr3t@h/d")]), &Env::default()).unwrap_err();
+        let text = e.to_string();
+        assert_eq!(e.variable, HISTORY);
+        assert!(text.starts_with("AUTOSCALE_HISTORY (--history)="), "{text}");
+        assert!(text.contains("example: AUTOSCALE_HISTORY="), "{text}");
+        assert!(!text.contains("s3cr3t") && !text.contains('\n'), "{text}");
+        let e = resolve(&with(&[(HISTORY_DAYS, "0")]), &Env::default()).unwrap_err();
+        assert_eq!(e.variable, HISTORY_DAYS);
+        assert!(
+            e.to_string()
+                .contains("AUTOSCALE_HISTORY_DAYS (--history-days)=\"0\""),
+            "{e}"
+        );
     }
 
     #[test]

@@ -108,6 +108,7 @@ mod tests {
         Env {
             heroku_app_name: None,
             dyno: dyno.map(str::to_owned),
+            ..Env::default()
         }
     }
 

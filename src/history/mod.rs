@@ -368,6 +368,22 @@ pub async fn read(
     result
 }
 
+/// Most targets [`targets`] lists (as many as a chart tells apart).
+pub const MAX_TARGETS: usize = 1024;
+
+/// Every target the store has rows of, (app, process), sorted; at most [`MAX_TARGETS`]. Never
+/// creates or changes anything.
+pub async fn targets(url: &StoreUrl) -> Result<Vec<(String, String)>, StoreError> {
+    let store = open_for_reading(url).await?;
+    let result = async {
+        store.schema_version().await?;
+        store.targets(MAX_TARGETS).await
+    }
+    .await;
+    store.close().await;
+    result
+}
+
 /// The store's state for `autoscale check`; never fails (an unreachable store says so).
 pub async fn status(url: &StoreUrl) -> StoreStatus {
     let mut status = StoreStatus {

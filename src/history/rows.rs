@@ -8,6 +8,7 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 
 /// The probe's own verdict type: what is stored is what the probe decided.
 pub use crate::probe::Outcome;
+use crate::traffic::minute::Minute;
 
 /// Longest app or process name kept (Heroku allows 30-character app names and 36-character ids).
 pub const MAX_NAME_BYTES: usize = 100;
@@ -223,6 +224,60 @@ impl Row {
     }
 }
 
+impl TrafficRow {
+    /// The row of an `event=traffic` minute. Counts beyond `u32` saturate; a quantile the
+    /// minute does not have (no request had a service time) is stored as 0.
+    pub fn of_minute(m: &Minute) -> TrafficRow {
+        let count = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        TrafficRow {
+            app: m.app.clone(),
+            process: m.process.clone(),
+            minute: m.minute,
+            requests: count(m.requests),
+            p50_ms: m.p50_ms.unwrap_or(0),
+            p95_ms: m.p95_ms.unwrap_or(0),
+            p99_ms: m.p99_ms.unwrap_or(0),
+            errors: count(m.errors),
+            h10: count(m.h10),
+            h12: count(m.h12),
+            h13: count(m.h13),
+            s2xx: count(m.s2xx),
+            s3xx: count(m.s3xx),
+            s4xx: count(m.s4xx),
+            s5xx: count(m.s5xx),
+            busy: m.busy,
+            dynos: m.dynos,
+        }
+    }
+
+    /// The minute back, as the readers (`chart`, `suggest`, `replay`) take it. Quantiles that
+    /// are all 0 read as unknown: that is how a minute without service times was stored (a
+    /// minute of only 0 ms requests reads the same, and charts the same).
+    pub fn to_minute(&self) -> Minute {
+        let measured = self.p50_ms != 0 || self.p95_ms != 0 || self.p99_ms != 0;
+        let quantile = |q: u32| measured.then_some(q);
+        Minute {
+            app: self.app.clone(),
+            process: self.process.clone(),
+            minute: self.minute,
+            requests: u64::from(self.requests),
+            p50_ms: quantile(self.p50_ms),
+            p95_ms: quantile(self.p95_ms),
+            p99_ms: quantile(self.p99_ms),
+            errors: u64::from(self.errors),
+            h10: u64::from(self.h10),
+            h12: u64::from(self.h12),
+            h13: u64::from(self.h13),
+            s2xx: u64::from(self.s2xx),
+            s3xx: u64::from(self.s3xx),
+            s4xx: u64::from(self.s4xx),
+            s5xx: u64::from(self.s5xx),
+            busy: self.busy,
+            dynos: self.dynos,
+        }
+    }
+}
+
 macro_rules! row_from {
     ($($variant:ident($row:ty)),*) => {$(
         impl From<$row> for Row {
@@ -302,6 +357,54 @@ pub(crate) fn from_millis(ms: i64) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_minute_goes_in_and_comes_back_as_it_was() {
+        let mut m = Minute {
+            app: "shop".into(),
+            process: "web".into(),
+            minute: at("2026-11-30T12:00:00Z"),
+            requests: 120,
+            p50_ms: Some(0),
+            p95_ms: Some(95),
+            p99_ms: Some(99),
+            errors: 3,
+            h10: 1,
+            h12: 2,
+            h13: 4,
+            s2xx: 100,
+            s3xx: 5,
+            s4xx: 6,
+            s5xx: 7,
+            busy: 1.25,
+            dynos: 2,
+        };
+        let row = TrafficRow::of_minute(&m);
+        assert_eq!((row.p50_ms, row.p95_ms, row.h13, row.s5xx), (0, 95, 4, 7));
+        assert_eq!(row.to_minute(), m, "every field survives the round trip");
+        m.p50_ms = None;
+        m.p95_ms = None;
+        m.p99_ms = None;
+        m.requests = u64::MAX;
+        let row = TrafficRow::of_minute(&m);
+        assert_eq!(row.requests, u32::MAX, "counts saturate");
+        let back = row.to_minute();
+        assert_eq!((back.p50_ms, back.p95_ms, back.p99_ms), (None, None, None));
+        assert_eq!(back.requests, u64::from(u32::MAX));
+        for (p50, p95, p99) in [(1, 0, 0), (0, 1, 0), (0, 0, 1)] {
+            let row = TrafficRow {
+                p50_ms: p50,
+                p95_ms: p95,
+                p99_ms: p99,
+                ..row.clone()
+            };
+            assert_eq!(
+                row.to_minute().p50_ms,
+                Some(p50),
+                "one measured quantile: all known"
+            );
+        }
+    }
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()

@@ -378,6 +378,26 @@ impl Store {
         })
     }
 
+    /// Every target the store has rows of, as (app, process), sorted; at most `cap`.
+    pub fn targets<'a>(
+        &'a self,
+        cap: usize,
+    ) -> BoxFuture<'a, Result<Vec<(String, String)>, StoreError>> {
+        Box::pin(async move {
+            let fail = |e: sqlx::Error| error(&self.url, "read", &e);
+            let limit = i64::try_from(cap).unwrap_or(i64::MAX);
+            with_pool!(&self.pool, pool => {
+                sqlx::query_as::<_, (String, String)>(
+                    "SELECT app, process FROM autoscale_targets ORDER BY app, process LIMIT $1",
+                )
+                .bind(limit)
+                .fetch_all(pool)
+                .await
+                .map_err(fail)
+            })
+        })
+    }
+
     /// Deletes at most about `batch` rows of one target older than `cutoff_ms`; `true` when
     /// more may be left.
     pub fn prune_step<'a>(

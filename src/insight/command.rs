@@ -45,6 +45,8 @@ impl Given {
 #[derive(Debug, Clone)]
 pub struct SuggestCommand {
     pub inputs: Vec<PathBuf>,
+    /// The daemon's history, read as `chart` reads it.
+    pub history: Option<crate::chart::HistorySource>,
     pub target: Option<(String, String)>,
     pub configured: Vec<Target>,
     pub unnamed_configuration: bool,
@@ -170,8 +172,8 @@ fn names(targets: &[&TargetData]) -> String {
         .join(", ")
 }
 
-/// Runs `suggest`; returns the exit code (0; 2 for a usage error, too little traffic or no
-/// concurrency).
+/// Runs `suggest`; returns the exit code (0; 1 when the history cannot be read; 2 for a usage
+/// error, too little traffic or no concurrency).
 pub fn run(command: &SuggestCommand) -> u8 {
     let target = command
         .target
@@ -179,14 +181,15 @@ pub fn run(command: &SuggestCommand) -> u8 {
         .map(|(a, p)| (a.as_str(), p.as_str()));
     let dataset = match crate::chart::load(
         &command.inputs,
+        command.history.as_ref(),
         target,
         &command.configured,
         command.unnamed_configuration,
     ) {
         Ok(d) => d,
-        Err(e) => {
+        Err((code, e)) => {
             eprintln!("error: {e}");
-            return 2;
+            return code;
         }
     };
     match suggest_for(&dataset, command) {
@@ -267,6 +270,7 @@ mod tests {
     fn command() -> SuggestCommand {
         SuggestCommand {
             inputs: vec![],
+            history: None,
             target: None,
             configured: vec![],
             unnamed_configuration: false,

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
+use crate::history::{AlertRow, HistoryHandle};
 pub use channels::Channel;
 pub use settings::{NotifyConfig, NotifyOn};
 
@@ -371,8 +372,9 @@ impl Notifier {
     }
 }
 
-/// Starts the dispatcher on `tasks`; returns the handle for the scaler.
-pub fn start(config: &NotifyConfig, tasks: &TaskTracker) -> Notifier {
+/// Starts the dispatcher on `tasks`; returns the handle for the scaler. Every alert sent (not
+/// throttled) is also kept in `history`.
+pub fn start(config: &NotifyConfig, tasks: &TaskTracker, history: HistoryHandle) -> Notifier {
     if config.is_empty() {
         return Notifier::disabled();
     }
@@ -391,6 +393,13 @@ pub fn start(config: &NotifyConfig, tasks: &TaskTracker) -> Notifier {
                 );
                 continue;
             }
+            history.record(AlertRow {
+                app: notice.app.clone(),
+                process: notice.process.clone(),
+                at: Utc::now(),
+                kind: notice.kind.as_str().to_owned(),
+                message: notice.text(),
+            });
             for channel in &channels {
                 let channel = channel.clone();
                 let notice = notice.clone();

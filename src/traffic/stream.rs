@@ -28,6 +28,7 @@ use tracing::Level;
 use super::minute::{Minute, StreamAggregator};
 use super::router::{parse_line, Parsed};
 use crate::heroku::{ApiError, Client};
+use crate::history::{HistoryHandle, TrafficRow};
 use crate::reconcile::{AppHandle, Clock, TrafficState};
 
 /// A minute is closed (and emitted) this long after its end: lines arrive a little late.
@@ -59,6 +60,8 @@ pub struct TrafficStream {
     pub client: Client,
     pub handle: AppHandle,
     pub clock: Clock,
+    /// Every minute is kept there too ([`HistoryHandle::off`] when there is no history).
+    pub history: HistoryHandle,
 }
 
 /// How reading one session ended.
@@ -275,6 +278,7 @@ impl TrafficStream {
     fn emit(&self, minutes: Vec<Minute>) {
         for minute in minutes {
             log_minute(&minute);
+            self.history.record(TrafficRow::of_minute(&minute));
             self.handle.traffic(minute);
         }
     }

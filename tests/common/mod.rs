@@ -53,6 +53,9 @@ impl World {
             ("HEROKU_API_URL".into(), self.api.url()),
             ("AUTOSCALE_APP".into(), APP.into()),
             ("AUTOSCALE_CHECK_URL".into(), self.app.url()),
+            // Tests that keep a history name their own store; others share one working
+            // directory and must not write a default SQLite file there.
+            ("AUTOSCALE_HISTORY".into(), "off".into()),
         ]
     }
 
