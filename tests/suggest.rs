@@ -6,6 +6,7 @@ mod common;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use autoscale::schedule::Schedule;
 use autoscale::traffic::fixture::Fixture;
@@ -187,4 +188,80 @@ async fn bad_flags_and_inputs_exit_2_with_one_line() {
     let (code, _, err) = output(&["suggest", "--input", week().to_str().unwrap()], &[]).await;
     assert_eq!(code, 2);
     assert!(err.contains("--concurrency 8"), "{err}");
+}
+
+/// Eight days of the fixture's minutes written to a SQLite history the way the daemon writes
+/// them; `suggest --history` reads them without any input file.
+#[tokio::test]
+async fn suggest_reads_the_daemon_s_history() {
+    use autoscale::history::{History, Options, StoreUrl, TrafficRow};
+    let path = dir().join("history.sqlite");
+    let _ = std::fs::remove_file(&path);
+    let start = chrono::DurationRound::duration_trunc(
+        Utc::now() - chrono::Duration::days(7) - chrono::Duration::hours(1),
+        chrono::Duration::hours(1),
+    )
+    .unwrap();
+    let fixture = Fixture {
+        scale: 6.0,
+        ..Fixture::new(start, 7, chrono_tz::Europe::Berlin)
+    };
+    let history = History::start(StoreUrl::Sqlite(path.clone()), Options::new(35)).await;
+    for chunk in fixture.minutes().chunks(1000) {
+        for minute in chunk {
+            assert!(history.handle.record(TrafficRow::of_minute(minute)));
+        }
+        assert!(
+            history.handle.flush(Duration::from_secs(30)).await,
+            "written"
+        );
+    }
+    assert!(history.handle.close(Duration::from_secs(30)).await);
+    let url = format!("sqlite://{}", path.display());
+    let (code, out, err) = output(
+        &[
+            "suggest",
+            "--history",
+            &url,
+            "--since",
+            "8d",
+            "--target",
+            "shop/web",
+            "--concurrency",
+            "4",
+            "--utilization",
+            "0.5",
+            "--tz",
+            "Europe/Berlin",
+            "--json",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(err.contains("note: read 10080 row(s) of history"), "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["traffic"]["minutes_with_traffic"], 10080);
+    assert!(
+        need(&v, "Wed", 15) > need(&v, "Wed", 3),
+        "{}",
+        v["schedule"]
+    );
+    // A history that is not there: exit 1, named, redacted.
+    let (code, _, err) = output(
+        &[
+            "suggest",
+            "--history",
+            "postgres://user:secret@127.0.0.1:1/db",
+            "--concurrency",
+            "4",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("cannot read the history") && !err.contains("secret"),
+        "{err}"
+    );
 }
