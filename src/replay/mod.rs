@@ -14,6 +14,13 @@
 //! gap in a recording reads as a quiet stretch: load scaling comes down through it.
 //! Schedule edges fire at their instants (the calendar's, holidays included).
 //!
+//! A run starts as a daemon started at the traffic's first minute: the formation holds the
+//! quantity the daemon's own lines in the input say ran then (else the schedule's floor), last
+//! changed long before, so the schedule's latest edge counts as not yet handled and applies in
+//! the first round (a quantity above the floor comes down at once: there is no probe to wait
+//! for). A quiet minute is no check, so after an outage the app counts as unhealthy until a
+//! minute of at least 20 requests says otherwise, exactly as in the daemon.
+//!
 //! What a run did is read from what it sent and said: the quantity step series from its
 //! `event=scale result=ok` lines (stamped with the virtual time, and checked against the
 //! fake's PATCHes and final quantity), the alerts from a collecting [`Notifier`] throttled as
@@ -772,4 +779,226 @@ pub fn main(command: &Command, raw: &Raw, env: &Env) -> u8 {
         print!("{}", summary::render_text(&report));
     }
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    fn minute(start: DateTime<Utc>, requests: u64, errors: u64, busy: f64) -> Minute {
+        Minute {
+            app: "shop".to_owned(),
+            process: "web".to_owned(),
+            minute: start,
+            requests,
+            p50_ms: Some(40),
+            p95_ms: Some(80),
+            p99_ms: Some(90),
+            errors,
+            h10: 0,
+            h12: 0,
+            h13: 0,
+            s2xx: requests - errors,
+            s3xx: 0,
+            s4xx: 0,
+            s5xx: errors,
+            busy,
+            dynos: 1,
+        }
+    }
+
+    fn target(pairs: &[(&str, &str)]) -> Target {
+        let raw = Raw::from_pairs(pairs.iter().copied());
+        let env = Env {
+            heroku_app_name: Some("shop".to_owned()),
+            dyno: None,
+        };
+        crate::config::targets(&raw, &env).unwrap().all.remove(0)
+    }
+
+    /// Four hours: a quiet start, five busy minutes at 01:00, the 02:00 edge, a minute of
+    /// errors at 03:00, quiet to 04:00 (only the first and last minutes recorded in between:
+    /// the gaps are quiet).
+    fn four_hours() -> Vec<Minute> {
+        let t0 = at("2026-03-02T00:00:00Z");
+        let mut minutes = vec![minute(t0, 30, 0, 0.3)];
+        for k in 0..5 {
+            minutes.push(minute(t0 + TimeDelta::minutes(60 + k), 400, 0, 3.5));
+        }
+        minutes.push(minute(t0 + TimeDelta::minutes(180), 100, 50, 0.5));
+        minutes.push(minute(t0 + TimeDelta::minutes(239), 30, 0, 0.3));
+        minutes
+    }
+
+    #[test]
+    fn the_real_policy_scales_on_load_at_edges_and_on_errors_in_virtual_time() {
+        let setting = Setting {
+            label: "current".to_owned(),
+            target: target(&[
+                ("AUTOSCALE_SCHEDULE", "00:00=1; 02:00=2"),
+                ("AUTOSCALE_CONCURRENCY", "1"),
+                ("AUTOSCALE_UTILIZATION", "1"),
+                ("AUTOSCALE_MAX", "5"),
+                ("AUTOSCALE_DRY_RUN", "true"),
+            ]),
+        };
+        let started = std::time::Instant::now();
+        let out = run(&setting, &four_hours(), None).unwrap();
+        assert!(started.elapsed() < Duration::from_secs(60), "paused time");
+        assert!(out.notes.is_empty(), "{:?}", out.notes);
+        let o = out.observed;
+        let events: Vec<(String, u32, u32, String)> = o
+            .scales
+            .iter()
+            .map(|s| {
+                (
+                    s.at.format("%H:%M:%S").to_string(),
+                    s.from,
+                    s.to,
+                    s.reason.clone(),
+                )
+            })
+            .collect();
+        let e = |t: &str, from, to, r: &str| (t.to_owned(), from, to, r.to_owned());
+        assert_eq!(
+            events,
+            [
+                // 01:00's minute needs ceil(3.5 / 1) = 4: at its end, at once.
+                e("01:01:00", 1, 4, "load"),
+                // 01:05, 01:06, 01:07 recorded nothing: three calm minutes (SCALE_IN_AFTER).
+                e("01:08:00", 4, 1, "load"),
+                e("02:00:00", 1, 2, "schedule"),
+                // Half of 03:00's requests failed: down, to max.
+                e("03:01:00", 2, 5, "down"),
+                // Quiet minutes are no checks: the app counts as unhealthy until the next
+                // minute of 20 requests or more (03:59, fast), and only then comes back down.
+                e("04:00:00", 5, 2, "load"),
+            ]
+        );
+        assert_eq!(
+            o.steps[0],
+            (at("2026-03-02T00:00:00Z"), 1),
+            "the floor at the start"
+        );
+        assert_eq!(o.steps.len(), 6);
+        assert_eq!(o.steps[5], (at("2026-03-02T04:00:00Z"), 2));
+        assert_eq!(o.alerts, ["scale_out", "recovered"]);
+        assert_eq!(o.settings.concurrency, Some(1));
+        assert_eq!(o.settings.schedule, "00:00=1; 02:00=2");
+    }
+
+    #[test]
+    fn a_run_starts_as_a_daemon_started_at_the_first_minute() {
+        let setting = Setting {
+            label: "current".to_owned(),
+            target: target(&[("AUTOSCALE_SCHEDULE", "23:00=1")]),
+        };
+        let t0 = at("2026-03-02T00:00:00Z");
+        let quiet: Vec<Minute> = (0..10)
+            .map(|k| minute(t0 + TimeDelta::minutes(k), 5, 0, 0.1))
+            .collect();
+        // Three ran when the recording began: the latest edge (23:00, to 1) counts as not yet
+        // handled, and with no probe to wait for it applies at once.
+        let o = run(&setting, &quiet, Some(3)).unwrap().observed;
+        let first: Vec<(DateTime<Utc>, u32, u32, &str)> = o
+            .scales
+            .iter()
+            .map(|s| (s.at, s.from, s.to, s.reason.as_str()))
+            .collect();
+        assert_eq!(first, [(t0, 3, 1, "schedule")]);
+        assert_eq!(o.steps, [(t0, 1)], "a step at the start replaces the start");
+        // None ran: the startup brings it to the floor.
+        let o = run(&setting, &quiet, Some(0)).unwrap().observed;
+        assert_eq!(o.scales[0].reason, "startup");
+        assert_eq!(o.steps, [(t0, 1)]);
+        // Unknown: it starts at the floor, and nothing happens in ten quiet minutes.
+        let o = run(&setting, &quiet, None).unwrap().observed;
+        assert_eq!(o.steps, [(t0, 1)]);
+        assert!(o.scales.is_empty() && o.alerts.is_empty());
+        assert!(matches!(
+            run(&setting, &[], None),
+            Err(ReplayError::NoTraffic)
+        ));
+        let long = [
+            minute(t0, 1, 0, 0.0),
+            minute(t0 + TimeDelta::days(400), 1, 0, 0.0),
+        ];
+        assert!(matches!(
+            run(&setting, &long, None),
+            Err(ReplayError::TooLong { days: 400 })
+        ));
+    }
+
+    #[test]
+    fn flags_are_validated_with_one_line_naming_the_flag() {
+        assert_eq!(parse_price(" 0.05 "), Ok(0.05));
+        for bad in ["-1", "NaN", "inf", "lots", "2000000"] {
+            let e = parse_price(bad).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("--price {bad:?}: ")), "{e}");
+            assert!(e.ends_with("example: --price 0.0347"), "{e}");
+        }
+        assert_eq!(parse_target("shop"), Ok(("shop".into(), "web".into())));
+        assert_eq!(
+            parse_target("shop/worker"),
+            Ok(("shop".into(), "worker".into()))
+        );
+        for bad in ["", "/web", "shop/", "a b/web", "shop/w\u{e9}b"] {
+            let e = parse_target(bad).unwrap_err().to_string();
+            assert!(e.starts_with("--target "), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_compared_schedule_follows_the_variables_or_swaps_in_place_in_a_file() {
+        let raw = Raw::from_pairs([("AUTOSCALE_SCHEDULE", "07:00=3; 22:00=1")]);
+        let env = Env::default();
+        let base = target(&[("AUTOSCALE_SCHEDULE", "07:00=3; 22:00=1")]);
+        assert_eq!(base.thresholds.max, 3);
+        // Without a file, max follows the schedule as the daemon's would.
+        let t = with_schedule(&base, "08:00=6; 20:00=1", &raw, &env).unwrap();
+        assert_eq!((t.thresholds.max, t.app.as_str()), (6, "shop"));
+        assert_eq!(t.schedule.describe(), "08:00=6; 20:00=1");
+        let e = with_schedule(&base, "25:00=1", &raw, &env).unwrap_err();
+        assert_eq!(e.flag, "--compare-schedule");
+        let file = Raw::from_pairs([(
+            "AUTOSCALE_CONFIG",
+            "[[target]]\napp = \"shop\"\nschedule = \"07:00=3; 22:00=1\"\nmax = 4\n",
+        )]);
+        let base = crate::config::targets(&file, &env).unwrap().all.remove(0);
+        let t = with_schedule(&base, "08:00=4; 20:00=2", &file, &env).unwrap();
+        assert_eq!(t.schedule.describe(), "08:00=4; 20:00=2");
+        assert_eq!(
+            t.holiday_schedule.describe(),
+            "00:00=2",
+            "the default follows"
+        );
+        let e = with_schedule(&base, "08:00=5", &file, &env).unwrap_err();
+        assert!(e.problem.contains("above the target's max 4"), "{e}");
+        let other = from_config(
+            &base,
+            "[[target]]\napp = \"shop\"\nschedule = \"00:00=2\"\n",
+            &file,
+            &env,
+        )
+        .unwrap();
+        assert_eq!(other.schedule.describe(), "00:00=2");
+        let e = from_config(&base, "no-such-file.toml", &file, &env).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("--compare-config \"no-such-file.toml\": no such file"),
+            "{e}"
+        );
+        let e = from_config(
+            &base,
+            "[[target]]\napp = \"blog\"\nprocess = \"worker\"\n",
+            &file,
+            &env,
+        )
+        .unwrap_err();
+        assert!(e.problem.contains("has no target shop/web"), "{e}");
+    }
 }

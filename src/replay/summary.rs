@@ -467,3 +467,356 @@ fn rows(t: &TargetReport, price: Option<f64>) -> Vec<Row> {
 pub fn render_json(report: &Report) -> serde_json::Value {
     serde_json::to_value(report).expect("a replay report serializes")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    fn minute(start: &str, busy: f64) -> Minute {
+        Minute {
+            app: "shop".to_owned(),
+            process: "web".to_owned(),
+            minute: at(start),
+            requests: 10,
+            p50_ms: None,
+            p95_ms: None,
+            p99_ms: None,
+            errors: 0,
+            h10: 0,
+            h12: 0,
+            h13: 0,
+            s2xx: 10,
+            s3xx: 0,
+            s4xx: 0,
+            s5xx: 0,
+            busy,
+            dynos: 1,
+        }
+    }
+
+    const FROM: &str = "2026-03-02T00:00:00Z";
+    const TO: &str = "2026-03-02T03:00:00Z";
+
+    /// 1 until 01:00, 4 until 01:30, 2 to the end.
+    fn steps() -> Vec<(DateTime<Utc>, u32)> {
+        vec![
+            (at(FROM), 1),
+            (at("2026-03-02T01:00:00Z"), 4),
+            (at("2026-03-02T01:30:00Z"), 2),
+        ]
+    }
+
+    #[test]
+    fn dyno_hours_integrate_the_steps_exactly_within_the_span() {
+        let s = steps();
+        assert_eq!(dyno_hours(&s, at(FROM), at(TO)), 1.0 + 2.0 + 3.0);
+        // Clipped at both ends: 00:30-01:00 at 1, 01:00-01:30 at 4, 01:30-01:45 at 2.
+        let h = dyno_hours(&s, at("2026-03-02T00:30:00Z"), at("2026-03-02T01:45:00Z"));
+        assert_eq!(h, 0.5 + 2.0 + 0.5);
+        // A second of 4 dynos, before the first step nothing.
+        let one = [(at("2026-03-02T00:00:10Z"), 4)];
+        assert_eq!(
+            dyno_hours(&one, at(FROM), at("2026-03-02T00:00:11Z")),
+            4.0 / 3600.0
+        );
+        assert_eq!(dyno_hours(&s, at(TO), at(FROM)), 0.0, "an empty span");
+        assert_eq!(dyno_hours(&[], at(FROM), at(TO)), 0.0);
+    }
+
+    #[test]
+    fn the_quantity_at_an_instant_is_the_latest_step_at_or_before_it() {
+        let s = steps();
+        assert_eq!(quantity_at(&s, at("2026-03-01T23:59:59Z")), 0);
+        assert_eq!(quantity_at(&s, at(FROM)), 1);
+        assert_eq!(quantity_at(&s, at("2026-03-02T00:59:59Z")), 1);
+        assert_eq!(quantity_at(&s, at("2026-03-02T01:00:00Z")), 4);
+        assert_eq!(quantity_at(&s, at("2026-03-02T05:00:00Z")), 2);
+    }
+
+    #[test]
+    fn a_minute_is_under_capacity_when_busy_exceeds_what_ran_at_its_start() {
+        let s = steps();
+        let minutes = [
+            minute("2026-03-02T00:10:00Z", 2.0), // 1 × 2: at capacity, not under
+            minute("2026-03-02T00:59:00Z", 2.01), // 1 × 2: under
+            minute("2026-03-02T01:00:00Z", 7.9), // 4 × 2 from this very minute: fine
+            minute("2026-03-02T01:30:00Z", 4.5), // 2 × 2: under
+        ];
+        assert_eq!(minutes_under_capacity(&minutes, &s, 2), 2);
+        assert_eq!(minutes_under_capacity(&minutes, &s, 3), 0);
+        assert_eq!(minutes_under_capacity(&minutes, &s, 1), 4);
+        assert_eq!(minutes_under_capacity(&[], &s, 1), 0);
+    }
+
+    #[test]
+    fn the_peak_is_the_largest_quantity_within_the_span() {
+        let s = steps();
+        assert_eq!(peak(&s, at(FROM), at(TO)), 4);
+        // A step at the span's end is not in it; the quantity in force at its start is.
+        assert_eq!(peak(&s, at(FROM), at("2026-03-02T01:00:00Z")), 1);
+        assert_eq!(peak(&s, at("2026-03-02T01:10:00Z"), at(TO)), 4);
+        assert_eq!(peak(&s, at("2026-03-02T01:40:00Z"), at(TO)), 2);
+        let later = [(at(FROM), 3), (at("2026-03-02T02:00:00Z"), 1)];
+        assert_eq!(peak(&later, at("2026-03-02T02:30:00Z"), at(TO)), 1);
+    }
+
+    fn observed(label: &str, concurrency: Option<u32>) -> Observed {
+        let scale = |t: &str, from, to, reason: &str| ScaleEvent {
+            at: at(t),
+            from,
+            to,
+            reason: reason.to_owned(),
+        };
+        Observed {
+            label: label.to_owned(),
+            settings: Shown {
+                schedule: "00:00=1".to_owned(),
+                tz: "Europe/Berlin".to_owned(),
+                max: 5,
+                concurrency,
+                utilization: 0.7,
+            },
+            steps: steps(),
+            scales: vec![
+                scale("2026-03-02T01:00:00Z", 1, 4, "load"),
+                scale("2026-03-02T01:30:00Z", 4, 2, "schedule"),
+                scale("2026-03-02T01:40:00Z", 2, 2, "load"),
+                scale("2026-03-02T01:50:00Z", 2, 2, "load"),
+                scale("2026-03-02T02:00:00Z", 2, 2, "load"),
+                scale("2026-03-02T02:10:00Z", 2, 2, "down"),
+            ],
+            alerts: vec!["scale_out".into(), "recovered".into(), "scale_out".into()],
+        }
+    }
+
+    #[test]
+    fn a_run_is_summarized_with_costs_counts_and_the_first_events() {
+        let minutes = [minute("2026-03-02T00:59:00Z", 2.5)];
+        let r = summarize(
+            &observed("current", Some(2)),
+            &minutes,
+            at(FROM),
+            at(TO),
+            Some(0.05),
+        );
+        assert_eq!(r.start_quantity, 1);
+        assert_eq!(r.dyno_hours, 6.0);
+        assert_eq!(r.dyno_hours_at_max, 15.0);
+        assert_eq!((r.cost, r.cost_at_max), (Some(0.3), Some(0.75)));
+        assert_eq!(r.scale_events, 6);
+        assert_eq!(
+            r.scale_events_by_reason,
+            BTreeMap::from([
+                ("down".into(), 1),
+                ("load".into(), 4),
+                ("schedule".into(), 1)
+            ])
+        );
+        assert_eq!(r.first_scale_events.len(), FIRST_EVENTS);
+        assert_eq!(
+            r.first_scale_events[0],
+            EventShown {
+                at: "2026-03-02T01:00:00Z".into(),
+                from: 1,
+                to: 4,
+                reason: "load".into()
+            }
+        );
+        assert_eq!(r.minutes_under_capacity, Some(1));
+        assert_eq!(r.peak, 4);
+        assert_eq!(r.alerts, 3);
+        assert_eq!(r.alerts_by_kind["scale_out"], 2);
+        let bare = summarize(&observed("x", None), &minutes, at(FROM), at(TO), None);
+        assert_eq!(
+            (bare.cost, bare.cost_at_max, bare.minutes_under_capacity),
+            (None, None, None)
+        );
+        // Dyno-hours of a run over seconds keep four decimals.
+        let mut odd = observed("odd", None);
+        odd.steps = vec![(at(FROM), 1)];
+        let r = summarize(&odd, &[], at(FROM), at("2026-03-02T00:00:01Z"), None);
+        assert_eq!(r.dyno_hours, 0.0003);
+    }
+
+    #[test]
+    fn a_difference_is_the_run_minus_the_first() {
+        let minutes = [minute("2026-03-02T00:59:00Z", 2.5)];
+        let base = summarize(
+            &observed("current", Some(2)),
+            &minutes,
+            at(FROM),
+            at(TO),
+            Some(1.0),
+        );
+        let mut other_obs = observed("--compare-schedule", Some(2));
+        other_obs.steps = vec![(at(FROM), 3)];
+        other_obs.scales.truncate(2);
+        other_obs.alerts.clear();
+        let other = summarize(&other_obs, &minutes, at(FROM), at(TO), Some(1.0));
+        let d = compare(&base, &other);
+        assert_eq!(
+            (d.label.as_str(), d.against.as_str()),
+            ("--compare-schedule", "current")
+        );
+        assert_eq!(d.dyno_hours, 3.0);
+        assert_eq!(d.dyno_hours_percent, Some(50.0));
+        assert_eq!(d.cost, Some(3.0));
+        assert_eq!(d.scale_events, -4);
+        assert_eq!(d.minutes_under_capacity, Some(-1));
+        assert_eq!(d.peak, -1);
+        assert_eq!(d.alerts, -3);
+        let mut zero = base.clone();
+        zero.dyno_hours = 0.0;
+        zero.cost = None;
+        zero.minutes_under_capacity = None;
+        let d = compare(&zero, &other);
+        assert_eq!(
+            (d.dyno_hours_percent, d.cost, d.minutes_under_capacity),
+            (None, None, None)
+        );
+    }
+
+    fn report() -> Report {
+        let minutes = [minute("2026-03-02T00:59:00Z", 2.5)];
+        let base = summarize(
+            &observed("current", Some(2)),
+            &minutes,
+            at(FROM),
+            at(TO),
+            Some(0.05),
+        );
+        let mut o = observed("--compare-schedule", Some(2));
+        o.steps = vec![(at(FROM), 1)];
+        o.scales.clear();
+        let other = summarize(&o, &minutes, at(FROM), at(TO), Some(0.05));
+        Report {
+            targets: vec![TargetReport {
+                app: "shop".into(),
+                process: "web".into(),
+                from: FROM.into(),
+                to: TO.into(),
+                minutes: 180,
+                minutes_with_traffic: 1,
+                differences: vec![compare(&base, &other)],
+                runs: vec![base, other],
+            }],
+            price_per_dyno_hour: Some(0.05),
+            notes: vec!["a note".into()],
+            speed: Speed {
+                minutes: 360,
+                seconds: 0.5,
+                minutes_per_second: 720.0,
+            },
+        }
+    }
+
+    #[test]
+    fn the_text_has_a_column_per_run_and_the_difference() {
+        let text = render_text(&report());
+        let line = |start: &str| {
+            text.lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .find(|l| l.starts_with(start))
+                .unwrap_or_else(|| panic!("no {start:?} in\n{text}"))
+        };
+        assert!(text.starts_with(
+            "replay of shop/web: 2026-03-02T00:00:00Z to 2026-03-02T03:00:00Z (180 minutes, 1 with traffic)\n"
+        ));
+        assert_eq!(line("current "), "current AUTOSCALE_SCHEDULE=\"00:00=1\" tz Europe/Berlin max 5 concurrency 2 at 70 % utilization");
+        assert_eq!(
+            line("current --compare"),
+            "current --compare-schedule schedule - current"
+        );
+        assert_eq!(line("dyno-hours "), "dyno-hours 6.0 3.0 -3.0 (-50.0 %)");
+        assert_eq!(
+            line("dyno-hours always"),
+            "dyno-hours always at max 15.0 15.0"
+        );
+        assert_eq!(
+            line("cost at 0.05"),
+            "cost at 0.05 per dyno-hour 0.30 0.15 -0.15"
+        );
+        assert_eq!(line("scale events"), "scale events 6 0 -6");
+        assert_eq!(line("load"), "load 4 0 -4");
+        assert_eq!(line("minutes under"), "minutes under capacity 1 1 0");
+        assert_eq!(line("peak"), "peak quantity 4 1 -3");
+        assert_eq!(line("alerts"), "alerts 3 3 0");
+        assert_eq!(
+            line("first scale events"),
+            "first scale events, current (1 more):"
+        );
+        assert_eq!(
+            line("2026-03-02T01:00:00Z"),
+            "2026-03-02T01:00:00Z 1 -> 4 load"
+        );
+        assert!(
+            !text.contains("first scale events, --compare"),
+            "none to list"
+        );
+        assert!(text.contains("\nnote: a note\n"));
+        assert!(text.ends_with("replayed 360 minutes in 0.50 s (720 minutes per second)\n"));
+    }
+
+    #[test]
+    fn the_text_says_what_is_unknown_and_signs_what_grew() {
+        let mut r = report();
+        r.price_per_dyno_hour = None;
+        let t = &mut r.targets[0];
+        t.runs[0].settings.concurrency = None;
+        t.runs[0].minutes_under_capacity = None;
+        t.runs.swap(0, 1);
+        t.differences = vec![compare(&t.runs[0], &t.runs[1])];
+        let text = render_text(&r);
+        assert!(!text.contains("cost at"), "{text}");
+        assert!(
+            text.contains("concurrency not set (no load scaling)"),
+            "{text}"
+        );
+        let under = text.lines().find(|l| l.contains("minutes under")).unwrap();
+        assert_eq!(
+            under.split_whitespace().collect::<Vec<_>>(),
+            ["minutes", "under", "capacity", "1", "n/a", "n/a"]
+        );
+        let hours = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("dyno-hours "))
+            .unwrap();
+        assert!(hours.ends_with("+3.0 (+100.0 %)"), "{hours}");
+        let events = text.lines().find(|l| l.contains("scale events ")).unwrap();
+        assert!(events.ends_with("+6"), "{events}");
+    }
+
+    #[test]
+    fn signs_are_shown_on_growth_only() {
+        assert_eq!(signed(3), "+3");
+        assert_eq!(signed(0), "0");
+        assert_eq!(signed(-2), "-2");
+        assert_eq!(signed_f(1.25, 1), "+1.2");
+        assert_eq!(signed_f(0.01, 1), "0.0", "rounds to nothing: no sign");
+        assert_eq!(signed_f(-0.5, 2), "-0.50");
+        assert_eq!(signed_f(0.0, 2), "0.00");
+    }
+
+    #[test]
+    fn the_json_has_the_same_content() {
+        let v = render_json(&report());
+        let run = &v["targets"][0]["runs"][0];
+        assert_eq!(run["label"], "current");
+        assert_eq!(run["schedule"], "00:00=1", "settings are flattened");
+        assert_eq!(run["dyno_hours"], 6.0);
+        assert_eq!(run["scale_events_by_reason"]["load"], 4);
+        assert_eq!(run["minutes_under_capacity"], 1);
+        assert_eq!(run["first_scale_events"][0]["reason"], "load");
+        let d = &v["targets"][0]["differences"][0];
+        assert_eq!(
+            (d["dyno_hours"].as_f64(), d["peak"].as_i64()),
+            (Some(-3.0), Some(-3))
+        );
+        assert_eq!(v["speed"]["minutes_per_second"], 720.0);
+        assert_eq!(v["price_per_dyno_hour"], 0.05);
+    }
+}
