@@ -637,6 +637,15 @@ pub fn main(command: &Command, raw: &Raw, env: &Env) -> u8 {
         .iter()
         .filter(|t| t.minute_count() > 0)
         .collect();
+    if let (true, Some((app, process))) = (with_traffic.is_empty(), &command.target) {
+        if lines.router + lines.traffic > 0 {
+            eprintln!(
+                "error: --target \"{app}/{process}\": no traffic of this target in the input ({} router lines, {} event=traffic lines read); example: --target shop/web",
+                lines.router, lines.traffic
+            );
+            return 2;
+        }
+    }
     if with_traffic.is_empty() {
         eprintln!(
             "error: nothing to replay: no router lines and no event=traffic lines in the input ({} lines skipped); example: {EXAMPLE}",
