@@ -147,6 +147,21 @@ pub fn command() -> Command {
                 .arg(Arg::new("json").long("json").action(ArgAction::SetTrue).help("Print JSON"))
                 .arg(Arg::new("toml").long("toml").action(ArgAction::SetTrue).help("Also print the [[target]] block for the configuration file")),
         )
+        .subcommand(replay_command())
+}
+
+/// `replay`: the settings of the table (as `chart` reads them) and its own flags.
+fn replay_command() -> Command {
+    Command::new("replay")
+        .about("Run the real policy over recorded traffic (router lines, Logplex frames, event=traffic lines, .gz) in virtual time: dyno-hours, cost, scale events, minutes under capacity, alerts; compare a second setting side by side.")
+        .args(settings(cmd::INSIGHT))
+        .arg(Arg::new("input").long("input").value_name("FILE").action(ArgAction::Append).help("Read this file (plain or gzip) instead of standard input; repeatable, in any order"))
+        .arg(Arg::new("price").long("price").value_name("PRICE").help("Price of one dyno-hour (e.g. 0.0347 for a $25/month Standard-1X), to show the cost"))
+        .arg(Arg::new("compare-schedule").long("compare-schedule").value_name("SCHEDULE").help("Also replay this schedule (WHEN=QUANTITY; ...) and show the difference"))
+        .arg(Arg::new("compare-config").long("compare-config").value_name("FILE").help("Also replay the same target from this configuration file (as AUTOSCALE_CONFIG) and show the difference"))
+        .arg(Arg::new("json").long("json").action(ArgAction::SetTrue).help("Print JSON instead of text"))
+        .args(history_args())
+        .arg(target_arg())
 }
 
 /// The table's settings a subcommand was given (a flag wins over the environment).
@@ -233,6 +248,7 @@ pub fn main() -> ExitCode {
         Some(("demo", m)) => demo(m),
         Some(("chart", m)) => chart(m, &env),
         Some(("suggest", m)) => suggest(m, &env),
+        Some(("replay", m)) => replay(m, &env),
         Some((other, _)) => unreachable!("clap knows no subcommand {other}"),
     }
 }
@@ -475,6 +491,40 @@ fn chart(m: &ArgMatches, env: &Env) -> ExitCode {
         unnamed_configuration,
     };
     ExitCode::from(crate::chart::run(&command))
+}
+
+fn replay(m: &ArgMatches, env: &Env) -> ExitCode {
+    let history = match history_source(m, env) {
+        Ok(h) => h,
+        Err(code) => return code,
+    };
+    let parsed = (|| {
+        Ok::<_, crate::replay::UsageError>(crate::replay::Command {
+            inputs: m
+                .get_many::<String>("input")
+                .map(|v| v.map(PathBuf::from).collect())
+                .unwrap_or_default(),
+            history,
+            target: m
+                .get_one::<String>("target")
+                .map(|t| crate::replay::parse_target(t))
+                .transpose()?,
+            price: m
+                .get_one::<String>("price")
+                .map(|p| crate::replay::parse_price(p))
+                .transpose()?,
+            compare_schedule: m.get_one::<String>("compare-schedule").cloned(),
+            compare_config: m.get_one::<String>("compare-config").cloned(),
+            json: m.get_flag("json"),
+        })
+    })();
+    match parsed {
+        Ok(command) => ExitCode::from(crate::replay::main(&command, &raw(m), env)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn run(raw: &Raw, env: &Env) -> ExitCode {

@@ -25,6 +25,8 @@
 //! - [`notify`]: alerts by webhook, email and SMS, throttled, never in the way of scaling.
 //! - [`chart`]: reads event lines back (raw or `heroku logs`) and draws an SVG.
 //! - [`insight`]: pure; what recorded traffic says about the schedule (`suggest`).
+//! - [`replay`]: the real policy (an app loop against the simulator) over recorded traffic,
+//!   in paused time: what a setting, or a change of it, would have done.
 //! - [`report`]: the interactive HTML report (D3, inlined): the page's data and its rendering.
 //! - [`logfmt`]: one logfmt event line per log event, and its parser.
 //! - [`sim`]: loopback fakes of the Heroku API and of an app, for tests and the demo.
@@ -63,6 +65,7 @@ pub mod plan;
 pub mod policy;
 pub mod probe;
 pub mod reconcile;
+pub mod replay;
 pub mod report;
 pub mod schedule;
 pub mod sim;

@@ -355,6 +355,14 @@ impl Notifier {
         }
     }
 
+    /// A notifier whose notices (after the NOTIFY_ON filter) come out of the receiver instead of
+    /// going to channels: `replay` counts the alerts a run would have sent. The receiver must be
+    /// drained before `capacity` notices pile up (further ones are dropped, as in the daemon).
+    pub fn collecting(on: NotifyOn, capacity: usize) -> (Notifier, mpsc::Receiver<Notice>) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        (Notifier { tx: Some(tx), on }, rx)
+    }
+
     /// Queues a notice; never waits. Plain scales are dropped unless AUTOSCALE_NOTIFY_ON=all.
     pub fn notify(&self, notice: Notice) {
         let Some(tx) = &self.tx else { return };
