@@ -118,6 +118,7 @@ pub async fn run_with(
         cancel.clone(),
     );
     let probe_http = crate::probe::shared_client();
+    let stream_http = crate::traffic::stream::stream_client();
     let targets = config.targets.mine();
     // Alerts run beside the loops, on their own tracker: at shutdown a hanging webhook gets a
     // short grace, never the loops' budget. Started first, so a refused token is reported.
@@ -266,6 +267,7 @@ pub async fn run_with(
             let stream = crate::traffic::stream::TrafficStream {
                 app: app_loop.app().to_owned(),
                 client: client.clone(),
+                http: stream_http.clone(),
                 handle: handle.clone(),
                 clock: clocks.traffic,
                 history: history.handle.clone(),

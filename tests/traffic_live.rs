@@ -106,6 +106,7 @@ async fn setup(extra: &str) -> Setup {
     let stream = TrafficStream {
         app: "shop".into(),
         client,
+        http: autoscale::traffic::stream::stream_client(),
         handle: handle.clone(),
         clock,
         history: autoscale::history::HistoryHandle::off(),

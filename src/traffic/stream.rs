@@ -58,6 +58,9 @@ struct Counts {
 pub struct TrafficStream {
     pub app: String,
     pub client: Client,
+    /// The HTTP client that reads `logplex_url`s: one for all apps ([`stream_client`]), so a
+    /// thousand streams share one TLS configuration and root store.
+    pub http: reqwest::Client,
     pub handle: AppHandle,
     pub clock: Clock,
     /// Every minute is kept there too ([`HistoryHandle::off`] when there is no history).
@@ -70,19 +73,24 @@ enum Ended {
     Lost(&'static str),
 }
 
+/// The client every stream reads its session with.
+pub fn stream_client() -> reqwest::Client {
+    crate::http::build(
+        crate::http::builder(
+            crate::http::USER_AGENT,
+            // No total timeout: a session lasts as long as it lasts; IDLE bounds silence.
+            Duration::from_secs(24 * 3600),
+            Duration::from_secs(10),
+        )
+        .pool_max_idle_per_host(0)
+        .tcp_keepalive(KEEPALIVE),
+    )
+}
+
 impl TrafficStream {
     /// Streams until `cancel`.
     pub async fn run(self, cancel: CancellationToken) {
-        let http = crate::http::build(
-            crate::http::builder(
-                crate::http::USER_AGENT,
-                // No total timeout: a session lasts as long as it lasts; IDLE bounds silence.
-                Duration::from_secs(24 * 3600),
-                Duration::from_secs(10),
-            )
-            .pool_max_idle_per_host(0)
-            .tcp_keepalive(KEEPALIVE),
-        );
+        let http = self.http.clone();
         let mut aggregator = StreamAggregator::new(GRACE, self.clock.now());
         let mut backoff = Duration::from_secs(1);
         let mut last_seen: Option<DateTime<Utc>> = None;
