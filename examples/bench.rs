@@ -58,6 +58,13 @@ fn arg(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// The daemon keeps its history as it would by default (a local SQLite file), in a temporary
+/// file rather than the working directory.
+fn history_url() -> String {
+    let path = std::env::temp_dir().join(format!("autoscale-bench-{}.sqlite", std::process::id()));
+    format!("sqlite://{}", path.display())
+}
+
 fn binary() -> std::path::PathBuf {
     let binary = std::env::current_dir()
         .unwrap()
@@ -79,6 +86,11 @@ async fn main() {
     let compress = arg("--compress", 30);
     for targets in [1, 100, 1000] {
         many_targets(targets, seconds, compress).await;
+    }
+    let history =
+        std::env::temp_dir().join(format!("autoscale-bench-{}.sqlite", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", history.display()));
     }
 }
 
@@ -111,6 +123,7 @@ async fn many_targets(targets: usize, seconds: u64, compress: u64) {
     let budget = 2000 * compress;
     let mut child = tokio::process::Command::new(binary())
         .env_clear()
+        .env("AUTOSCALE_HISTORY", history_url())
         .env("HEROKU_API_KEY", KEY)
         .env("HEROKU_API_URL", api.url())
         .env("AUTOSCALE_CONFIG", &file)
@@ -200,6 +213,7 @@ async fn one_target() {
     let timeout = Duration::from_secs(2);
     let mut child = tokio::process::Command::new(&binary)
         .env_clear()
+        .env("AUTOSCALE_HISTORY", history_url())
         .env("HEROKU_API_KEY", KEY)
         .env("HEROKU_API_URL", api.url())
         .env("AUTOSCALE_APP", APP)
