@@ -346,10 +346,9 @@ pub fn chart(input: &str, options: &Options) -> Result<(String, Vec<Summary>), C
     svg(&dataset, options)
 }
 
-/// The configured targets `chart` fills in settings from: the file's, or the one the variables
-/// describe when any of its settings is set. With settings but no app (AUTOSCALE_APP,
-/// HEROKU_APP_NAME or `--target`), the target is named `app` and `true` says it still needs the
-/// input's app.
+/// The configured targets `chart` and `suggest` fill in settings from: the file's, or the one
+/// the variables describe when any of its settings is set (none otherwise). See
+/// [`configured_always`].
 pub fn configured(
     raw: &Raw,
     env: &Env,
@@ -366,7 +365,21 @@ pub fn configured(
     if !file && !any_setting && env.heroku_app_name.is_none() {
         return Ok((Vec::new(), false));
     }
-    let app = raw.get(field::APP).is_some() || env.heroku_app_name.is_some() || target.is_some();
+    configured_always(raw, env, target)
+}
+
+/// The configured targets, always at least the one the variables describe (`replay` runs
+/// settings, so it needs some). Without a file, `--target APP/PROCESS` names that target. With
+/// no app named anywhere (AUTOSCALE_APP, HEROKU_APP_NAME, `--target`, a file) the target is
+/// named `app` and `true` says it still takes the input's one target's name.
+pub fn configured_always(
+    raw: &Raw,
+    env: &Env,
+    target: Option<&(String, String)>,
+) -> Result<(Vec<Target>, bool), crate::config::ConfigError> {
+    use crate::config::file::Source;
+    let file = !matches!(Source::resolve(raw)?, Source::Environment);
+    let named = raw.get(field::APP).is_some() || env.heroku_app_name.is_some() || target.is_some();
     let env = Env {
         heroku_app_name: env
             .heroku_app_name
@@ -375,8 +388,14 @@ pub fn configured(
             .or_else(|| Some("app".to_owned())),
         ..env.clone()
     };
-    let targets = crate::config::targets(raw, &env)?;
-    Ok((targets.all, !file && !app))
+    let mut targets = crate::config::targets(raw, &env)?.all;
+    if let (Some((app, process)), false) = (target, file) {
+        for t in &mut targets {
+            t.app = app.clone();
+            t.process = process.clone();
+        }
+    }
+    Ok((targets, !file && !named))
 }
 
 /// The history `chart`, `suggest` and `replay` read: where, and how far back.

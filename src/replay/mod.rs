@@ -42,7 +42,7 @@ use tracing_subscriber::Layer;
 
 use crate::budget::{AppLoad, Budget};
 use crate::chart::read::TargetData;
-use crate::config::{CheckUrl, ConfigError, Env, Raw, Target};
+use crate::config::{CheckUrl, Env, Raw, Target};
 use crate::heroku::{ApiKey, Client, Retry};
 use crate::notify::{Notifier, NotifyOn, Throttle};
 use crate::reconcile::{AppLoop, Clock, TrafficState};
@@ -453,39 +453,6 @@ pub fn parse_target(text: &str) -> Result<(String, String), UsageError> {
     }
 }
 
-/// The configured targets, always at least the one the variables describe: with no app named
-/// (AUTOSCALE_APP, HEROKU_APP_NAME, `--target`, a file), it is named `app` and `true` says it
-/// takes the input's one target's name.
-pub fn configured(
-    raw: &Raw,
-    env: &Env,
-    target: Option<&(String, String)>,
-) -> Result<(Vec<Target>, bool), ConfigError> {
-    use crate::config::file::Source;
-    let file = !matches!(Source::resolve(raw)?, Source::Environment);
-    let named = raw.get(crate::config::field::APP).is_some()
-        || env.heroku_app_name.is_some()
-        || target.is_some();
-    let env = Env {
-        heroku_app_name: env
-            .heroku_app_name
-            .clone()
-            .or_else(|| target.map(|t| t.0.clone()))
-            .or_else(|| Some("app".to_owned())),
-        ..env.clone()
-    };
-    let mut targets = crate::config::targets(raw, &env)?.all;
-    if let Some((app, process)) = target {
-        if !file {
-            for t in &mut targets {
-                t.app = app.clone();
-                t.process = process.clone();
-            }
-        }
-    }
-    Ok((targets, !file && !named))
-}
-
 /// The quantity the daemon's own lines say ran when the traffic begins, if they say.
 fn recorded_start(data: &TargetData, from: DateTime<Utc>) -> Option<u32> {
     data.quantity_steps()
@@ -582,13 +549,14 @@ fn from_config(base: &Target, value: &str, raw: &Raw, env: &Env) -> Result<Targe
 /// Runs `replay`; returns the exit code (0; 2 for a usage or configuration error or nothing to
 /// replay). The report is the only thing on stdout; warnings and notes go to stderr.
 pub fn main(command: &Command, raw: &Raw, env: &Env) -> u8 {
-    let (mut configured, unnamed) = match configured(raw, env, command.target.as_ref()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
+    let (mut configured, unnamed) =
+        match crate::chart::configured_always(raw, env, command.target.as_ref()) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        };
     let target = command
         .target
         .as_ref()
