@@ -961,6 +961,7 @@ mod tests {
         assert_eq!(dynos_for(0.1, 5, 0.7), 1);
         assert_eq!(dynos_for(0.0, 5, 0.7), 0);
         assert_eq!(dynos_for(f64::NAN, 5, 0.7), 0);
+        assert_eq!(dynos_for(f64::INFINITY, 5, 0.7), 0, "a damaged figure needs nothing");
         assert_eq!(dynos_for(-3.0, 5, 0.7), 0);
         assert_eq!(dynos_for(1e300, 5, 0.7), crate::schedule::MAX_QUANTITY);
         assert_eq!(dynos_for(3.0, 0, 0.7), 0);
