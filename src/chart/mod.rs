@@ -31,7 +31,7 @@ use crate::report::{
 use read::FloorSteps;
 
 /// The example every "nothing to read" message ends with.
-pub const EXAMPLE: &str = "heroku logs -n 1500 -p clock -a my-app | autoscale chart";
+pub const EXAMPLE: &str = "heroku logs -n 1500 --dyno clock -a my-app | autoscale chart";
 
 /// How to draw.
 #[derive(Debug, Clone, Default)]
