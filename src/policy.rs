@@ -961,7 +961,11 @@ mod tests {
         assert_eq!(dynos_for(0.1, 5, 0.7), 1);
         assert_eq!(dynos_for(0.0, 5, 0.7), 0);
         assert_eq!(dynos_for(f64::NAN, 5, 0.7), 0);
-        assert_eq!(dynos_for(f64::INFINITY, 5, 0.7), 0, "a damaged figure needs nothing");
+        assert_eq!(
+            dynos_for(f64::INFINITY, 5, 0.7),
+            0,
+            "a damaged figure needs nothing"
+        );
         assert_eq!(dynos_for(-3.0, 5, 0.7), 0);
         assert_eq!(dynos_for(1e300, 5, 0.7), crate::schedule::MAX_QUANTITY);
         assert_eq!(dynos_for(3.0, 0, 0.7), 0);
@@ -980,7 +984,7 @@ mod tests {
             Action,
         );
         #[rustfmt::skip]
-        let table: [Row; 9] = [
+        let table: [Row; 10] = [
             ("more traffic: out to what it needs", 2, Some(2), load(4, None), &[Ok], scale(4, Reason::Load)),
             ("capped at max", 2, Some(2), load(9, None), &[Ok], scale(5, Reason::Load)),
             ("at what it needs: nothing", 4, Some(2), load(4, None), &[Ok], Action::Nothing),
@@ -989,6 +993,7 @@ mod tests {
             ("never below the floor", 5, Some(2), load(0, Some(1)), &[Ok], scale(2, Reason::Load)),
             ("on load, fast checks do not scale in: the traffic does", 5, Some(2), load(1, None), &[Fast, Fast, Fast], Action::Nothing),
             ("below the floor is the floor's job", 1, Some(2), load(0, None), &[Ok], scale(2, Reason::Floor)),
+            ("needing just the floor is the floor's job too", 1, Some(2), load(2, None), &[Ok], scale(2, Reason::Floor)),
             ("an unhealthy app still goes to max", 2, Some(2), load(3, None), &[Down], scale(5, Reason::Down)),
         ];
         for (name, current, floor, load, history, want) in table {
