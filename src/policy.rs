@@ -984,12 +984,13 @@ mod tests {
             Action,
         );
         #[rustfmt::skip]
-        let table: [Row; 10] = [
+        let table: [Row; 11] = [
             ("more traffic: out to what it needs", 2, Some(2), load(4, None), &[Ok], scale(4, Reason::Load)),
             ("capped at max", 2, Some(2), load(9, None), &[Ok], scale(5, Reason::Load)),
             ("at what it needs: nothing", 4, Some(2), load(4, None), &[Ok], Action::Nothing),
             ("below current, not yet calm long enough", 4, Some(2), load(1, None), &[Ok], Action::Nothing),
             ("calm minutes: in to the most they needed", 5, Some(2), load(1, Some(3)), &[Ok], scale(3, Reason::Load)),
+            ("calm minutes that needed what runs: nothing", 5, Some(2), load(1, Some(5)), &[Ok], Action::Nothing),
             ("never below the floor", 5, Some(2), load(0, Some(1)), &[Ok], scale(2, Reason::Load)),
             ("on load, fast checks do not scale in: the traffic does", 5, Some(2), load(1, None), &[Fast, Fast, Fast], Action::Nothing),
             ("below the floor is the floor's job", 1, Some(2), load(0, None), &[Ok], scale(2, Reason::Floor)),
