@@ -559,9 +559,14 @@ fn target(svg: &mut Svg, view: &View<'_>, axis: &TimeAxis, size: i64, mut y: f64
     } else {
         String::new()
     };
-    y = requests_panel(svg, axis, &buckets, &note, y);
-    y = service_panel(svg, view, axis, &buckets, &note, y);
-    y = busy_panel(svg, view, axis, &buckets, &note, y);
+    // A target without traffic (a worker, or the daemon's lines alone) gets no empty traffic
+    // panels: its summary says "traffic: none in the input".
+    let traffic = view.data.minute_count() > 0;
+    if traffic {
+        y = requests_panel(svg, axis, &buckets, &note, y);
+        y = service_panel(svg, view, axis, &buckets, &note, y);
+        y = busy_panel(svg, view, axis, &buckets, &note, y);
+    }
     y = dynos_panel(svg, view, axis, &buckets, y);
     if view
         .data
@@ -571,7 +576,9 @@ fn target(svg: &mut Svg, view: &View<'_>, axis: &TimeAxis, size: i64, mut y: f64
     {
         y = checks_panel(svg, view, axis, y);
     }
-    y = heatmap_panel(svg, view, y);
+    if traffic {
+        y = heatmap_panel(svg, view, y);
+    }
     svg.out.push_str("</g>");
     y
 }
@@ -1415,34 +1422,29 @@ mod tests {
     }
 
     #[test]
-    fn a_target_without_data_says_so_in_every_panel() {
+    fn a_target_without_traffic_gets_no_traffic_panels_and_says_what_is_missing() {
         let d = read(
             "ts=2026-11-30T06:00:01.123Z level=info event=shutdown signal=SIGTERM\n",
             &Hints::default(),
         );
         let (svg, _) = svg(&d, &Options::default()).unwrap();
-        assert_eq!(
-            doc_check(&svg),
-            ["summary", "requests", "service", "busy", "dynos", "heatmap"]
-        );
+        assert_eq!(doc_check(&svg), ["summary", "dynos"]);
         let doc = roxmltree::Document::parse(&svg).unwrap();
         let nodata: Vec<&str> = doc
             .descendants()
             .filter(|n| n.attribute("class") == Some("nodata"))
             .filter_map(|n| n.text())
             .collect();
-        assert_eq!(
-            nodata,
-            [
-                "no router traffic in the input",
-                "no service times in the input",
-                "no router traffic in the input",
-                "no dyno quantity or schedule in the input",
-                "no router traffic in the input"
-            ]
-        );
+        assert_eq!(nodata, ["no dyno quantity or schedule in the input"]);
         assert!(svg.contains("floor unknown: no start line or configuration gives the schedule"));
-        assert!(svg.contains("capacity unknown: set concurrency"));
+        assert!(
+            svg.contains("traffic: none in the input"),
+            "the summary says it"
+        );
+        assert!(
+            !svg.contains("capacity unknown"),
+            "no busy panel to say it in"
+        );
     }
 
     #[test]

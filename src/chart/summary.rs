@@ -441,7 +441,11 @@ impl Summary {
         }
         if let (Some(h), Some(peak)) = (self.dyno_hours_peak, self.schedule_peak) {
             let saving = match self.dyno_hours {
-                Some(used) if h > 0.0 => format!(" (saving {})", percent(h - used, h)),
+                Some(used) if h > 0.0 && used <= h => {
+                    format!(" (saving {})", percent(h - used, h))
+                }
+                // Outages ran above the peak: say so, not a negative saving.
+                Some(used) if h > 0.0 => format!(" ({} more was used)", percent(used - h, h)),
                 _ => String::new(),
             };
             parts.push(format!(
@@ -529,6 +533,14 @@ mod tests {
         ] {
             assert!(text.contains(part), "{part:?} in\n{text}");
         }
+        // Outages that ran above the peak are said as more used, not a negative saving.
+        let mut more = s.clone();
+        more.dyno_hours = Some(7.5);
+        let text = more.to_string();
+        assert!(
+            text.contains("6.00 at its peak of 3 all the time (25.0% more was used)"),
+            "{text}"
+        );
     }
 
     #[test]
