@@ -2,7 +2,9 @@
 //! in milliseconds, and every assertion is on what the fake Heroku API received and what the
 //! loop logged.
 
-use std::sync::{Arc, Mutex};
+mod common;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use autoscale::budget::{AppLoad, Budget};
@@ -14,45 +16,10 @@ use autoscale::notify::Notifier;
 use autoscale::reconcile::{AppLoop, Clock};
 use autoscale::sim::{FakeApp, FakeHeroku, Fault, Mode, Recorded};
 use chrono::{DateTime, Utc};
+use common::Captured;
 use tokio_util::sync::CancellationToken;
 
 const KEY: &str = "hk-reconcile-test-secret";
-
-/// Log lines written by the code under test, on this thread.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
-impl Captured {
-    fn install(&self) -> tracing::subscriber::DefaultGuard {
-        let subscriber = autoscale::logfmt::subscriber("info", self.clone()).unwrap();
-        tracing::subscriber::set_default(subscriber)
-    }
-
-    fn events(&self, name: &str) -> Vec<Line> {
-        let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
-        text.lines()
-            .filter_map(Line::parse)
-            .filter(|l| l.event() == Some(name))
-            .collect()
-    }
-}
 
 fn at(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()

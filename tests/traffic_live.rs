@@ -2,57 +2,24 @@
 //! lines to a log session, the daemon's stream turns them into minutes, and the app's loop
 //! scales on them. Every assertion is on what the fake API received and what was logged.
 
-use std::sync::{Arc, Mutex};
+mod common;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use autoscale::budget::{AppLoad, Budget};
 use autoscale::config::field::*;
 use autoscale::config::{Env, Raw, Target};
 use autoscale::heroku::{ApiKey, Client, Retry};
-use autoscale::logfmt::Line;
 use autoscale::notify::Notifier;
 use autoscale::reconcile::{AppLoop, Clock};
 use autoscale::sim::{FakeHeroku, Fault, StreamMode};
 use autoscale::traffic::stream::TrafficStream;
 use chrono::{DateTime, Utc};
+use common::Captured;
 use tokio_util::sync::CancellationToken;
 
 const KEY: &str = "hk-traffic-test-secret";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
-impl Captured {
-    fn install(&self) -> tracing::subscriber::DefaultGuard {
-        let subscriber = autoscale::logfmt::subscriber("info", self.clone()).unwrap();
-        tracing::subscriber::set_default(subscriber)
-    }
-
-    fn events(&self, name: &str) -> Vec<Line> {
-        let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
-        text.lines()
-            .filter_map(Line::parse)
-            .filter(|l| l.event() == Some(name))
-            .collect()
-    }
-}
 
 fn at(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
@@ -194,7 +161,7 @@ async fn steady_load_scales_out_to_what_it_needs_and_back_after_calm_minutes() {
     assert!(
         (Duration::from_secs(180)..=Duration::from_secs(270)).contains(&took),
         "{took:?}\n{}",
-        String::from_utf8_lossy(&logs.0.lock().unwrap())
+        logs.text()
     );
     let scales = logs.events("scale");
     assert_eq!(scales.last().unwrap().get("reason"), Some("load"));
@@ -309,7 +276,7 @@ async fn a_stream_that_ends_stalls_or_sends_garbage_is_opened_again_and_the_sche
         serde_json::json!({"source": "heroku", "dyno_name": "router", "tail": true})
     );
     // The session's URL carries a token: never printed.
-    let all = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let all = logs.text();
     assert!(!all.contains("s3cret-session-token"));
     s.stop().await;
 }
