@@ -20,9 +20,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Executor, Row as SqlRow};
 
 use super::batch::{self, Batch, Table, ALERTS, HOLDS, PROBES, SCALES, TABLES, TRAFFIC};
@@ -174,23 +172,25 @@ impl Store {
                         .read_only(!write)
                         .busy_timeout(connect.busy_timeout)
                         .disable_statement_logging();
-                    // WAL lets readers (`chart`) read while the daemon writes; a reader leaves the
-                    // file's journal mode alone.
                     let options = if write {
-                        options
-                            .journal_mode(SqliteJournalMode::Wal)
-                            .synchronous(SqliteSynchronous::Normal)
+                        options.synchronous(SqliteSynchronous::Normal)
                     } else {
                         options
                     };
-                    Pool::Sqlite(
-                        SqlitePoolOptions::new()
-                            .max_connections(1)
-                            .acquire_timeout(connect.acquire_timeout)
-                            .connect_with(options)
+                    let pool = SqlitePoolOptions::new()
+                        .max_connections(1)
+                        .acquire_timeout(connect.acquire_timeout)
+                        .connect_with(options)
+                        .await
+                        .map_err(|e| error(url, "connect", &e))?;
+                    // WAL lets readers (`chart`) read while the daemon writes; a reader leaves the
+                    // file's journal mode alone.
+                    if write {
+                        enable_wal(&pool, connect.busy_timeout)
                             .await
-                            .map_err(|e| error(url, "connect", &e))?,
-                    )
+                            .map_err(|e| error(url, "connect", &e))?;
+                    }
+                    Pool::Sqlite(pool)
                 }
             };
             Ok(Store {
@@ -653,6 +653,37 @@ fn is_missing_table(message: &str) -> bool {
 }
 
 /// A sqlx error as a [`StoreError`]: classified, and scrubbed of the URL and its password.
+/// Puts the SQLite file in WAL mode (a lasting property of the file). The switch needs an
+/// exclusive lock that SQLite's busy timeout does not wait for: when two shards open a new file
+/// at the same instant, one is refused at once with "database is locked". So the switch is
+/// retried here, with short growing pauses, for at most `patience`.
+async fn enable_wal(pool: &SqlitePool, patience: Duration) -> Result<(), sqlx::Error> {
+    let deadline = tokio::time::Instant::now() + patience;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match sqlx::query_scalar::<_, String>("PRAGMA journal_mode = WAL")
+            .fetch_one(pool)
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(sqlx::Error::Database(e))
+                if is_busy(e.code().as_deref())
+                    && tokio::time::Instant::now() + pause < deadline =>
+            {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// SQLITE_BUSY, with or without an extended code (`database is locked`).
+fn is_busy(code: Option<&str>) -> bool {
+    code.and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| c & 0xff == 5)
+}
+
 fn error(url: &StoreUrl, kind: &'static str, e: &sqlx::Error) -> StoreError {
     let kind = match e {
         sqlx::Error::PoolTimedOut => "timeout",
@@ -666,5 +697,20 @@ fn error(url: &StoreUrl, kind: &'static str, e: &sqlx::Error) -> StoreError {
     StoreError {
         kind,
         message: url.scrub(&e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_busy;
+
+    #[test]
+    fn busy_is_code_5_with_or_without_its_extended_part() {
+        for code in ["5", "261", "517", "773"] {
+            assert!(is_busy(Some(code)), "{code}");
+        }
+        for code in [None, Some("6"), Some("1"), Some("21"), Some("x"), Some("")] {
+            assert!(!is_busy(code), "{code:?}");
+        }
     }
 }
