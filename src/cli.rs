@@ -216,8 +216,7 @@ fn config_error(e: &ConfigError) -> ExitCode {
 }
 
 fn usage_error(what: &str, value: &str, problem: &str, example: &str) -> ExitCode {
-    eprintln!("error: {what}={value:?}: {problem}; example: {example}");
-    ExitCode::from(2)
+    usage_failed(&crate::args::UsageError::new(what, value, problem, example))
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -327,11 +326,11 @@ fn notify_test(m: &ArgMatches) -> ExitCode {
 
 /// `--target APP/PROCESS`, validated against the targets.
 fn only_target(m: &ArgMatches, targets: &mut Vec<crate::config::Target>) -> Result<(), ExitCode> {
-    let Some(wanted) = m.get_one::<String>("target") else {
+    let Some((app, process)) = target_of(m)? else {
         return Ok(());
     };
+    let wanted = m.get_one::<String>("target").expect("a target was given");
     let known: Vec<String> = targets.iter().map(|t| t.name()).collect();
-    let (app, process) = wanted.split_once('/').unwrap_or((wanted.as_str(), "web"));
     targets.retain(|t| t.app == app && t.process == process);
     if targets.is_empty() {
         let example = known.first().cloned().unwrap_or_else(|| "shop/web".into());
@@ -378,22 +377,30 @@ fn duration_arg(m: &ArgMatches, name: &str, example: &str) -> Result<Duration, E
 }
 
 fn price_arg(m: &ArgMatches) -> Result<Option<f64>, ExitCode> {
-    match m.get_one::<String>("price") {
-        None => Ok(None),
-        Some(text) => match text.trim().parse::<f64>() {
-            Ok(p) if p.is_finite() && (0.0..=1000.0).contains(&p) => Ok(Some(p)),
-            _ => Err(usage_error(
-                "--price",
-                text,
-                "not a price per dyno-hour (0 to 1000)",
-                "--price 0.0347",
-            )),
-        },
-    }
+    m.get_one::<String>("price")
+        .map(|p| crate::args::price(p))
+        .transpose()
+        .map_err(|e| usage_failed(&e))
+}
+
+/// `--target APP/PROCESS`, validated.
+fn target_of(m: &ArgMatches) -> Result<Option<(String, String)>, ExitCode> {
+    m.get_one::<String>("target")
+        .map(|t| crate::args::target(t))
+        .transpose()
+        .map_err(|e| usage_failed(&e))
+}
+
+fn usage_failed(e: &crate::args::UsageError) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(2)
 }
 
 fn suggest(m: &ArgMatches, env: &Env) -> ExitCode {
-    let target = target_of(m);
+    let target = match target_of(m) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
     let raw = raw(m);
     let (configured, unnamed_configuration) =
         match crate::chart::configured(&raw, env, target.as_ref()) {
@@ -457,16 +464,11 @@ fn suggest(m: &ArgMatches, env: &Env) -> ExitCode {
     }
 }
 
-/// `--target APP/PROCESS` (the process defaults to web).
-fn target_of(m: &ArgMatches) -> Option<(String, String)> {
-    m.get_one::<String>("target").map(|t| {
-        let (app, process) = t.split_once('/').unwrap_or((t.as_str(), "web"));
-        (app.to_owned(), process.to_owned())
-    })
-}
-
 fn chart(m: &ArgMatches, env: &Env) -> ExitCode {
-    let target = target_of(m);
+    let target = match target_of(m) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
     let (configured, unnamed_configuration) =
         match crate::chart::configured(&raw(m), env, target.as_ref()) {
             Ok(c) => c,
@@ -507,11 +509,11 @@ fn replay(m: &ArgMatches, env: &Env) -> ExitCode {
             history,
             target: m
                 .get_one::<String>("target")
-                .map(|t| crate::replay::parse_target(t))
+                .map(|t| crate::args::target(t))
                 .transpose()?,
             price: m
                 .get_one::<String>("price")
-                .map(|p| crate::replay::parse_price(p))
+                .map(|p| crate::args::price(p))
                 .transpose()?,
             compare_schedule: m.get_one::<String>("compare-schedule").cloned(),
             compare_config: m.get_one::<String>("compare-config").cloned(),

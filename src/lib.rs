@@ -47,6 +47,7 @@ macro_rules! event_at {
 }
 pub(crate) use event_at;
 
+pub mod args;
 pub mod budget;
 pub mod calendar;
 pub mod check;

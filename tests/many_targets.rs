@@ -110,6 +110,14 @@ async fn plan_and_check_show_every_target_and_its_shard() {
         err.contains("no such target") && err.contains("alpha/web"),
         "{err}"
     );
+    // A name no target can have is refused as such, in the same one line.
+    let (code, _, err) = output(&["plan", "--target", "zulu/web worker"], &env).await;
+    assert_eq!(code, 2);
+    assert_eq!(
+        err.trim(),
+        "error: --target=\"zulu/web worker\": not APP/PROCESS (an app name, then a process type; \
+         /web if left out); example: --target shop/web"
+    );
 
     // check: one block per target, one formation list per app.
     let (code, out, err) = output(&["check"], &env).await;

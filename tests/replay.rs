@@ -273,23 +273,23 @@ fn garbage_empty_and_bad_flags_exit_2_with_one_line() {
         ),
         (
             vec!["--input", day, "--price", "cheap"],
-            "error: --price \"cheap\": not a price",
+            "error: --price=\"cheap\": not a price",
         ),
         (
             vec!["--input", day, "--target", "a b"],
-            "error: --target \"a b\": not APP/PROCESS",
+            "error: --target=\"a b\": not APP/PROCESS",
         ),
         (
             vec!["--input", day, "--compare-schedule", "7am=3"],
-            "error: --compare-schedule \"7am=3\": ",
+            "error: --compare-schedule=\"7am=3\": ",
         ),
         (
             vec!["--input", day, "--compare-config", "none.toml"],
-            "error: --compare-config \"none.toml\": no such file",
+            "error: --compare-config=\"none.toml\": no such file",
         ),
         (
             vec!["--input", hour, "--target", "blog/web"],
-            "error: --target \"blog/web\": no traffic of this target in the input",
+            "error: --target=\"blog/web\": no traffic of this target in the input",
         ),
     ];
     for (args, expected) in cases {

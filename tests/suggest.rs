@@ -162,6 +162,9 @@ async fn bad_flags_and_inputs_exit_2_with_one_line() {
         (vec!["--lead", "2 days"], "--lead"),
         (vec!["--min=-1"], "--min"),
         (vec!["--price", "NaN"], "--price"),
+        (vec!["--price", "1e7"], "--price"),
+        (vec!["--target", "shop/web app"], "--target"),
+        (vec!["--target", "/web"], "--target"),
     ] {
         let (code, out, err) = suggest(&args).await;
         assert_eq!(code, 2, "{args:?}: {out}{err}");

@@ -564,13 +564,25 @@ fn schedule(value: Option<&Value>, tz: Tz) -> Result<Schedule, ConfigError> {
 }
 
 /// App names are lower-case letters, digits and dashes; ids are UUIDs (hex and dashes).
-fn app_name(value: &Value) -> Result<String, ConfigError> {
-    let name = value.trimmed();
-    let ok = !name.is_empty()
+pub fn is_app_name(name: &str) -> bool {
+    !name.is_empty()
         && name.len() <= 100
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && name.chars().any(|c| c.is_ascii_alphanumeric());
-    if !ok {
+        && name.chars().any(|c| c.is_ascii_alphanumeric())
+}
+
+/// Process types (the Procfile's names): letters, digits, `-` and `_`.
+pub fn is_process_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn app_name(value: &Value) -> Result<String, ConfigError> {
+    let name = value.trimmed();
+    if !is_app_name(name) {
         return Err(value.err(
             "not an app name or id (letters, digits and dashes)",
             "my-app",
@@ -584,12 +596,7 @@ fn process_name(value: Option<&Value>) -> Result<String, ConfigError> {
         return Ok("web".to_owned());
     };
     let name = v.trimmed();
-    let ok = !name.is_empty()
-        && name.len() <= 100
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !ok {
+    if !is_process_name(name) {
         return Err(v.err("not a process type (letters, digits, - and _)", "web"));
     }
     Ok(name.to_owned())

@@ -85,7 +85,7 @@ pub const MAX_SHIFT: Duration = Duration::from_secs(86_400);
 pub const MAX_CONCURRENCY: u32 = 10_000;
 
 /// The largest price per dyno-hour.
-pub const MAX_PRICE: f64 = 1e6;
+pub use crate::args::MAX_PRICE;
 
 /// A stretch without a single request this long is warned about.
 const LONG_QUIET: TimeDelta = TimeDelta::days(1);
