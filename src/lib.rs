@@ -70,4 +70,5 @@ pub mod replay;
 pub mod report;
 pub mod schedule;
 pub mod sim;
+pub mod steps;
 pub mod traffic;

@@ -18,6 +18,7 @@ use chrono_tz::Tz;
 use super::read::{FloorSteps, TargetData};
 use crate::history::rows::ProbeSource;
 use crate::probe::Outcome;
+use crate::steps::{self, value_at, Before};
 
 /// The traffic of a target, over all its minutes.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,11 +96,11 @@ impl Summary {
         };
         let quantity = target.quantity_steps();
         let dyno_hours = match (start, end, quantity.is_empty()) {
-            (Some(a), Some(b), false) => Some(integral(&quantity, a, b) / 3600.0),
+            (Some(a), Some(b), false) => Some(steps::dyno_hours(&quantity, a, b, Before::First)),
             _ => None,
         };
         let dyno_hours_schedule = match (start, end, floor.steps.is_empty()) {
-            (Some(a), Some(b), false) => Some(integral(&floor.steps, a, b) / 3600.0),
+            (Some(a), Some(b), false) => Some(steps::dyno_hours(&floor.steps, a, b, Before::First)),
             _ => None,
         };
         let schedule_peak = settings
@@ -214,7 +215,7 @@ fn traffic(
                 s.worst_p95 = Some((m.minute, p95));
             }
         }
-        if let (Some(c), Some(q)) = (concurrency, step_at(quantity, m.minute)) {
+        if let (Some(c), Some(q)) = (concurrency, value_at(quantity, m.minute, Before::First)) {
             if m.busy > f64::from(q) * f64::from(c) {
                 over += 1;
             }
@@ -234,32 +235,6 @@ fn median(values: &mut [u32]) -> Option<u32> {
     }
     values.sort_unstable();
     Some(values[(values.len() - 1) / 2])
-}
-
-/// The value of a step series at `t`: the latest step at or before it, else the first (the
-/// first value also stands for the moments before it).
-pub fn step_at(steps: &[(DateTime<Utc>, u32)], t: DateTime<Utc>) -> Option<u32> {
-    let after = steps.partition_point(|s| s.0 <= t);
-    steps.get(after.saturating_sub(1)).map(|s| s.1)
-}
-
-/// Integral over `[start, end]` of a step series (sorted by time; each value holds until the
-/// next), in value × seconds. The first value also stands for the moments before it, so that
-/// used and scheduled dyno-hours cover the same time.
-pub fn integral(steps: &[(DateTime<Utc>, u32)], start: DateTime<Utc>, end: DateTime<Utc>) -> f64 {
-    let Some(&(_, first)) = steps.first() else {
-        return 0.0;
-    };
-    let mut total = 0.0;
-    let mut t = start;
-    let mut value = first;
-    for &(at, v) in steps {
-        let at = at.clamp(start, end.max(start));
-        total += f64::from(value) * seconds(at - t);
-        t = at;
-        value = v;
-    }
-    total + f64::from(value) * seconds(end.max(t) - t)
 }
 
 /// `1,234,567`.
@@ -685,35 +660,6 @@ mod tests {
         assert_eq!(median(&mut [3]), Some(3));
         assert_eq!(median(&mut [4, 1, 3, 2]), Some(2));
         assert_eq!(median(&mut [5, 1, 3]), Some(3));
-        let steps = [
-            (ts("2026-11-30T10:00:00Z"), 1),
-            (ts("2026-11-30T11:00:00Z"), 3),
-        ];
-        assert_eq!(step_at(&steps, ts("2026-11-30T09:00:00Z")), Some(1));
-        assert_eq!(step_at(&steps, ts("2026-11-30T10:59:59Z")), Some(1));
-        assert_eq!(step_at(&steps, ts("2026-11-30T11:00:00Z")), Some(3));
-        assert_eq!(step_at(&[], ts("2026-11-30T11:00:00Z")), None);
-        assert_eq!(
-            integral(&[], ts("2026-11-30T10:00:00Z"), ts("2026-11-30T12:00:00Z")),
-            0.0
-        );
-        assert_eq!(
-            integral(
-                &steps,
-                ts("2026-11-30T09:30:00Z"),
-                ts("2026-11-30T12:00:00Z")
-            ),
-            1.5 * 3600.0 + 3.0 * 3600.0
-        );
-        assert_eq!(
-            integral(
-                &steps,
-                ts("2026-11-30T10:30:00Z"),
-                ts("2026-11-30T10:45:00Z")
-            ),
-            900.0,
-            "steps outside the range are clamped"
-        );
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");

@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
+use crate::steps::{dyno_hours, value_at, Before, Steps};
 use crate::traffic::minute::Minute;
 
 /// Scale events listed one by one per run (all are counted).
@@ -128,26 +129,9 @@ pub struct Report {
     pub speed: Speed,
 }
 
-/// Dyno-hours of a step series over `[from, to)`: each step's quantity times the time it
-/// holds, exactly (in milliseconds). Before the first step nothing runs.
-pub fn dyno_hours(steps: &[(DateTime<Utc>, u32)], from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
-    let mut total: i128 = 0;
-    for (i, &(at, quantity)) in steps.iter().enumerate() {
-        let end = steps.get(i + 1).map_or(to, |s| s.0).min(to);
-        let start = at.max(from);
-        if end > start {
-            total += i128::from(quantity) * i128::from((end - start).num_milliseconds());
-        }
-    }
-    total as f64 / 3_600_000.0
-}
-
-/// The quantity in force at `t`: the latest step at or before it (0 before the first).
-pub fn quantity_at(steps: &[(DateTime<Utc>, u32)], t: DateTime<Utc>) -> u32 {
-    match steps.partition_point(|s| s.0 <= t) {
-        0 => 0,
-        n => steps[n - 1].1,
-    }
+/// The quantity in force at `t` (0 before the first step: nothing ran).
+fn quantity_at(steps: &Steps, t: DateTime<Utc>) -> u32 {
+    value_at(steps, t, Before::Nothing).unwrap_or(0)
 }
 
 /// Minutes whose busy (mean requests in service) exceeded what ran at the minute's start
@@ -189,7 +173,7 @@ pub fn summarize(
     to: DateTime<Utc>,
     price: Option<f64>,
 ) -> RunSummary {
-    let hours = dyno_hours(&observed.steps, from, to);
+    let hours = dyno_hours(&observed.steps, from, to, Before::Nothing);
     let span_hours = (to - from).num_milliseconds() as f64 / 3_600_000.0;
     let at_max = f64::from(observed.settings.max) * span_hours;
     RunSummary {
@@ -508,33 +492,6 @@ mod tests {
             (at("2026-03-02T01:00:00Z"), 4),
             (at("2026-03-02T01:30:00Z"), 2),
         ]
-    }
-
-    #[test]
-    fn dyno_hours_integrate_the_steps_exactly_within_the_span() {
-        let s = steps();
-        assert_eq!(dyno_hours(&s, at(FROM), at(TO)), 1.0 + 2.0 + 3.0);
-        // Clipped at both ends: 00:30-01:00 at 1, 01:00-01:30 at 4, 01:30-01:45 at 2.
-        let h = dyno_hours(&s, at("2026-03-02T00:30:00Z"), at("2026-03-02T01:45:00Z"));
-        assert_eq!(h, 0.5 + 2.0 + 0.5);
-        // A second of 4 dynos, before the first step nothing.
-        let one = [(at("2026-03-02T00:00:10Z"), 4)];
-        assert_eq!(
-            dyno_hours(&one, at(FROM), at("2026-03-02T00:00:11Z")),
-            4.0 / 3600.0
-        );
-        assert_eq!(dyno_hours(&s, at(TO), at(FROM)), 0.0, "an empty span");
-        assert_eq!(dyno_hours(&[], at(FROM), at(TO)), 0.0);
-    }
-
-    #[test]
-    fn the_quantity_at_an_instant_is_the_latest_step_at_or_before_it() {
-        let s = steps();
-        assert_eq!(quantity_at(&s, at("2026-03-01T23:59:59Z")), 0);
-        assert_eq!(quantity_at(&s, at(FROM)), 1);
-        assert_eq!(quantity_at(&s, at("2026-03-02T00:59:59Z")), 1);
-        assert_eq!(quantity_at(&s, at("2026-03-02T01:00:00Z")), 4);
-        assert_eq!(quantity_at(&s, at("2026-03-02T05:00:00Z")), 2);
     }
 
     #[test]
