@@ -234,14 +234,10 @@ async fn sigterm_exits_0_quickly_with_a_shutdown_event() {
 #[tokio::test]
 async fn sigterm_lets_the_patch_in_flight_finish() {
     let w = World::new(2).await;
-    let mut d = Daemon::spawn(&[], &schedule_only(&w, ALTERNATING));
-    d.wait_for("start", Duration::from_secs(15), |l| {
-        l.event() == Some("start")
-    })
-    .await;
-    // The first edge's PATCH takes 1.5 s to answer; SIGTERM arrives while it is in flight.
+    // The first PATCH takes 1.5 s to answer; SIGTERM arrives while it is in flight.
     w.api
         .fail_next(Some("PATCH"), Fault::Delay(Duration::from_millis(1500)));
+    let mut d = Daemon::spawn(&[], &schedule_only(&w, ALTERNATING));
     until("the PATCH to arrive", Duration::from_secs(15), || {
         !w.api.patches().is_empty()
     })
@@ -279,12 +275,9 @@ async fn a_503_on_the_edge_patch_is_retried_and_lands() {
     w.api.set_updated_at(APP, "web", chrono::Utc::now());
     let mut env = schedule_only(&w, ALTERNATING);
     env.push(("AUTOSCALE_MANUAL_HOLD".into(), "0".into()));
-    let mut d = Daemon::spawn(&[], &env);
-    d.wait_for("start", Duration::from_secs(15), |l| {
-        l.event() == Some("start")
-    })
-    .await;
+    // Armed before the start: an edge (every 5 s) may come before the test sees `start`.
     w.api.fail_next(Some("PATCH"), Fault::Unavailable);
+    let mut d = Daemon::spawn(&[], &env);
     let scale = d
         .wait_for("an edge scale", Duration::from_secs(20), |l| {
             l.event() == Some("scale") && l.get("reason") == Some("schedule")
