@@ -178,8 +178,21 @@ pub async fn run_with(
     })
     .await;
 
+    // Each app's loop runs, and its edges are armed, as soon as its own startup is done (from
+    // the instant that startup began): an edge that passes while other apps are still starting
+    // (a thousand apps take a while) is acted on when it passes, not at the app's next read.
+    // Checks and log streams begin once every app has started, after the start lines.
+    let tasks = TaskTracker::new();
+    let mut scheduler = JobScheduler::new()
+        .await
+        .map_err(|e| Fatal::Scheduler(e.to_string()))?;
+    scheduler
+        .start()
+        .await
+        .map_err(|e| Fatal::Scheduler(e.to_string()))?;
+
     // Startup: every app read once, a few at a time; a bad token stops everything.
-    let mut loops: Vec<(AppLoop, Vec<CheckPlan>)> = Vec::new();
+    let mut loops: Vec<(Started, Vec<CheckPlan>)> = Vec::new();
     let mut starting = JoinSet::new();
     let gate = Arc::new(Semaphore::new(STARTUP_CONCURRENCY));
     let app_count = apps.len();
@@ -196,11 +209,41 @@ pub async fn run_with(
         let client = client.clone();
         let http = probe_http.clone();
         let gate = gate.clone();
+        let scheduler = scheduler.clone();
+        let tasks = tasks.clone();
+        let cancel = cancel.clone();
         starting.spawn(async move {
             let _permit = gate.acquire_owned().await;
-            start_app(app_loop, ts, &client, &http).await
+            let began = clock.now();
+            let (app_loop, plans) = start_app(app_loop, ts.clone(), &client, &http).await?;
+            let started = Started {
+                app: app_loop.app().to_owned(),
+                handle: app_loop.handle(),
+                all_disabled: app_loop.all_disabled(),
+            };
+            tasks.spawn(app_loop.run(cancel));
+            arm(
+                scheduler,
+                Arc::new(ts),
+                began,
+                started.handle.clone(),
+                clock,
+            )
+            .await;
+            Ok::<_, Refused>((started, plans))
         });
     }
+    // What stops the daemon before its start lines: the loops already running stop too.
+    let stop_early = |mut scheduler: JobScheduler| {
+        let tasks = tasks.clone();
+        let cancel = cancel.clone();
+        async move {
+            cancel.cancel();
+            let _ = scheduler.shutdown().await;
+            tasks.close();
+            let _ = tokio::time::timeout(SHUTDOWN_BUDGET, tasks.wait()).await;
+        }
+    };
     let mut refused: Option<ApiError> = None;
     while let Some(joined) = starting.join_next().await {
         match joined {
@@ -210,37 +253,34 @@ pub async fn run_with(
         }
     }
     if let Some(e) = refused {
+        stop_early(scheduler).await;
         return Err(fatal(e, &targets, notifier, &alerts).await);
     }
     // Keep the order of the configuration.
-    loops.sort_by_key(|(l, _)| targets.iter().position(|t| t.app == l.app()));
-    if !targets.is_empty() && loops.iter().all(|(l, _)| l.all_disabled()) {
+    loops.sort_by_key(|(l, _)| targets.iter().position(|t| t.app == l.app));
+    if !targets.is_empty() && loops.iter().all(|(l, _)| l.all_disabled) {
         tracing::error!(
             event = "fatal",
             status = 404,
             message = "every target was refused",
             hint = "check the apps and process types (heroku ps -a APP)"
         );
+        stop_early(scheduler).await;
         drop(notifier);
         alerts.close();
         let _ = tokio::time::timeout(ALERT_GRACE, alerts.wait()).await;
         return Err(Fatal::NoTarget);
     }
 
-    // Start lines, risky starts, then the tasks.
+    // Start lines, risky starts, then the checks and streams.
     let total = targets.len();
-    let tasks = TaskTracker::new();
     let permits = Arc::new(Semaphore::new(config.check_concurrency));
-    let scheduler = JobScheduler::new()
-        .await
-        .map_err(|e| Fatal::Scheduler(e.to_string()))?;
-    let armed_from = clock.now();
     let mut k = 0usize;
-    for (app_loop, plans) in loops {
-        let handle = app_loop.handle();
+    for (started, plans) in loops {
+        let handle = started.handle;
         let app_targets: Vec<Target> = targets
             .iter()
-            .filter(|t| t.app == app_loop.app())
+            .filter(|t| t.app == started.app)
             .cloned()
             .collect();
         for (index, (target, plan)) in app_targets.iter().zip(plans).enumerate() {
@@ -263,9 +303,9 @@ pub async fn run_with(
             }
             k += 1;
         }
-        if app_targets.iter().any(|t| t.traffic.on) && !app_loop.all_disabled() {
+        if app_targets.iter().any(|t| t.traffic.on) && !started.all_disabled {
             let stream = crate::traffic::stream::TrafficStream {
-                app: app_loop.app().to_owned(),
+                app: started.app,
                 client: client.clone(),
                 http: stream_http.clone(),
                 handle: handle.clone(),
@@ -274,24 +314,10 @@ pub async fn run_with(
             };
             tasks.spawn(stream.run(cancel.clone()));
         }
-        arm(
-            scheduler.clone(),
-            Arc::new(app_targets.clone()),
-            armed_from,
-            handle,
-            clock,
-        )
-        .await;
-        tasks.spawn(app_loop.run(cancel.clone()));
     }
     tasks.close();
     // The loops hold the only handles left: when they stop, the alert dispatcher does too.
     drop(notifier);
-    let mut scheduler = scheduler;
-    scheduler
-        .start()
-        .await
-        .map_err(|e| Fatal::Scheduler(e.to_string()))?;
 
     cancel.cancelled().await;
     let signal = signal.await.unwrap_or("unknown");
@@ -527,6 +553,13 @@ async fn start_app(
         app_loop.startup().await?;
     }
     Ok((app_loop, plans))
+}
+
+/// An app whose startup is done and whose loop runs.
+struct Started {
+    app: String,
+    handle: crate::reconcile::AppHandle,
+    all_disabled: bool,
 }
 
 /// A startup refusal no retry can fix: logged, told to a human (within a short grace), exit 1.
