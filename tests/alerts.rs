@@ -106,12 +106,13 @@ async fn a_failing_or_hanging_receiver_never_delays_scaling() {
         // a hand scale-down is undone by the next check.
         w.api.set_quantity(APP, "web", 1);
         let set = Instant::now();
-        until("the second scale-out", Duration::from_secs(4), || {
+        until("the second scale-out", Duration::from_secs(10), || {
             w.api.patches().len() == 2
         })
         .await;
+        // Within a read (2 s at this budget) and a check (1 s), not after the hook's timeout.
         assert!(
-            set.elapsed() < Duration::from_millis(2500),
+            set.elapsed() < Duration::from_secs(5),
             "{answer:?}: {:?}",
             set.elapsed()
         );
@@ -122,7 +123,8 @@ async fn a_failing_or_hanging_receiver_never_delays_scaling() {
             .into_iter()
             .rfind(|r| r.method == "GET" && r.at < patches[1].at)
             .unwrap();
-        assert!(patches[1].at - get_before.at < Duration::from_millis(500));
+        // Every PATCH follows a read under a second old.
+        assert!(patches[1].at - get_before.at < Duration::from_millis(1500));
         if answer == Answer::Status(500) {
             d.wait_for("the failed send", Duration::from_secs(10), |l| {
                 l.event() == Some("notify") && l.get("result") == Some("error")

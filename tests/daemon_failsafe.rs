@@ -11,8 +11,13 @@ use common::*;
 const REACT: Duration = Duration::from_secs(6);
 
 async fn scales_out_once(mode: Mode, reason: &str, error_needle: &str) {
+    // A slow answer (600 ms) is far from the timeout, so a busy machine cannot make it `down`.
+    let timeout = if reason == "slow" { "3s" } else { "1s" };
     let w = World::new(1).await;
-    let mut d = Daemon::spawn(&[], &w.failsafe_env(&[]));
+    let mut d = Daemon::spawn(
+        &[],
+        &w.failsafe_env(&[("AUTOSCALE_CHECK_TIMEOUT", timeout)]),
+    );
     d.wait_for("a healthy check", Duration::from_secs(15), |l| {
         l.event() == Some("probe") && l.get("outcome") == Some("fast")
     })
@@ -162,7 +167,7 @@ async fn a_quantity_below_the_floor_is_healed_within_one_interval() {
     // Someone scaled down by hand, and holds are off.
     w.api.set_quantity(APP, "web", 0);
     let heal = d
-        .wait_for("the floor healed", Duration::from_secs(4), |l| {
+        .wait_for("the floor healed", Duration::from_secs(8), |l| {
             l.event() == Some("scale")
         })
         .await;

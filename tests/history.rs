@@ -56,6 +56,10 @@ both!(
 // ---------------------------------------------------------------------------------------------
 // Databases
 
+/// `record()` only hands a row to a bounded queue: it never waits for the database (a blocked
+/// write takes seconds). The bound leaves room for a test thread preempted on a busy machine.
+const RECORD_NEVER_WAITS: Duration = Duration::from_millis(250);
+
 const PG_VAR: &str = "AUTOSCALE_TEST_POSTGRES_URL";
 
 fn postgres_admin_url() -> Option<String> {
@@ -699,10 +703,7 @@ async fn an_outage_mid_run_drops_and_counts_then_rows_resume(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(h.flush(FLUSH).await);
-    assert!(
-        slowest < Duration::from_millis(20),
-        "record() took {slowest:?}"
-    );
+    assert!(slowest < RECORD_NEVER_WAITS, "record() took {slowest:?}");
     let lost = logs.history("lost");
     assert_eq!(
         lost.len(),
@@ -723,7 +724,7 @@ async fn an_outage_mid_run_drops_and_counts_then_rows_resume(backend: Backend) {
         let before = h.stats().written;
         let recorded = next(&h);
         async move {
-            assert!(recorded < Duration::from_millis(20));
+            assert!(recorded < RECORD_NEVER_WAITS, "record() took {recorded:?}");
             h.flush(FLUSH).await;
             h.stats().written > before
         }
@@ -791,7 +792,7 @@ async fn an_unreachable_database_at_start_runs_and_warns(backend: Backend) {
     for m in 0..10 {
         let start = Instant::now();
         assert!(h.record(traffic("shop", "web", t0 + TimeDelta::minutes(m), 1)));
-        assert!(start.elapsed() < Duration::from_millis(20));
+        assert!(start.elapsed() < RECORD_NEVER_WAITS);
     }
     assert!(h.flush(FLUSH).await);
     assert_eq!(h.stats().dropped, 10);
