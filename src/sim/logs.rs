@@ -61,6 +61,8 @@ impl Drop for Logplex {
 
 /// Lines waiting for a slow reader; more are dropped (as Logplex drops for a slow tail).
 const BACKLOG: usize = 4096;
+/// The most requests a steady load sends at once to catch up after a stall.
+const BURST: u64 = 256;
 
 impl Logplex {
     pub async fn start() -> std::io::Result<Logplex> {
@@ -219,41 +221,48 @@ impl RouterFeed {
             let every = clock.to_real(Duration::from_secs(60) / per_minute);
             let mut ticker = tokio::time::interval(every);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            let began = tokio::time::Instant::now();
             let mut n: u64 = 0;
             loop {
                 ticker.tick().await;
-                n += 1;
-                // Deterministic spread of the errors: request n fails with code c when its place
-                // in each hundred falls in c's share.
-                let mut place = (n % 1000) as f64 / 1000.0;
-                let mut request = Request {
-                    service_ms,
-                    status: 200,
-                    code: None,
-                };
-                for (code, share) in &errors {
-                    if place < *share {
-                        request = match *code {
-                            "H12" => Request {
-                                service_ms: 30_000,
-                                status: 503,
-                                code: Some("H12"),
-                            },
-                            c => Request {
-                                service_ms: 0,
-                                status: 503,
-                                code: Some(c),
-                            },
-                        };
-                        break;
+                // The requests due by now, so a busy machine that skips ticks still sends
+                // `per_minute` (at most a burst's worth at once, within the feed's backlog).
+                let due = (began.elapsed().as_nanos() / every.as_nanos().max(1)) as u64 + 1;
+                let upto = due.min(n + BURST);
+                while n < upto {
+                    n += 1;
+                    // Deterministic spread of the errors: request n fails with code c when its place
+                    // in each hundred falls in c's share.
+                    let mut place = (n % 1000) as f64 / 1000.0;
+                    let mut request = Request {
+                        service_ms,
+                        status: 200,
+                        code: None,
+                    };
+                    for (code, share) in &errors {
+                        if place < *share {
+                            request = match *code {
+                                "H12" => Request {
+                                    service_ms: 30_000,
+                                    status: 503,
+                                    code: Some("H12"),
+                                },
+                                c => Request {
+                                    service_ms: 0,
+                                    status: 503,
+                                    code: Some(c),
+                                },
+                            };
+                            break;
+                        }
+                        place -= share;
                     }
-                    place -= share;
+                    feed.emit(
+                        clock.now(),
+                        1 + (n % u64::from(dynos.max(1))) as u32,
+                        request,
+                    );
                 }
-                feed.emit(
-                    clock.now(),
-                    1 + (n % u64::from(dynos.max(1))) as u32,
-                    request,
-                );
             }
         })
     }
