@@ -11,8 +11,8 @@ use common::*;
 const REACT: Duration = Duration::from_secs(6);
 
 async fn scales_out_once(mode: Mode, reason: &str, error_needle: &str) {
-    // A slow answer (600 ms) is far from the timeout, so a busy machine cannot make it `down`.
-    let timeout = if reason == "slow" { "3s" } else { "1s" };
+    // A slow answer (1.5 s) is far from the timeout, so a busy machine cannot make it `down`.
+    let timeout = if reason == "slow" { "4s" } else { "2s" };
     let w = World::new(1).await;
     let mut d = Daemon::spawn(
         &[],
@@ -67,7 +67,7 @@ async fn a_refused_connection_scales_out_once() {
 
 #[tokio::test]
 async fn a_slow_answer_scales_out_once() {
-    scales_out_once(Mode::Slow(Duration::from_millis(600)), "slow", "").await;
+    scales_out_once(Mode::Slow(Duration::from_millis(1500)), "slow", "").await;
 }
 
 #[tokio::test]

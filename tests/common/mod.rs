@@ -59,16 +59,17 @@ impl World {
         ]
     }
 
-    /// Fast checks for tests: every second, down after 1 s without an answer, slow above
-    /// 300 ms, fast below 150 ms, scale in after 3 fast checks; floor 1 all day, max 3.
+    /// Fast checks for tests: every second, down after 2 s without an answer, slow above 1 s,
+    /// fast below 500 ms (far from what the loopback fake takes, even on a busy machine), scale
+    /// in after 3 fast checks; floor 1 all day, max 3.
     pub fn failsafe_env(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
         let mut settings = vec![
             ("AUTOSCALE_SCHEDULE", "00:00=1"),
             ("AUTOSCALE_MAX", "3"),
             ("AUTOSCALE_CHECK_INTERVAL", "1s"),
-            ("AUTOSCALE_CHECK_TIMEOUT", "1s"),
-            ("AUTOSCALE_SLOW", "300ms"),
-            ("AUTOSCALE_FAST", "150ms"),
+            ("AUTOSCALE_CHECK_TIMEOUT", "2s"),
+            ("AUTOSCALE_SLOW", "1s"),
+            ("AUTOSCALE_FAST", "500ms"),
             ("AUTOSCALE_SCALE_IN_AFTER", "3"),
         ];
         settings.extend_from_slice(extra);
