@@ -30,6 +30,8 @@ pub enum Mode {
 struct Shared {
     mode: Mutex<Mode>,
     hits: AtomicU64,
+    /// Statuses the next requests get before the mode applies again, first first.
+    next: Mutex<std::collections::VecDeque<u16>>,
 }
 
 /// The running app. Its address stays the same across `Closed` and back.
@@ -65,6 +67,7 @@ impl FakeApp {
             shared: Arc::new(Shared {
                 mode: Mutex::new(Mode::Healthy),
                 hits: AtomicU64::new(0),
+                next: Mutex::new(std::collections::VecDeque::new()),
             }),
             server: Mutex::new(None),
         };
@@ -93,6 +96,11 @@ impl FakeApp {
 
     pub fn mode(&self) -> Mode {
         *self.shared.mode.lock().unwrap()
+    }
+
+    /// The next request (whenever it comes) gets `status` at once; the mode applies again after.
+    pub fn fail_next(&self, status: u16) {
+        self.shared.next.lock().unwrap().push_back(status);
     }
 
     /// Switches the behaviour; `Closed` stops listening, leaving it listens again on the same port.
@@ -129,7 +137,8 @@ impl FakeApp {
 
 async fn answer(shared: Arc<Shared>) -> Response {
     shared.hits.fetch_add(1, Ordering::SeqCst);
-    let mode = *shared.mode.lock().unwrap();
+    let next = shared.next.lock().unwrap().pop_front();
+    let mode = next.map_or(*shared.mode.lock().unwrap(), Mode::Status);
     match mode {
         Mode::Healthy | Mode::Closed => (StatusCode::OK, "ok\n").into_response(),
         Mode::Status(code) => {

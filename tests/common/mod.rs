@@ -240,20 +240,10 @@ impl Daemon {
         self.wait_count(name, seen + more, timeout).await
     }
 
-    /// Makes exactly one check fail (HTTP 500), then the app healthy again; returns once the
-    /// daemon has logged that failed check.
+    /// Makes exactly one check fail (HTTP 500); returns once the daemon has logged it.
     pub async fn one_failed_check(&self, w: &World) {
-        let hits = w.app.hits();
-        w.app
-            .set_mode(autoscale::sim::Mode::Status(500))
-            .await
-            .unwrap();
-        until("one failing check", Duration::from_secs(5), || {
-            w.app.hits() > hits
-        })
-        .await;
-        w.app.set_mode(autoscale::sim::Mode::Healthy).await.unwrap();
-        self.wait_for("the failed check", Duration::from_secs(5), |l| {
+        w.app.fail_next(500);
+        self.wait_for("the failed check", Duration::from_secs(10), |l| {
             l.get("outcome") == Some("down")
         })
         .await;
