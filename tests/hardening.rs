@@ -342,10 +342,15 @@ async fn a_shutdown_during_api_retries_raises_no_alarm() {
         &w.failsafe_env(&[("AUTOSCALE_NOTIFY_WEBHOOK", hooks.url("/hook").as_str())]),
     );
     d.wait_count("probe", 1, Duration::from_secs(15)).await;
-    // The app fails and Heroku is down: the scale-out's read is being retried...
-    for _ in 0..20 {
-        w.api.fail_next(None, Fault::Unavailable);
-    }
+    // The app fails and Heroku is down: the scale-out's read is being retried (the second
+    // answer asks for 20 s, so the shutdown surely comes while the retry waits)...
+    w.api.fail_next(None, Fault::Unavailable);
+    w.api.fail_next(
+        None,
+        Fault::RateLimited {
+            retry_after: Some(20),
+        },
+    );
     w.app.set_mode(Mode::Status(500)).await.unwrap();
     d.wait_for("a retry", Duration::from_secs(10), |l| {
         l.event() == Some("api_error") && l.get("status") == Some("503")
