@@ -21,7 +21,10 @@
 //! - [`http`]: the one reqwest builder, capped body reads, URL redaction.
 //! - [`daemon`]: wires the app loops, the checks, the cron edges and the alerts; shutdown.
 //! - [`demo`]: the real daemon against the simulator, with a scripted story and a chart.
-//! - [`plan`], [`check`]: the `plan` and `check` subcommands; [`cli`]: the command line.
+//! - [`plan`], [`check`]: the `plan` and `check` subcommands; [`cli`]: the command line;
+//!   [`args`]: the flags several subcommands share (`--price`, `--target`).
+//! - [`steps`]: pure; a quantity over time (what ran, the floor): value at an instant,
+//!   dyno-hours.
 //! - [`notify`]: alerts by webhook, email and SMS, throttled, never in the way of scaling.
 //! - [`chart`]: reads event lines back (raw or `heroku logs`) and draws an SVG.
 //! - [`insight`]: pure; what recorded traffic says about the schedule (`suggest`).
