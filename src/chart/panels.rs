@@ -429,7 +429,7 @@ const BUCKETS: &[i64] = &[
     1, 2, 5, 10, 15, 20, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080,
 ];
 
-/// The smallest bucket (in minutes) that gives each at least [`BUCKET_PX`] on `axis`.
+/// The smallest bucket (in minutes) that gives each at least `BUCKET_PX` pixels on `axis`.
 pub fn bucket_minutes(axis: &TimeAxis) -> i64 {
     let span = (axis.end - axis.start).num_minutes().max(1);
     let most = (axis.width / BUCKET_PX).max(1.0) as i64;

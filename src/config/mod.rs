@@ -1,13 +1,13 @@
 //! Configuration: every setting of the contract, validated into the [`Target`]s the daemon runs.
 //!
 //! Values come from flags and environment variables (a flag wins; [`Raw`] holds them as text),
-//! and per target from the configuration file ([`file`]): a target's key, then `[defaults]`,
+//! and per target from the configuration file ([`file`](mod@file)): a target's key, then `[defaults]`,
 //! then the environment variable, then the built-in default. All parsing happens here so every
 //! error has the same one-line shape: where the value came from (a variable, or the file, the
 //! target and the key), the value (never a secret), the problem and a valid example.
 //!
 //! - [`field`]: the table of every setting (a leaf: the command line and the warnings use it).
-//! - [`file`]: the TOML file of targets.
+//! - [`file`](mod@file): the TOML file of targets.
 //! - [`shard`]: which clock dyno runs which app.
 
 pub mod field;

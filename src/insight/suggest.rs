@@ -24,7 +24,7 @@
 //! difference. So first the needs may be raised — never lowered — where that spares entries,
 //! within a budget of extra dyno-hours (`simplify`, 10 % by default): days are aligned hour by
 //! hour (so Monday to Friday share their entries, which also covers next week's Tuesday with
-//! this week's Monday), and short steps and dips are filled. See [`simplify`].
+//! this week's Monday), and short steps and dips are filled. See `simplify`.
 //!
 //! The result becomes a quantity for every minute of the week, with the tutorial's wiggle room:
 //! scale out `lead` before a rise, scale in `lag` after a fall. That is a running maximum — the
