@@ -61,18 +61,29 @@ pub fn dyno_hours(steps: &Steps, from: DateTime<Utc>, to: DateTime<Utc>, before:
     total as f64 / 3_600_000.0
 }
 
+/// The largest value within `[from, to)`: the one in force at `from` (0 for an empty series)
+/// and every step after it, before `to`.
+pub fn peak(steps: &Steps, from: DateTime<Utc>, to: DateTime<Utc>, before: Before) -> u32 {
+    steps
+        .iter()
+        .filter(|s| s.0 > from && s.0 < to)
+        .map(|s| s.1)
+        .fold(value_at(steps, from, before).unwrap_or(0), u32::max)
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
     }
 
-    const FROM: &str = "2026-03-02T00:00:00Z";
-    const TO: &str = "2026-03-02T03:00:00Z";
+    pub(crate) const FROM: &str = "2026-03-02T00:00:00Z";
+    pub(crate) const TO: &str = "2026-03-02T03:00:00Z";
 
-    fn steps() -> Vec<(DateTime<Utc>, u32)> {
+    /// 1 until 01:00, 4 until 01:30, 2 to the end.
+    pub(crate) fn example() -> Vec<(DateTime<Utc>, u32)> {
         vec![
             (at(FROM), 1),
             (at("2026-03-02T01:00:00Z"), 4),
@@ -82,7 +93,7 @@ mod tests {
 
     #[test]
     fn dyno_hours_integrate_the_steps_exactly_within_the_span() {
-        let s = steps();
+        let s = example();
         for before in [Before::Nothing, Before::First] {
             assert_eq!(dyno_hours(&s, at(FROM), at(TO), before), 1.0 + 2.0 + 3.0);
             // Clipped at both ends: 00:30-01:00 at 1, 01:00-01:30 at 4, 01:30-01:45 at 2.
@@ -136,7 +147,7 @@ mod tests {
 
     #[test]
     fn the_value_at_an_instant_is_the_latest_step_at_or_before_it() {
-        let s = steps();
+        let s = example();
         let early = at("2026-03-01T23:59:59Z");
         assert_eq!(value_at(&s, early, Before::Nothing), Some(0));
         assert_eq!(value_at(&s, early, Before::First), Some(1));
@@ -148,5 +159,26 @@ mod tests {
             assert_eq!(value_at(&s, at("2026-03-02T05:00:00Z"), before), Some(2));
             assert_eq!(value_at(&[], at(FROM), before), None);
         }
+    }
+
+    #[test]
+    fn the_peak_is_the_largest_value_within_the_span() {
+        let s = example();
+        for before in [Before::Nothing, Before::First] {
+            assert_eq!(peak(&s, at(FROM), at(TO), before), 4);
+            // A step at the span's end is not in it; the value in force at its start is.
+            assert_eq!(peak(&s, at(FROM), at("2026-03-02T01:00:00Z"), before), 1);
+            assert_eq!(peak(&s, at("2026-03-02T01:10:00Z"), at(TO), before), 4);
+            assert_eq!(peak(&s, at("2026-03-02T01:40:00Z"), at(TO), before), 2);
+            let later = [(at(FROM), 3), (at("2026-03-02T02:00:00Z"), 1)];
+            assert_eq!(peak(&later, at("2026-03-02T02:30:00Z"), at(TO), before), 1);
+            assert_eq!(peak(&[], at(FROM), at(TO), before), 0);
+        }
+        // Before the first step: nothing, or the first value.
+        let early = at("2026-03-01T23:00:00Z");
+        let one = [(at(FROM), 3)];
+        assert_eq!(peak(&one, early, at(FROM), Before::Nothing), 0);
+        assert_eq!(peak(&one, early, at(FROM), Before::First), 3);
+        assert_eq!(peak(&one, early, at(TO), Before::Nothing), 3);
     }
 }

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::steps::{dyno_hours, value_at, Before, Steps};
+use crate::steps::{dyno_hours, peak, value_at, Before, Steps};
 use crate::traffic::minute::Minute;
 
 /// Scale events listed one by one per run (all are counted).
@@ -147,16 +147,6 @@ pub fn minutes_under_capacity(
         .count() as u64
 }
 
-/// The largest quantity of the step series within `[from, to)`.
-pub fn peak(steps: &[(DateTime<Utc>, u32)], from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
-    let before = quantity_at(steps, from);
-    steps
-        .iter()
-        .filter(|s| s.0 > from && s.0 < to)
-        .map(|s| s.1)
-        .fold(before, u32::max)
-}
-
 fn counted<'a>(items: impl Iterator<Item = &'a str>) -> BTreeMap<String, u64> {
     let mut counts = BTreeMap::new();
     for item in items {
@@ -201,7 +191,7 @@ pub fn summarize(
             .settings
             .concurrency
             .map(|c| minutes_under_capacity(minutes, &observed.steps, c)),
-        peak: peak(&observed.steps, from, to),
+        peak: peak(&observed.steps, from, to, Before::Nothing),
         alerts: observed.alerts.len() as u64,
         alerts_by_kind: counted(observed.alerts.iter().map(String::as_str)),
     }
@@ -482,17 +472,7 @@ mod tests {
         }
     }
 
-    const FROM: &str = "2026-03-02T00:00:00Z";
-    const TO: &str = "2026-03-02T03:00:00Z";
-
-    /// 1 until 01:00, 4 until 01:30, 2 to the end.
-    fn steps() -> Vec<(DateTime<Utc>, u32)> {
-        vec![
-            (at(FROM), 1),
-            (at("2026-03-02T01:00:00Z"), 4),
-            (at("2026-03-02T01:30:00Z"), 2),
-        ]
-    }
+    use crate::steps::tests::{example as steps, FROM, TO};
 
     #[test]
     fn a_minute_is_under_capacity_when_busy_exceeds_what_ran_at_its_start() {
@@ -507,18 +487,6 @@ mod tests {
         assert_eq!(minutes_under_capacity(&minutes, &s, 3), 0);
         assert_eq!(minutes_under_capacity(&minutes, &s, 1), 4);
         assert_eq!(minutes_under_capacity(&[], &s, 1), 0);
-    }
-
-    #[test]
-    fn the_peak_is_the_largest_quantity_within_the_span() {
-        let s = steps();
-        assert_eq!(peak(&s, at(FROM), at(TO)), 4);
-        // A step at the span's end is not in it; the quantity in force at its start is.
-        assert_eq!(peak(&s, at(FROM), at("2026-03-02T01:00:00Z")), 1);
-        assert_eq!(peak(&s, at("2026-03-02T01:10:00Z"), at(TO)), 4);
-        assert_eq!(peak(&s, at("2026-03-02T01:40:00Z"), at(TO)), 2);
-        let later = [(at(FROM), 3), (at("2026-03-02T02:00:00Z"), 1)];
-        assert_eq!(peak(&later, at("2026-03-02T02:30:00Z"), at(TO)), 1);
     }
 
     fn observed(label: &str, concurrency: Option<u32>) -> Observed {
