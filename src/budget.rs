@@ -118,11 +118,6 @@ impl Budget {
         }
         now
     }
-
-    /// Calls made so far (every attempt).
-    pub fn calls_made(&self) -> u64 {
-        self.calls.sent()
-    }
 }
 
 #[cfg(test)]
@@ -200,5 +195,33 @@ mod tests {
         assert_eq!(budget.read_interval(round), round);
         calls.set_remaining(500);
         assert_eq!(budget.read_interval(round), round, "500 is not below 500");
+    }
+
+    #[test]
+    fn a_change_of_halving_is_logged_once_with_the_reads_it_leaves() {
+        let calls = Arc::new(Calls::default());
+        // 20 reads an hour as planned.
+        let budget = Budget::new(2000, &apps(1, 180, 0.0), calls.clone());
+        let round = Duration::from_secs(180);
+        let lines = |remaining: u64| {
+            calls.set_remaining(remaining);
+            crate::logfmt::captured(|| {
+                budget.read_interval(round);
+                budget.read_interval(round);
+            })
+        };
+        let halved = lines(499);
+        assert_eq!(halved.lines().count(), 1, "{halved}");
+        let line = crate::logfmt::Line::parse(halved.trim()).unwrap();
+        assert_eq!(line.event(), Some("budget"));
+        assert_eq!(line.get("state"), Some("halved"));
+        assert_eq!(line.get("remaining"), Some("499"));
+        assert_eq!(line.get("reads_per_hour"), Some("10"));
+        assert_eq!(lines(800), "", "no change, no line");
+        let back = lines(1000);
+        assert_eq!(back.lines().count(), 1, "{back}");
+        let line = crate::logfmt::Line::parse(back.trim()).unwrap();
+        assert_eq!(line.get("state"), Some("normal"));
+        assert_eq!(line.get("reads_per_hour"), Some("20"));
     }
 }

@@ -103,6 +103,33 @@ where
         .map_err(|e| format!("cannot install the logger: {e}"))
 }
 
+/// The lines `emit` logs (at every level), as the daemon would print them: for unit tests.
+#[cfg(test)]
+pub(crate) fn captured(emit: impl FnOnce()) -> String {
+    #[derive(Clone, Default)]
+    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(data);
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buffer {
+        type Writer = Buffer;
+        fn make_writer(&'a self) -> Buffer {
+            self.clone()
+        }
+    }
+    let buffer = Buffer::default();
+    let subscriber = subscriber("trace", buffer.clone()).expect("a valid filter");
+    tracing::subscriber::with_default(subscriber, emit);
+    let bytes = buffer.0.lock().unwrap().clone();
+    String::from_utf8(bytes).expect("UTF-8 log lines")
+}
+
 /// Checks a filter without installing anything, so that configuration can
 /// reject a bad value up front, alongside its other errors.
 pub fn validate_filter(filter: &str) -> Result<(), String> {

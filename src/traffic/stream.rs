@@ -332,26 +332,6 @@ pub fn log_minute(m: &Minute) {
 mod tests {
     use super::*;
 
-    #[derive(Clone, Default)]
-    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-        type Writer = Captured;
-        fn make_writer(&'a self) -> Captured {
-            self.clone()
-        }
-    }
-
     #[test]
     fn the_logged_minute_is_the_event_line_the_readers_parse() {
         let fixture = crate::traffic::fixture::Fixture::new(
@@ -361,10 +341,7 @@ mod tests {
         );
         let minutes = fixture.minutes();
         let m = minutes.iter().find(|m| m.requests > 20).unwrap();
-        let captured = Captured::default();
-        let subscriber = crate::logfmt::subscriber("info", captured.clone()).unwrap();
-        tracing::subscriber::with_default(subscriber, || log_minute(m));
-        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let text = crate::logfmt::captured(|| log_minute(m));
         let logged = crate::logfmt::Line::parse(text.trim()).unwrap();
         let written = crate::logfmt::Line::parse(&crate::traffic::event::traffic_line(
             m,
