@@ -173,6 +173,9 @@ pub(crate) mod tests {
             let later = [(at(FROM), 3), (at("2026-03-02T02:00:00Z"), 1)];
             assert_eq!(peak(&later, at("2026-03-02T02:30:00Z"), at(TO), before), 1);
             assert_eq!(peak(&[], at(FROM), at(TO), before), 0);
+            // Two steps at one instant: the later one is in force; the first held no time.
+            let twice = [(at(FROM), 5), (at(FROM), 1)];
+            assert_eq!(peak(&twice, at(FROM), at(TO), before), 1);
         }
         // Before the first step: nothing, or the first value.
         let early = at("2026-03-01T23:00:00Z");
