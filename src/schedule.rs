@@ -595,6 +595,7 @@ mod tests {
         let odd = t(2026, 12, 1, 13, 17, 29) + Duration::nanoseconds(123_456_789);
         assert!((s.dyno_hours_per_week(odd) - 413.0).abs() < 1e-9);
         let b = sched(DEFAULT, Berlin);
+        assert_eq!(b.tz(), Berlin);
         assert_eq!(b.dyno_hours_per_week(t(2026, 1, 5, 0, 0, 0)), 413.0);
         // Any 168 real hours contain 59 × 7 here, DST or not: the hour lost at night comes
         // back at the other end of the week.
