@@ -920,6 +920,16 @@ mod tests {
             err("07:00=3; 25:00=3"),
             r#"entry 2 "25:00=3": 25:00 is not a time of day (HH:MM, 00:00-23:59)"#
         );
+        // One or two digits of hour, exactly two of minute, each part checked on its own.
+        for bad in [
+            "7:5", "007:00", "07:000", "7:0", "1:2", "123:45", "0x7:00", "07:5a",
+        ] {
+            assert_eq!(
+                err(&format!("{bad}=3")),
+                format!(r#"entry 1 "{bad}=3": {bad} is not a time of day (HH:MM, 00:00-23:59)"#)
+            );
+        }
+        assert_eq!(sched("7:05=3", UTC).describe(), "07:05=3");
         assert_eq!(
             err("07:00=x"),
             r#"entry 1 "07:00=x": quantity "x" is not a whole number 0-10000"#
