@@ -930,6 +930,17 @@ mod tests {
             );
         }
         assert_eq!(sched("7:05=3", UTC).describe(), "07:05=3");
+        for bad in ["+5", "5x", "-0", "5.0"] {
+            assert!(
+                err(&format!("07:00={bad}")).ends_with("is not a whole number 0-10000"),
+                "{bad:?}"
+            );
+        }
+        // croner's own words, on one line.
+        assert_eq!(
+            err("0 7 * * xyz=3"),
+            r#"entry 1 "0 7 * * xyz=3": "0 7 * * xyz" is not a valid cron expression: Pattern contains illegal characters: CronPattern contains illegal character 'X' in part 'XYZ'"#
+        );
         assert_eq!(
             err("07:00=x"),
             r#"entry 1 "07:00=x": quantity "x" is not a whole number 0-10000"#
