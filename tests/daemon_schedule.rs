@@ -167,7 +167,12 @@ async fn startup_below_the_floor_scales_up() {
     let patches = w.api.patches();
     assert_eq!(patches.len(), 1);
     assert_scale_request(&patches[0], 3);
-    let start = &d.events_named("start")[0];
+    // The start line follows the startup round.
+    let start = d
+        .wait_for("the start line", Duration::from_secs(10), |l| {
+            l.event() == Some("start")
+        })
+        .await;
     assert_eq!(start.get("app"), Some("shop-app"));
     assert_eq!(start.get("max"), Some("3"));
     assert_eq!(start.get("check_url"), Some("off"));
