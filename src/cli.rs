@@ -501,7 +501,7 @@ fn replay(m: &ArgMatches, env: &Env) -> ExitCode {
         Err(code) => return code,
     };
     let parsed = (|| {
-        Ok::<_, crate::replay::UsageError>(crate::replay::Command {
+        Ok::<_, crate::args::UsageError>(crate::replay::Command {
             inputs: m
                 .get_many::<String>("input")
                 .map(|v| v.map(PathBuf::from).collect())

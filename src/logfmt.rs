@@ -103,31 +103,60 @@ where
         .map_err(|e| format!("cannot install the logger: {e}"))
 }
 
+/// Log lines kept in memory, as the daemon prints them: a writer for [`subscriber`] whose text
+/// tests read back (unit tests, and the integration tests' in-process runs). Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+impl Captured {
+    /// Makes this the current thread's subscriber at `filter` until the guard is dropped.
+    pub fn install(&self, filter: &str) -> tracing::subscriber::DefaultGuard {
+        let subscriber = subscriber(filter, self.clone()).expect("a valid filter");
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    /// Everything logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+
+    /// The `event=name` lines so far.
+    pub fn events(&self, name: &str) -> Vec<Line> {
+        self.text()
+            .lines()
+            .filter_map(Line::parse)
+            .filter(|l| l.event() == Some(name))
+            .collect()
+    }
+}
+
 /// The lines `emit` logs (at every level), as the daemon would print them: for unit tests.
 #[cfg(test)]
 pub(crate) fn captured(emit: impl FnOnce()) -> String {
-    #[derive(Clone, Default)]
-    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
-        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(data);
-            Ok(data.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buffer {
-        type Writer = Buffer;
-        fn make_writer(&'a self) -> Buffer {
-            self.clone()
-        }
-    }
-    let buffer = Buffer::default();
-    let subscriber = subscriber("trace", buffer.clone()).expect("a valid filter");
+    let captured = Captured::default();
+    let subscriber = subscriber("trace", captured.clone()).expect("a valid filter");
     tracing::subscriber::with_default(subscriber, emit);
-    let bytes = buffer.0.lock().unwrap().clone();
-    String::from_utf8(bytes).expect("UTF-8 log lines")
+    captured.text()
 }
 
 /// Checks a filter without installing anything, so that configuration can
@@ -445,38 +474,7 @@ fn unquote(s: &str) -> Option<(String, &str)> {
 mod tests {
     use super::*;
     use std::io;
-    use std::sync::{Arc, Mutex};
     use tracing::Level;
-
-    /// In-memory writer shared between the subscriber and the test.
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-
-    impl io::Write for Buf {
-        fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(data);
-            Ok(data.len())
-        }
-
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    /// Runs `emit` under a local logfmt subscriber and returns its output.
-    fn capture(emit: impl FnOnce()) -> String {
-        let buf = Buf::default();
-        let writer = buf.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_ansi(false)
-            .event_format(Logfmt)
-            .with_writer(move || writer.clone())
-            .with_max_level(Level::TRACE)
-            .finish();
-        tracing::subscriber::with_default(subscriber, emit);
-        let bytes = buf.0.lock().unwrap().clone();
-        String::from_utf8(bytes).unwrap()
-    }
 
     /// Checks the output is one line with a valid `ts` and returns the rest.
     fn after_ts(output: &str) -> &str {
@@ -494,7 +492,7 @@ mod tests {
 
     #[test]
     fn fields_in_recording_order() {
-        let out = capture(|| {
+        let out = captured(|| {
             tracing::info!(
                 event = "scale",
                 from = 1u32,
@@ -511,7 +509,7 @@ mod tests {
 
     #[test]
     fn message_goes_last() {
-        let out = capture(|| {
+        let out = captured(|| {
             tracing::warn!(
                 event = "config_warning",
                 variable = "AUTOSCALE_SCHEDUL",
@@ -527,7 +525,7 @@ mod tests {
 
     #[test]
     fn spaces_quotes_and_empty_values() {
-        let out = capture(|| {
+        let out = captured(|| {
             tracing::error!(
                 event = "api_error",
                 body = r#"{"id": "x"} a\b"#,
@@ -544,7 +542,7 @@ mod tests {
 
     #[test]
     fn multi_line_message_stays_on_one_line() {
-        let out = capture(|| tracing::info!(event = "tick", "first\nsecond\r\n\tthird\u{1b}[0m"));
+        let out = captured(|| tracing::info!(event = "tick", "first\nsecond\r\n\tthird\u{1b}[0m"));
         assert_eq!(
             after_ts(&out),
             r#"level=info event=tick message="first\nsecond\r\n\tthird\u{1b}[0m""#
@@ -553,7 +551,7 @@ mod tests {
 
     #[test]
     fn numbers_and_bools() {
-        let out = capture(|| {
+        let out = captured(|| {
             tracing::debug!(
                 event = "health",
                 ok = true,
@@ -571,7 +569,7 @@ mod tests {
 
     #[test]
     fn dependency_event_without_event_field() {
-        let out = capture(|| {
+        let out = captured(|| {
             tracing::event!(target: "hyper::proto", Level::DEBUG, "x y");
             tracing::event!(target: "reqwest::connect", Level::TRACE, host = "api", "dial");
         });
@@ -602,7 +600,7 @@ mod tests {
             }
         }
         let err = Outer(io::Error::other("connection refused"));
-        let out = capture(|| {
+        let out = captured(|| {
             tracing::error!(
                 event = "api_error",
                 error = &err as &(dyn std::error::Error + 'static)
@@ -616,7 +614,7 @@ mod tests {
 
     #[test]
     fn output_parses_back() {
-        let out = capture(|| tracing::info!(event = "scale", to = 3u32, "now \"3\" dynos"));
+        let out = captured(|| tracing::info!(event = "scale", to = 3u32, "now \"3\" dynos"));
         let line = Line::parse(out.trim_end()).unwrap();
         assert_eq!(line.event(), Some("scale"));
         assert_eq!(line.get("level"), Some("info"));

@@ -16,7 +16,7 @@ use autoscale::history::{
     self, AlertRow, History, HistoryData, HistoryHandle, HoldReason, HoldRow, Options, Outcome,
     ProbeRow, ProbeSource, Row, ScaleRow, Startup, StoreUrl, TrafficRow,
 };
-use autoscale::logfmt::{Line, Logfmt};
+use autoscale::logfmt::{Captured, Line};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use sqlx::{Connection, Executor};
 use tokio::net::{TcpListener, TcpStream};
@@ -271,44 +271,12 @@ impl Drop for Proxy {
 // Logs: the crate's logfmt lines, captured per test (the tests run on a current-thread runtime,
 // so the writer task logs on the test's thread).
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn start() -> (Captured, tracing::subscriber::DefaultGuard) {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_ansi(false)
-            .event_format(Logfmt)
-            .with_writer(move || writer.clone())
-            .with_max_level(tracing::Level::DEBUG)
-            .finish();
-        (captured, tracing::subscriber::set_default(subscriber))
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-
-    /// The `event=history` lines with `state=<state>`.
-    fn history(&self, state: &str) -> Vec<Line> {
-        self.text()
-            .lines()
-            .filter_map(Line::parse)
-            .filter(|l| l.event() == Some("history") && l.get("state") == Some(state))
-            .collect()
-    }
+/// The `event=history` lines with `state=<state>`.
+fn history_lines(logs: &Captured, state: &str) -> Vec<Line> {
+    logs.events("history")
+        .into_iter()
+        .filter(|l| l.get("state") == Some(state))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -393,7 +361,8 @@ async fn writes_then_reads_back(backend: Backend) {
     let Some(db) = Db::fresh(backend).await else {
         return;
     };
-    let (logs, _guard) = Captured::start();
+    let logs = Captured::default();
+    let _guard = logs.install("debug");
     let started = History::start(db.url.clone(), options()).await;
     assert_eq!(started.startup, Startup::Ready { schema_version: 1 });
     let h = &started.handle;
@@ -557,8 +526,8 @@ async fn writes_then_reads_back(backend: Backend) {
     assert_eq!(status.oldest, Some(minute(0)));
     assert!(status.size_bytes.unwrap() > 0);
 
-    assert_eq!(logs.history("ok").len(), 1, "{}", logs.text());
-    assert!(logs.history("lost").is_empty(), "{}", logs.text());
+    assert_eq!(history_lines(&logs, "ok").len(), 1, "{}", logs.text());
+    assert!(history_lines(&logs, "lost").is_empty(), "{}", logs.text());
     assert!(h.close(FLUSH).await);
     started.task.await.unwrap();
     db.drop_all().await;
@@ -622,7 +591,8 @@ async fn two_shards_write_overlapping_minutes_without_conflict(backend: Backend)
     let Some(db) = Db::fresh(backend).await else {
         return;
     };
-    let (logs, _guard) = Captured::start();
+    let logs = Captured::default();
+    let _guard = logs.install("debug");
     // Both start at once on an empty database: the schema is applied once.
     let (a, b) = tokio::join!(
         History::start(db.url.clone(), options()),
@@ -664,7 +634,7 @@ async fn two_shards_write_overlapping_minutes_without_conflict(backend: Backend)
         let stats = shard.handle.stats();
         assert_eq!((stats.written, stats.dropped), (240, 0), "{stats:?}");
     }
-    assert!(logs.history("lost").is_empty(), "{}", logs.text());
+    assert!(history_lines(&logs, "lost").is_empty(), "{}", logs.text());
     // The second start found the schema applied; the server's "already exists" notices are
     // not passed on as log lines.
     assert!(!logs.text().contains("event=log"), "{}", logs.text());
@@ -676,7 +646,8 @@ async fn an_outage_mid_run_drops_and_counts_then_rows_resume(backend: Backend) {
     let Some(mut db) = Db::cuttable(backend).await else {
         return;
     };
-    let (logs, _guard) = Captured::start();
+    let logs = Captured::default();
+    let _guard = logs.install("debug");
     let started = History::start(db.url.clone(), options()).await;
     assert_eq!(started.startup, Startup::Ready { schema_version: 1 });
     let h = started.handle.clone();
@@ -704,7 +675,7 @@ async fn an_outage_mid_run_drops_and_counts_then_rows_resume(backend: Backend) {
     }
     assert!(h.flush(FLUSH).await);
     assert!(slowest < RECORD_NEVER_WAITS, "record() took {slowest:?}");
-    let lost = logs.history("lost");
+    let lost = history_lines(&logs, "lost");
     assert_eq!(
         lost.len(),
         1,
@@ -730,8 +701,7 @@ async fn an_outage_mid_run_drops_and_counts_then_rows_resume(backend: Backend) {
         }
     })
     .await;
-    let oks: Vec<Line> = logs
-        .history("ok")
+    let oks: Vec<Line> = history_lines(&logs, "ok")
         .into_iter()
         .filter(|l| l.get("schema_version").is_none())
         .collect();
@@ -739,7 +709,7 @@ async fn an_outage_mid_run_drops_and_counts_then_rows_resume(backend: Backend) {
     let told: u64 = oks[0].get("dropped").unwrap().parse().unwrap();
     let after = h.stats();
     assert_eq!(told, after.dropped, "{}", logs.text());
-    assert_eq!(logs.history("lost").len(), 1, "{}", logs.text());
+    assert_eq!(history_lines(&logs, "lost").len(), 1, "{}", logs.text());
     assert_eq!(
         after.queued,
         after.written + after.dropped,
@@ -756,7 +726,8 @@ async fn an_unreachable_database_at_start_runs_and_warns(backend: Backend) {
     let Some(mut db) = Db::cuttable(backend).await else {
         return;
     };
-    let (logs, _guard) = Captured::start();
+    let logs = Captured::default();
+    let _guard = logs.install("debug");
     let url = match backend {
         // The proxy refuses every connection until restored.
         Backend::Postgres => {
@@ -781,7 +752,7 @@ async fn an_unreachable_database_at_start_runs_and_warns(backend: Backend) {
         panic!("expected unreachable, got {:?}", started.startup)
     };
     assert!(!reason.is_empty());
-    let warned = logs.history("lost");
+    let warned = history_lines(&logs, "lost");
     assert_eq!(warned.len(), 1, "{}", logs.text());
     assert_eq!(warned[0].get("level"), Some("warn"));
     assert_eq!(warned[0].get("dropped"), Some("0"));
@@ -797,13 +768,13 @@ async fn an_unreachable_database_at_start_runs_and_warns(backend: Backend) {
     assert!(h.flush(FLUSH).await);
     assert_eq!(h.stats().dropped, 10);
     assert_eq!(h.stats().written, 0);
-    assert_eq!(logs.history("lost").len(), 1, "{}", logs.text());
+    assert_eq!(history_lines(&logs, "lost").len(), 1, "{}", logs.text());
 
     if backend == Backend::Postgres {
         // The database comes up: the writer connects by itself and says so.
         db.restore().await;
         until(Duration::from_secs(20), "state=ok", || {
-            let n = logs.history("ok").len();
+            let n = history_lines(&logs, "ok").len();
             async move { n == 1 }
         })
         .await;
@@ -931,7 +902,8 @@ async fn postgres_passwords_never_reach_output() {
     let Some(admin) = postgres_admin_url() else {
         return;
     };
-    let (logs, _guard) = Captured::start();
+    let logs = Captured::default();
+    let _guard = logs.install("debug");
     const PASSWORD: &str = "hunter2-Sekr1t-pw";
     let mut url = url::Url::parse(&admin).unwrap();
     url.set_password(Some(PASSWORD)).unwrap();

@@ -96,7 +96,7 @@ fn shop(api: &FakeHeroku, web: u32, worker: u32) {
 #[tokio::test(start_paused = true)]
 async fn two_targets_of_one_app_scale_at_their_own_edges_with_one_read_per_round() {
     let logs = Captured::default();
-    let _guard = logs.install();
+    let _guard = logs.install("info");
     let api = FakeHeroku::start(KEY).await.unwrap();
     shop(&api, 1, 1);
     let targets = targets(TWO_TARGETS);
@@ -249,7 +249,7 @@ schedule = "07:00=2; 22:00=1"
 #[tokio::test(start_paused = true)]
 async fn a_missing_app_disables_its_targets_and_the_others_go_on_with_batch_patches() {
     let logs = Captured::default();
-    let _guard = logs.install();
+    let _guard = logs.install("info");
     let api = FakeHeroku::start(KEY).await.unwrap();
     for app in ["alpha", "gamma"] {
         api.add_app(app, None);
@@ -346,7 +346,7 @@ async fn check_once(target: &Target, handle: &autoscale::reconcile::AppHandle) {
 #[tokio::test(start_paused = true)]
 async fn a_scale_in_edge_missed_while_stopped_is_applied_once_the_app_is_healthy() {
     let logs = Captured::default();
-    let _guard = logs.install();
+    let _guard = logs.install("info");
     let api = FakeHeroku::start(KEY).await.unwrap();
     let fake = FakeApp::start().await.unwrap();
     api.add_app("shop", Some(&fake.url()));
@@ -385,7 +385,7 @@ async fn a_scale_in_edge_missed_while_stopped_is_applied_once_the_app_is_healthy
 #[tokio::test(start_paused = true)]
 async fn a_quantity_set_after_the_latest_edge_is_held_and_the_schedule_resumes_after_the_hold() {
     let logs = Captured::default();
-    let _guard = logs.install();
+    let _guard = logs.install("info");
     let api = FakeHeroku::start(KEY).await.unwrap();
     let fake = FakeApp::start().await.unwrap();
     api.add_app("shop", Some(&fake.url()));
@@ -436,7 +436,7 @@ async fn a_quantity_set_after_the_latest_edge_is_held_and_the_schedule_resumes_a
 #[tokio::test(start_paused = true)]
 async fn with_a_slow_api_checks_are_merged_and_a_failure_is_acted_on_at_the_next_round() {
     let logs = Captured::default();
-    let _guard = logs.install();
+    let _guard = logs.install("info");
     let api = FakeHeroku::start(KEY).await.unwrap();
     let fake = FakeApp::start().await.unwrap();
     api.add_app("shop", Some(&fake.url()));
@@ -570,7 +570,7 @@ async fn a_low_budget_stretches_reads_and_every_patch_still_follows_a_fresh_read
 #[tokio::test(start_paused = true)]
 async fn a_pause_decides_and_logs_but_sends_nothing_until_it_ends() {
     let logs = Captured::default();
-    let _guard = logs.install();
+    let _guard = logs.install("info");
     let api = FakeHeroku::start(KEY).await.unwrap();
     shop(&api, 1, 1);
     let text = TWO_TARGETS.replace(
@@ -622,7 +622,7 @@ async fn a_pause_decides_and_logs_but_sends_nothing_until_it_ends() {
 #[tokio::test(start_paused = true)]
 async fn unhealthy_checks_right_after_a_release_do_not_scale_out_until_the_grace_is_over() {
     let logs = Captured::default();
-    let _guard = logs.install();
+    let _guard = logs.install("info");
     let api = FakeHeroku::start(KEY).await.unwrap();
     let fake = FakeApp::start().await.unwrap();
     api.add_app("shop", Some(&fake.url()));
@@ -711,7 +711,7 @@ async fn unhealthy_checks_right_after_a_release_do_not_scale_out_until_the_grace
 #[tokio::test(start_paused = true)]
 async fn a_refusal_during_preboot_is_asked_again_every_15_seconds() {
     let logs = Captured::default();
-    let _guard = logs.install();
+    let _guard = logs.install("info");
     let api = FakeHeroku::start(KEY).await.unwrap();
     shop(&api, 1, 1);
     let targets = targets(TWO_TARGETS);
@@ -770,7 +770,7 @@ async fn a_refusal_during_preboot_is_asked_again_every_15_seconds() {
 #[tokio::test(start_paused = true)]
 async fn at_a_holiday_s_start_the_daemon_patches_to_the_holiday_quantity() {
     let logs = Captured::default();
-    let _guard = logs.install();
+    let _guard = logs.install("info");
     let api = FakeHeroku::start(KEY).await.unwrap();
     api.add_app("shop", None);
     api.add_formation("shop", "web", 2, "Standard-1X");

@@ -118,7 +118,7 @@ async fn until(what: &str, limit: Duration, cond: impl Fn() -> bool) {
 #[tokio::test(start_paused = true)]
 async fn steady_load_scales_out_to_what_it_needs_and_back_after_calm_minutes() {
     let logs = Captured::default();
-    let _guard = logs.install();
+    let _guard = logs.install("info");
     let s = setup("concurrency = 2\nutilization = 0.5\n").await;
     until("the stream", Duration::from_secs(5), || {
         s.api.logplex().sessions() == 1
@@ -177,7 +177,7 @@ async fn steady_load_scales_out_to_what_it_needs_and_back_after_calm_minutes() {
 async fn a_minute_with_10_percent_h12s_scales_out_and_one_with_1_percent_does_not() {
     for (share, out) in [(0.01, false), (0.10, true)] {
         let logs = Captured::default();
-        let _guard = logs.install();
+        let _guard = logs.install("info");
         let s = setup("").await;
         until("the stream", Duration::from_secs(5), || {
             s.api.logplex().sessions() == 1
@@ -217,7 +217,7 @@ async fn a_minute_with_10_percent_h12s_scales_out_and_one_with_1_percent_does_no
 #[tokio::test(start_paused = true)]
 async fn a_stream_that_ends_stalls_or_sends_garbage_is_opened_again_and_the_schedule_goes_on() {
     let logs = Captured::default();
-    let _guard = logs.install();
+    let _guard = logs.install("info");
     let s = setup("concurrency = 2\nutilization = 0.5\n").await;
     until("the stream", Duration::from_secs(5), || {
         s.api.logplex().sessions() == 1
@@ -284,7 +284,7 @@ async fn a_stream_that_ends_stalls_or_sends_garbage_is_opened_again_and_the_sche
 #[tokio::test(start_paused = true)]
 async fn a_refused_session_turns_traffic_off_and_is_asked_again_no_more_than_hourly() {
     let logs = Captured::default();
-    let _guard = logs.install();
+    let _guard = logs.install("info");
     let api_fault = |api: &FakeHeroku| {
         for _ in 0..5 {
             api.fail_path(

@@ -40,7 +40,7 @@ use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt as _};
 use tracing_subscriber::Layer;
 
-pub use crate::args::UsageError;
+use crate::args::UsageError;
 use crate::budget::{AppLoad, Budget};
 use crate::chart::read::TargetData;
 use crate::config::{CheckUrl, Env, Raw, Target};

@@ -322,44 +322,6 @@ pub fn assert_scale_request(r: &autoscale::sim::Recorded, quantity: u32) {
 }
 
 /// Log lines written by the code under test on this thread (in-process tests install it as the
-/// thread's default subscriber).
-#[derive(Clone, Default)]
-pub struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
-impl Captured {
-    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
-        let subscriber = autoscale::logfmt::subscriber("info", self.clone()).unwrap();
-        tracing::subscriber::set_default(subscriber)
-    }
-
-    /// Everything logged so far.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-
-    /// The `event=name` lines so far.
-    pub fn events(&self, name: &str) -> Vec<Line> {
-        self.text()
-            .lines()
-            .filter_map(Line::parse)
-            .filter(|l| l.event() == Some(name))
-            .collect()
-    }
-}
+/// thread's default subscriber, at `info`).
+#[allow(unused_imports)] // like the rest of the harness: each test file uses its own part
+pub use autoscale::logfmt::Captured;
