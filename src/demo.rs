@@ -245,9 +245,9 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
     let history = config.history.clone();
     let started = std::time::Instant::now();
     let (stop_tx, stop_rx) = oneshot::channel::<&'static str>();
-    let traffic_clock = crate::reconcile::Clock::faster(TRAFFIC_SPEED);
+    let traffic_clock = crate::clock::Clock::faster(TRAFFIC_SPEED);
     let clocks = crate::daemon::Clocks {
-        main: crate::reconcile::Clock::System,
+        main: crate::clock::Clock::System,
         traffic: traffic_clock,
     };
     let daemon = tokio::spawn(async move {

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use autoscale::clock::Clock;
 use autoscale::history::{self, StoreUrl};
-use autoscale::reconcile::Clock;
 use autoscale::sim::Receiver;
 use chrono::Utc;
 use common::*;

@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use autoscale::budget::{AppLoad, Budget};
+use autoscale::clock::Clock;
 use autoscale::config::field::*;
 use autoscale::config::{Env, Raw, Target};
+use autoscale::daemon::app::AppLoop;
 use autoscale::heroku::{ApiKey, Client, Retry};
 use autoscale::logfmt::Line;
 use autoscale::notify::Notifier;
-use autoscale::reconcile::{AppLoop, Clock};
 use autoscale::sim::{FakeApp, FakeHeroku, Fault, Mode, Recorded};
 use chrono::{DateTime, Utc};
 use common::Captured;
@@ -47,7 +48,7 @@ fn client(api: &FakeHeroku) -> Client {
 
 fn budget(client: &Client, per_hour: u32, targets: &[Target]) -> Arc<Budget> {
     let load = AppLoad {
-        round: autoscale::reconcile::round_of(targets),
+        round: autoscale::daemon::app::round_of(targets),
         edges_per_hour: 0.0,
     };
     Arc::new(Budget::new(per_hour, &[load], client.calls()))
@@ -330,7 +331,7 @@ fn checked_target(app: &FakeApp) -> Vec<Target> {
 }
 
 /// Runs checks for `target` 0 of `app_loop`'s handle every minute of virtual time.
-async fn check_once(target: &Target, handle: &autoscale::reconcile::AppHandle) {
+async fn check_once(target: &Target, handle: &autoscale::daemon::app::AppHandle) {
     let prober = autoscale::probe::Prober::for_settings(
         autoscale::probe::shared_client(),
         match &target.check.url {

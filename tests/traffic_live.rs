@@ -8,13 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use autoscale::budget::{AppLoad, Budget};
+use autoscale::clock::Clock;
 use autoscale::config::field::*;
 use autoscale::config::{Env, Raw, Target};
+use autoscale::daemon::app::AppLoop;
+use autoscale::daemon::stream::TrafficStream;
 use autoscale::heroku::{ApiKey, Client, Retry};
 use autoscale::notify::Notifier;
-use autoscale::reconcile::{AppLoop, Clock};
 use autoscale::sim::{FakeHeroku, Fault, StreamMode};
-use autoscale::traffic::stream::TrafficStream;
 use chrono::{DateTime, Utc};
 use common::Captured;
 use tokio_util::sync::CancellationToken;
@@ -32,7 +33,7 @@ struct Setup {
     clock: Clock,
     cancel: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    handle: autoscale::reconcile::AppHandle,
+    handle: autoscale::daemon::app::AppHandle,
 }
 
 async fn setup(extra: &str) -> Setup {
@@ -61,7 +62,7 @@ async fn setup(extra: &str) -> Setup {
     let budget = Arc::new(Budget::new(
         2000,
         &[AppLoad {
-            round: autoscale::reconcile::round_of(&targets),
+            round: autoscale::daemon::app::round_of(&targets),
             edges_per_hour: 0.0,
         }],
         client.calls(),
@@ -73,7 +74,7 @@ async fn setup(extra: &str) -> Setup {
     let stream = TrafficStream {
         app: "shop".into(),
         client,
-        http: autoscale::traffic::stream::stream_client(),
+        http: autoscale::daemon::stream::stream_client(),
         handle: handle.clone(),
         clock,
         history: autoscale::history::HistoryHandle::off(),

@@ -43,10 +43,11 @@ use tracing_subscriber::Layer;
 use crate::args::UsageError;
 use crate::budget::{AppLoad, Budget};
 use crate::chart::read::TargetData;
+use crate::clock::Clock;
 use crate::config::{CheckUrl, Env, Raw, Target};
+use crate::daemon::app::{AppLoop, TrafficState};
 use crate::heroku::{ApiKey, Client, Retry};
 use crate::notify::{Notifier, NotifyOn, Throttle};
-use crate::reconcile::{AppLoop, Clock, TrafficState};
 use crate::schedule::Schedule;
 use crate::sim::FakeHeroku;
 use crate::traffic::minute::{minute_of, Minute};
@@ -265,7 +266,7 @@ async fn run_in_virtual_time(
     );
     let targets = vec![target.clone()];
     let load = AppLoad {
-        round: crate::reconcile::round_of(&targets),
+        round: crate::daemon::app::round_of(&targets),
         edges_per_hour: 0.0,
     };
     let budget = Arc::new(Budget::new(

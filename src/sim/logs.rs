@@ -24,7 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
-use crate::reconcile::Clock;
+use crate::clock::Clock;
 
 /// How a stream behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

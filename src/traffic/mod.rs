@@ -24,4 +24,3 @@ pub mod input;
 pub mod logplex;
 pub mod minute;
 pub mod router;
-pub mod stream;

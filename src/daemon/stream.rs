@@ -25,11 +25,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Level;
 
-use super::minute::{Minute, StreamAggregator};
-use super::router::{parse_line, Parsed};
+use crate::clock::Clock;
+use crate::daemon::app::{AppHandle, TrafficState};
 use crate::heroku::{ApiError, Client};
 use crate::history::{HistoryHandle, TrafficRow};
-use crate::reconcile::{AppHandle, Clock, TrafficState};
+use crate::traffic::minute::{Minute, StreamAggregator};
+use crate::traffic::router::{parse_line, Parsed};
 
 /// A minute is closed (and emitted) this long after its end: lines arrive a little late.
 pub const GRACE: Duration = Duration::from_secs(5);
@@ -203,7 +204,7 @@ impl TrafficStream {
         tracing::info!(event = "traffic_stream", app = %self.app, state = "connected");
         // Minutes before this one were not watched: only those from here on say "no traffic".
         let mut watched_from =
-            super::minute::minute_of(self.clock.now()) + chrono::Duration::minutes(1);
+            crate::traffic::minute::minute_of(self.clock.now()) + chrono::Duration::minutes(1);
         let mut buffer: Vec<u8> = Vec::with_capacity(8192);
         // Inside a line longer than MAX_LINE: skipped up to its end.
         let mut skipping = false;
@@ -217,7 +218,7 @@ impl TrafficStream {
                     self.emit(aggregator.flush(now));
                     // The latest minute closed now (its end plus the grace passed), once a whole
                     // watched minute is.
-                    let closed = super::minute::minute_of(now - chrono::Duration::from_std(GRACE).unwrap_or_default()) - chrono::Duration::minutes(1);
+                    let closed = crate::traffic::minute::minute_of(now - chrono::Duration::from_std(GRACE).unwrap_or_default()) - chrono::Duration::minutes(1);
                     if closed >= watched_from {
                         self.handle.traffic_state(TrafficState::Through(closed));
                         watched_from = closed + chrono::Duration::minutes(1);
@@ -303,11 +304,11 @@ fn next_backoff(backoff: &mut Duration) -> Duration {
     wait
 }
 
-/// One `event=traffic` line: the fields of [`super::event::traffic_fields`], in its order.
+/// One `event=traffic` line: the fields of [`crate::traffic::event::traffic_fields`], in its order.
 pub fn log_minute(m: &Minute) {
     let q = |x: Option<u32>| x.map(|v| v.to_string()).unwrap_or_default();
     tracing::info!(
-        event = super::event::EVENT,
+        event = crate::traffic::event::EVENT,
         app = %m.app,
         process = %m.process,
         minute = %m.minute.to_rfc3339_opts(SecondsFormat::Secs, true),

@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Level;
 
 use crate::budget::Budget;
+use crate::clock::Clock;
 use crate::config::{CheckUrl, Target};
 use crate::heroku::{ApiError, Client, Formation, Listing, Release, Update};
 use crate::history::{HistoryHandle, HoldReason, HoldRow, ProbeRow, ProbeSource, ScaleRow};
@@ -50,69 +51,6 @@ const PREBOOT_RETRY: Duration = Duration::from_secs(15);
 const PREBOOT_PATIENCE: Duration = Duration::from_secs(300);
 /// What Heroku says then.
 const PREBOOT_REFUSAL: &str = "preboot";
-
-/// Wall-clock time for the schedule. In production the system clock; in tests a clock that
-/// follows tokio's (pausable) time from a fixed origin, so a day passes in milliseconds; in the
-/// demo, traffic minutes on a clock that runs `factor` times faster than real time.
-#[derive(Debug, Clone, Copy)]
-pub enum Clock {
-    System,
-    Virtual {
-        origin: DateTime<Utc>,
-        started: Instant,
-        /// Virtual seconds per real (tokio) second.
-        factor: u32,
-    },
-}
-
-impl Clock {
-    /// A virtual clock reading `origin` now, at the pace of tokio's time.
-    pub fn virtual_at(origin: DateTime<Utc>) -> Clock {
-        Clock::Virtual {
-            origin,
-            started: Instant::now(),
-            factor: 1,
-        }
-    }
-
-    /// A clock reading the system time now and then running `factor` times faster.
-    pub fn faster(factor: u32) -> Clock {
-        Clock::Virtual {
-            origin: Utc::now(),
-            started: Instant::now(),
-            factor: factor.max(1),
-        }
-    }
-
-    pub fn now(&self) -> DateTime<Utc> {
-        match self {
-            Clock::System => Utc::now(),
-            Clock::Virtual {
-                origin,
-                started,
-                factor,
-            } => {
-                *origin
-                    + chrono::Duration::from_std(started.elapsed() * *factor)
-                        .unwrap_or(chrono::Duration::MAX)
-            }
-        }
-    }
-
-    /// How long `d` of this clock's time takes in real time.
-    pub fn to_real(&self, d: Duration) -> Duration {
-        match self {
-            Clock::Virtual { factor, .. } => d / (*factor).max(1),
-            Clock::System => d,
-        }
-    }
-
-    /// The tokio instant at which this clock reads `at` (now, if `at` is past).
-    pub fn instant_of(&self, at: DateTime<Utc>) -> Instant {
-        let wait = (at - self.now()).to_std().unwrap_or_default();
-        Instant::now() + self.to_real(wait)
-    }
-}
 
 /// A check's result waiting for the next round.
 #[derive(Debug, Default)]
@@ -499,8 +437,7 @@ impl AppLoop {
             Err(e) if e.status() == Some(401) => return Err(Refused(e)),
             _ => {}
         }
-        self.round_with(Wake::Startup, crate::reconcile::Taken::default())
-            .await;
+        self.round_with(Wake::Startup, Taken::default()).await;
         Ok(())
     }
 

@@ -21,15 +21,20 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Level;
 
+pub mod app;
+pub mod checks;
+pub mod stream;
+
 use crate::budget::{AppLoad, Budget};
 use crate::calendar::feed::{FeedStatus, HolidayFeeds};
-use crate::checks::{phase, CheckPlan, CheckTask};
+use crate::clock::Clock;
 use crate::config::{CheckUrl, Config, Target};
+use crate::daemon::app::{AppLoop, Refused};
 use crate::heroku::{ApiError, Client, Retry};
 use crate::history::{History, HistoryHandle, HistorySetting, Startup};
 use crate::notify::{Kind, Notice, Notifier};
-use crate::reconcile::{AppLoop, Clock, Refused};
 use crate::schedule::Schedule;
+use checks::{phase, CheckPlan, CheckTask};
 
 /// Heroku sends SIGKILL 30 s after SIGTERM; everything must be done well before.
 pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(20);
@@ -118,7 +123,7 @@ pub async fn run_with(
         cancel.clone(),
     );
     let probe_http = crate::probe::shared_client();
-    let stream_http = crate::traffic::stream::stream_client();
+    let stream_http = crate::daemon::stream::stream_client();
     let targets = config.targets.mine();
     // Alerts run beside the loops, on their own tracker: at shutdown a hanging webhook gets a
     // short grace, never the loops' budget. Started first, so a refused token is reported.
@@ -137,7 +142,7 @@ pub async fn run_with(
     let loads: Vec<AppLoad> = apps
         .values()
         .map(|ts| AppLoad {
-            round: crate::reconcile::round_of(ts),
+            round: crate::daemon::app::round_of(ts),
             edges_per_hour: ts.iter().map(|t| edges_per_hour(&t.schedule)).sum(),
         })
         .collect();
@@ -304,7 +309,7 @@ pub async fn run_with(
             k += 1;
         }
         if app_targets.iter().any(|t| t.traffic.on) && !started.all_disabled {
-            let stream = crate::traffic::stream::TrafficStream {
+            let stream = crate::daemon::stream::TrafficStream {
                 app: started.app,
                 client: client.clone(),
                 http: stream_http.clone(),
@@ -558,7 +563,7 @@ async fn start_app(
 /// An app whose startup is done and whose loop runs.
 struct Started {
     app: String,
-    handle: crate::reconcile::AppHandle,
+    handle: crate::daemon::app::AppHandle,
     all_disabled: bool,
 }
 
@@ -663,7 +668,7 @@ fn arm(
     scheduler: JobScheduler,
     targets: Arc<Vec<Target>>,
     after: DateTime<Utc>,
-    app: crate::reconcile::AppHandle,
+    app: crate::daemon::app::AppHandle,
     clock: Clock,
 ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
     Box::pin(async move {

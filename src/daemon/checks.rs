@@ -14,9 +14,9 @@ use tracing::Level;
 use url::Url;
 
 use crate::config::{CheckUrl, Target};
+use crate::daemon::app::AppHandle;
 use crate::heroku::{ApiError, Client};
 use crate::probe::Prober;
-use crate::reconcile::AppHandle;
 
 /// How a target is checked.
 #[derive(Debug, Clone)]
