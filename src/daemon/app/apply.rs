@@ -1,0 +1,237 @@
+//! Apply: the decisions carried out — skips logged once, one PATCH (a batch for several
+//! targets) for what differs, and every scale said in the log, the history and the alerts.
+
+use super::*;
+
+impl AppLoop {
+    /// Carries the decisions out: logs skips, sends one PATCH for what differs.
+    pub(super) async fn apply(
+        &mut self,
+        decisions: Vec<(usize, Decision)>,
+        now: DateTime<Utc>,
+        wake: Wake,
+    ) {
+        let mut scales: Vec<(usize, u32, u32, Reason, Decision)> = Vec::new();
+        for (i, d) in decisions {
+            let formation = self
+                .formation(&self.targets[i].target.process)
+                .cloned()
+                .expect("decided on a formation");
+            let current = self.current(i, &formation);
+            let edge_at = self.targets[i].target.floor(now).map(|e| e.at);
+            match d.action {
+                Action::Nothing => {}
+                Action::Skip(skip) => {
+                    let t = &mut self.targets[i];
+                    if d.handles_edge {
+                        t.edge_handled = edge_at;
+                    }
+                    if skip == Skip::Unhealthy {
+                        t.streaks.held_scale_in = true;
+                    }
+                    // Edges and startup always say why; a hold or a wait is said once.
+                    let repeat = t.last_skip == Some((skip, current));
+                    if d.handles_edge || wake == Wake::Startup || !repeat {
+                        log_skip(&t.target, skip, current, wake);
+                    }
+                    t.last_skip = Some((skip, current));
+                }
+                Action::Scale { to, reason } => scales.push((i, current, to, reason, d)),
+            }
+        }
+        if scales.is_empty() {
+            return;
+        }
+        let real: Vec<&(usize, u32, u32, Reason, Decision)> = scales
+            .iter()
+            .filter(|(i, ..)| !self.simulated(*i, now))
+            .collect();
+        let result: Result<Vec<Formation>, ApiError> = match real.as_slice() {
+            [] => Ok(Vec::new()),
+            [(i, _, to, ..)] => {
+                let process = self.targets[*i].target.process.clone();
+                self.client
+                    .scale(&self.app, &process, *to)
+                    .await
+                    .map(|f| vec![f])
+            }
+            many => {
+                let updates: Vec<Update> = many
+                    .iter()
+                    .map(|(i, _, to, ..)| Update {
+                        process: self.targets[*i].target.process.clone(),
+                        quantity: *to,
+                    })
+                    .collect();
+                self.client.scale_batch(&self.app, &updates).await
+            }
+        };
+        for (i, from, to, reason, d) in scales {
+            let edge_at = self.targets[i].target.floor(now).map(|e| e.at);
+            if self.simulated(i, now) {
+                let t = &mut self.targets[i];
+                t.virtual_quantity = Some(to);
+                let result = if t.target.dry_run {
+                    "dry_run"
+                } else {
+                    "paused"
+                };
+                self.scaled(i, from, to, reason, d, edge_at, result);
+                continue;
+            }
+            match &result {
+                Ok(updated) => {
+                    let process = self.targets[i].target.process.clone();
+                    let set = updated.iter().find(|f| f.process == process).cloned();
+                    if let Some(f) = set {
+                        self.targets[i].known = Some(Known {
+                            quantity: f.quantity,
+                            updated_at: f.updated_at.clone(),
+                        });
+                        self.update_cache(f);
+                    }
+                    self.targets[i].last_rejection = None;
+                    self.preboot_since = None;
+                    self.scaled(i, from, to, reason, d, edge_at, "ok");
+                }
+                Err(e) => self.scale_failed(i, from, to, reason, e),
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn scaled(
+        &mut self,
+        index: usize,
+        from: u32,
+        to: u32,
+        reason: Reason,
+        d: Decision,
+        edge_at: Option<DateTime<Utc>>,
+        result: &'static str,
+    ) {
+        let now = self.clock.now();
+        let t = &mut self.targets[index];
+        t.streaks.scaled();
+        t.calm.clear();
+        t.last_skip = None;
+        if d.handles_edge {
+            t.edge_handled = edge_at;
+        }
+        if d.ends_hold {
+            end_hold(t, "unhealthy", &self.history, now);
+        }
+        self.history
+            .record(scale_row(&t.target, now, from, to, reason, result));
+        tracing::info!(
+            event = "scale",
+            app = %t.target.app,
+            process = %t.target.process,
+            from,
+            to,
+            reason = reason.as_str(),
+            result
+        );
+        let kind = if reason.is_scale_out() {
+            Kind::ScaleOut
+        } else {
+            Kind::Scale
+        };
+        let mut notice = Notice {
+            reason: reason.to_string(),
+            from: Some(from),
+            to: Some(to),
+            dry_run: t.target.dry_run,
+            ..Notice::new(kind, &t.target.app, &t.target.process)
+        };
+        if kind == Kind::ScaleOut {
+            if let Some(trouble) = &mut t.trouble {
+                trouble.alerted = true;
+            }
+            if let Some(p) = &t.last_probe {
+                notice.status = p.status.map(|s| s.to_string()).unwrap_or_default();
+                notice.latency_ms = Some(p.latency_ms() as u64);
+                notice.message = p.error.clone();
+            }
+            // It was a deploy, and it stayed unhealthy past the grace: say so.
+            let release = self.release.as_ref().and_then(|r| r.latest.as_ref());
+            if let (Some(r), Some(said)) = (release, t.deploy_said) {
+                if r.version == said {
+                    notice.message = format!(
+                        "{} — after release v{} ({}, created {}), still unhealthy past the deploy grace of {}",
+                        notice.message,
+                        r.version,
+                        r.description,
+                        r.created_at,
+                        humantime::format_duration(t.target.deploy_grace)
+                    );
+                }
+            }
+        }
+        self.notifier.notify(notice);
+    }
+
+    pub(super) fn scale_failed(
+        &mut self,
+        index: usize,
+        from: u32,
+        to: u32,
+        reason: Reason,
+        e: &ApiError,
+    ) {
+        let t = &mut self.targets[index];
+        let (app, process) = (t.target.app.clone(), t.target.process.clone());
+        if e.is_cancelled() {
+            // The shutdown stopped it: nothing failed, nobody is told.
+            tracing::info!(event = "scale", app = %app, process = %process, from, to, reason = reason.as_str(), result = "cancelled");
+            self.history.record(scale_row(
+                &t.target,
+                self.clock.now(),
+                from,
+                to,
+                reason,
+                "cancelled",
+            ));
+            return;
+        }
+        // During preboot Heroku refuses formation changes for a while: asked again every 15 s
+        // (for at most 5 minutes) instead of at the next round.
+        if e.status() == Some(422) && e.message().contains(PREBOOT_REFUSAL) {
+            let since = *self.preboot_since.get_or_insert_with(Instant::now);
+            if since.elapsed() < PREBOOT_PATIENCE {
+                self.retry_at = Some(Instant::now() + PREBOOT_RETRY);
+            }
+        }
+        let t = &mut self.targets[index];
+        // Heroku refusing the same thing again (e.g. Eco dynos cannot go above 1) is logged
+        // once per change of message, not at every round.
+        let repeated = e.status() == Some(422) && t.last_rejection.as_deref() == Some(e.message());
+        if e.status() == Some(422) {
+            t.last_rejection = Some(e.message().to_owned());
+        }
+        let level = if repeated { Level::DEBUG } else { Level::ERROR };
+        e.log(level);
+        let status = e.status().map(|s| s.to_string()).unwrap_or_default();
+        let message = e.message();
+        crate::event_at!(level, event = "scale", app = %app, process = %process, from, to, reason = reason.as_str(), result = "error", status = %status, message = %message);
+        self.history.record(scale_row(
+            &t.target,
+            self.clock.now(),
+            from,
+            to,
+            reason,
+            "error",
+        ));
+        if !repeated {
+            self.notifier.notify(Notice {
+                reason: reason.to_string(),
+                from: Some(from),
+                to: Some(to),
+                status,
+                message: message.to_owned(),
+                dry_run: t.target.dry_run,
+                ..Notice::new(Kind::ScaleFailed, &app, &process)
+            });
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! One target's memory between rounds: what the policy needs (streaks, holds, the latest edge
+//! handled, the traffic's needs), apart from what was already said (so a line or an alert is
+//! not repeated every round).
+
+use super::*;
+
+/// An outage as the checks see it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Trouble {
+    pub(super) since: DateTime<Utc>,
+    pub(super) checks: u32,
+    /// Unhealthy checks while already at the maximum: scaling out did not help.
+    pub(super) at_max: u32,
+    /// Whether a human was told about this outage (a recovery is news only then).
+    pub(super) alerted: bool,
+}
+
+/// The formation state last seen or set: a different one on a later read was set by someone
+/// else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Known {
+    pub(super) quantity: u32,
+    pub(super) updated_at: String,
+}
+
+/// One target's memory.
+#[derive(Debug)]
+pub(super) struct TargetState {
+    pub(super) target: Target,
+    pub(super) streaks: Streaks,
+    pub(super) trouble: Option<Trouble>,
+    pub(super) last_probe: Option<Probe>,
+    /// Heroku's last 422 message: the same refusal is logged once, not at every round.
+    pub(super) last_rejection: Option<String>,
+    /// The instant of the latest schedule edge already handled.
+    pub(super) edge_handled: Option<DateTime<Utc>>,
+    pub(super) known: Option<Known>,
+    pub(super) hold: Option<Hold>,
+    /// In a dry run, the quantity the daemon would have set: it decides from there, as if.
+    pub(super) virtual_quantity: Option<u32>,
+    /// Why the target was disabled (its app or process does not exist).
+    pub(super) disabled: Option<String>,
+    /// The last skip logged (reason, current): the same skip is not repeated every round.
+    pub(super) last_skip: Option<(Skip, u32)>,
+    /// Whether checks run (a URL is known or pending).
+    pub(super) checks_on: bool,
+    /// The pause was said (hold reason=pause); cleared when it ends.
+    pub(super) paused: bool,
+    /// The release whose grace was said (hold reason=deploy), by version.
+    pub(super) deploy_said: Option<u64>,
+    /// The traffic's need of its latest minutes (minute, dynos), newest last.
+    pub(super) load: std::collections::VecDeque<(DateTime<Utc>, u32)>,
+    /// The needs of the minutes closed since the last scale, newest last: a calm scale-in on
+    /// load counts only these.
+    pub(super) calm: std::collections::VecDeque<u32>,
+}
+
+/// Minutes of traffic needs kept per target (a calm scale-in looks at SCALE_IN_AFTER of them).
+pub(super) const LOAD_WINDOW: usize = 64;
