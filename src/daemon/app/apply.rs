@@ -3,6 +3,16 @@
 
 use super::*;
 
+/// A scale a round decided: which target, from what, to what, and why.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Change {
+    pub(super) index: usize,
+    pub(super) from: u32,
+    pub(super) to: u32,
+    pub(super) reason: Reason,
+    pub(super) decision: Decision,
+}
+
 impl AppLoop {
     /// Carries the decisions out: logs skips, sends one PATCH for what differs.
     pub(super) async fn apply(
@@ -11,7 +21,7 @@ impl AppLoop {
         now: DateTime<Utc>,
         wake: Wake,
     ) {
-        let mut scales: Vec<(usize, u32, u32, Reason, Decision)> = Vec::new();
+        let mut scales: Vec<Change> = Vec::new();
         for (i, d) in decisions {
             let formation = self
                 .formation(&self.targets[i].target.process)
@@ -30,43 +40,50 @@ impl AppLoop {
                         t.streaks.held_scale_in = true;
                     }
                     // Edges and startup always say why; a hold or a wait is said once.
-                    let repeat = t.last_skip == Some((skip, current));
+                    let repeat = t.said.skip == Some((skip, current));
                     if d.handles_edge || wake == Wake::Startup || !repeat {
                         log_skip(&t.target, skip, current, wake);
                     }
-                    t.last_skip = Some((skip, current));
+                    t.said.skip = Some((skip, current));
                 }
-                Action::Scale { to, reason } => scales.push((i, current, to, reason, d)),
+                Action::Scale { to, reason } => scales.push(Change {
+                    index: i,
+                    from: current,
+                    to,
+                    reason,
+                    decision: d,
+                }),
             }
         }
         if scales.is_empty() {
             return;
         }
-        let real: Vec<&(usize, u32, u32, Reason, Decision)> = scales
+        let real: Vec<&Change> = scales
             .iter()
-            .filter(|(i, ..)| !self.simulated(*i, now))
+            .filter(|c| !self.simulated(c.index, now))
             .collect();
         let result: Result<Vec<Formation>, ApiError> = match real.as_slice() {
             [] => Ok(Vec::new()),
-            [(i, _, to, ..)] => {
-                let process = self.targets[*i].target.process.clone();
+            [c] => {
+                let process = self.targets[c.index].target.process.clone();
                 self.client
-                    .scale(&self.app, &process, *to)
+                    .scale(&self.app, &process, c.to)
                     .await
                     .map(|f| vec![f])
             }
             many => {
                 let updates: Vec<Update> = many
                     .iter()
-                    .map(|(i, _, to, ..)| Update {
-                        process: self.targets[*i].target.process.clone(),
-                        quantity: *to,
+                    .map(|c| Update {
+                        process: self.targets[c.index].target.process.clone(),
+                        quantity: c.to,
                     })
                     .collect();
                 self.client.scale_batch(&self.app, &updates).await
             }
         };
-        for (i, from, to, reason, d) in scales {
+        for c in scales {
+            let (i, to) = (c.index, c.to);
             let edge_at = self.targets[i].target.floor(now).map(|e| e.at);
             if self.simulated(i, now) {
                 let t = &mut self.targets[i];
@@ -76,7 +93,7 @@ impl AppLoop {
                 } else {
                     "paused"
                 };
-                self.scaled(i, from, to, reason, d, edge_at, result);
+                self.scaled(&c, edge_at, result);
                 continue;
             }
             match &result {
@@ -90,31 +107,33 @@ impl AppLoop {
                         });
                         self.update_cache(f);
                     }
-                    self.targets[i].last_rejection = None;
+                    self.targets[i].said.rejection = None;
                     self.preboot_since = None;
-                    self.scaled(i, from, to, reason, d, edge_at, "ok");
+                    self.scaled(&c, edge_at, "ok");
                 }
-                Err(e) => self.scale_failed(i, from, to, reason, e),
+                Err(e) => self.scale_failed(&c, e),
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn scaled(
         &mut self,
-        index: usize,
-        from: u32,
-        to: u32,
-        reason: Reason,
-        d: Decision,
+        change: &Change,
         edge_at: Option<DateTime<Utc>>,
         result: &'static str,
     ) {
+        let Change {
+            index,
+            from,
+            to,
+            reason,
+            decision: d,
+        } = *change;
         let now = self.clock.now();
         let t = &mut self.targets[index];
         t.streaks.scaled();
         t.calm.clear();
-        t.last_skip = None;
+        t.said.skip = None;
         if d.handles_edge {
             t.edge_handled = edge_at;
         }
@@ -155,7 +174,7 @@ impl AppLoop {
             }
             // It was a deploy, and it stayed unhealthy past the grace: say so.
             let release = self.release.as_ref().and_then(|r| r.latest.as_ref());
-            if let (Some(r), Some(said)) = (release, t.deploy_said) {
+            if let (Some(r), Some(said)) = (release, t.said.deploy) {
                 if r.version == said {
                     notice.message = format!(
                         "{} — after release v{} ({}, created {}), still unhealthy past the deploy grace of {}",
@@ -171,14 +190,14 @@ impl AppLoop {
         self.notifier.notify(notice);
     }
 
-    pub(super) fn scale_failed(
-        &mut self,
-        index: usize,
-        from: u32,
-        to: u32,
-        reason: Reason,
-        e: &ApiError,
-    ) {
+    pub(super) fn scale_failed(&mut self, change: &Change, e: &ApiError) {
+        let Change {
+            index,
+            from,
+            to,
+            reason,
+            ..
+        } = *change;
         let t = &mut self.targets[index];
         let (app, process) = (t.target.app.clone(), t.target.process.clone());
         if e.is_cancelled() {
@@ -205,9 +224,9 @@ impl AppLoop {
         let t = &mut self.targets[index];
         // Heroku refusing the same thing again (e.g. Eco dynos cannot go above 1) is logged
         // once per change of message, not at every round.
-        let repeated = e.status() == Some(422) && t.last_rejection.as_deref() == Some(e.message());
+        let repeated = e.status() == Some(422) && t.said.rejection.as_deref() == Some(e.message());
         if e.status() == Some(422) {
-            t.last_rejection = Some(e.message().to_owned());
+            t.said.rejection = Some(e.message().to_owned());
         }
         let level = if repeated { Level::DEBUG } else { Level::ERROR };
         e.log(level);

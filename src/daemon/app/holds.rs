@@ -52,7 +52,7 @@ impl AppLoop {
         // unhealthy checks that came after it.
         t.streaks.scaled();
         t.streaks.unhealthy = 0;
-        t.last_skip = None;
+        t.said.skip = None;
         tracing::info!(
             event = "hold",
             app = %t.target.app,
@@ -91,9 +91,9 @@ impl AppLoop {
                 end_hold(t, "expired", &self.history, now);
             }
             let pause = t.target.pause.filter(|p| p.covers(now));
-            match (pause, t.paused) {
+            match (pause, t.said.paused) {
                 (Some(p), false) => {
-                    t.paused = true;
+                    t.said.paused = true;
                     tracing::info!(
                         event = "hold",
                         app = %t.target.app,
@@ -117,11 +117,11 @@ impl AppLoop {
                     ));
                 }
                 (None, true) => {
-                    t.paused = false;
+                    t.said.paused = false;
                     // The formation is the truth again; the schedule applies from here.
                     t.virtual_quantity = None;
                     t.edge_handled = None;
-                    t.last_skip = None;
+                    t.said.skip = None;
                     tracing::info!(
                         event = "hold_end",
                         app = %t.target.app,
@@ -186,6 +186,6 @@ pub(super) fn end_hold(
         ));
         // The schedule resumes: its latest edge applies again.
         t.edge_handled = None;
-        t.last_skip = None;
+        t.said.skip = None;
     }
 }

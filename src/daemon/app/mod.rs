@@ -143,27 +143,7 @@ impl AppLoop {
             .collect();
         AppLoop {
             app,
-            targets: targets
-                .into_iter()
-                .map(|target| TargetState {
-                    checks_on: target.check.url != CheckUrl::Off,
-                    target,
-                    streaks: Streaks::default(),
-                    trouble: None,
-                    last_probe: None,
-                    last_rejection: None,
-                    edge_handled: None,
-                    known: None,
-                    hold: None,
-                    virtual_quantity: None,
-                    disabled: None,
-                    last_skip: None,
-                    paused: false,
-                    deploy_said: None,
-                    load: std::collections::VecDeque::new(),
-                    calm: std::collections::VecDeque::new(),
-                })
-                .collect(),
+            targets: targets.into_iter().map(TargetState::new).collect(),
             client,
             notifier,
             budget,
@@ -249,7 +229,7 @@ impl AppLoop {
                 .targets
                 .iter()
                 .filter_map(|t| match t.target.pause {
-                    Some(crate::config::Pause::Until(at)) if t.paused => Some(at),
+                    Some(crate::config::Pause::Until(at)) if t.said.paused => Some(at),
                     _ => None,
                 })
                 .min();

@@ -63,13 +63,12 @@ pub(super) fn log_skip(target: &Target, skip: Skip, current: u32, wake: Wake) {
 /// One `event=probe` line: warn when unhealthy so a log alert can key on the level too.
 pub(super) fn log_probe(
     target: &Target,
-    probe: &Probe,
-    source: &'static str,
+    check: &super::record::Check<'_>,
     current: Option<u32>,
     floor: Option<u32>,
-    late_ms: u64,
-    merged: usize,
 ) {
+    let probe = &check.probe;
+    let source = check.source.as_str();
     let status = probe.status.map(|s| s.to_string()).unwrap_or_default();
     let current = current.map(|c| c.to_string()).unwrap_or_default();
     let floor = floor.map(|f| f.to_string()).unwrap_or_default();
@@ -82,7 +81,8 @@ pub(super) fn log_probe(
         Level::INFO
     };
     // `merged` > 1 when a round was slow and several checks arrived: all were counted.
+    let merged = check.outcomes.len();
     let merged = (merged > 1).then_some(merged as u64);
-    let late_ms = (source == "probe").then_some(late_ms);
+    let late_ms = (check.source == ProbeSource::Probe).then_some(check.late_ms);
     crate::event_at!(level, event = "probe", app = %target.app, process = %target.process, source, status = %status, latency_ms, outcome, error, current = %current, floor = %floor, late_ms, merged);
 }

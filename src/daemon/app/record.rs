@@ -3,6 +3,15 @@
 
 use super::*;
 
+/// One check as a round counts it: a probe (with every outcome that arrived since the last
+/// round, and how late its slot was), or a minute of traffic judged as a check.
+pub(super) struct Check<'a> {
+    pub(super) probe: Probe,
+    pub(super) outcomes: &'a [Outcome],
+    pub(super) source: ProbeSource,
+    pub(super) late_ms: u64,
+}
+
 impl AppLoop {
     /// Counts a target's checks and traffic minutes into its streaks, logs each, tracks trouble
     /// for alerts, and keeps the traffic's needs for scaling on load.
@@ -19,7 +28,13 @@ impl AppLoop {
             minutes,
         } = pending;
         if let Some((probe, late_ms)) = latest {
-            self.record(index, probe, &outcomes, "probe", late_ms, current, now);
+            let check = Check {
+                probe,
+                outcomes: &outcomes,
+                source: ProbeSource::Probe,
+                late_ms,
+            };
+            self.record(index, check, current, now);
         }
         for minute in minutes {
             let t = &mut self.targets[index];
@@ -39,7 +54,13 @@ impl AppLoop {
             );
             if let Some(probe) = check {
                 let outcome = [probe.outcome];
-                self.record(index, probe, &outcome, "traffic", 0, current, now);
+                let check = Check {
+                    probe,
+                    outcomes: &outcome,
+                    source: ProbeSource::Traffic,
+                    late_ms: 0,
+                };
+                self.record(index, check, current, now);
             }
         }
     }
@@ -114,14 +135,10 @@ impl AppLoop {
     }
 
     /// One check (a probe, or a minute of traffic) of a target.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn record(
         &mut self,
         index: usize,
-        probe: Probe,
-        outcomes: &[Outcome],
-        source: &'static str,
-        late_ms: u64,
+        check: Check<'_>,
         current: Option<u32>,
         now: DateTime<Utc>,
     ) {
@@ -130,32 +147,26 @@ impl AppLoop {
             .map(|(r, until)| (r.version, until));
         let t = &mut self.targets[index];
         let floor = t.target.floor(now).map(|e| e.quantity);
-        log_probe(
-            &t.target,
-            &probe,
+        log_probe(&t.target, &check, current, floor);
+        let Check {
+            probe,
+            outcomes,
             source,
-            current,
-            floor,
-            late_ms,
-            outcomes.len(),
-        );
+            ..
+        } = check;
         self.history.record(ProbeRow {
             app: t.target.app.clone(),
             process: t.target.process.clone(),
             at: now,
-            source: if source == "traffic" {
-                ProbeSource::Traffic
-            } else {
-                ProbeSource::Probe
-            },
+            source,
             outcome: probe.outcome,
             status: probe.status.map(u32::from),
             latency_ms: Some(u32::try_from(probe.latency_ms()).unwrap_or(u32::MAX)),
         });
         if let (Some((version, until)), true) = (grace, probe.outcome.is_unhealthy()) {
             // A deploy or restart is starting: its errors are not an outage (yet).
-            if t.deploy_said != Some(version) {
-                t.deploy_said = Some(version);
+            if t.said.deploy != Some(version) {
+                t.said.deploy = Some(version);
                 tracing::info!(
                     event = "hold",
                     app = %t.target.app,

@@ -2,6 +2,8 @@
 //! handled, the traffic's needs), apart from what was already said (so a line or an alert is
 //! not repeated every round).
 
+use std::collections::VecDeque;
+
 use super::*;
 
 /// An outage as the checks see it.
@@ -23,15 +25,13 @@ pub(super) struct Known {
     pub(super) updated_at: String,
 }
 
-/// One target's memory.
+/// One target's memory: what the policy decides from, and what was already said.
 #[derive(Debug)]
 pub(super) struct TargetState {
     pub(super) target: Target,
     pub(super) streaks: Streaks,
     pub(super) trouble: Option<Trouble>,
     pub(super) last_probe: Option<Probe>,
-    /// Heroku's last 422 message: the same refusal is logged once, not at every round.
-    pub(super) last_rejection: Option<String>,
     /// The instant of the latest schedule edge already handled.
     pub(super) edge_handled: Option<DateTime<Utc>>,
     pub(super) known: Option<Known>,
@@ -40,19 +40,50 @@ pub(super) struct TargetState {
     pub(super) virtual_quantity: Option<u32>,
     /// Why the target was disabled (its app or process does not exist).
     pub(super) disabled: Option<String>,
-    /// The last skip logged (reason, current): the same skip is not repeated every round.
-    pub(super) last_skip: Option<(Skip, u32)>,
     /// Whether checks run (a URL is known or pending).
     pub(super) checks_on: bool,
+    /// The traffic's need of its latest minutes (minute, dynos), newest last.
+    pub(super) load: VecDeque<(DateTime<Utc>, u32)>,
+    /// The needs of the minutes closed since the last scale, newest last: a calm scale-in on
+    /// load counts only these.
+    pub(super) calm: VecDeque<u32>,
+    /// What was already said, so it is not said again every round.
+    pub(super) said: Said,
+}
+
+/// What a target's log lines already said: none of it changes a decision, only whether a
+/// line is written again.
+#[derive(Debug, Default)]
+pub(super) struct Said {
+    /// Heroku's last 422 message: the same refusal is logged once, not at every round.
+    pub(super) rejection: Option<String>,
+    /// The last skip logged (reason, current): the same skip is not repeated every round.
+    pub(super) skip: Option<(Skip, u32)>,
     /// The pause was said (hold reason=pause); cleared when it ends.
     pub(super) paused: bool,
     /// The release whose grace was said (hold reason=deploy), by version.
-    pub(super) deploy_said: Option<u64>,
-    /// The traffic's need of its latest minutes (minute, dynos), newest last.
-    pub(super) load: std::collections::VecDeque<(DateTime<Utc>, u32)>,
-    /// The needs of the minutes closed since the last scale, newest last: a calm scale-in on
-    /// load counts only these.
-    pub(super) calm: std::collections::VecDeque<u32>,
+    pub(super) deploy: Option<u64>,
+}
+
+impl TargetState {
+    /// A target as the loop first knows it: nothing seen, nothing said.
+    pub(super) fn new(target: Target) -> TargetState {
+        TargetState {
+            checks_on: target.check.url != CheckUrl::Off,
+            target,
+            streaks: Streaks::default(),
+            trouble: None,
+            last_probe: None,
+            edge_handled: None,
+            known: None,
+            hold: None,
+            virtual_quantity: None,
+            disabled: None,
+            load: VecDeque::new(),
+            calm: VecDeque::new(),
+            said: Said::default(),
+        }
+    }
 }
 
 /// Minutes of traffic needs kept per target (a calm scale-in looks at SCALE_IN_AFTER of them).
