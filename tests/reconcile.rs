@@ -639,8 +639,12 @@ async fn unhealthy_checks_right_after_a_release_do_not_scale_out_until_the_grace
         hooks.url("/hook").as_str(),
     )]))
     .unwrap();
-    let notifier =
-        autoscale::notify::start(&notify, &alerts, autoscale::history::HistoryHandle::off());
+    let notifier = autoscale::notify::start(
+        &notify,
+        &alerts,
+        autoscale::history::HistoryHandle::off(),
+        clock,
+    );
     let mut app = AppLoop::new(
         targets.clone(),
         client.clone(),

@@ -9,12 +9,13 @@ pub mod settings;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
+use crate::clock::Clock;
 use crate::history::{AlertRow, HistoryHandle};
 pub use channels::Channel;
 pub use settings::{NotifyConfig, NotifyOn};
@@ -294,7 +295,7 @@ impl Notice {
 #[derive(Debug)]
 pub struct Throttle {
     repeat: Duration,
-    last: HashMap<String, Instant>,
+    last: HashMap<String, DateTime<Utc>>,
 }
 
 impl Throttle {
@@ -305,13 +306,13 @@ impl Throttle {
         }
     }
 
-    /// Whether `notice` is sent at `now`; records it when it is.
-    pub fn allow(&mut self, notice: &Notice, now: Instant) -> bool {
+    /// Whether `notice` is sent at `now` (the daemon's clock); records it when it is.
+    pub fn allow(&mut self, notice: &Notice, now: DateTime<Utc>) -> bool {
         let Some(key) = notice.condition() else {
             return true;
         };
         if let Some(&sent) = self.last.get(&key) {
-            if now.duration_since(sent) < self.repeat {
+            if within(sent, now, self.repeat) {
                 return false;
             }
         }
@@ -324,8 +325,7 @@ impl Throttle {
         // What no longer blocks anything is forgotten: the map stays as small as what is
         // being throttled right now.
         let repeat = self.repeat;
-        self.last
-            .retain(|_, sent| now.duration_since(*sent) < repeat);
+        self.last.retain(|_, sent| within(*sent, now, repeat));
         self.last.insert(key, now);
         true
     }
@@ -338,6 +338,11 @@ impl Throttle {
     pub fn is_empty(&self) -> bool {
         self.last.is_empty()
     }
+}
+
+/// Whether `now` is less than `repeat` after `sent` (a clock that went back counts as no time).
+fn within(sent: DateTime<Utc>, now: DateTime<Utc>, repeat: Duration) -> bool {
+    (now - sent).to_std().unwrap_or_default() < repeat
 }
 
 /// The scaler's handle: cheap to clone; does nothing when no channel is configured.
@@ -382,7 +387,13 @@ impl Notifier {
 
 /// Starts the dispatcher on `tasks`; returns the handle for the scaler. Every alert sent (not
 /// throttled) is also kept in `history`.
-pub fn start(config: &NotifyConfig, tasks: &TaskTracker, history: HistoryHandle) -> Notifier {
+/// Sends are stamped and throttled on the daemon's `clock`.
+pub fn start(
+    config: &NotifyConfig,
+    tasks: &TaskTracker,
+    history: HistoryHandle,
+    clock: Clock,
+) -> Notifier {
     if config.is_empty() {
         return Notifier::disabled();
     }
@@ -391,8 +402,9 @@ pub fn start(config: &NotifyConfig, tasks: &TaskTracker, history: HistoryHandle)
     let mut throttle = Throttle::new(config.repeat);
     let sends = tasks.clone();
     tasks.spawn(async move {
-        while let Some(notice) = rx.recv().await {
-            if !throttle.allow(&notice, Instant::now()) {
+        while let Some(mut notice) = rx.recv().await {
+            notice.at = clock.now();
+            if !throttle.allow(&notice, notice.at) {
                 tracing::debug!(
                     event = "notify",
                     channel = "all",
@@ -404,7 +416,7 @@ pub fn start(config: &NotifyConfig, tasks: &TaskTracker, history: HistoryHandle)
             history.record(AlertRow {
                 app: notice.app.clone(),
                 process: notice.process.clone(),
-                at: Utc::now(),
+                at: notice.at,
                 kind: notice.kind.as_str().to_owned(),
                 message: notice.text(),
             });
@@ -443,9 +455,9 @@ mod tests {
     #[test]
     fn an_outage_is_one_down_and_one_still_down_then_recovery_resets() {
         let mut t = Throttle::new(Duration::from_secs(1800));
-        let t0 = Instant::now();
+        let t0: DateTime<Utc> = "2026-12-01T03:00:00Z".parse().unwrap();
         let mut sent = Vec::new();
-        let script: &[(Kind, u64)] = &[
+        let script: &[(Kind, i64)] = &[
             (Kind::ScaleOut, 0),
             (Kind::StillUnhealthy, 180),
             (Kind::StillUnhealthy, 360),
@@ -458,13 +470,13 @@ mod tests {
             (Kind::StillUnhealthy, 1620),
         ];
         for &(kind, s) in script {
-            if t.allow(&notice(kind), t0 + Duration::from_secs(s)) {
+            if t.allow(&notice(kind), t0 + chrono::Duration::seconds(s)) {
                 sent.push(kind);
             }
         }
         // Ten failed checks: one "down" and one "still down", not ten.
         assert_eq!(sent, [Kind::ScaleOut, Kind::StillUnhealthy]);
-        let later: &[(Kind, u64)] = &[
+        let later: &[(Kind, i64)] = &[
             // 30 minutes after the last one sent, the same condition goes again.
             (Kind::StillUnhealthy, 180 + 1800),
             // Recovery is a change of state: sent, and the next outage is sent at once.
@@ -473,7 +485,7 @@ mod tests {
             (Kind::Recovered, 2400),
         ];
         for &(kind, s) in later {
-            if t.allow(&notice(kind), t0 + Duration::from_secs(s)) {
+            if t.allow(&notice(kind), t0 + chrono::Duration::seconds(s)) {
                 sent.push(kind);
             }
         }
@@ -491,7 +503,7 @@ mod tests {
     #[test]
     fn conditions_are_per_target_and_the_map_stays_small() {
         let mut t = Throttle::new(Duration::from_secs(1800));
-        let t0 = Instant::now();
+        let t0: DateTime<Utc> = "2026-12-01T03:00:00Z".parse().unwrap();
         let of = |app: &str, kind| Notice {
             app: app.into(),
             ..notice(kind)
@@ -499,26 +511,38 @@ mod tests {
         // App A's outage does not mute app B's scale-out.
         assert!(t.allow(&of("a", Kind::ScaleOut), t0));
         assert!(t.allow(&of("b", Kind::ScaleOut), t0));
-        assert!(!t.allow(&of("a", Kind::ScaleOut), t0 + Duration::from_secs(60)));
+        assert!(!t.allow(&of("a", Kind::ScaleOut), t0 + chrono::Duration::seconds(60)));
         // A's recovery clears A's conditions only.
-        assert!(t.allow(&of("a", Kind::Recovered), t0 + Duration::from_secs(120)));
-        assert!(t.allow(&of("a", Kind::ScaleOut), t0 + Duration::from_secs(180)));
-        assert!(!t.allow(&of("b", Kind::ScaleOut), t0 + Duration::from_secs(180)));
+        assert!(t.allow(
+            &of("a", Kind::Recovered),
+            t0 + chrono::Duration::seconds(120)
+        ));
+        assert!(t.allow(
+            &of("a", Kind::ScaleOut),
+            t0 + chrono::Duration::seconds(180)
+        ));
+        assert!(!t.allow(
+            &of("b", Kind::ScaleOut),
+            t0 + chrono::Duration::seconds(180)
+        ));
         // A refused token is one condition for every app.
         let token = |app: &str| Notice {
             status: "401".into(),
             ..of(app, Kind::ApiFailed)
         };
         assert!(t.allow(&token("a"), t0));
-        assert!(!t.allow(&token("b"), t0 + Duration::from_secs(1)));
+        assert!(!t.allow(&token("b"), t0 + chrono::Duration::seconds(1)));
         // Every scale is sent and none is remembered: NOTIFY_ON=all never grows the map.
         let before = t.len();
         for i in 0..1000 {
-            assert!(t.allow(&of("a", Kind::Scale), t0 + Duration::from_secs(i)));
+            assert!(t.allow(&of("a", Kind::Scale), t0 + chrono::Duration::seconds(i)));
         }
         assert_eq!(t.len(), before);
         // What no longer blocks anything is forgotten.
-        assert!(t.allow(&of("c", Kind::ScaleOut), t0 + Duration::from_secs(7200)));
+        assert!(t.allow(
+            &of("c", Kind::ScaleOut),
+            t0 + chrono::Duration::seconds(7200)
+        ));
         assert_eq!(t.len(), 1);
     }
 

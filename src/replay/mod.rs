@@ -46,6 +46,7 @@ use crate::chart::read::TargetData;
 use crate::clock::Clock;
 use crate::config::{CheckUrl, Env, Raw, Target};
 use crate::daemon::app::{AppLoop, TrafficState};
+use crate::daemon::edges::next_edge as next_edge_of;
 use crate::heroku::{ApiKey, Client, Retry};
 use crate::notify::{Notifier, NotifyOn, Throttle};
 use crate::schedule::Schedule;
@@ -275,7 +276,7 @@ async fn run_in_virtual_time(
         client.calls(),
     ));
     let (notifier, mut alerts_rx) = Notifier::collecting(NotifyOn::Trouble, 4096);
-    let mut app_loop = AppLoop::new(targets, client, notifier, budget, clock);
+    let mut app_loop = AppLoop::new(targets.clone(), client, notifier, budget, clock);
     app_loop
         .startup()
         .await
@@ -291,16 +292,13 @@ async fn run_in_virtual_time(
         m.app = app.clone();
         by_minute.insert(m.minute, m);
     }
-    let calendar = target.calendar();
     let mut throttle = Throttle::new(ALERT_REPEAT);
-    let wall_origin = std::time::Instant::now();
     let mut alerts: Vec<String> = Vec::new();
     let mut drain = |rx: &mut tokio::sync::mpsc::Receiver<crate::notify::Notice>,
                      now: DateTime<Utc>| {
         while let Ok(mut notice) = rx.try_recv() {
             notice.at = now;
-            let virtual_now = wall_origin + (now - from).to_std().unwrap_or_default();
-            if throttle.allow(&notice, virtual_now) {
+            if throttle.allow(&notice, now) {
                 alerts.push(notice.kind.as_str().to_owned());
             }
         }
@@ -308,7 +306,9 @@ async fn run_in_virtual_time(
     drain(&mut alerts_rx, from);
 
     let mut minute_end = from + TimeDelta::minutes(1);
-    let mut next_edge = calendar.next_edge_after(from).map(|e| e.at);
+    // The daemon's own rule for the app's next edge; delivered here, in step with the minutes,
+    // so an edge and a minute that end together are one round, as they would be live.
+    let mut next_edge = next_edge_of(&targets, from);
     while minute_end <= to {
         let edge_now = next_edge.is_some_and(|e| e <= minute_end);
         let at = if edge_now {
@@ -316,11 +316,11 @@ async fn run_in_virtual_time(
         } else {
             minute_end
         };
-        tokio::time::sleep_until(clock.instant_of(at)).await;
+        clock.sleep_until(at).await;
         let before = handle.rounds();
         if edge_now {
             handle.edge();
-            next_edge = calendar.next_edge_after(at).map(|e| e.at);
+            next_edge = next_edge_of(&targets, at);
         }
         if at == minute_end {
             let closed = minute_end - TimeDelta::minutes(1);

@@ -1,0 +1,191 @@
+//! One app's startup (its web_url when a check needs it, then the first round), the start lines
+//! and risky-start alerts, and what makes a start fatal.
+
+use super::*;
+
+/// The targets by app, in the order the apps first appear.
+pub(super) fn group_by_app(targets: &[Target]) -> BTreeMap<usize, Vec<Target>> {
+    let mut first: Vec<&str> = Vec::new();
+    let mut groups: BTreeMap<usize, Vec<Target>> = BTreeMap::new();
+    for t in targets {
+        let i = match first.iter().position(|a| *a == t.app) {
+            Some(i) => i,
+            None => {
+                first.push(&t.app);
+                first.len() - 1
+            }
+        };
+        groups.entry(i).or_default().push(t.clone());
+    }
+    groups
+}
+
+/// Edges an hour on average over the coming week.
+pub(super) fn edges_per_hour(schedule: &Schedule, from: DateTime<Utc>) -> f64 {
+    let week = from + chrono::Duration::days(7);
+    let mut n = 0usize;
+    let mut after = from;
+    // Capped: a schedule that fires every second would otherwise count for long.
+    while n < 20_000 {
+        match schedule.next_edges(after, 1).first() {
+            Some(e) if e.at <= week => {
+                n += 1;
+                after = e.at;
+            }
+            _ => break,
+        }
+    }
+    n as f64 / 168.0
+}
+
+/// One app's startup: its web_url when a target needs it, then the first round.
+pub(super) async fn start_app(
+    mut app_loop: AppLoop,
+    targets: Vec<Target>,
+    client: &Client,
+    http: &reqwest::Client,
+) -> Result<(AppLoop, Vec<CheckPlan>), Refused> {
+    let needs_app = targets.iter().any(|t| t.check.url == CheckUrl::FromApp);
+    let plans: Vec<CheckPlan> = if needs_app {
+        match client.app(app_loop.app()).await {
+            Ok(app) => targets
+                .iter()
+                .map(|t| CheckPlan::from_web_url(t, app.web_url.as_deref(), http))
+                .collect(),
+            Err(e) if e.status() == Some(401) => return Err(Refused(e)),
+            Err(e) if matches!(e.status(), Some(403 | 404)) => {
+                e.log(Level::ERROR);
+                app_loop.disable_all(&e);
+                targets.iter().map(|_| CheckPlan::Off).collect()
+            }
+            Err(e) => {
+                e.log(Level::ERROR);
+                targets
+                    .iter()
+                    .map(|t| CheckPlan::without_app(t, http))
+                    .collect()
+            }
+        }
+    } else {
+        targets
+            .iter()
+            .map(|t| CheckPlan::without_app(t, http))
+            .collect()
+    };
+    let handle = app_loop.handle();
+    for (i, plan) in plans.iter().enumerate() {
+        if matches!(plan, CheckPlan::Off) {
+            handle.checks_off(i);
+        }
+    }
+    if !app_loop.all_disabled() {
+        app_loop.startup().await?;
+    }
+    Ok((app_loop, plans))
+}
+
+/// An app whose startup is done and whose loop runs.
+pub(super) struct Started {
+    pub(super) app: String,
+    pub(super) handle: crate::daemon::app::AppHandle,
+    pub(super) all_disabled: bool,
+}
+
+/// A startup refusal no retry can fix: logged, told to a human (within a short grace), exit 1.
+pub(super) async fn fatal(
+    e: ApiError,
+    targets: &[Target],
+    notifier: Notifier,
+    alerts: &TaskTracker,
+) -> Fatal {
+    e.log(Level::ERROR);
+    let hint = match e.status() {
+        Some(401) => "HEROKU_API_KEY is not a valid token (heroku authorizations:create)",
+        Some(403) => "the token may not read or scale this app (it needs the 'write' scope and access to the app)",
+        _ => "check AUTOSCALE_APP and AUTOSCALE_PROCESS (heroku ps -a APP lists the process types)",
+    };
+    tracing::error!(event = "fatal", status = e.status().unwrap_or(0), message = %e.message(), hint);
+    let (app, process) = targets
+        .first()
+        .map(|t| (t.app.as_str(), t.process.as_str()))
+        .unwrap_or(("", ""));
+    notifier.notify(Notice {
+        status: e.status().map(|s| s.to_string()).unwrap_or_default(),
+        message: format!("{} ({hint})", e.message()),
+        ..Notice::new(Kind::ApiFailed, app, process)
+    });
+    drop(notifier);
+    alerts.close();
+    let _ = tokio::time::timeout(ALERT_GRACE, alerts.wait()).await;
+    Fatal::Api(e)
+}
+
+pub(super) fn risky_start(
+    target: &Target,
+    plan: &CheckPlan,
+    warnings: &[String],
+    notifier: &Notifier,
+    now: DateTime<Utc>,
+) {
+    // Settings that will not do what one may expect are said in the log; what leaves the app
+    // unprotected (checks off, an ignored variable) is also told to a human.
+    let mut risks: Vec<String> = warnings.to_vec();
+    if matches!(plan, CheckPlan::Off) && target.process == "web" {
+        risks.push(
+            "health checks are off, so the fail-safe will not scale out if the app goes down"
+                .into(),
+        );
+    }
+    for w in &target.warnings {
+        tracing::warn!(event = "config_warning", app = %target.app, process = %target.process, "{w}");
+    }
+    if let Some(pause) = target.pause.filter(|p| p.covers(now)) {
+        notifier.notify(Notice {
+            message: format!(
+                "autoscale started paused for {} {} until {}: it decides and logs every scale (result=paused) but sends none. Remove AUTOSCALE_PAUSE_UNTIL (or pause_until) to resume.",
+                target.app,
+                target.process,
+                pause.until_text()
+            ),
+            ..Notice::new(Kind::Paused, &target.app, &target.process)
+        });
+    }
+    if !risks.is_empty() {
+        notifier.notify(Notice {
+            message: risks.join("; "),
+            dry_run: target.dry_run,
+            ..Notice::new(Kind::RiskyStart, &target.app, &target.process)
+        });
+    }
+}
+
+pub(super) fn log_start(target: &Target, plan: &CheckPlan, shard: Option<u32>, now: DateTime<Utc>) {
+    let next = target.calendar().next_edge_after(now);
+    let next_edge = next.map(|e| e.at.to_rfc3339()).unwrap_or_default();
+    let next_quantity = next.map(|e| e.quantity.to_string()).unwrap_or_default();
+    let c = &target.check;
+    tracing::info!(
+        event = "start",
+        version = env!("CARGO_PKG_VERSION"),
+        app = %target.app,
+        process = %target.process,
+        schedule = %target.schedule.describe(),
+        tz = %target.schedule.tz(),
+        max = target.thresholds.max,
+        check_url = %plan.describe(target),
+        interval = %humantime::format_duration(c.interval),
+        timeout = %humantime::format_duration(c.timeout),
+        slow = %humantime::format_duration(c.slow),
+        fast = %c.fast.map(|f| humantime::format_duration(f).to_string()).unwrap_or_else(|| "off".into()),
+        scale_out_after = target.thresholds.scale_out_after,
+        scale_in_after = target.thresholds.scale_in_after.map(|n| n.to_string()).unwrap_or_else(|| "off".into()),
+        dry_run = target.dry_run,
+        next_edge = %next_edge,
+        next_quantity = %next_quantity,
+        shard = shard.unwrap_or(target.shard),
+        traffic = if target.traffic.on { "on" } else { "off" },
+        concurrency = %target.traffic.concurrency.map(|c| c.to_string()).unwrap_or_default(),
+        utilization = target.traffic.utilization,
+        error_rate = target.traffic.error_rate,
+    );
+}
