@@ -58,6 +58,7 @@ pub struct Recorded {
     /// Lower-case names.
     pub headers: HashMap<String, String>,
     pub body: String,
+    /// When it arrived, on tokio's clock (so paused-time tests read virtual instants).
     pub at: Instant,
     pub wall: SystemTime,
     /// The status the fake answered.
@@ -471,7 +472,7 @@ async fn gatekeeper(
             path: parts.uri.path().to_owned(),
             headers,
             body: String::from_utf8_lossy(&body).into_owned(),
-            at: Instant::now(),
+            at: tokio::time::Instant::now().into_std(),
             wall: SystemTime::now(),
             status: 0,
         });

@@ -1,0 +1,241 @@
+//! The whole daemon (`daemon::run_with`: startup, edge arming, checks, the app loop, alerts,
+//! shutdown) in-process on one virtual clock, under paused time: a week of edges across a DST
+//! change and a holiday, and the fail-safe, each in well under a second of wall time. What is
+//! asserted is what the fake Heroku API received (method, path, body, and the virtual instant)
+//! and what the daemon logged.
+
+mod common;
+
+use std::time::Duration;
+
+use autoscale::clock::Clock;
+use autoscale::config::{Env, Raw};
+use autoscale::daemon::{run_with, Clocks};
+use autoscale::sim::{FakeApp, FakeHeroku, Mode};
+use chrono::{DateTime, Utc};
+use common::Captured;
+use tokio::time::Instant;
+
+use common::KEY;
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+/// The daemon's configuration from variables, as `autoscale run` resolves them.
+fn config(api: &FakeHeroku, pairs: &[(&str, &str)]) -> autoscale::config::Config {
+    let url = api.url();
+    let mut all = vec![
+        ("HEROKU_API_KEY", KEY),
+        ("HEROKU_API_URL", url.as_str()),
+        ("AUTOSCALE_APP", "shop"),
+        ("AUTOSCALE_HISTORY", "off"),
+    ];
+    all.extend_from_slice(pairs);
+    autoscale::config::resolve(&Raw::from_pairs(all), &Env::default()).expect("a valid config")
+}
+
+/// Polls `cond` once a virtual second until true, at most `limit` of virtual time (a finer
+/// step would only cost wall time: nothing here happens between seconds).
+async fn until(what: &str, limit: Duration, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// The virtual instant of a request: the clock's origin plus the paused time since then.
+fn when(origin: DateTime<Utc>, started: Instant, r: &autoscale::sim::Recorded) -> DateTime<Utc> {
+    origin + chrono::Duration::from_std(r.at - started.into_std()).unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_week_of_edges_across_a_dst_change_and_a_holiday_runs_in_paused_time() {
+    let wall = std::time::Instant::now();
+    let logs = Captured::default();
+    let _guard = logs.install("info");
+    let api = FakeHeroku::start(KEY).await.unwrap();
+    api.add_app("shop", None);
+    api.add_formation("shop", "web", 1, "Standard-1X");
+    api.set_updated_at("shop", "web", at("2027-03-01T00:00:00Z"));
+    // Berlin: CET (UTC+1) until Sunday 2027-03-28 02:00, CEST (UTC+2) after; Good Friday
+    // 2027-03-26 is a holiday (the holiday schedule: the smallest quantity, 1, all day).
+    let config = config(
+        &api,
+        &[
+            ("AUTOSCALE_SCHEDULE", "07:00=3; 22:00=2; 03:00=1"),
+            ("AUTOSCALE_TZ", "Europe/Berlin"),
+            ("AUTOSCALE_HOLIDAYS", "2027-03-26"),
+            ("AUTOSCALE_CHECK_URL", "off"),
+            ("AUTOSCALE_CHECK_INTERVAL", "1h"),
+            ("AUTOSCALE_TRAFFIC", "off"),
+        ],
+    );
+    let origin = at("2027-03-24T00:00:00Z");
+    let end = at("2027-03-31T00:00:00Z");
+    let clock = Clock::virtual_at(origin);
+    let started = Instant::now();
+    run_with(
+        config,
+        &[],
+        async move {
+            clock.sleep_until(end).await;
+            "SIGTERM"
+        },
+        Clocks::one(clock),
+    )
+    .await
+    .expect("the daemon runs");
+
+    let patches: Vec<(DateTime<Utc>, String)> = api
+        .patches()
+        .iter()
+        .map(|r| (when(origin, started, r), r.body.clone()))
+        .collect();
+    let q = |n: u32| format!(r#"{{"quantity":{n}}}"#);
+    let expected: Vec<(DateTime<Utc>, String)> = vec![
+        // Startup at 01:00 CET: the latest edge is Tuesday's 22:00 (2).
+        (origin, q(2)),
+        // Wednesday and Thursday in CET: 03:00 = 02:00Z, 07:00 = 06:00Z, 22:00 = 21:00Z.
+        (at("2027-03-24T02:00:00Z"), q(1)),
+        (at("2027-03-24T06:00:00Z"), q(3)),
+        (at("2027-03-24T21:00:00Z"), q(2)),
+        (at("2027-03-25T02:00:00Z"), q(1)),
+        (at("2027-03-25T06:00:00Z"), q(3)),
+        (at("2027-03-25T21:00:00Z"), q(2)),
+        // Good Friday: the holiday schedule from local midnight (23:00Z), 1 all day.
+        (at("2027-03-25T23:00:00Z"), q(1)),
+        // The holiday ends at local midnight: the normal schedule's latest edge (Friday's
+        // 22:00, 2) applies again, then Saturday in CET.
+        (at("2027-03-26T23:00:00Z"), q(2)),
+        (at("2027-03-27T02:00:00Z"), q(1)),
+        (at("2027-03-27T06:00:00Z"), q(3)),
+        (at("2027-03-27T21:00:00Z"), q(2)),
+        // Sunday: 03:00 CEST exists (02:00 CET is skipped) and is 01:00Z; then CEST.
+        (at("2027-03-28T01:00:00Z"), q(1)),
+        (at("2027-03-28T05:00:00Z"), q(3)),
+        (at("2027-03-28T20:00:00Z"), q(2)),
+        (at("2027-03-29T01:00:00Z"), q(1)),
+        (at("2027-03-29T05:00:00Z"), q(3)),
+        (at("2027-03-29T20:00:00Z"), q(2)),
+        (at("2027-03-30T01:00:00Z"), q(1)),
+        (at("2027-03-30T05:00:00Z"), q(3)),
+        (at("2027-03-30T20:00:00Z"), q(2)),
+    ];
+    let got: Vec<(String, String)> = patches
+        .iter()
+        .map(|(t, b)| (t.to_rfc3339(), b.clone()))
+        .collect();
+    let want: Vec<(String, String)> = expected
+        .iter()
+        .map(|(t, b)| (t.to_rfc3339(), b.clone()))
+        .collect();
+    assert_eq!(got, want);
+    for r in api.patches() {
+        common::assert_api_headers(&r);
+        assert_eq!(r.path, "/apps/shop/formation/web");
+    }
+    // Each edge is one PATCH right after a read, and the hourly round reads in between: a
+    // week costs about 168 reads and 21 PATCHes, never a read per minute.
+    let reads = api
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == "/apps/shop/formation")
+        .count();
+    assert!((150..=220).contains(&reads), "{reads} reads in a week");
+    let scales = logs.events("scale");
+    assert_eq!(scales.len(), expected.len());
+    assert_eq!(scales[0].get("reason"), Some("startup"));
+    assert!(scales[1..]
+        .iter()
+        .all(|l| l.get("reason") == Some("schedule") && l.get("result") == Some("ok")));
+    let shutdown = logs.events("shutdown");
+    assert_eq!(shutdown.len(), 1);
+    assert_eq!(shutdown[0].get("signal"), Some("SIGTERM"));
+    assert_eq!(shutdown[0].get("clean"), Some("true"));
+    assert!(!logs.text().contains(KEY));
+    // Measured, not asserted tightly: the bound only catches a test that waits on real time.
+    assert!(
+        wall.elapsed() < Duration::from_secs(20),
+        "a simulated week took {:?}",
+        wall.elapsed()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_fail_safe_scales_out_at_once_and_back_in_after_calm_checks() {
+    let wall = std::time::Instant::now();
+    let logs = Captured::default();
+    let _guard = logs.install("info");
+    let api = FakeHeroku::start(KEY).await.unwrap();
+    let app = FakeApp::start().await.unwrap();
+    api.add_app("shop", None);
+    api.add_formation("shop", "web", 1, "Standard-1X");
+    api.set_updated_at("shop", "web", at("2026-12-01T00:00:00Z"));
+    let app_url = app.url();
+    let config = config(
+        &api,
+        &[
+            ("AUTOSCALE_SCHEDULE", "00:00=1"),
+            ("AUTOSCALE_MAX", "4"),
+            ("AUTOSCALE_CHECK_URL", app_url.as_str()),
+            ("AUTOSCALE_SCALE_IN_AFTER", "3"),
+        ],
+    );
+    let origin = at("2026-12-07T12:00:00Z");
+    let clock = Clock::virtual_at(origin);
+    let started = Instant::now();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(run_with(
+        config,
+        &[],
+        async move {
+            let _ = stopped.await;
+            "SIGTERM"
+        },
+        Clocks::one(clock),
+    ));
+    // Healthy for a while: checks every 3 minutes, nothing to change.
+    until("two healthy checks", Duration::from_secs(900), || {
+        logs.events("probe").len() >= 2
+    })
+    .await;
+    assert!(api.patches().is_empty());
+    // The app fails: the next check scales out to the maximum at once.
+    app.set_mode(Mode::Status(503)).await.unwrap();
+    let failed_at = clock.now();
+    until("the scale-out", Duration::from_secs(600), || {
+        !api.patches().is_empty()
+    })
+    .await;
+    let out = &api.patches()[0];
+    assert_eq!(out.body, r#"{"quantity":4}"#);
+    let out_at = when(origin, started, out);
+    assert!(
+        out_at - failed_at <= chrono::Duration::minutes(3),
+        "scaled out {} after the failure",
+        out_at - failed_at
+    );
+    let scale = &logs.events("scale")[0];
+    assert_eq!(scale.get("reason"), Some("down"));
+    assert_eq!(scale.get("from"), Some("1"));
+    // Healthy again: three calm checks, then back to the schedule's 1.
+    app.set_mode(Mode::Healthy).await.unwrap();
+    until("the scale-in", Duration::from_secs(1800), || {
+        api.patches().len() >= 2
+    })
+    .await;
+    let back = &api.patches()[1];
+    assert_eq!(back.body, r#"{"quantity":1}"#);
+    let calm = when(origin, started, back) - out_at;
+    assert!(
+        calm >= chrono::Duration::minutes(9) && calm <= chrono::Duration::minutes(15),
+        "scaled in {calm} after the scale-out"
+    );
+    assert_eq!(logs.events("scale")[1].get("reason"), Some("scale_in"));
+    let _ = stop.send(());
+    daemon.await.unwrap().unwrap();
+    assert_eq!(logs.events("shutdown").len(), 1);
+    assert!(wall.elapsed() < Duration::from_secs(20));
+}
