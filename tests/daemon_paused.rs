@@ -239,3 +239,86 @@ async fn the_fail_safe_scales_out_at_once_and_back_in_after_calm_checks() {
     assert_eq!(logs.events("shutdown").len(), 1);
     assert!(wall.elapsed() < Duration::from_secs(20));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_quantity_set_by_hand_is_held_over_an_edge_told_to_a_human_and_then_released() {
+    let logs = Captured::default();
+    let _guard = logs.install("info");
+    let api = FakeHeroku::start(KEY).await.unwrap();
+    let hooks = autoscale::sim::Receiver::start().await.unwrap();
+    api.add_app("shop", None);
+    api.add_formation("shop", "web", 1, "Standard-1X");
+    api.set_updated_at("shop", "web", at("2026-12-01T00:00:00Z"));
+    let hook = hooks.url("/hook");
+    let config = config(
+        &api,
+        &[
+            ("AUTOSCALE_CHECK_URL", "off"),
+            ("AUTOSCALE_TRAFFIC", "off"),
+            ("AUTOSCALE_MANUAL_HOLD", "2h"),
+            ("AUTOSCALE_NOTIFY_WEBHOOK", hook.as_str()),
+        ],
+    );
+    // The default schedule in UTC: 03:00=1, 07:00=3, 22:00=2.
+    let origin = at("2026-12-07T05:00:00Z");
+    let clock = Clock::virtual_at(origin);
+    let started = Instant::now();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(run_with(
+        config,
+        &[],
+        async move {
+            let _ = stopped.await;
+            "SIGTERM"
+        },
+        Clocks::one(clock),
+    ));
+    // 06:00: someone runs `heroku ps:scale web=5`.
+    clock.sleep_until(at("2026-12-07T06:00:00Z")).await;
+    api.set_quantity("shop", "web", 5);
+    api.set_updated_at("shop", "web", clock.now());
+    until("the hold", Duration::from_secs(600), || {
+        !logs.events("hold").is_empty()
+    })
+    .await;
+    let hold = &logs.events("hold")[0];
+    assert_eq!(hold.get("reason"), Some("manual"));
+    assert_eq!(hold.get("quantity"), Some("5"));
+    assert_eq!(hold.get("until"), Some("2026-12-07T08:00:00Z"));
+    // 07:00's edge (3) is held: nothing is sent.
+    clock.sleep_until(at("2026-12-07T07:30:00Z")).await;
+    assert!(api.patches().is_empty(), "{:?}", api.patches());
+    assert_eq!(api.quantity("shop", "web"), Some(5));
+    // 08:00: the hold ends and the schedule's 07:00 entry applies again, at once.
+    until("the schedule's return", Duration::from_secs(3600), || {
+        !api.patches().is_empty()
+    })
+    .await;
+    let back = &api.patches()[0];
+    assert_eq!(back.body, r#"{"quantity":3}"#);
+    let back_at = when(origin, started, back);
+    assert!(
+        back_at >= at("2026-12-07T08:00:00Z") && back_at <= at("2026-12-07T08:00:05Z"),
+        "{back_at}"
+    );
+    let end = &logs.events("hold_end")[0];
+    assert_eq!(end.get("why"), Some("expired"));
+    // A human was told: at the start that checks are off, then once of the hold, with what
+    // was set and until when, each stamped with the daemon's clock.
+    until("the alerts", Duration::from_secs(60), || {
+        hooks.received().len() >= 2
+    })
+    .await;
+    let alerts: Vec<serde_json::Value> =
+        hooks.received().iter().map(|r| r.json().unwrap()).collect();
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    assert_eq!(alerts[0]["event"], "risky_start");
+    assert_eq!(alerts[0]["at"], "2026-12-07T05:00:00Z");
+    assert_eq!(alerts[1]["event"], "manual_hold");
+    assert_eq!(alerts[1]["at"], "2026-12-07T06:00:00Z");
+    let text = alerts[1]["text"].as_str().unwrap();
+    assert!(text.contains("was set to 5 by someone else"), "{text}");
+    assert!(text.contains("until 2026-12-07 08:00:00 UTC"), "{text}");
+    let _ = stop.send(());
+    daemon.await.unwrap().unwrap();
+}
