@@ -9,17 +9,19 @@
 //! - [`calendar`]: holidays (dates, ranges, iCalendar feeds) and the calendar that switches
 //!   between the normal and the holiday schedule; pure but for [`calendar::feed`].
 //! - [`probe`]: measure; requests the app once and classifies the answer.
-//! - [`checks`]: every target's checks at its own phase, a bounded number in flight.
 //! - [`policy`]: decide; a pure, level-triggered function from what a target looks like now
 //!   (quantity, floor, pending edge, streaks, hold) to an action.
-//! - [`reconcile`]: apply; one loop per app, the only owner of its targets' state.
-//! - [`budget`]: how often formations are re-read within the API budget.
+//! - [`daemon`]: the runtime, in one folder that shows the flow — the wiring and shutdown
+//!   (`mod.rs`), each app's startup, the edges ([`daemon::edges`]), the checks
+//!   ([`daemon::checks`]), the log stream ([`daemon::stream`]), and the app loop
+//!   ([`daemon::app`]: inbox → observe → decide → apply), the only owner of its targets' state.
+//! - [`clock`]: the daemon's one clock (system, or virtual in tests, `replay` and the demo).
+//! - [`budget`]: pure; how often formations are re-read within the API budget.
 //! - [`heroku`]: the shared Platform API client (retries, backoff, error decoding, ETags,
 //!   every call counted).
 //! - [`history`]: traffic, probes, scales, holds and alerts kept in Postgres or SQLite, never in
 //!   the way of scaling.
 //! - [`http`]: the one reqwest builder, capped body reads, URL redaction.
-//! - [`daemon`]: wires the app loops, the checks, the cron edges and the alerts; shutdown.
 //! - [`demo`]: the real daemon against the simulator, with a scripted story and a chart.
 //! - [`plan`], [`check`]: the `plan` and `check` subcommands; [`cli`]: the command line;
 //!   [`args`]: the flags several subcommands share (`--price`, `--target`).

@@ -1,11 +1,21 @@
-//! The daemon (`autoscale run`): wires every app's loop, the checks, the schedule edges and the
-//! alerts together, and shuts them down in order.
+//! The daemon (`autoscale run`): the runtime, wired here and shut down in order.
 //!
 //! ```text
-//! cron one-shot per app ─┐
-//! check task per target ─┼─► app loop (one per app) ─► Heroku client (one, shared, counted)
-//! read timer (budget) ───┘
+//!  edges.rs   one wake-up per app at its next edge ─┐
+//!  checks.rs  each target's check at its phase ─────┼─► app/ (one loop per app) ─► Heroku client
+//!  stream.rs  the app's router lines, per minute ───┘     inbox → observe → decide → apply
+//!                                                         (formation, holds, record, apply)
+//!                        alerts (notify) and history rows are sinks beside the loops
 //! ```
+//!
+//! - `mod.rs`: [`run_with`] — the history and alerts first, every app's startup a few at a time
+//!   (`startup.rs`), its loop and edges as soon as it is up, then the start lines, checks and
+//!   streams; at a signal, the PATCH in flight finishes, alerts get a short grace, the history
+//!   writes what is queued.
+//! - `holidays.rs`: the holiday feeds' refresh; `recording.rs`: the history writer's run.
+//!
+//! Everything reads one [`Clock`]: the system's in production, a virtual one under paused time
+//! in tests and `replay`, so a whole week of the daemon runs in well under a second.
 
 use std::collections::BTreeMap;
 use std::future::Future;
