@@ -6,12 +6,12 @@
 //! "look now", and a missed one is healed by the loop's next read.
 //!
 //! Two wake-ups arm the same instants:
-//! - [`Wakeup::Cron`] (production): one tokio-cron-scheduler one-shot job per edge, at the exact
+//! - `Wakeup::Cron` (production): one tokio-cron-scheduler one-shot job per edge, at the exact
 //!   UTC instant, which re-arms the following one when it fires. Its own timezone jobs freeze the
 //!   UTC offset when created (an hour off after a DST change) and its cron flavour differs from
 //!   ours (seconds required, day-of-month AND day-of-week): one-shots at instants we compute
 //!   avoid both, and firing and `floor` cannot disagree.
-//! - [`Wakeup::Clock`] (a virtual clock: tests, the demo's paused runs): a task per app that
+//! - `Wakeup::Clock` (a virtual clock: tests, the demo's paused runs): a task per app that
 //!   sleeps on the daemon's clock until each edge, so a week of edges runs under paused time.
 
 use std::future::Future;

@@ -14,9 +14,11 @@
 //! - [`event`]: a [`minute::Minute`] as an `event=traffic` line, and back.
 //! - [`input`]: files and stdin (plain or gzip) of any mix of the above, record by record.
 //! - [`fixture`]: deterministic traffic with a daily and weekly shape, in every shape, for tests.
-//! - [`stream`]: the daemon's live stream of one app's router lines (a log session).
 //!
-//! Everything but `input` and `stream` is pure: no I/O, no clock (every "now" is an argument).
+//! The daemon's live stream of one app's router lines (a log session) is
+//! [`crate::daemon::stream`]: it uses these, they never use it.
+//!
+//! Everything but `input` is pure: no I/O, no clock (every "now" is an argument).
 
 pub mod event;
 pub mod fixture;
