@@ -322,3 +322,80 @@ async fn a_quantity_set_by_hand_is_held_over_an_edge_told_to_a_human_and_then_re
     let _ = stop.send(());
     daemon.await.unwrap().unwrap();
 }
+
+/// With many apps, startup takes a while. An edge that passes while another app is still
+/// starting is acted on when it passes, not at the app's next read (minutes later): each app's
+/// loop runs, and its edges are armed, as soon as its own startup is done.
+#[tokio::test(start_paused = true)]
+async fn an_edge_during_another_app_s_slow_startup_is_on_time() {
+    let logs = Captured::default();
+    let _guard = logs.install("info");
+    let api = FakeHeroku::start(KEY).await.unwrap();
+    for app in ["alpha", "bravo"] {
+        api.add_app(app, None);
+        api.add_formation(app, "web", 3, "Standard-1X");
+        api.set_updated_at(app, "web", at("2026-12-01T00:00:00Z"));
+    }
+    // bravo's startup read takes 8 s (within the client's timeout); alpha's edge (22:00=2)
+    // comes in the middle of it.
+    api.fail_path(
+        "GET",
+        "/apps/bravo/formation",
+        autoscale::sim::Fault::Delay(Duration::from_secs(8)),
+    );
+    let url = api.url();
+    let file = "[defaults]\ncheck_url = \"off\"\ntraffic = \"off\"\nmanual_hold = \"0\"\n\
+                [[target]]\napp = \"alpha\"\n[[target]]\napp = \"bravo\"\n";
+    let config = autoscale::config::resolve(
+        &Raw::from_pairs([
+            ("HEROKU_API_KEY", KEY),
+            ("HEROKU_API_URL", url.as_str()),
+            ("AUTOSCALE_CONFIG", file),
+            ("AUTOSCALE_HISTORY", "off"),
+        ]),
+        &Env::default(),
+    )
+    .expect("a valid config");
+    let origin = at("2026-12-07T21:59:55Z");
+    let clock = Clock::virtual_at(origin);
+    let started = Instant::now();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(run_with(
+        config,
+        &[],
+        async move {
+            let _ = stopped.await;
+            "SIGTERM"
+        },
+        Clocks::one(clock),
+    ));
+    until("alpha's edge", Duration::from_secs(900), || {
+        api.patches()
+            .iter()
+            .any(|p| p.path == "/apps/alpha/formation/web")
+    })
+    .await;
+    let patch = api
+        .patches()
+        .into_iter()
+        .find(|p| p.path == "/apps/alpha/formation/web")
+        .unwrap();
+    assert_eq!(patch.body, r#"{"quantity":2}"#);
+    let landed = when(origin, started, &patch);
+    assert!(
+        landed >= at("2026-12-07T22:00:00Z") && landed < at("2026-12-07T22:00:02Z"),
+        "alpha's edge landed at {landed}, bravo still starting"
+    );
+    // bravo, once up, is brought to the floor by its own startup round.
+    until("bravo's startup scale", Duration::from_secs(900), || {
+        api.patches()
+            .iter()
+            .any(|p| p.path == "/apps/bravo/formation/web")
+    })
+    .await;
+    let bravo = when(origin, started, &api.patches()[1]);
+    assert!(bravo >= at("2026-12-07T22:00:03Z"), "{bravo}");
+    assert!(landed < bravo);
+    let _ = stop.send(());
+    daemon.await.unwrap().unwrap();
+}
