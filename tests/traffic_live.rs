@@ -326,3 +326,62 @@ async fn a_refused_session_turns_traffic_off_and_is_asked_again_no_more_than_hou
     assert_eq!(off.get("status"), Some("422"));
     s.stop().await;
 }
+
+/// A router line's clock is trusted only within a small skew of ours: one line dated 2099 once
+/// made every later line look like a repeat after the next reconnect, the stream fell silent,
+/// and the daemon scaled in on a load that had not changed.
+#[tokio::test(start_paused = true)]
+async fn a_future_dated_line_does_not_silence_the_stream_after_a_reconnect() {
+    let logs = Captured::default();
+    let _guard = logs.install("info");
+    let s = setup("concurrency = 2\nutilization = 0.5\n").await;
+    until("the stream", Duration::from_secs(5), || {
+        s.api.logplex().sessions() == 1
+    })
+    .await;
+    let feed = s.api.logplex().feed("shop");
+    let _load = feed.load(s.clock, 600, 400, vec![], 2);
+    until("4 dynos", Duration::from_secs(300), || s.quantity() == 4).await;
+    // One line from the future, then the session ends and a new one begins.
+    feed.emit(
+        at("2099-01-01T00:00:00Z"),
+        1,
+        autoscale::sim::Request {
+            service_ms: 10,
+            status: 200,
+            code: None,
+        },
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    s.api.logplex().set_mode("shop", StreamMode::EndAfter(0));
+    until("a new session", Duration::from_secs(60), || {
+        s.api.logplex().sessions() >= 2
+    })
+    .await;
+    s.api.logplex().set_mode("shop", StreamMode::Normal);
+    let reconnected = logs.events("traffic").len();
+    // The same load, five more minutes: still measured, still 4 dynos.
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    let after: Vec<_> = logs
+        .events("traffic")
+        .into_iter()
+        .skip(reconnected)
+        .collect();
+    assert!(
+        after
+            .iter()
+            .filter(|l| l.get("requests").and_then(|r| r.parse::<u32>().ok()) >= Some(500))
+            .count()
+            >= 3,
+        "the stream went silent after the reconnect: {after:?}"
+    );
+    assert_eq!(s.quantity(), 4, "{}", logs.text());
+    assert!(
+        !logs
+            .events("scale")
+            .iter()
+            .any(|l| l.get("to") == Some("1")),
+        "scaled in on an unchanged load"
+    );
+    s.stop().await;
+}

@@ -45,6 +45,10 @@ pub const REFUSED_RETRY: Duration = Duration::from_secs(3600);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// Longest line kept; a longer one is garbage.
 pub const MAX_LINE: usize = 64 * 1024;
+/// How far ahead of our clock a router line's own timestamp may be. Its clock is Heroku's and
+/// trusted only this far: a line from the future would make every later line look like one
+/// already seen once the stream reconnects, and a silent stream would read as "no load".
+pub const MAX_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
 
 /// What the stream has read, for its log lines.
 #[derive(Debug, Default, Clone, Copy)]
@@ -52,6 +56,7 @@ struct Counts {
     lines: u64,
     router: u64,
     other: u64,
+    /// Unreadable, too long, or dated beyond [`MAX_SKEW`] ahead of our clock.
     garbage: u64,
 }
 
@@ -274,6 +279,9 @@ impl TrafficStream {
         counts.lines += 1;
         let text = String::from_utf8_lossy(bytes);
         match parse_line(text.trim_end_matches('\r')) {
+            Parsed::Router(line) if line.timestamp > self.clock.now() + MAX_SKEW => {
+                counts.garbage += 1;
+            }
             Parsed::Router(line) => {
                 counts.router += 1;
                 *last_seen = Some(last_seen.map_or(line.timestamp, |t| t.max(line.timestamp)));
