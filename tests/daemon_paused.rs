@@ -399,3 +399,63 @@ async fn an_edge_during_another_app_s_slow_startup_is_on_time() {
     let _ = stop.send(());
     daemon.await.unwrap().unwrap();
 }
+
+/// Heroku's `updated_at` is trusted up to our clock: a change dated in the future is held for
+/// AUTOSCALE_MANUAL_HOLD from now, not until that date (a hostile or broken value once held a
+/// quantity until 9999).
+#[tokio::test(start_paused = true)]
+async fn a_future_updated_at_holds_for_the_manual_hold_from_now_only() {
+    let logs = Captured::default();
+    let _guard = logs.install("info");
+    let api = FakeHeroku::start(KEY).await.unwrap();
+    api.add_app("shop", None);
+    api.add_formation("shop", "web", 1, "Standard-1X");
+    api.set_updated_at("shop", "web", at("2026-12-01T00:00:00Z"));
+    let config = config(
+        &api,
+        &[
+            ("AUTOSCALE_CHECK_URL", "off"),
+            ("AUTOSCALE_TRAFFIC", "off"),
+            ("AUTOSCALE_MANUAL_HOLD", "1h"),
+        ],
+    );
+    let origin = at("2026-12-07T08:00:00Z");
+    let clock = Clock::virtual_at(origin);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(run_with(
+        config,
+        &[],
+        async move {
+            let _ = stopped.await;
+            "SIGTERM"
+        },
+        Clocks::one(clock),
+    ));
+    until("the startup scale", Duration::from_secs(60), || {
+        !api.patches().is_empty()
+    })
+    .await;
+    clock.sleep_until(at("2026-12-07T09:00:00Z")).await;
+    api.set_quantity("shop", "web", 7);
+    api.set_updated_at("shop", "web", at("9999-12-31T00:00:00Z"));
+    until("the hold", Duration::from_secs(600), || {
+        !logs.events("hold").is_empty()
+    })
+    .await;
+    let hold = &logs.events("hold")[0];
+    let until_text = hold.get("until").unwrap().to_owned();
+    let held_until: DateTime<Utc> = until_text.parse().unwrap();
+    assert!(
+        held_until <= clock.now() + chrono::Duration::hours(1),
+        "held until {until_text}"
+    );
+    // An hour later the schedule (07:00=3) is back.
+    until(
+        "the schedule's return",
+        Duration::from_secs(2 * 3600),
+        || api.quantity("shop", "web") == Some(3),
+    )
+    .await;
+    let _ = stop.send(());
+    daemon.await.unwrap().unwrap();
+}

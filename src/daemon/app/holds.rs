@@ -38,7 +38,9 @@ impl AppLoop {
         if manual_hold.is_zero() {
             return;
         }
-        let since = formation.updated().unwrap_or(now);
+        // Heroku's clock is trusted up to ours: a change dated in the future holds from now,
+        // never until a far-away date.
+        let since = formation.updated().map_or(now, |u| u.min(now));
         let until =
             since + chrono::Duration::from_std(manual_hold).unwrap_or(chrono::Duration::MAX);
         if until <= now {
