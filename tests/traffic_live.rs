@@ -385,3 +385,48 @@ async fn a_future_dated_line_does_not_silence_the_stream_after_a_reconnect() {
     );
     s.stop().await;
 }
+
+/// A stream of Server-Sent Events (Fir's log streams; what the Heroku CLI asks for) reads as
+/// well as plain lines: the stream asks for events, and the response's content type decides.
+#[tokio::test(start_paused = true)]
+async fn a_stream_of_server_sent_events_scales_on_load_like_plain_lines() {
+    let logs = Captured::default();
+    let _guard = logs.install("info");
+    let s = setup("concurrency = 2\nutilization = 0.5\n").await;
+    until("the first stream", Duration::from_secs(5), || {
+        s.api.logplex().sessions() == 1
+    })
+    .await;
+    // From the next session on, events: end the plain one.
+    s.api.logplex().set_sse("shop", true);
+    s.api.logplex().set_mode("shop", StreamMode::EndAfter(0));
+    let feed = s.api.logplex().feed("shop");
+    let _load = feed.load(s.clock, 600, 400, vec![], 2);
+    until("an event stream", Duration::from_secs(60), || {
+        s.api.logplex().sessions() >= 2
+    })
+    .await;
+    s.api.logplex().set_mode("shop", StreamMode::Normal);
+    until("4 dynos", Duration::from_secs(400), || s.quantity() == 4).await;
+    let minute = logs
+        .events("traffic")
+        .into_iter()
+        .find(|l| l.get("requests") == Some("600"))
+        .expect("a whole minute read from events");
+    assert_eq!(minute.get("busy"), Some("4.00"));
+    assert_eq!(minute.get("dynos"), Some("2"));
+    // The keep-alive comments and ids are framing, never garbage.
+    let lost: Vec<_> = logs
+        .events("traffic_stream")
+        .into_iter()
+        .filter(|l| l.get("garbage").is_some_and(|g| g != "0"))
+        .collect();
+    assert!(lost.is_empty(), "{lost:?}");
+    assert!(s
+        .api
+        .logplex()
+        .accepts()
+        .iter()
+        .all(|a| a.starts_with("text/event-stream")));
+    s.stop().await;
+}

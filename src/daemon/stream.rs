@@ -1,6 +1,8 @@
 //! The router's lines of one app, streamed the way `heroku logs --tail` reads them: a log
 //! session (`POST /apps/{app}/log-sessions`, counted in the API budget like every call), then a
-//! GET of its `logplex_url`, read as lines for as long as it lasts.
+//! GET of its `logplex_url` (asking for Server-Sent Events, as the Heroku CLI does), read as
+//! plain lines or as events — the response's content type says which — for as long as it lasts.
+//! A line's own timestamp is trusted only up to [`MAX_SKEW`] ahead of our clock.
 //!
 //! The stream never blocks or delays scaling: it runs in its own task, and what it finds — one
 //! [`Minute`] per minute with traffic — reaches the app's loop through its inbox, merged, never
@@ -31,6 +33,7 @@ use crate::heroku::{ApiError, Client};
 use crate::history::{HistoryHandle, TrafficRow};
 use crate::traffic::minute::{Minute, StreamAggregator};
 use crate::traffic::router::{parse_line, Parsed};
+use crate::traffic::sse::{is_event_stream, Sse, SseDecoder};
 
 /// A minute is closed (and emitted) this long after its end: lines arrive a little late.
 pub const GRACE: Duration = Duration::from_secs(5);
@@ -43,6 +46,8 @@ pub const KEEPALIVE: Duration = Duration::from_secs(60);
 pub const REFUSED_RETRY: Duration = Duration::from_secs(3600);
 /// Longest wait between attempts after network errors or 5xx.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// What the stream asks for: events, as the Heroku CLI's EventSource does; plain lines too.
+pub const ACCEPT: &str = "text/event-stream, text/plain;q=0.9";
 /// Longest line kept; a longer one is garbage.
 pub const MAX_LINE: usize = 64 * 1024;
 /// How far ahead of our clock a router line's own timestamp may be. Its clock is Heroku's and
@@ -198,7 +203,12 @@ impl TrafficStream {
     ) -> Ended {
         let response = tokio::select! {
             _ = cancel.cancelled() => return Ended::Cancelled,
-            r = tokio::time::timeout(Duration::from_secs(30), http.get(url).send()) => r,
+            // Plain lines (Cedar) or Server-Sent Events (Fir, and what the CLI asks for): the
+            // response's content type says which.
+            r = tokio::time::timeout(
+                Duration::from_secs(30),
+                http.get(url).header("accept", ACCEPT).send(),
+            ) => r,
         };
         let mut response = match response {
             Ok(Ok(r)) if r.status().is_success() => r,
@@ -206,6 +216,12 @@ impl TrafficStream {
             Ok(Err(_)) => return Ended::Lost("connect"),
             Err(_) => return Ended::Lost("timeout"),
         };
+        let mut sse = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(is_event_stream)
+            .then(|| SseDecoder::new(MAX_LINE));
         tracing::info!(event = "traffic_stream", app = %self.app, state = "connected");
         // Minutes before this one were not watched: only those from here on say "no traffic".
         let mut watched_from =
@@ -254,7 +270,18 @@ impl TrafficStream {
                     continue;
                 }
                 buffer.extend_from_slice(part);
-                self.line(&buffer, aggregator, last_seen, counts);
+                match sse.as_mut() {
+                    None => self.line(&buffer, aggregator, last_seen, counts),
+                    Some(decoder) => match decoder.line(&String::from_utf8_lossy(&buffer)) {
+                        Sse::Event(lines) => {
+                            for line in lines {
+                                self.line(line.as_bytes(), aggregator, last_seen, counts);
+                            }
+                        }
+                        Sse::TooLong => counts.garbage += 1,
+                        Sse::Pending => {}
+                    },
+                }
                 buffer.clear();
             }
             if !skipping {

@@ -1,7 +1,8 @@
 //! The simulator's Logplex: the router's log lines of the simulated apps, streamed to a log
 //! session's `logplex_url` as `heroku logs --tail` would read them. It listens on a port of its
 //! own (Logplex is another host than the API: no API key, no version header), and it can end,
-//! stall or garble a stream on demand.
+//! stall or garble a stream on demand, and send plain lines (Cedar) or Server-Sent Events
+//! (`text/event-stream`, as Fir's streams do: `id:`, `data:`, keep-alive comments).
 //!
 //! Lines come from a [`RouterFeed`]: the simulated app emits one for every request it serves,
 //! and [`RouterFeed::load`] generates steady traffic (a rate, a service time, a share of errors)
@@ -44,6 +45,10 @@ struct Shared {
     modes: Mutex<HashMap<String, StreamMode>>,
     sessions: AtomicU64,
     lines: AtomicU64,
+    /// Apps whose streams are Server-Sent Events.
+    sse: Mutex<std::collections::HashSet<String>>,
+    /// The Accept header of every stream request, in order.
+    accepts: Mutex<Vec<String>>,
 }
 
 /// The running Logplex. Dropping it stops the server.
@@ -73,6 +78,8 @@ impl Logplex {
             modes: Mutex::new(HashMap::new()),
             sessions: AtomicU64::new(0),
             lines: AtomicU64::new(0),
+            sse: Mutex::new(std::collections::HashSet::new()),
+            accepts: Mutex::new(Vec::new()),
         });
         let router = Router::new()
             .route("/sessions/{app}/{id}", get(stream))
@@ -112,6 +119,21 @@ impl Logplex {
             .insert(app.to_owned(), mode);
     }
 
+    /// Whether this app's streams opened from now on are Server-Sent Events (Fir) or plain lines.
+    pub fn set_sse(&self, app: &str, on: bool) {
+        let mut sse = self.shared.sse.lock().unwrap();
+        if on {
+            sse.insert(app.to_owned());
+        } else {
+            sse.remove(app);
+        }
+    }
+
+    /// The `Accept` header of every stream request so far.
+    pub fn accepts(&self) -> Vec<String> {
+        self.shared.accepts.lock().unwrap().clone()
+    }
+
     /// Streams opened so far.
     pub fn sessions(&self) -> u64 {
         self.shared.sessions.load(Ordering::SeqCst)
@@ -136,11 +158,19 @@ fn sender(shared: &Shared, app: &str) -> broadcast::Sender<String> {
 async fn stream(
     State(shared): State<Arc<Shared>>,
     Path((app, _id)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     shared.sessions.fetch_add(1, Ordering::SeqCst);
+    let accept = headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    shared.accepts.lock().unwrap().push(accept);
+    let sse = shared.sse.lock().unwrap().contains(&app);
     let receiver = sender(&shared, &app).subscribe();
     let state = (receiver, shared, app, 0u64);
-    let body = futures_util::stream::unfold(state, |(mut rx, shared, app, sent)| async move {
+    let body = futures_util::stream::unfold(state, move |(mut rx, shared, app, sent)| async move {
         loop {
             let mode = shared
                 .modes
@@ -165,6 +195,15 @@ async fn stream(
             let line = if mode == StreamMode::Garbage {
                 "\u{1}\u{2}garbage ==== not a log line at all \"\n".to_owned()
             } else {
+                line
+            };
+            let line = if sse {
+                // One event per line, with its id; a keep-alive comment now and then.
+                let comment = if sent % 5 == 0 { ": keep-alive\n" } else { "" };
+                format!("{comment}id: {}\ndata: {}\n\n", sent + 1, line.trim_end())
+            } else if line.ends_with('\n') {
+                line
+            } else {
                 line + "\n"
             };
             shared.lines.fetch_add(1, Ordering::SeqCst);
@@ -172,9 +211,14 @@ async fn stream(
             return Some((chunk, (rx, shared, app, sent + 1)));
         }
     });
+    let content_type = if sse {
+        "text/event-stream"
+    } else {
+        "text/plain; charset=utf-8"
+    };
     (
         StatusCode::OK,
-        [("content-type", "text/plain; charset=utf-8")],
+        [("content-type", content_type)],
         Body::from_stream(body),
     )
         .into_response()

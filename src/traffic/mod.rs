@@ -10,6 +10,7 @@
 //!
 //! - [`router`]: the one parser of router lines, for both shapes (`heroku logs`, drain frames).
 //! - [`logplex`]: octet-counted RFC 5424 frames of Logplex HTTPS drain bodies.
+//! - [`sse`]: Server-Sent Events, the framing of a log session's stream on Fir (and for the CLI).
 //! - [`minute`]: per-minute figures per (app, process) in bounded memory; streaming and batch.
 //! - [`event`]: a [`minute::Minute`] as an `event=traffic` line, and back.
 //! - [`input`]: files and stdin (plain or gzip) of any mix of the above, record by record.
@@ -26,3 +27,4 @@ pub mod input;
 pub mod logplex;
 pub mod minute;
 pub mod router;
+pub mod sse;
