@@ -63,15 +63,13 @@ impl SseDecoder {
             None => (line, ""),
         };
         match field {
-            "data" => {
-                if !self.over {
-                    self.size += value.len() + 1;
-                    if self.size > self.max {
-                        self.over = true;
-                        self.data.clear();
-                    } else {
-                        self.data.push(value.to_owned());
-                    }
+            "data" if !self.over => {
+                self.size += value.len() + 1;
+                if self.size > self.max {
+                    self.over = true;
+                    self.data.clear();
+                } else {
+                    self.data.push(value.to_owned());
                 }
             }
             "id" if !value.contains('\0') => self.last_id = Some(value.to_owned()),
