@@ -459,3 +459,43 @@ async fn a_future_updated_at_holds_for_the_manual_hold_from_now_only() {
     let _ = stop.send(());
     daemon.await.unwrap().unwrap();
 }
+
+/// A schedule that fires every second spends far more than the budget on edges alone: the
+/// budget line says so at once, with the real figure (it once said 258 calls an hour for what
+/// spent about 7,400).
+#[tokio::test(start_paused = true)]
+async fn a_schedule_firing_every_second_is_announced_as_over_the_budget() {
+    let logs = Captured::default();
+    let _guard = logs.install("info");
+    let api = FakeHeroku::start(KEY).await.unwrap();
+    api.add_app("shop", None);
+    api.add_formation("shop", "web", 1, "Standard-1X");
+    let config = config(
+        &api,
+        &[
+            ("AUTOSCALE_SCHEDULE", "* * * * * *=2; */2 * * * * *=1"),
+            ("AUTOSCALE_CHECK_URL", "off"),
+            ("AUTOSCALE_TRAFFIC", "off"),
+        ],
+    );
+    let clock = Clock::virtual_at(at("2026-12-07T12:00:00Z"));
+    run_with(
+        config,
+        &[],
+        async move {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            "SIGTERM"
+        },
+        Clocks::one(clock),
+    )
+    .await
+    .unwrap();
+    let budget = &logs.events("budget")[0];
+    assert_eq!(budget.get("level"), Some("warn"), "{budget:?}");
+    let calls: u64 = budget.get("calls_per_hour").unwrap().parse().unwrap();
+    assert!(calls >= 7000, "{budget:?}");
+    assert!(budget
+        .get("message")
+        .unwrap()
+        .contains("more API calls than AUTOSCALE_API_BUDGET"));
+}

@@ -166,7 +166,15 @@ pub async fn run_with(
         })
         .collect();
     let budget = Arc::new(Budget::new(config.api_budget, &loads, client.calls()));
-    tracing::info!(
+    // The schedules' edges are not rationed (each is a read and a PATCH): when they alone
+    // spend more than the budget, it is said at once, not found out from a 429.
+    let over = budget.plan.calls_per_hour > f64::from(config.api_budget);
+    let level = if over { Level::WARN } else { Level::INFO };
+    let message = over.then_some(
+        "the schedules' edges need more API calls than AUTOSCALE_API_BUDGET: fewer entries, or a larger budget (Heroku allows 4,500 an hour per account)",
+    );
+    crate::event_at!(
+        level,
         event = "budget",
         apps = apps.len(),
         targets = targets.len(),
@@ -176,6 +184,7 @@ pub async fn run_with(
         stretch = format!("{:.2}", budget.plan.stretch),
         shard = config.targets.shards.this.unwrap_or(0),
         shards = config.targets.shards.count,
+        message,
     );
     if targets.is_empty() {
         tracing::warn!(

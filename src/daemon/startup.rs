@@ -22,20 +22,24 @@ pub(super) fn group_by_app(targets: &[Target]) -> BTreeMap<usize, Vec<Target>> {
 
 /// Edges an hour on average over the coming week.
 pub(super) fn edges_per_hour(schedule: &Schedule, from: DateTime<Utc>) -> f64 {
+    // Counted over a week, but at most EDGES_COUNTED of them: a schedule that fires every
+    // second is then measured over the span they cover (an hour's worth is 3,600 an hour,
+    // not 20,000 spread over a week).
+    const EDGES_COUNTED: usize = 20_000;
     let week = from + chrono::Duration::days(7);
     let mut n = 0usize;
     let mut after = from;
-    // Capped: a schedule that fires every second would otherwise count for long.
-    while n < 20_000 {
+    while n < EDGES_COUNTED {
         match schedule.next_edges(after, 1).first() {
             Some(e) if e.at <= week => {
                 n += 1;
                 after = e.at;
             }
-            _ => break,
+            _ => return n as f64 / 168.0,
         }
     }
-    n as f64 / 168.0
+    let hours = (after - from).num_milliseconds() as f64 / 3_600_000.0;
+    n as f64 / hours.max(1.0 / 3600.0)
 }
 
 /// One app's startup: its web_url when a target needs it, then the first round.
@@ -188,4 +192,31 @@ pub(super) fn log_start(target: &Target, plan: &CheckPlan, shard: Option<u32>, n
         utilization = target.traffic.utilization,
         error_rate = target.traffic.error_rate,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    fn schedule(text: &str) -> Schedule {
+        Schedule::parse(text, chrono_tz::UTC).unwrap()
+    }
+
+    #[test]
+    fn edges_an_hour_are_counted_honestly_for_sparse_and_dense_schedules() {
+        let from = at("2026-12-07T00:00:00Z");
+        // Three a day: 21 a week.
+        let daily = edges_per_hour(&schedule("07:00=3; 22:00=2; 03:00=1"), from);
+        assert!((daily - 21.0 / 168.0).abs() < 1e-9, "{daily}");
+        // Every second: 3,600 an hour (once said as 119, the 20,000 counted over a week).
+        let every_second = edges_per_hour(&schedule("* * * * * *=2"), from);
+        assert!((every_second - 3600.0).abs() < 1.0, "{every_second}");
+        // Two entries, each every other second, together every second.
+        let two = edges_per_hour(&schedule("*/2 * * * * *=1; 1-59/2 * * * * *=2"), from);
+        assert!((two - 3600.0).abs() < 1.0, "{two}");
+    }
 }
