@@ -65,6 +65,37 @@ impl Probe {
     }
 }
 
+/// Where the health check goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckUrl {
+    /// AUTOSCALE_CHECK_URL=off (the default for processes other than web).
+    Off,
+    /// Not set: use the app's `web_url` from the API (checks are off with a warning if it is null).
+    FromApp,
+    Url(Url),
+}
+
+impl fmt::Display for CheckUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckUrl::Off => f.write_str("off"),
+            CheckUrl::FromApp => f.write_str("web_url"),
+            CheckUrl::Url(url) => f.write_str(&crate::http::redact_url(url)),
+        }
+    }
+}
+
+/// How the app is checked and what the answers mean.
+#[derive(Debug, Clone)]
+pub struct CheckSettings {
+    pub url: CheckUrl,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub slow: Duration,
+    /// None when AUTOSCALE_FAST=off (no scale-in).
+    pub fast: Option<Duration>,
+}
+
 /// The client every check shares: one connection pool and TLS setup for a thousand targets, not
 /// one each. It keeps no idle connection: each check opens a fresh one, as a new visitor would,
 /// so a dead listener or a broken TLS setup shows up and a hung connection is never reused. Each
@@ -112,11 +143,7 @@ impl Prober {
     }
 
     /// A prober with the thresholds of a target's check settings.
-    pub fn for_settings(
-        http: reqwest::Client,
-        url: Url,
-        settings: &crate::config::CheckSettings,
-    ) -> Self {
+    pub fn for_settings(http: reqwest::Client, url: Url, settings: &CheckSettings) -> Self {
         Prober::new(http, url, settings.timeout, settings.slow, settings.fast)
     }
 

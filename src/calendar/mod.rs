@@ -192,7 +192,7 @@ fn parse_feed_url(raw: &str) -> Result<Url, String> {
     let url = Url::parse(raw).map_err(|e| format!("not a URL ({e}; {EXAMPLE_URL})"))?;
     match url.scheme() {
         "https" => {}
-        "http" if crate::config::is_loopback_host(&url) => {}
+        "http" if crate::http::is_loopback_host(&url) => {}
         "http" => {
             return Err(format!(
                 "plain http is accepted only for loopback hosts (127.0.0.1, ::1, localhost); use https ({EXAMPLE_URL})"

@@ -16,7 +16,6 @@ pub mod shard;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,8 +25,10 @@ use url::Url;
 use crate::calendar::feed::{FetchSettings, HolidayFeeds};
 use crate::calendar::{Calendar, HolidaySources, Holidays};
 use crate::heroku::ApiKey;
+use crate::http::is_loopback_host;
 use crate::notify::NotifyConfig;
 use crate::policy::Thresholds;
+pub use crate::probe::{CheckSettings, CheckUrl};
 use crate::schedule::Schedule;
 pub use field::unknown_variables;
 use field::Field;
@@ -194,37 +195,6 @@ impl Value<'_> {
     }
 }
 
-/// Where the health check goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckUrl {
-    /// AUTOSCALE_CHECK_URL=off (the default for processes other than web).
-    Off,
-    /// Not set: use the app's `web_url` from the API (checks are off with a warning if it is null).
-    FromApp,
-    Url(Url),
-}
-
-impl fmt::Display for CheckUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CheckUrl::Off => f.write_str("off"),
-            CheckUrl::FromApp => f.write_str("web_url"),
-            CheckUrl::Url(url) => f.write_str(&crate::http::redact_url(url)),
-        }
-    }
-}
-
-/// How the app is checked and what the answers mean.
-#[derive(Debug, Clone)]
-pub struct CheckSettings {
-    pub url: CheckUrl,
-    pub interval: Duration,
-    pub timeout: Duration,
-    pub slow: Duration,
-    /// None when AUTOSCALE_FAST=off (no scale-in).
-    pub fast: Option<Duration>,
-}
-
 /// Scaling on the app's traffic (its router log lines, streamed).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrafficSettings {
@@ -234,13 +204,9 @@ pub struct TrafficSettings {
     pub concurrency: Option<u32>,
     /// Target busy fraction of that capacity (0 < u ≤ 1).
     pub utilization: f64,
-    /// Share of router errors in a minute (of at least MIN_REQUESTS) that is unhealthy.
+    /// Share of router errors in a minute (of at least
+    /// [`MIN_REQUESTS`](crate::policy::MIN_REQUESTS) requests) that is unhealthy.
     pub error_rate: f64,
-}
-
-impl TrafficSettings {
-    /// Fewer requests in a minute say too little about an app to count as a check.
-    pub const MIN_REQUESTS: u64 = 20;
 }
 
 /// A share: `5%`, `0.05`. Must be above 0 and at most 1.
@@ -467,22 +433,6 @@ pub fn parse_bool(text: &str) -> Option<bool> {
         "true" | "1" | "yes" => Some(true),
         "false" | "0" | "no" => Some(false),
         _ => None,
-    }
-}
-
-/// Plain http may only go to this machine: the API key must never cross a network in clear text.
-pub fn is_loopback_host(url: &Url) -> bool {
-    match url.host() {
-        // Non-special schemes (smtp://) keep IP hosts as opaque domain text.
-        Some(url::Host::Domain(d)) => {
-            d.eq_ignore_ascii_case("localhost")
-                || d.trim_matches(['[', ']'])
-                    .parse::<IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        }
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
     }
 }
 

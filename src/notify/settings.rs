@@ -7,7 +7,8 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::config::field::{self, *};
-use crate::config::{is_loopback_host, secure_base_url, ConfigError, Place, Raw};
+use crate::config::{secure_base_url, ConfigError, Place, Raw};
+use crate::http::is_loopback_host;
 
 /// Which events are sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
