@@ -299,7 +299,7 @@ pub(crate) fn writable(path: &std::path::Path) -> std::io::Result<()> {
 
 fn notify_test(m: &ArgMatches) -> ExitCode {
     let raw = raw(m);
-    let notify = match crate::notify::settings::resolve(&raw) {
+    let notify = match crate::config::notify::resolve(&raw) {
         Ok(n) => n,
         Err(e) => return config_error(&e),
     };

@@ -8,10 +8,12 @@
 //!
 //! - [`field`]: the table of every setting (a leaf: the command line and the warnings use it).
 //! - [`file`](mod@file): the TOML file of targets.
+//! - [`notify`](mod@notify): the alert channels (AUTOSCALE_NOTIFY_*).
 //! - [`shard`]: which clock dyno runs which app.
 
 pub mod field;
 pub mod file;
+pub mod notify;
 pub mod shard;
 
 use std::collections::BTreeMap;
@@ -881,7 +883,7 @@ pub fn resolve(raw: &Raw, env: &Env) -> Result<Config, ConfigError> {
         DEFAULT_CHECK_CONCURRENCY as u32,
         10_000,
     )? as usize;
-    let notify = crate::notify::settings::resolve(raw)?;
+    let notify = notify::resolve(raw)?;
     let history = history(raw, env)?;
     Ok(Config {
         api_key,
