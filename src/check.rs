@@ -360,7 +360,7 @@ fn check_formation(report: &mut Report, t: &Target, list: &Result<Vec<Formation>
         );
         return;
     };
-    let floor = t.schedule.floor(Utc::now()).map(|e| e.quantity);
+    let floor = t.floor(Utc::now()).map(|e| e.quantity);
     let floor = floor.map_or("none".to_owned(), |q| q.to_string());
     report.line(
         Status::Ok,

@@ -423,6 +423,18 @@ impl Calendar {
         }
     }
 
+    /// `normal` with no holidays: its floor is the schedule's.
+    pub fn without_holidays(normal: Arc<Schedule>) -> Calendar {
+        let holiday = Arc::new(default_holiday_schedule(&normal));
+        Calendar::new(normal, holiday, Arc::new(Holidays::default()))
+    }
+
+    /// These holidays and this holiday schedule under another normal schedule (one a `start`
+    /// line gives for a configured target).
+    pub fn with_normal(&self, normal: Arc<Schedule>) -> Calendar {
+        Calendar::new(normal, self.holiday.clone(), self.holidays.clone())
+    }
+
     /// The zone holidays are local dates in.
     pub fn tz(&self) -> Tz {
         self.normal.tz()
