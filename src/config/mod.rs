@@ -594,6 +594,16 @@ pub fn target(
     default_app: Option<&str>,
     shards: u32,
 ) -> Result<Target, ConfigError> {
+    target_sharing(settings, default_app, shards, &mut FeedCache::default())
+}
+
+/// One target of several: its holiday feeds come from `feeds` when another target has the same.
+pub fn target_sharing(
+    settings: &dyn Lookup,
+    default_app: Option<&str>,
+    shards: u32,
+    feeds: &mut FeedCache,
+) -> Result<Target, ConfigError> {
     use field::*;
     let get = |var: &str| settings.value(var);
     let app = match (get(APP), default_app) {
@@ -622,7 +632,7 @@ pub fn target(
         Some(v) if !v.trimmed().is_empty() => {
             let sources = HolidaySources::parse(v.trimmed())
                 .map_err(|e| v.err(e.to_string(), crate::calendar::EXAMPLE))?;
-            Some(feeds(v.trimmed(), sources, tz))
+            Some(feeds.feeds(v.trimmed(), sources, tz))
         }
         _ => None,
     };
@@ -786,25 +796,21 @@ pub fn target(
     })
 }
 
-/// One `HolidayFeeds` per distinct AUTOSCALE_HOLIDAYS text and zone: targets that share their
-/// holidays share the fetches too.
-fn feeds(text: &str, sources: HolidaySources, tz: Tz) -> Arc<HolidayFeeds> {
-    type Cache = std::sync::Mutex<Vec<((String, Tz), std::sync::Weak<HolidayFeeds>)>>;
-    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    cache.retain(|(_, weak)| weak.strong_count() > 0);
-    let key = (text.to_owned(), tz);
-    if let Some(feeds) = cache
-        .iter()
-        .find(|(k, _)| *k == key)
-        .and_then(|(_, weak)| weak.upgrade())
-    {
-        return feeds;
+/// One `HolidayFeeds` per distinct AUTOSCALE_HOLIDAYS text and zone among the targets resolved
+/// together (one [`targets`] call): targets that share their holidays share the fetches too.
+#[derive(Debug, Default)]
+pub struct FeedCache(Vec<((String, Tz), Arc<HolidayFeeds>)>);
+
+impl FeedCache {
+    fn feeds(&mut self, text: &str, sources: HolidaySources, tz: Tz) -> Arc<HolidayFeeds> {
+        let key = (text.to_owned(), tz);
+        if let Some((_, feeds)) = self.0.iter().find(|(k, _)| *k == key) {
+            return feeds.clone();
+        }
+        let feeds = Arc::new(HolidayFeeds::new(sources, tz, FetchSettings::default()));
+        self.0.push((key, feeds.clone()));
+        feeds
     }
-    let feeds = Arc::new(HolidayFeeds::new(sources, tz, FetchSettings::default()));
-    cache.push((key, Arc::downgrade(&feeds)));
-    feeds
 }
 
 /// The targets: from the file when there is one, else the one target the variables describe.
@@ -819,6 +825,7 @@ pub fn targets(raw: &Raw, env: &Env) -> Result<Targets, ConfigError> {
             raw,
             env.heroku_app_name.as_deref(),
             shards.count,
+            &mut FeedCache::default(),
         )?,
     };
     Ok(Targets {
