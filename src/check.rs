@@ -7,13 +7,12 @@ use std::time::Duration;
 
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
-use url::Url;
 
 use std::collections::HashMap;
 
 use crate::config::{CheckUrl, Config, Target};
 use crate::heroku::{ApiError, App, Client, Formation, Listing, Retry};
-use crate::probe::{Outcome, Prober};
+use crate::probe::{web_url_check, Outcome, Prober};
 
 /// One line of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -361,7 +360,7 @@ fn check_formation(report: &mut Report, t: &Target, list: &Result<Vec<Formation>
         );
         return;
     };
-    let floor = t.schedule.floor(Utc::now()).map(|e| e.quantity);
+    let floor = t.floor(Utc::now()).map(|e| e.quantity);
     let floor = floor.map_or("none".to_owned(), |q| q.to_string());
     report.line(
         Status::Ok,
@@ -401,13 +400,13 @@ async fn check_url(
             None
         }
         (CheckUrl::Url(u), _) => Some(u.clone()),
-        (CheckUrl::FromApp, Some(app)) => match app.web_url.as_deref().map(Url::parse) {
-            Some(Ok(u)) if matches!(u.scheme(), "http" | "https") => Some(u),
-            _ => {
+        (CheckUrl::FromApp, Some(app)) => match web_url_check(app.web_url.as_deref()) {
+            Ok(u) => Some(u),
+            Err(bad) => {
                 report.line(
                     Status::Warn,
                     "check_url",
-                    "the app has no usable web_url: checks will be off; set AUTOSCALE_CHECK_URL",
+                    format!("{bad}: checks will be off; set AUTOSCALE_CHECK_URL"),
                 );
                 None
             }

@@ -271,7 +271,7 @@ fn demo(m: &ArgMatches) -> ExitCode {
     };
     let output = PathBuf::from(m.get_one::<String>("output").expect("a default"));
     // Fail before the run, not after a minute of it.
-    if let Err(e) = writable(&output) {
+    if let Err(e) = crate::output::writable(&output) {
         eprintln!(
             "error: --output {}: cannot write there ({e}); example: --output autoscale-demo.svg",
             output.display()
@@ -281,25 +281,9 @@ fn demo(m: &ArgMatches) -> ExitCode {
     ExitCode::from(runtime().block_on(crate::demo::run(seconds, output)))
 }
 
-/// Whether a file can be created (or replaced) at `path`, without leaving anything behind.
-pub(crate) fn writable(path: &std::path::Path) -> std::io::Result<()> {
-    if path.is_dir() {
-        return Err(std::io::Error::other("it is a directory"));
-    }
-    let existed = path.exists();
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)?;
-    if !existed {
-        std::fs::remove_file(path)?;
-    }
-    Ok(())
-}
-
 fn notify_test(m: &ArgMatches) -> ExitCode {
     let raw = raw(m);
-    let notify = match crate::notify::settings::resolve(&raw) {
+    let notify = match crate::config::notify::resolve(&raw) {
         Ok(n) => n,
         Err(e) => return config_error(&e),
     };

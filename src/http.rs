@@ -6,6 +6,7 @@
 //! and never follows redirects: a redirect is reported, not obeyed (an API or a health URL that
 //! redirects is misconfigured, and a redirect could carry a credential to another host).
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use url::Url;
@@ -25,6 +26,22 @@ pub fn builder(
         .timeout(timeout)
         .connect_timeout(connect_timeout)
         .redirect(reqwest::redirect::Policy::none())
+}
+
+/// Plain http may only go to this machine: the API key must never cross a network in clear text.
+pub fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        // Non-special schemes (smtp://) keep IP hosts as opaque domain text.
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost")
+                || d.trim_matches(['[', ']'])
+                    .parse::<IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
 }
 
 /// Builds a client; only an impossible TLS setup fails, and rustls is compiled in.

@@ -24,7 +24,8 @@
 //! - [`http`]: the one reqwest builder, capped body reads, URL redaction.
 //! - [`demo`]: the real daemon against the simulator, with a scripted story and a chart.
 //! - [`plan`], [`check`]: the `plan` and `check` subcommands; [`cli`]: the command line;
-//!   [`args`]: the flags several subcommands share (`--price`, `--target`).
+//!   [`args`]: the flags several subcommands share (`--price`, `--target`); [`output`]: the
+//!   files subcommands write (checked before the work).
 //! - [`steps`]: pure; a quantity over time (what ran, the floor): value at an instant,
 //!   dyno-hours.
 //! - [`notify`]: alerts by webhook, email and SMS, throttled, never in the way of scaling.
@@ -67,6 +68,7 @@ pub mod http;
 pub mod insight;
 pub mod logfmt;
 pub mod notify;
+pub mod output;
 pub mod plan;
 pub mod policy;
 pub mod probe;

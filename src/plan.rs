@@ -168,7 +168,7 @@ fn target_plan(target: &Target, at: DateTime<Utc>, n: usize, price: Option<f64>)
         app: target.app.clone(),
         process: target.process.clone(),
         shard: target.shard,
-        quantity: schedule.floor(at).map(|e| e.quantity),
+        quantity: calendar.floor(at).map(|e| e.quantity),
         next,
         dyno_hours_per_week: round1(hours),
         peak,

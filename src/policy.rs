@@ -179,20 +179,21 @@ pub fn dynos_for(busy: f64, concurrency: u32, utilization: f64) -> u32 {
     }
 }
 
+/// Fewer requests in a minute say too little about an app to count as a check.
+pub const MIN_REQUESTS: u64 = 20;
+
 /// A finished minute of traffic as a check: unhealthy when its share of router errors (5xx and
 /// H-codes) reaches `error_rate`, or its p95 is slower than `slow`; fast when its p95 is below
-/// `fast`. A minute of fewer than [`TrafficSettings::MIN_REQUESTS`] requests says too little
-/// about the app and is no check at all (None): one slow export in a quiet minute must not
-/// scale out, and a quiet night must not break a run of fast checks.
-///
-/// [`TrafficSettings::MIN_REQUESTS`]: crate::config::TrafficSettings::MIN_REQUESTS
+/// `fast`. A minute of fewer than [`MIN_REQUESTS`] requests says too little about the app and
+/// is no check at all (None): one slow export in a quiet minute must not scale out, and a quiet
+/// night must not break a run of fast checks.
 pub fn traffic_check(
     minute: &crate::traffic::minute::Minute,
     error_rate: f64,
     slow: std::time::Duration,
     fast: Option<std::time::Duration>,
 ) -> Option<crate::probe::Probe> {
-    if minute.requests < crate::config::TrafficSettings::MIN_REQUESTS {
+    if minute.requests < MIN_REQUESTS {
         return None;
     }
     let share = minute.errors as f64 / minute.requests as f64;

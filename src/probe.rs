@@ -65,6 +65,80 @@ impl Probe {
     }
 }
 
+/// Where the health check goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckUrl {
+    /// AUTOSCALE_CHECK_URL=off (the default for processes other than web).
+    Off,
+    /// Not set: use the app's `web_url` from the API (checks are off with a warning if it is null).
+    FromApp,
+    Url(Url),
+}
+
+impl fmt::Display for CheckUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckUrl::Off => f.write_str("off"),
+            CheckUrl::FromApp => f.write_str("web_url"),
+            CheckUrl::Url(url) => f.write_str(&crate::http::redact_url(url)),
+        }
+    }
+}
+
+/// How the app is checked and what the answers mean.
+#[derive(Debug, Clone)]
+pub struct CheckSettings {
+    pub url: CheckUrl,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub slow: Duration,
+    /// None when AUTOSCALE_FAST=off (no scale-in).
+    pub fast: Option<Duration>,
+}
+
+/// Why an app's `web_url` (from `GET /apps/{app}`) cannot be checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadWebUrl {
+    /// Null: the app has no web URL (Heroku gives none, e.g. for an app without a web process).
+    Missing,
+    /// Not a URL.
+    NotAUrl(String),
+    /// A URL, but not one a check can GET (not http(s), or no host).
+    Scheme(String),
+}
+
+impl BadWebUrl {
+    /// The `reason=` of the `checks_off` line.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            BadWebUrl::Missing => "no_web_url",
+            BadWebUrl::NotAUrl(_) | BadWebUrl::Scheme(_) => "bad_web_url",
+        }
+    }
+}
+
+impl fmt::Display for BadWebUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BadWebUrl::Missing => f.write_str("the app has no web_url"),
+            BadWebUrl::NotAUrl(e) => write!(f, "the app's web_url is not a URL ({e})"),
+            BadWebUrl::Scheme(s) => write!(f, "the app's web_url has scheme {s:?}, not http(s)"),
+        }
+    }
+}
+
+/// The URL a [`CheckUrl::FromApp`] target checks, from the app's `web_url`: an http(s) URL with
+/// a host, else why not. The one rule the daemon and `check` both follow; nothing is ever
+/// guessed (no `https://APP.herokuapp.com`: new apps have random-suffix domains).
+pub fn web_url_check(web_url: Option<&str>) -> Result<Url, BadWebUrl> {
+    match web_url.map(Url::parse) {
+        Some(Ok(url)) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(url),
+        Some(Ok(url)) => Err(BadWebUrl::Scheme(url.scheme().to_owned())),
+        Some(Err(e)) => Err(BadWebUrl::NotAUrl(e.to_string())),
+        None => Err(BadWebUrl::Missing),
+    }
+}
+
 /// The client every check shares: one connection pool and TLS setup for a thousand targets, not
 /// one each. It keeps no idle connection: each check opens a fresh one, as a new visitor would,
 /// so a dead listener or a broken TLS setup shows up and a hung connection is never reused. Each
@@ -112,11 +186,7 @@ impl Prober {
     }
 
     /// A prober with the thresholds of a target's check settings.
-    pub fn for_settings(
-        http: reqwest::Client,
-        url: Url,
-        settings: &crate::config::CheckSettings,
-    ) -> Self {
+    pub fn for_settings(http: reqwest::Client, url: Url, settings: &CheckSettings) -> Self {
         Prober::new(http, url, settings.timeout, settings.slow, settings.fast)
     }
 
@@ -228,5 +298,33 @@ mod tests {
         assert_eq!(p.classify(Duration::from_millis(60_050)), Outcome::Slow);
         let no_fast = Prober::new(p.http.clone(), p.url.clone(), p.timeout, p.slow, None);
         assert_eq!(no_fast.classify(Duration::from_millis(1)), Outcome::Ok);
+    }
+
+    #[test]
+    fn a_web_url_is_checked_only_when_it_is_an_http_url_with_a_host() {
+        let ok = web_url_check(Some("https://shop-1a2b3c.herokuapp.com/")).unwrap();
+        assert_eq!(ok.as_str(), "https://shop-1a2b3c.herokuapp.com/");
+        assert!(web_url_check(Some("http://127.0.0.1:5000/")).is_ok());
+        let bad = |text: Option<&str>| {
+            let e = web_url_check(text).unwrap_err();
+            (e.reason(), e.to_string())
+        };
+        assert_eq!(
+            bad(None),
+            ("no_web_url", "the app has no web_url".to_owned())
+        );
+        assert_eq!(
+            bad(Some("ftp://shop.example.com/")),
+            (
+                "bad_web_url",
+                "the app's web_url has scheme \"ftp\", not http(s)".to_owned()
+            )
+        );
+        let (reason, message) = bad(Some("shop.example.com"));
+        assert_eq!(reason, "bad_web_url");
+        assert!(
+            message.starts_with("the app's web_url is not a URL ("),
+            "{message}"
+        );
     }
 }

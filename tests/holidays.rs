@@ -123,3 +123,89 @@ async fn a_feed_that_fails_is_said_and_nothing_stops() {
         assert!(!text.contains("s3cret"), "{text}");
     }
 }
+
+/// One floor: `plan` and `check` say what the daemon runs, holidays included (they once used
+/// the schedule's floor, which ignores them: 3 dynos at noon on Christmas, while the daemon ran 1).
+#[tokio::test]
+async fn plan_and_check_give_the_holiday_quantity_on_a_holiday() {
+    let env = vec![("AUTOSCALE_HOLIDAYS".to_string(), "2026-12-25".to_string())];
+    let at = ["plan", "--at", "2026-12-25T12:00:00Z"];
+    // The default schedule (07:00=3) and the default holiday schedule (its smallest, 00:00=1).
+    let (code, out, err) = output(&[&at[..], &["--json"]].concat(), &env).await;
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["quantity"], 1, "{out}");
+    let (code, out, err) = output(&at, &env).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("at 2026-12-25T12:00:00Z   1 dyno\n"), "{out}");
+    // The day after, the schedule again.
+    let (_, out, _) = output(&["plan", "--at", "2026-12-26T12:00:00Z"], &env).await;
+    assert!(out.contains("at 2026-12-26T12:00:00Z   3 dynos\n"), "{out}");
+
+    // check reads the floor now: today is a holiday (with a day either side, whatever the hour).
+    let today = chrono::Utc::now().date_naive();
+    let days = format!(
+        "{}..{}",
+        today.pred_opt().unwrap(),
+        today.succ_opt().unwrap()
+    );
+    let w = World::new(1).await;
+    let env = w.env_with(&[
+        ("AUTOSCALE_HOLIDAYS", &days),
+        ("AUTOSCALE_SCHEDULE", "00:00=3"),
+        ("AUTOSCALE_HOLIDAY_SCHEDULE", "00:00=2"),
+    ]);
+    let (_, out, err) = output(&["check"], &env).await;
+    assert!(
+        out.lines()
+            .any(|l| l.contains("formation") && l.contains("(schedule now 2, max 3)")),
+        "{out}\n{err}"
+    );
+}
+
+/// The chart's floor line is the calendar's too: a configured target's holidays, also under the
+/// schedule a `start` line gives.
+#[test]
+fn the_chart_floor_line_drops_to_the_holiday_quantity() {
+    use autoscale::chart::read::Settings;
+    use autoscale::chart::Dataset;
+    use autoscale::config::{targets, Env, Raw};
+    use autoscale::schedule::Schedule;
+    let ts = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    let configured = targets(
+        &Raw::from_pairs([
+            ("AUTOSCALE_APP", "shop"),
+            ("AUTOSCALE_HOLIDAYS", "2026-12-25"),
+        ]),
+        &Env::default(),
+    )
+    .unwrap()
+    .all;
+    let floor_at = |d: &Dataset, at: &str| {
+        let steps =
+            d.targets()[0].floor_steps(ts("2026-12-24T00:00:00Z"), ts("2026-12-27T00:00:00Z"));
+        steps
+            .steps
+            .iter()
+            .rev()
+            .find(|s| s.0 <= ts(at))
+            .map(|s| s.1)
+    };
+    let mut d = Dataset::new();
+    d.add_quantity("shop", "web", ts("2026-12-24T00:00:00Z"), 1);
+    d.configure(&configured);
+    assert_eq!(floor_at(&d, "2026-12-24T12:00:00Z"), Some(3));
+    assert_eq!(floor_at(&d, "2026-12-25T12:00:00Z"), Some(1), "a holiday");
+    assert_eq!(floor_at(&d, "2026-12-26T12:00:00Z"), Some(3));
+    // A start line's schedule, with the configured holidays and holiday schedule.
+    let mut start = Settings::of_target(&configured[0]);
+    start.at = ts("2026-12-24T00:00:00Z");
+    start.calendar = None;
+    start.schedule = Some(std::sync::Arc::new(
+        Schedule::parse("07:00=4; 22:00=2", chrono_tz::UTC).unwrap(),
+    ));
+    d.add_settings("shop", "web", start);
+    assert_eq!(floor_at(&d, "2026-12-24T12:00:00Z"), Some(4));
+    assert_eq!(floor_at(&d, "2026-12-25T12:00:00Z"), Some(1), "a holiday");
+    assert_eq!(floor_at(&d, "2026-12-26T12:00:00Z"), Some(4));
+}

@@ -634,7 +634,7 @@ async fn unhealthy_checks_right_after_a_release_do_not_scale_out_until_the_grace
     let clock = Clock::virtual_at(at("2026-11-30T05:00:00Z"));
     let hooks = autoscale::sim::Receiver::start().await.unwrap();
     let alerts = tokio_util::task::TaskTracker::new();
-    let notify = autoscale::notify::settings::resolve(&Raw::from_pairs([(
+    let notify = autoscale::config::notify::resolve(&Raw::from_pairs([(
         NOTIFY_WEBHOOK,
         hooks.url("/hook").as_str(),
     )]))

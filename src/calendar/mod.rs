@@ -192,7 +192,7 @@ fn parse_feed_url(raw: &str) -> Result<Url, String> {
     let url = Url::parse(raw).map_err(|e| format!("not a URL ({e}; {EXAMPLE_URL})"))?;
     match url.scheme() {
         "https" => {}
-        "http" if crate::config::is_loopback_host(&url) => {}
+        "http" if crate::http::is_loopback_host(&url) => {}
         "http" => {
             return Err(format!(
                 "plain http is accepted only for loopback hosts (127.0.0.1, ::1, localhost); use https ({EXAMPLE_URL})"
@@ -421,6 +421,18 @@ impl Calendar {
             holiday,
             holidays,
         }
+    }
+
+    /// `normal` with no holidays: its floor is the schedule's.
+    pub fn without_holidays(normal: Arc<Schedule>) -> Calendar {
+        let holiday = Arc::new(default_holiday_schedule(&normal));
+        Calendar::new(normal, holiday, Arc::new(Holidays::default()))
+    }
+
+    /// These holidays and this holiday schedule under another normal schedule (one a `start`
+    /// line gives for a configured target).
+    pub fn with_normal(&self, normal: Arc<Schedule>) -> Calendar {
+        Calendar::new(normal, self.holiday.clone(), self.holidays.clone())
     }
 
     /// The zone holidays are local dates in.

@@ -498,7 +498,7 @@ pub fn run(command: &Command) -> u8 {
         );
         return 2;
     };
-    if let Err(e) = crate::cli::writable(&command.output) {
+    if let Err(e) = crate::output::writable(&command.output) {
         eprintln!(
             "error: --output {}: cannot write there ({e}); example: --output week.svg",
             command.output.display()

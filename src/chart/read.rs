@@ -36,6 +36,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use chrono_tz::Tz;
 
+use crate::calendar::Calendar;
 use crate::config::Target;
 use crate::history::rows::ProbeSource;
 use crate::history::{HistoryData, HoldReason};
@@ -128,6 +129,8 @@ pub struct Settings {
     /// From when these settings hold (the `start` line's time).
     pub at: DateTime<Utc>,
     pub schedule: Option<Arc<Schedule>>,
+    /// The schedule with its holidays, when known (a configured target's).
+    pub calendar: Option<Calendar>,
     /// The zone of the schedule (also when the schedule itself could not be read).
     pub tz: Option<Tz>,
     pub max: Option<u32>,
@@ -145,6 +148,7 @@ impl Settings {
         Settings {
             at: DateTime::<Utc>::MIN_UTC,
             schedule: Some(target.schedule.clone()),
+            calendar: Some(target.calendar()),
             tz: Some(target.schedule.tz()),
             max: Some(target.thresholds.max),
             slow_ms: Some(ms(target.check.slow)),
@@ -296,35 +300,44 @@ impl TargetData {
         steps
     }
 
-    /// The schedule's floor from `from` to `to` as a step series, computed from the schedule
-    /// itself: each `start` line's schedule from its time until the next one's (the first also
+    /// The schedule's floor (holidays included) from `from` to `to` as a step series, computed
+    /// from the schedule itself: each `start` line's schedule from its time until the next one's (the first also
     /// before it), else the configured one. Empty when no schedule is known. `capped` when the
     /// schedule fires more than [`MAX_FLOOR_EDGES`] times in the range (the rest is left out).
     pub fn floor_steps(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> FloorSteps {
-        let mut segments: Vec<(DateTime<Utc>, &Schedule)> = self
+        // Holidays included: a `start` line's schedule gets the configured target's holidays.
+        let holidays = self.configured.as_ref().and_then(|c| c.calendar.as_ref());
+        let calendar_of = |s: &Settings| match (&s.calendar, s.schedule.clone(), holidays) {
+            (Some(c), _, _) => Some(c.clone()),
+            (None, Some(normal), Some(c)) => Some(c.with_normal(normal)),
+            (None, normal, None) => normal.map(Calendar::without_holidays),
+            (None, None, Some(_)) => None,
+        };
+        let mut segments: Vec<(DateTime<Utc>, Calendar)> = self
             .starts
             .iter()
-            .filter_map(|s| Some((s.at, s.schedule.as_deref()?)))
+            .filter_map(|s| Some((s.at, calendar_of(s)?)))
             .collect();
         if segments.is_empty() {
-            if let Some(schedule) = self.configured.as_ref().and_then(|c| c.schedule.as_deref()) {
-                segments.push((from, schedule));
+            if let Some(c) = self.configured.as_ref().and_then(calendar_of) {
+                segments.push((from, c));
             }
         }
         let mut out = FloorSteps::default();
         let mut examined = 0usize;
-        for (i, &(start, schedule)) in segments.iter().enumerate() {
+        for (i, (start, calendar)) in segments.iter().enumerate() {
+            let start = *start;
             let seg_from = if i == 0 { from } else { start.max(from) };
             let seg_to = segments.get(i + 1).map_or(to, |next| next.0.min(to));
             if seg_from > seg_to || (seg_from == seg_to && i + 1 < segments.len()) {
                 continue;
             }
-            if let Some(edge) = schedule.floor(seg_from) {
+            if let Some(edge) = calendar.floor(seg_from) {
                 out.push(seg_from, edge.quantity);
             }
             let mut cursor = seg_from;
             'edges: loop {
-                let edges = schedule.next_edges(cursor, 256);
+                let edges = calendar.next_edges(cursor, 256);
                 for edge in &edges {
                     if edge.at > seg_to {
                         break 'edges;
@@ -1131,6 +1144,7 @@ fn start(line: &Line, at: DateTime<Utc>) -> Result<Settings, Invalid> {
     Ok(Settings {
         at,
         schedule,
+        calendar: None,
         tz,
         max: quantity(line, "max")?,
         slow_ms: duration_ms(line.get("slow"))?,

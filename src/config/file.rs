@@ -18,7 +18,7 @@
 use toml::{Table, Value as Toml};
 
 use super::field::{self, Field, CONFIG};
-use super::{ConfigError, Lookup, Place, Raw, Target, Value};
+use super::{ConfigError, FeedCache, Lookup, Place, Raw, Target, Value};
 
 /// Largest configuration file read (a thousand targets take ~200 KB).
 pub const MAX_FILE_BYTES: u64 = 4 << 20;
@@ -193,6 +193,7 @@ pub fn targets(
     raw: &Raw,
     default_app: Option<&str>,
     shards: u32,
+    feeds: &mut FeedCache,
 ) -> Result<Vec<Target>, ConfigError> {
     let doc: Table = toml::from_str(text).map_err(|e| {
         let at = e
@@ -293,7 +294,7 @@ pub fn targets(
             defaults,
             raw,
         };
-        let target = super::target(&lookup, default_app, shards)?;
+        let target = super::target_sharing(&lookup, default_app, shards, feeds)?;
         if let Some(j) = targets
             .iter()
             .position(|t| t.app == target.app && t.process == target.process)
@@ -336,7 +337,14 @@ schedule = "0 8 * * 1-5=4; 0 18 * * 1-5=1; 0 9 * * 6,0=1"
 "#;
 
     fn parse(text: &str, raw: &Raw) -> Result<Vec<Target>, ConfigError> {
-        targets("autoscale.toml", text, raw, None, 1)
+        targets(
+            "autoscale.toml",
+            text,
+            raw,
+            None,
+            1,
+            &mut FeedCache::default(),
+        )
     }
 
     #[test]
@@ -351,6 +359,38 @@ schedule = "0 8 * * 1-5=4; 0 18 * * 1-5=1; 0 9 * * 6,0=1"
         assert_eq!(t[1].thresholds.max, 4);
         assert_eq!(t[1].schedule.tz(), chrono_tz::Europe::Berlin);
         assert_eq!(t[1].check.url, CheckUrl::Off, "no web_url for a worker");
+    }
+
+    #[test]
+    fn targets_with_the_same_holidays_and_zone_share_one_set_of_feeds() {
+        let text = r#"
+[defaults]
+holidays = "https://example.com/holidays.ics"
+
+[[target]]
+app = "shop"
+
+[[target]]
+app = "shop"
+process = "worker"
+
+[[target]]
+app = "blog"
+tz = "Europe/Berlin"
+"#;
+        let t = parse(text, &Raw::default()).unwrap();
+        let feeds: Vec<_> = t.iter().map(|t| t.holidays.clone().unwrap()).collect();
+        assert!(std::sync::Arc::ptr_eq(&feeds[0], &feeds[1]));
+        assert!(
+            !std::sync::Arc::ptr_eq(&feeds[0], &feeds[2]),
+            "another zone"
+        );
+        // Each resolution has its own: nothing is kept between two of them.
+        let again = parse(text, &Raw::default()).unwrap();
+        assert!(!std::sync::Arc::ptr_eq(
+            &feeds[0],
+            again[0].holidays.as_ref().unwrap()
+        ));
     }
 
     #[test]

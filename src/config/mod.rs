@@ -8,15 +8,16 @@
 //!
 //! - [`field`]: the table of every setting (a leaf: the command line and the warnings use it).
 //! - [`file`](mod@file): the TOML file of targets.
+//! - [`notify`](mod@notify): the alert channels (AUTOSCALE_NOTIFY_*).
 //! - [`shard`]: which clock dyno runs which app.
 
 pub mod field;
 pub mod file;
+pub mod notify;
 pub mod shard;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,8 +27,10 @@ use url::Url;
 use crate::calendar::feed::{FetchSettings, HolidayFeeds};
 use crate::calendar::{Calendar, HolidaySources, Holidays};
 use crate::heroku::ApiKey;
+use crate::http::is_loopback_host;
 use crate::notify::NotifyConfig;
 use crate::policy::Thresholds;
+pub use crate::probe::{CheckSettings, CheckUrl};
 use crate::schedule::Schedule;
 pub use field::unknown_variables;
 use field::Field;
@@ -194,37 +197,6 @@ impl Value<'_> {
     }
 }
 
-/// Where the health check goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckUrl {
-    /// AUTOSCALE_CHECK_URL=off (the default for processes other than web).
-    Off,
-    /// Not set: use the app's `web_url` from the API (checks are off with a warning if it is null).
-    FromApp,
-    Url(Url),
-}
-
-impl fmt::Display for CheckUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CheckUrl::Off => f.write_str("off"),
-            CheckUrl::FromApp => f.write_str("web_url"),
-            CheckUrl::Url(url) => f.write_str(&crate::http::redact_url(url)),
-        }
-    }
-}
-
-/// How the app is checked and what the answers mean.
-#[derive(Debug, Clone)]
-pub struct CheckSettings {
-    pub url: CheckUrl,
-    pub interval: Duration,
-    pub timeout: Duration,
-    pub slow: Duration,
-    /// None when AUTOSCALE_FAST=off (no scale-in).
-    pub fast: Option<Duration>,
-}
-
 /// Scaling on the app's traffic (its router log lines, streamed).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrafficSettings {
@@ -234,13 +206,9 @@ pub struct TrafficSettings {
     pub concurrency: Option<u32>,
     /// Target busy fraction of that capacity (0 < u ≤ 1).
     pub utilization: f64,
-    /// Share of router errors in a minute (of at least MIN_REQUESTS) that is unhealthy.
+    /// Share of router errors in a minute (of at least
+    /// [`MIN_REQUESTS`](crate::policy::MIN_REQUESTS) requests) that is unhealthy.
     pub error_rate: f64,
-}
-
-impl TrafficSettings {
-    /// Fewer requests in a minute say too little about an app to count as a check.
-    pub const MIN_REQUESTS: u64 = 20;
 }
 
 /// A share: `5%`, `0.05`. Must be above 0 and at most 1.
@@ -470,22 +438,6 @@ pub fn parse_bool(text: &str) -> Option<bool> {
     }
 }
 
-/// Plain http may only go to this machine: the API key must never cross a network in clear text.
-pub fn is_loopback_host(url: &Url) -> bool {
-    match url.host() {
-        // Non-special schemes (smtp://) keep IP hosts as opaque domain text.
-        Some(url::Host::Domain(d)) => {
-            d.eq_ignore_ascii_case("localhost")
-                || d.trim_matches(['[', ']'])
-                    .parse::<IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        }
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
-}
-
 /// Parses an API base URL that will carry a secret: https anywhere, http only to loopback; no
 /// credentials, query or fragment (they would mangle every path or send a second credential).
 pub fn secure_base_url(
@@ -642,6 +594,16 @@ pub fn target(
     default_app: Option<&str>,
     shards: u32,
 ) -> Result<Target, ConfigError> {
+    target_sharing(settings, default_app, shards, &mut FeedCache::default())
+}
+
+/// One target of several: its holiday feeds come from `feeds` when another target has the same.
+pub fn target_sharing(
+    settings: &dyn Lookup,
+    default_app: Option<&str>,
+    shards: u32,
+    feeds: &mut FeedCache,
+) -> Result<Target, ConfigError> {
     use field::*;
     let get = |var: &str| settings.value(var);
     let app = match (get(APP), default_app) {
@@ -670,7 +632,7 @@ pub fn target(
         Some(v) if !v.trimmed().is_empty() => {
             let sources = HolidaySources::parse(v.trimmed())
                 .map_err(|e| v.err(e.to_string(), crate::calendar::EXAMPLE))?;
-            Some(feeds(v.trimmed(), sources, tz))
+            Some(feeds.feeds(v.trimmed(), sources, tz))
         }
         _ => None,
     };
@@ -834,25 +796,21 @@ pub fn target(
     })
 }
 
-/// One `HolidayFeeds` per distinct AUTOSCALE_HOLIDAYS text and zone: targets that share their
-/// holidays share the fetches too.
-fn feeds(text: &str, sources: HolidaySources, tz: Tz) -> Arc<HolidayFeeds> {
-    type Cache = std::sync::Mutex<Vec<((String, Tz), std::sync::Weak<HolidayFeeds>)>>;
-    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    cache.retain(|(_, weak)| weak.strong_count() > 0);
-    let key = (text.to_owned(), tz);
-    if let Some(feeds) = cache
-        .iter()
-        .find(|(k, _)| *k == key)
-        .and_then(|(_, weak)| weak.upgrade())
-    {
-        return feeds;
+/// One `HolidayFeeds` per distinct AUTOSCALE_HOLIDAYS text and zone among the targets resolved
+/// together (one [`targets`] call): targets that share their holidays share the fetches too.
+#[derive(Debug, Default)]
+pub struct FeedCache(Vec<((String, Tz), Arc<HolidayFeeds>)>);
+
+impl FeedCache {
+    fn feeds(&mut self, text: &str, sources: HolidaySources, tz: Tz) -> Arc<HolidayFeeds> {
+        let key = (text.to_owned(), tz);
+        if let Some((_, feeds)) = self.0.iter().find(|(k, _)| *k == key) {
+            return feeds.clone();
+        }
+        let feeds = Arc::new(HolidayFeeds::new(sources, tz, FetchSettings::default()));
+        self.0.push((key, feeds.clone()));
+        feeds
     }
-    let feeds = Arc::new(HolidayFeeds::new(sources, tz, FetchSettings::default()));
-    cache.push((key, Arc::downgrade(&feeds)));
-    feeds
 }
 
 /// The targets: from the file when there is one, else the one target the variables describe.
@@ -867,6 +825,7 @@ pub fn targets(raw: &Raw, env: &Env) -> Result<Targets, ConfigError> {
             raw,
             env.heroku_app_name.as_deref(),
             shards.count,
+            &mut FeedCache::default(),
         )?,
     };
     Ok(Targets {
@@ -931,7 +890,7 @@ pub fn resolve(raw: &Raw, env: &Env) -> Result<Config, ConfigError> {
         DEFAULT_CHECK_CONCURRENCY as u32,
         10_000,
     )? as usize;
-    let notify = crate::notify::settings::resolve(raw)?;
+    let notify = notify::resolve(raw)?;
     let history = history(raw, env)?;
     Ok(Config {
         api_key,

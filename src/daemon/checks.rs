@@ -11,7 +11,6 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Level;
-use url::Url;
 
 use crate::config::{CheckUrl, Target};
 use crate::daemon::app::AppHandle;
@@ -52,22 +51,11 @@ impl CheckPlan {
         if target.check.url != CheckUrl::FromApp {
             return CheckPlan::without_app(target, http);
         }
-        let (reason, message) = match web_url.map(Url::parse) {
-            Some(Ok(url)) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+        let (reason, message) = match crate::probe::web_url_check(web_url) {
+            Ok(url) => {
                 return CheckPlan::Ready(Prober::for_settings(http.clone(), url, &target.check))
             }
-            Some(Ok(url)) => (
-                "bad_web_url",
-                format!(
-                    "the app's web_url has scheme {:?}, not http(s)",
-                    url.scheme()
-                ),
-            ),
-            Some(Err(e)) => (
-                "bad_web_url",
-                format!("the app's web_url is not a URL ({e})"),
-            ),
-            None => ("no_web_url", "the app has no web_url".to_owned()),
+            Err(bad) => (bad.reason(), bad.to_string()),
         };
         tracing::warn!(
             event = "checks_off",
