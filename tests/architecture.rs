@@ -7,27 +7,16 @@
 //! module, `use child::…` — and builds the graph between top-level modules. On failure it prints
 //! every strongly connected component, its cycles and where each edge comes from.
 //!
-//! One node is not a module: `runtime` is `daemon`, `reconcile`, `checks` and
-//! `traffic/stream.rs` together — the daemon's loops, which move into one `src/daemon/` folder
-//! (issue #17). Within it they may refer to each other freely; to the graph they are one module,
-//! and `traffic::stream` is no part of `traffic`.
+//! The runtime is one module, `daemon` (its loops, checks, edges and log stream): it sits near
+//! the top, above every pure module it uses, and below only `cli`, `demo`, `replay` and `sim`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// The files that are the daemon's runtime, as module paths: they count as one node.
-const RUNTIME: &[&str] = &["daemon", "reconcile", "checks", "traffic::stream"];
-
-/// The graph's node of a module path (`["traffic", "stream", "x"]` → `runtime`).
+/// The graph's node of a module path: its top-level module (`["traffic", "minute"]` →
+/// `traffic`); none for the crate root.
 fn node(path: &[String]) -> Option<String> {
-    let first = path.first()?;
-    for r in RUNTIME {
-        let r: Vec<&str> = r.split("::").collect();
-        if path.len() >= r.len() && path.iter().zip(&r).all(|(a, b)| a == b) {
-            return Some("runtime".into());
-        }
-    }
-    Some(first.clone())
+    path.first().cloned()
 }
 
 #[test]
@@ -78,7 +67,7 @@ fn graph(src: &Path, tops: &BTreeSet<String>) -> Graph {
     graph
 }
 
-/// The modules `lib.rs` declares, with the runtime ones counted as `runtime`.
+/// The modules `lib.rs` declares.
 fn top_modules(lib: &str) -> BTreeSet<String> {
     let tokens = tokens(&code_only(lib));
     let mut tops = BTreeSet::new();
@@ -575,20 +564,9 @@ fn the_parser_finds_grouped_relative_and_plain_paths_and_skips_test_code() {
             "top::sub::rows::Row"
         ]
     );
-    let nodes: Vec<Option<String>> = [
-        &["traffic", "stream", "x"][..],
-        &["traffic", "minute"],
-        &["checks"],
-    ]
-    .iter()
-    .map(|p| node(&p.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
-    .collect();
-    assert_eq!(
-        nodes,
-        [
-            Some("runtime".into()),
-            Some("traffic".into()),
-            Some("runtime".into())
-        ]
-    );
+    let nodes: Vec<Option<String>> = [&["daemon", "app", "x"][..], &["traffic", "minute"], &[]]
+        .iter()
+        .map(|p| node(&p.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
+        .collect();
+    assert_eq!(nodes, [Some("daemon".into()), Some("traffic".into()), None]);
 }
