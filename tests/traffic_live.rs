@@ -430,3 +430,61 @@ async fn a_stream_of_server_sent_events_scales_on_load_like_plain_lines() {
         .all(|a| a.starts_with("text/event-stream")));
     s.stop().await;
 }
+
+/// A log session whose URL is plain http to another host is never opened: its token would
+/// cross a network in clear text. Traffic is off for the app (said once), asked again hourly.
+#[tokio::test(start_paused = true)]
+async fn a_plain_http_session_url_to_another_host_is_not_opened() {
+    let logs = Captured::default();
+    let _guard = logs.install("info");
+    let s = setup("").await;
+    until("the first stream", Duration::from_secs(5), || {
+        s.api.logplex().sessions() == 1
+    })
+    .await;
+    // `.invalid` never resolves: nothing could leave this machine even if it were opened.
+    s.api.set_logplex_url(Some(
+        "http://logplex.invalid/sessions/shop/1?sig=s3cret-session-token",
+    ));
+    s.api.logplex().set_mode("shop", StreamMode::EndAfter(0));
+    // The open stream ends at its next line.
+    s.api.logplex().feed("shop").emit(
+        s.clock.now(),
+        1,
+        autoscale::sim::Request {
+            service_ms: 10,
+            status: 200,
+            code: None,
+        },
+    );
+    until("traffic off", Duration::from_secs(120), || {
+        logs.events("traffic_stream")
+            .iter()
+            .any(|l| l.get("state") == Some("off"))
+    })
+    .await;
+    let off = logs
+        .events("traffic_stream")
+        .into_iter()
+        .find(|l| l.get("state") == Some("off"))
+        .unwrap();
+    assert_eq!(off.get("reason"), Some("insecure"));
+    // Not asked again for an hour, and the URL's token never printed.
+    let asked = || {
+        s.api
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path == "/apps/shop/log-sessions")
+            .count()
+    };
+    let now = asked();
+    tokio::time::sleep(Duration::from_secs(50 * 60)).await;
+    assert_eq!(asked(), now);
+    assert!(!logs.text().contains("s3cret-session-token"));
+    assert!(!logs.text().contains("logplex.invalid"));
+    assert!(!logs
+        .events("traffic_stream")
+        .iter()
+        .any(|l| l.get("reason") == Some("connect")));
+    s.stop().await;
+}

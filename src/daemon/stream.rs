@@ -112,6 +112,18 @@ impl TrafficStream {
                 s = self.client.log_session(&self.app) => s,
             };
             let wait = match session {
+                Ok(session) if !may_fetch(&session.logplex_url) => {
+                    // The session's URL carries its token: never fetched in clear text over a
+                    // network, and never printed.
+                    tracing::warn!(
+                        event = "traffic_stream",
+                        app = %self.app,
+                        state = "off",
+                        reason = "insecure",
+                        "the log session's URL is not https (plain http only to this machine): traffic is off for this app; asked again in an hour"
+                    );
+                    REFUSED_RETRY
+                }
                 Ok(session) => {
                     let started = Instant::now();
                     let ended = self
@@ -328,6 +340,13 @@ impl TrafficStream {
     }
 }
 
+/// A `logplex_url` worth opening: https, or plain http to this machine.
+fn may_fetch(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| {
+        u.scheme() == "https" || (u.scheme() == "http" && crate::http::is_loopback_host(&u))
+    })
+}
+
 fn is_refusal(e: &ApiError) -> bool {
     matches!(e.status(), Some(403 | 404 | 422))
 }
@@ -393,6 +412,19 @@ mod tests {
             crate::traffic::event::parse_traffic(&logged).as_ref(),
             Some(m)
         );
+    }
+
+    #[test]
+    fn only_https_or_loopback_http_session_urls_are_opened() {
+        assert!(may_fetch("https://logs.heroku.com/sessions/x?srv=1&sig=t"));
+        assert!(may_fetch("http://127.0.0.1:4000/sessions/x"));
+        assert!(may_fetch("http://localhost/sessions/x"));
+        assert!(may_fetch("http://[::1]:80/x"));
+        assert!(!may_fetch("http://logs.example.com/sessions/x?sig=t"));
+        assert!(!may_fetch("http://127.0.0.1.example.com/x"));
+        assert!(!may_fetch("ftp://127.0.0.1/x"));
+        assert!(!may_fetch("not a url"));
+        assert!(!may_fetch(""));
     }
 
     #[test]

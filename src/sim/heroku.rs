@@ -104,6 +104,8 @@ struct FakeRelease {
 #[derive(Default)]
 struct Inner {
     logplex: Option<Arc<super::Logplex>>,
+    /// A `logplex_url` given instead of the simulated Logplex's (a hostile or broken API).
+    logplex_url: Option<String>,
     key: String,
     apps: Vec<FakeApp>,
     releases: Vec<FakeRelease>,
@@ -208,6 +210,11 @@ impl FakeHeroku {
             server,
             logplex,
         })
+    }
+
+    /// Log sessions point to `url` instead of the simulated Logplex (None: back to it).
+    pub fn set_logplex_url(&self, url: Option<&str>) {
+        self.inner.lock().unwrap().logplex_url = url.map(str::to_owned);
     }
 
     /// The simulated Logplex the log sessions point to.
@@ -907,11 +914,14 @@ async fn log_session_create(
     }
     guard.serial += 1;
     let id = uuid_like(guard.serial);
-    let url = guard
-        .logplex
-        .as_ref()
-        .map(|l| l.session_url(&a.name, &id))
-        .unwrap_or_default();
+    let url = match &guard.logplex_url {
+        Some(url) => url.clone(),
+        None => guard
+            .logplex
+            .as_ref()
+            .map(|l| l.session_url(&a.name, &id))
+            .unwrap_or_default(),
+    };
     let now = now_iso();
     (
         StatusCode::CREATED,
