@@ -15,7 +15,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::read::{FloorSteps, TargetData};
+use super::dataset::{FloorSteps, TargetData};
 use crate::history::rows::ProbeSource;
 use crate::probe::Outcome;
 use crate::steps::{self, value_at, Before};
@@ -603,7 +603,7 @@ mod tests {
         ));
         d.add_minute(minute("2026-11-30T10:03:00Z", 10, None, None, 0.0));
         d.add_quantity("shop", "web", ts("2026-11-30T10:00:30Z"), 2);
-        let mut settings = crate::chart::read::Settings::of_target(
+        let mut settings = crate::chart::dataset::Settings::of_target(
             &crate::config::targets(
                 &crate::config::Raw::from_pairs([
                     ("AUTOSCALE_APP", "shop"),
