@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use super::axis::TimeAxis;
 use super::draw::BUCKET_PX;
 use super::View;
+use crate::traffic::counts::Counts;
 
 /// Minutes of a target grouped for drawing: each bucket's sums, means and maxima.
 #[derive(Debug, Clone, Default)]
@@ -17,14 +18,8 @@ pub struct Bucket {
     pub covered: f64,
     /// Minutes with traffic in the bucket.
     pub minutes: u32,
-    pub requests: u64,
-    pub s2xx: u64,
-    pub s3xx: u64,
-    pub s4xx: u64,
-    pub s5xx: u64,
-    pub h10: u64,
-    pub h12: u64,
-    pub h13: u64,
+    /// The minutes' counters, added up.
+    pub counts: Counts,
     /// Sums of the minutes' p50 and p95 (and how many had one), busy, and the most dynos.
     p50_sum: f64,
     p95_sum: f64,
@@ -94,14 +89,7 @@ pub fn buckets(view: &View<'_>, size: i64) -> Vec<Bucket> {
         }
         let b = out.last_mut().expect("pushed");
         b.minutes += 1;
-        b.requests = b.requests.saturating_add(m.requests);
-        b.s2xx = b.s2xx.saturating_add(m.s2xx);
-        b.s3xx = b.s3xx.saturating_add(m.s3xx);
-        b.s4xx = b.s4xx.saturating_add(m.s4xx);
-        b.s5xx = b.s5xx.saturating_add(m.s5xx);
-        b.h10 = b.h10.saturating_add(m.h10);
-        b.h12 = b.h12.saturating_add(m.h12);
-        b.h13 = b.h13.saturating_add(m.h13);
+        b.counts.add(&m.counts());
         if let (Some(p50), Some(p95)) = (m.p50_ms, m.p95_ms) {
             b.p50_sum += f64::from(p50);
             b.p95_sum += f64::from(p95);

@@ -321,8 +321,8 @@ fn target_report(view: &View<'_>, tz: chrono_tz::Tz, notes: &[String]) -> Target
         summary: crate::report::Summary {
             from: s.from,
             to: s.to,
-            requests: s.traffic.as_ref().map(|t| t.requests),
-            errors: s.traffic.as_ref().map(|t| t.errors),
+            requests: s.traffic.as_ref().map(|t| t.counts.requests),
+            errors: s.traffic.as_ref().map(|t| t.counts.errors),
             p95_ms: s.traffic.as_ref().and_then(|t| t.p95_ms).map(f64::from),
             dyno_hours: s.dyno_hours,
             dyno_hours_schedule: s.dyno_hours_schedule,

@@ -251,7 +251,10 @@ fn requests_panel(svg: &mut Svg, axis: &TimeAxis, buckets: &[Bucket], note: &str
     };
     let strip = 3.0 * 12.0 + 4.0;
     let top = open_panel(svg, &head, y, strip);
-    let classes = |b: &Bucket| [b.s2xx, b.s3xx, b.s4xx, b.s5xx];
+    let classes = |b: &Bucket| {
+        let c = &b.counts;
+        [c.s2xx, c.s3xx, c.s4xx, c.s5xx]
+    };
     let highest = buckets
         .iter()
         .map(|b| b.rate(classes(b).iter().sum()))
@@ -314,9 +317,9 @@ fn requests_panel(svg: &mut Svg, axis: &TimeAxis, buckets: &[Bucket], note: &str
             let mut d = String::new();
             for b in buckets {
                 let n = match i {
-                    0 => b.h10,
-                    1 => b.h12,
-                    _ => b.h13,
+                    0 => b.counts.h10,
+                    1 => b.counts.h12,
+                    _ => b.counts.h13,
                 };
                 if n > 0 {
                     let _ = write!(d, "M{:.1},{row:.1}h{w:.1}v9h{:.1}Z", plot.px(b.start), -w);
@@ -884,7 +887,7 @@ mod tests {
         assert_eq!(b[0].start, ts("2026-11-30T10:00:00Z"));
         assert_eq!((b[0].minutes, b[0].covered), (5, 5.0));
         let first_five: u64 = t.minutes().take(5).map(|m| m.requests).sum();
-        assert_eq!(b[0].requests, first_five);
+        assert_eq!(b[0].counts.requests, first_five);
         assert!((b[0].rate(first_five) - first_five as f64 / 5.0).abs() < 1e-9);
         assert_eq!(
             b[2].start,

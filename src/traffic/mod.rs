@@ -10,6 +10,7 @@
 //!
 //! - [`router`]: the one parser of router lines, for both shapes (`heroku logs`, drain frames).
 //! - [`logplex`]: octet-counted RFC 5424 frames of Logplex HTTPS drain bodies.
+//! - [`counts`]: how requests ended, counted (the counters a minute, a bucket, a summary share).
 //! - [`minute`]: per-minute figures per (app, process) in bounded memory; streaming and batch.
 //! - [`event`]: a [`minute::Minute`] as an `event=traffic` line, and back.
 //! - [`input`]: files and stdin (plain or gzip) of any mix of the above, record by record.
@@ -18,6 +19,7 @@
 //!
 //! Everything but `input` and `stream` is pure: no I/O, no clock (every "now" is an argument).
 
+pub mod counts;
 pub mod event;
 pub mod fixture;
 pub mod input;
