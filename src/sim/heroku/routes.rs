@@ -2,7 +2,9 @@
 //! rate limit, recording) and the handlers writing Heroku's bodies, headers and errors. The
 //! state they read and change, and the control API tests use, are the parent's.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -13,7 +15,10 @@ use axum::Router;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use super::*;
+use super::{
+    next_updated_at, now_iso, uuid_like, FakeApp, FakeFormation, FakeRelease, Fault, Inner,
+    Recorded,
+};
 
 type Shared = Arc<Mutex<Inner>>;
 
