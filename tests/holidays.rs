@@ -167,7 +167,7 @@ async fn plan_and_check_give_the_holiday_quantity_on_a_holiday() {
 /// schedule a `start` line gives.
 #[test]
 fn the_chart_floor_line_drops_to_the_holiday_quantity() {
-    use autoscale::chart::read::Settings;
+    use autoscale::chart::dataset::Settings;
     use autoscale::chart::Dataset;
     use autoscale::config::{targets, Env, Raw};
     use autoscale::schedule::Schedule;

@@ -3,8 +3,11 @@
 //! files of either), the daemon's `event=traffic` lines and its own event lines.
 //!
 //! - [`read`]: every input into one [`Dataset`] (also the input of `suggest` and `replay`);
+//! - [`dataset`]: what was read, per target, with its caps;
 //! - [`axis`]: time and value axes whose labels never collide;
-//! - [`panels`]: the SVG, per target a summary and its panels;
+//! - [`panels`]: the SVG, per target a summary and its panels; under it `draw` (the SVG
+//!   primitives, colours, a plot's frame), `buckets` (minutes grouped per pixel column) and
+//!   `heatmap` (the week panel);
 //! - [`summary`]: a target's figures in a few lines (printed, and in both outputs);
 //! - this module: the options, one function per output ([`svg`], [`html`]) and the command's glue
 //!   ([`run`]: inputs, configuration, output file, exit codes).
@@ -12,6 +15,10 @@
 //! The HTML page itself is [`crate::report`]'s; here its data is filled from the dataset.
 
 pub mod axis;
+mod buckets;
+pub mod dataset;
+mod draw;
+mod heatmap;
 pub mod panels;
 pub mod read;
 pub mod summary;
@@ -20,7 +27,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-pub use read::{Dataset, Hints, Reader, TargetData};
+pub use dataset::{Dataset, TargetData};
+pub use read::{Hints, Reader};
 pub use summary::Summary;
 
 use crate::config::{field, Env, Raw, Target};
@@ -28,7 +36,7 @@ use crate::history::{HistorySetting, StoreError, StoreUrl};
 use crate::report::{
     AlertMark, Heatmap, MinutePoint, ProbePoint, ReportData, ScaleMark, Step, TargetReport, Zone,
 };
-use read::FloorSteps;
+use dataset::FloorSteps;
 
 /// The example every "nothing to read" message ends with.
 pub const EXAMPLE: &str = "heroku logs -n 1500 --dyno clock -a my-app | autoscale chart";
@@ -173,7 +181,7 @@ fn title(options: &Options, views: &[View<'_>]) -> String {
 pub fn svg(dataset: &Dataset, options: &Options) -> Result<(String, Vec<Summary>), ChartError> {
     let (views, span) = views(dataset, options)?;
     let zone = views.first().map_or(chrono_tz::UTC, |v| v.summary.zone);
-    let axis = axis::TimeAxis::fit(span.0, span.1, zone, panels::WIDTH - 112.0, 12.0);
+    let axis = axis::TimeAxis::fit(span.0, span.1, zone, draw::WIDTH - 112.0, 12.0);
     let mut notes = dataset.notes().to_vec();
     if let Some(other) = views.iter().find(|v| v.summary.zone != zone) {
         notes.push(format!(
@@ -313,8 +321,8 @@ fn target_report(view: &View<'_>, tz: chrono_tz::Tz, notes: &[String]) -> Target
         summary: crate::report::Summary {
             from: s.from,
             to: s.to,
-            requests: s.traffic.as_ref().map(|t| t.requests),
-            errors: s.traffic.as_ref().map(|t| t.errors),
+            requests: s.traffic.as_ref().map(|t| t.counts.requests),
+            errors: s.traffic.as_ref().map(|t| t.counts.errors),
             p95_ms: s.traffic.as_ref().and_then(|t| t.p95_ms).map(f64::from),
             dyno_hours: s.dyno_hours,
             dyno_hours_schedule: s.dyno_hours_schedule,

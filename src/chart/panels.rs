@@ -18,474 +18,17 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Datelike, TimeDelta, Timelike, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
-use super::axis::{compact, text_width, TimeAxis, ValueAxis};
-use super::summary::{format_ms, thousands};
+use super::axis::{text_width, TimeAxis, ValueAxis};
+use super::summary::format_ms;
 use super::View;
 use crate::history::rows::ProbeSource;
 use crate::probe::Outcome;
 
-/// The image's width, in pixels.
-pub const WIDTH: f64 = 1200.0;
-const LEFT: f64 = 84.0;
-const RIGHT: f64 = 28.0;
-const PLOT_W: f64 = WIDTH - LEFT - RIGHT;
-const FONT: f64 = 12.0;
-const TITLE_FONT: f64 = 15.0;
-const LEGEND_ROW: f64 = 18.0;
-/// Room under a plot: tick labels, the day row and the caption.
-const X_AXIS_H: f64 = 50.0;
-/// Least pixels per bucket of minutes.
-const BUCKET_PX: f64 = 2.0;
-
-const GRID: &str = "#e4e4e4";
-const INK: &str = "#24292f";
-const MUTED: &str = "#6e7781";
-const S2XX: &str = "#59a14f";
-const S3XX: &str = "#4e79a7";
-const S4XX: &str = "#f28e2b";
-const S5XX: &str = "#e15759";
-const H10: &str = "#7b1fa2";
-const H12: &str = "#b71c1c";
-const H13: &str = "#6d4c41";
-const P50: &str = "#6baed6";
-const P95: &str = "#08519c";
-const SLOW: &str = "#d62728";
-const FAST: &str = "#2ca02c";
-const BUSY: &str = "#4e79a7";
-const CAPACITY: &str = "#2ca02c";
-const QUANTITY: &str = "#1f77b4";
-const FLOOR: &str = "#6e7781";
-const MAX: &str = "#d62728";
-const SERVING: &str = "#17becf";
-const ALERT: &str = "#e377c2";
-const OTHER: &str = "#bcbd22";
-
-fn outcome_colour(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Fast => "#2ca02c",
-        Outcome::Ok => "#1f77b4",
-        Outcome::Slow => "#ff7f0e",
-        Outcome::Down => "#d62728",
-    }
-}
-
-fn reason_colour(reason: &str) -> &'static str {
-    match reason {
-        "startup" => "#8c564b",
-        "schedule" => "#9467bd",
-        "down" => "#d62728",
-        "slow" => "#ff7f0e",
-        "floor" => "#6e7781",
-        "scale_in" => "#2ca02c",
-        "load" => "#17becf",
-        _ => OTHER,
-    }
-}
-
-/// Text safe in SVG: XML's five escapes, control characters as spaces.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// An SVG document being written.
-struct Svg {
-    out: String,
-}
-
-// The primitives take the element's attributes in the order SVG writes them.
-#[allow(clippy::too_many_arguments)]
-impl Svg {
-    fn text(
-        &mut self,
-        x: f64,
-        y: f64,
-        anchor: &str,
-        size: f64,
-        fill: &str,
-        extra: &str,
-        text: &str,
-    ) {
-        let _ = write!(
-            self.out,
-            r#"<text x="{x:.1}" y="{y:.1}" text-anchor="{anchor}" font-size="{size}" fill="{fill}"{extra}>{}</text>"#,
-            escape(text)
-        );
-    }
-
-    fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, stroke: &str, width: f64, dash: &str) {
-        let dash = if dash.is_empty() {
-            String::new()
-        } else {
-            format!(r#" stroke-dasharray="{dash}""#)
-        };
-        let _ = write!(
-            self.out,
-            r#"<path d="M{x1:.1},{y1:.1}L{x2:.1},{y2:.1}" stroke="{stroke}" stroke-width="{width}" fill="none"{dash}/>"#
-        );
-    }
-
-    fn path(&mut self, class: &str, d: &str, stroke: &str, width: f64, dash: &str, fill: &str) {
-        if d.is_empty() {
-            return;
-        }
-        let dash = if dash.is_empty() {
-            String::new()
-        } else {
-            format!(r#" stroke-dasharray="{dash}""#)
-        };
-        let _ = write!(
-            self.out,
-            r#"<path class="series {class}" d="{d}" stroke="{stroke}" stroke-width="{width}" fill="{fill}"{dash}/>"#
-        );
-    }
-}
-
-/// How a legend entry shows its series.
-#[derive(Debug, Clone, Copy)]
-enum Mark {
-    Area(&'static str),
-    Line(&'static str),
-    Dashed(&'static str),
-    Dot(&'static str),
-    Cross(&'static str),
-    Triangle(&'static str),
-    Alert,
-}
-
-/// One panel's head: its title, legend and a note (drawn right of the title).
-struct Head {
-    key: &'static str,
-    title: String,
-    legend: Vec<(Mark, String)>,
-    note: String,
-}
-
-impl Head {
-    /// Legend entries laid out in rows that fit the width: `(row, x, mark, label)`.
-    fn legend_layout(&self) -> Vec<(usize, f64, Mark, &str)> {
-        let mut placed = Vec::new();
-        let (mut row, mut x) = (0, 0.0);
-        for (mark, label) in &self.legend {
-            let w = 26.0 + text_width(label, FONT) + 18.0;
-            if x > 0.0 && x + w > PLOT_W {
-                row += 1;
-                x = 0.0;
-            }
-            placed.push((row, x, *mark, label.as_str()));
-            x += w;
-        }
-        placed
-    }
-
-    fn height(&self) -> f64 {
-        let rows = self.legend_layout().last().map_or(0, |(row, ..)| row + 1);
-        26.0 + rows as f64 * LEGEND_ROW
-    }
-
-    fn draw(&self, svg: &mut Svg) {
-        svg.text(
-            LEFT,
-            16.0,
-            "start",
-            TITLE_FONT,
-            INK,
-            r#" font-weight="bold" class="panel-title""#,
-            &self.title,
-        );
-        if !self.note.is_empty() {
-            let x = LEFT + text_width(&self.title, TITLE_FONT) + 16.0;
-            let room = WIDTH - RIGHT - x;
-            if text_width(&self.note, FONT) <= room {
-                svg.text(
-                    x,
-                    16.0,
-                    "start",
-                    FONT,
-                    MUTED,
-                    r#" class="note""#,
-                    &self.note,
-                );
-            }
-        }
-        for (row, x, mark, label) in self.legend_layout() {
-            let y = 26.0 + row as f64 * LEGEND_ROW + 6.0;
-            let x0 = LEFT + x;
-            draw_mark(svg, mark, x0, y);
-            svg.text(
-                x0 + 26.0,
-                y + 4.0,
-                "start",
-                FONT,
-                INK,
-                r#" class="legend""#,
-                label,
-            );
-        }
-    }
-}
-
-fn draw_mark(svg: &mut Svg, mark: Mark, x: f64, y: f64) {
-    let _ = match mark {
-        Mark::Area(c) => write!(
-            svg.out,
-            r#"<rect x="{x:.1}" y="{:.1}" width="20" height="10" fill="{c}" fill-opacity="0.85"/>"#,
-            y - 5.0
-        ),
-        Mark::Line(c) => write!(
-            svg.out,
-            r#"<path d="M{x:.1},{y:.1}h20" stroke="{c}" stroke-width="2.5"/>"#
-        ),
-        Mark::Dashed(c) => write!(
-            svg.out,
-            r#"<path d="M{x:.1},{y:.1}h20" stroke="{c}" stroke-width="2" stroke-dasharray="5 3"/>"#
-        ),
-        Mark::Dot(c) => write!(
-            svg.out,
-            r#"<circle cx="{:.1}" cy="{y:.1}" r="4" fill="{c}"/>"#,
-            x + 10.0
-        ),
-        Mark::Cross(c) => write!(
-            svg.out,
-            r#"<path d="M{:.1},{:.1}l8,8m0,-8l-8,8" stroke="{c}" stroke-width="2"/>"#,
-            x + 6.0,
-            y - 4.0
-        ),
-        Mark::Triangle(c) => write!(
-            svg.out,
-            r#"<path d="{}" fill="{c}"/>"#,
-            triangle(x + 10.0, y, 6.0, false)
-        ),
-        Mark::Alert => write!(
-            svg.out,
-            r#"<path d="{}" fill="{ALERT}"/>"#,
-            triangle(x + 10.0, y, 6.0, true)
-        ),
-    };
-}
-
-/// A triangle centred on (x, y), pointing up (or down).
-fn triangle(x: f64, y: f64, r: f64, down: bool) -> String {
-    let s = if down { -1.0 } else { 1.0 };
-    format!(
-        "M{:.1},{:.1}L{:.1},{:.1}L{:.1},{:.1}Z",
-        x,
-        y - s * r,
-        x + r,
-        y + s * r * 0.8,
-        x - r,
-        y + s * r * 0.8
-    )
-}
-
-/// A plot's frame: where it sits and its axes.
-struct Plot<'a> {
-    x: &'a TimeAxis,
-    y: ValueAxis,
-}
-
-impl Plot<'_> {
-    fn h(&self) -> f64 {
-        self.y.height
-    }
-
-    /// Grid, y labels and caption, x ticks and labels, the frame; then the series are drawn in
-    /// plot coordinates (the caller's group).
-    fn axes(&self, svg: &mut Svg, y_caption: &str) {
-        let h = self.h();
-        for (v, label) in &self.y.ticks {
-            let y = self.y.y(*v);
-            svg.line(0.0, y, PLOT_W, y, GRID, 1.0, "");
-            svg.text(
-                -8.0,
-                y + 4.0,
-                "end",
-                FONT,
-                MUTED,
-                r#" class="y-label""#,
-                label,
-            );
-        }
-        for tick in &self.x.ticks {
-            svg.line(tick.x, 0.0, tick.x, h, GRID, 1.0, "");
-            svg.text(
-                tick.x,
-                h + 16.0,
-                "middle",
-                FONT,
-                MUTED,
-                r#" class="x-label""#,
-                &tick.label,
-            );
-        }
-        for day in &self.x.days {
-            svg.text(
-                day.x,
-                h + 31.0,
-                "middle",
-                FONT,
-                INK,
-                r#" class="x-label day""#,
-                &day.label,
-            );
-        }
-        svg.text(
-            PLOT_W / 2.0,
-            h + 46.0,
-            "middle",
-            FONT,
-            MUTED,
-            r#" class="caption""#,
-            &self.x.caption(),
-        );
-        let _ = write!(
-            svg.out,
-            r#"<text transform="translate({:.1},{:.1}) rotate(-90)" text-anchor="middle" font-size="{FONT}" fill="{MUTED}" class="caption">{}</text>"#,
-            -LEFT + 16.0,
-            h / 2.0,
-            escape(y_caption)
-        );
-        let _ = write!(
-            svg.out,
-            r#"<rect x="0" y="0" width="{PLOT_W:.1}" height="{h:.1}" fill="none" stroke="{MUTED}" stroke-width="1"/>"#
-        );
-    }
-
-    fn no_data(&self, svg: &mut Svg, text: &str) {
-        svg.text(
-            PLOT_W / 2.0,
-            self.h() / 2.0,
-            "middle",
-            15.0,
-            MUTED,
-            r#" class="nodata""#,
-            text,
-        );
-    }
-
-    fn px(&self, t: DateTime<Utc>) -> f64 {
-        self.x.x(t).clamp(-2.0, PLOT_W + 2.0)
-    }
-}
-
-/// Minutes of a target grouped for drawing: each bucket's sums, means and maxima.
-#[derive(Debug, Clone, Default)]
-pub struct Bucket {
-    pub start: DateTime<Utc>,
-    /// Minutes of the bucket that lie inside the data (the divisor of its per-minute means).
-    pub covered: f64,
-    /// Minutes with traffic in the bucket.
-    pub minutes: u32,
-    pub requests: u64,
-    pub s2xx: u64,
-    pub s3xx: u64,
-    pub s4xx: u64,
-    pub s5xx: u64,
-    pub h10: u64,
-    pub h12: u64,
-    pub h13: u64,
-    /// Sums of the minutes' p50 and p95 (and how many had one), busy, and the most dynos.
-    p50_sum: f64,
-    p95_sum: f64,
-    quantiles: u32,
-    busy_sum: f64,
-    pub dynos: Option<u32>,
-}
-
-impl Bucket {
-    /// Per-minute mean of a count (minutes without traffic count as 0).
-    pub fn rate(&self, count: u64) -> f64 {
-        count as f64 / self.covered.max(1.0)
-    }
-
-    pub fn p50(&self) -> Option<f64> {
-        (self.quantiles > 0).then(|| self.p50_sum / f64::from(self.quantiles))
-    }
-
-    pub fn p95(&self) -> Option<f64> {
-        (self.quantiles > 0).then(|| self.p95_sum / f64::from(self.quantiles))
-    }
-
-    pub fn busy(&self) -> f64 {
-        self.busy_sum / self.covered.max(1.0)
-    }
-}
-
-/// Bucket sizes to choose from, in minutes.
-const BUCKETS: &[i64] = &[
-    1, 2, 5, 10, 15, 20, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080,
-];
-
-/// The smallest bucket (in minutes) that gives each at least `BUCKET_PX` pixels on `axis`.
-pub fn bucket_minutes(axis: &TimeAxis) -> i64 {
-    let span = (axis.end - axis.start).num_minutes().max(1);
-    let most = (axis.width / BUCKET_PX).max(1.0) as i64;
-    BUCKETS
-        .iter()
-        .copied()
-        .find(|b| span / b <= most)
-        .unwrap_or_else(|| span / most + 1)
-}
-
-/// The target's minutes in buckets of `size` minutes (aligned to the epoch), only those with
-/// traffic; `covered` counts the minutes of each bucket between the first and the last minute.
-pub fn buckets(view: &View<'_>, size: i64) -> Vec<Bucket> {
-    let mut out: Vec<Bucket> = Vec::new();
-    let minutes: Vec<&crate::traffic::minute::Minute> = view.data.minutes().collect();
-    let (Some(first), Some(last)) = (minutes.first(), minutes.last()) else {
-        return out;
-    };
-    let index = |t: DateTime<Utc>| t.timestamp().div_euclid(60);
-    let (first, last) = (index(first.minute), index(last.minute));
-    for m in minutes {
-        let i = index(m.minute).div_euclid(size);
-        if out
-            .last()
-            .is_none_or(|b| index(b.start).div_euclid(size) != i)
-        {
-            let start = i * size;
-            let covered = (last.min(start + size - 1) - first.max(start) + 1).max(1);
-            out.push(Bucket {
-                start: DateTime::from_timestamp(start * 60, 0).unwrap_or_default(),
-                covered: covered as f64,
-                ..Bucket::default()
-            });
-        }
-        let b = out.last_mut().expect("pushed");
-        b.minutes += 1;
-        b.requests = b.requests.saturating_add(m.requests);
-        b.s2xx = b.s2xx.saturating_add(m.s2xx);
-        b.s3xx = b.s3xx.saturating_add(m.s3xx);
-        b.s4xx = b.s4xx.saturating_add(m.s4xx);
-        b.s5xx = b.s5xx.saturating_add(m.s5xx);
-        b.h10 = b.h10.saturating_add(m.h10);
-        b.h12 = b.h12.saturating_add(m.h12);
-        b.h13 = b.h13.saturating_add(m.h13);
-        if let (Some(p50), Some(p95)) = (m.p50_ms, m.p95_ms) {
-            b.p50_sum += f64::from(p50);
-            b.p95_sum += f64::from(p95);
-            b.quantiles += 1;
-        }
-        b.busy_sum += m.busy;
-        if m.dynos > 0 {
-            b.dynos = Some(b.dynos.map_or(m.dynos, |d| d.max(m.dynos)));
-        }
-    }
-    out
-}
+use super::buckets::{bucket_minutes, buckets, Bucket};
+use super::draw::*;
+use super::heatmap::heatmap_panel;
 
 /// The whole SVG: a title, the notes, then each target's summary and panels.
 pub fn render(title: &str, views: &[View<'_>], axis: &TimeAxis, notes: &[String]) -> String {
@@ -620,7 +163,7 @@ fn summary_block(svg: &mut Svg, view: &View<'_>, y: f64) -> f64 {
 }
 
 /// Opens a panel at `y`: head, then a group at the plot's origin. Returns the plot's top.
-fn open_panel(svg: &mut Svg, head: &Head, y: f64, strip: f64) -> f64 {
+pub(super) fn open_panel(svg: &mut Svg, head: &Head, y: f64, strip: f64) -> f64 {
     let _ = write!(
         svg.out,
         r#"<g class="panel" data-panel="{}" transform="translate(0,{y:.1})">"#,
@@ -632,7 +175,7 @@ fn open_panel(svg: &mut Svg, head: &Head, y: f64, strip: f64) -> f64 {
     top
 }
 
-fn close_panel(svg: &mut Svg, y: f64, top: f64, plot_h: f64) -> f64 {
+pub(super) fn close_panel(svg: &mut Svg, y: f64, top: f64, plot_h: f64) -> f64 {
     svg.out.push_str("</g></g>");
     y + top + plot_h + X_AXIS_H + 14.0
 }
@@ -708,7 +251,10 @@ fn requests_panel(svg: &mut Svg, axis: &TimeAxis, buckets: &[Bucket], note: &str
     };
     let strip = 3.0 * 12.0 + 4.0;
     let top = open_panel(svg, &head, y, strip);
-    let classes = |b: &Bucket| [b.s2xx, b.s3xx, b.s4xx, b.s5xx];
+    let classes = |b: &Bucket| {
+        let c = &b.counts;
+        [c.s2xx, c.s3xx, c.s4xx, c.s5xx]
+    };
     let highest = buckets
         .iter()
         .map(|b| b.rate(classes(b).iter().sum()))
@@ -771,9 +317,9 @@ fn requests_panel(svg: &mut Svg, axis: &TimeAxis, buckets: &[Bucket], note: &str
             let mut d = String::new();
             for b in buckets {
                 let n = match i {
-                    0 => b.h10,
-                    1 => b.h12,
-                    _ => b.h13,
+                    0 => b.counts.h10,
+                    1 => b.counts.h12,
+                    _ => b.counts.h13,
                 };
                 if n > 0 {
                     let _ = write!(d, "M{:.1},{row:.1}h{w:.1}v9h{:.1}Z", plot.px(b.start), -w);
@@ -1082,7 +628,7 @@ fn dynos_panel(svg: &mut Svg, view: &View<'_>, axis: &TimeAxis, buckets: &[Bucke
 }
 
 fn checks_panel(svg: &mut Svg, view: &View<'_>, axis: &TimeAxis, y: f64) -> f64 {
-    let probes: Vec<&super::read::Probe> = view
+    let probes: Vec<&super::dataset::Probe> = view
         .data
         .probes
         .iter()
@@ -1190,171 +736,10 @@ fn checks_panel(svg: &mut Svg, view: &View<'_>, axis: &TimeAxis, y: f64) -> f64 
     close_panel(svg, y, top, plot.h())
 }
 
-/// The colour of a heatmap cell: white to yellow to red as `share` goes from 0 to 1.
-fn heat(share: f64) -> String {
-    const STOPS: [(f64, [f64; 3]); 4] = [
-        (0.0, [255.0, 255.0, 204.0]),
-        (0.35, [254.0, 217.0, 118.0]),
-        (0.7, [253.0, 141.0, 60.0]),
-        (1.0, [189.0, 0.0, 38.0]),
-    ];
-    let s = if share.is_finite() {
-        share.clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    let i = STOPS
-        .iter()
-        .rposition(|(at, _)| *at <= s)
-        .unwrap_or(0)
-        .min(STOPS.len() - 2);
-    let ((a, ca), (b, cb)) = (STOPS[i], STOPS[i + 1]);
-    let f = (s - a) / (b - a);
-    let c: Vec<u8> = (0..3)
-        .map(|k| (ca[k] + (cb[k] - ca[k]) * f).round() as u8)
-        .collect();
-    format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
-}
-
-/// Requests per minute by weekday (Monday first) and hour, in the target's zone: (requests,
-/// minutes with traffic).
-pub fn week_cells(view: &View<'_>) -> [[(u64, u32); 24]; 7] {
-    let mut cells = [[(0u64, 0u32); 24]; 7];
-    let tz = view.summary.zone;
-    for m in view.data.minutes() {
-        let local = m.minute.with_timezone(&tz);
-        let (d, h) = (
-            local.weekday().num_days_from_monday() as usize,
-            local.hour() as usize,
-        );
-        cells[d][h].0 = cells[d][h].0.saturating_add(m.requests);
-        cells[d][h].1 = cells[d][h].1.saturating_add(1);
-    }
-    cells
-}
-
-fn heatmap_panel(svg: &mut Svg, view: &View<'_>, y: f64) -> f64 {
-    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    let zone = view.summary.zone;
-    let head = Head {
-        key: "heatmap",
-        title: format!("Requests per minute by hour of the week ({zone})"),
-        legend: Vec::new(),
-        note: "mean of the minutes with traffic in each hour".to_owned(),
-    };
-    let top = open_panel(svg, &head, y, 18.0);
-    let cells = week_cells(view);
-    let cell_w = PLOT_W / 24.0;
-    let cell_h = 22.0;
-    let rate = |(requests, minutes): (u64, u32)| {
-        (minutes > 0).then(|| requests as f64 / f64::from(minutes))
-    };
-    let highest = cells
-        .iter()
-        .flatten()
-        .filter_map(|&c| rate(c))
-        .fold(0.0, f64::max);
-    let every = [1usize, 2, 3, 6]
-        .into_iter()
-        .find(|k| cell_w * *k as f64 >= text_width("00", FONT) + 10.0)
-        .unwrap_or(6);
-    for h in (0..24).step_by(every) {
-        svg.text(
-            (h as f64 + 0.5) * cell_w,
-            -6.0,
-            "middle",
-            FONT,
-            MUTED,
-            r#" class="x-label""#,
-            &format!("{h:02}"),
-        );
-    }
-    for (d, name) in DAYS.iter().enumerate() {
-        svg.text(
-            -8.0,
-            d as f64 * cell_h + cell_h / 2.0 + 4.0,
-            "end",
-            FONT,
-            MUTED,
-            r#" class="y-label""#,
-            name,
-        );
-        for (h, &c) in cells[d].iter().enumerate() {
-            let (fill, what) = match rate(c) {
-                Some(r) => (
-                    heat(if highest > 0.0 { r / highest } else { 0.0 }),
-                    format!(
-                        "{} requests a minute ({} requests in {} minutes)",
-                        super::summary::trim_float(r),
-                        thousands(c.0),
-                        c.1
-                    ),
-                ),
-                None => ("#eaeef2".to_owned(), "no traffic".to_owned()),
-            };
-            let _ = write!(
-                svg.out,
-                r##"<rect class="cell" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{fill}" stroke="#ffffff" stroke-width="1"><title>{} {h:02}:00–{:02}:00: {}</title></rect>"##,
-                h as f64 * cell_w,
-                d as f64 * cell_h,
-                cell_w,
-                cell_h,
-                name,
-                h + 1,
-                escape(&what)
-            );
-        }
-    }
-    let h = 7.0 * cell_h;
-    if highest == 0.0 && cells.iter().flatten().all(|c| c.1 == 0) {
-        svg.text(
-            PLOT_W / 2.0,
-            h / 2.0,
-            "middle",
-            15.0,
-            MUTED,
-            r#" class="nodata""#,
-            "no router traffic in the input",
-        );
-    }
-    // The colour scale: a strip of swatches with its ends and middle labelled.
-    let (lx, ly, lw) = (0.0, h + 14.0, 240.0);
-    for i in 0..24 {
-        let _ = write!(
-            svg.out,
-            r#"<rect x="{:.1}" y="{ly:.1}" width="{:.1}" height="10" fill="{}"/>"#,
-            lx + i as f64 * lw / 24.0,
-            lw / 24.0 + 0.5,
-            heat(i as f64 / 23.0)
-        );
-    }
-    for (share, anchor) in [(0.0, "start"), (0.5, "middle"), (1.0, "end")] {
-        svg.text(
-            lx + share * lw,
-            ly + 24.0,
-            anchor,
-            FONT,
-            MUTED,
-            "",
-            &compact((highest * share * 10.0).round() / 10.0),
-        );
-    }
-    svg.text(
-        lx + lw + 12.0,
-        ly + 9.0,
-        "start",
-        FONT,
-        MUTED,
-        "",
-        "requests per minute",
-    );
-    svg.out.push_str("</g></g>");
-    y + top + h + 60.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chart::heatmap::heat;
     use crate::chart::read::tests::{read, ts, RAW};
     use crate::chart::read::Hints;
     use crate::chart::{svg, Options};
@@ -1502,7 +887,7 @@ mod tests {
         assert_eq!(b[0].start, ts("2026-11-30T10:00:00Z"));
         assert_eq!((b[0].minutes, b[0].covered), (5, 5.0));
         let first_five: u64 = t.minutes().take(5).map(|m| m.requests).sum();
-        assert_eq!(b[0].requests, first_five);
+        assert_eq!(b[0].counts.requests, first_five);
         assert!((b[0].rate(first_five) - first_five as f64 / 5.0).abs() < 1e-9);
         assert_eq!(
             b[2].start,

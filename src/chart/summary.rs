@@ -15,22 +15,19 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::read::{FloorSteps, TargetData};
+use super::dataset::{FloorSteps, TargetData};
 use crate::history::rows::ProbeSource;
 use crate::probe::Outcome;
 use crate::steps::{self, value_at, Before};
+use crate::traffic::counts::Counts;
 
 /// The traffic of a target, over all its minutes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrafficSummary {
     /// Minutes with traffic.
     pub minutes: u64,
-    pub requests: u64,
-    pub errors: u64,
-    pub h10: u64,
-    pub h12: u64,
-    pub h13: u64,
-    pub s5xx: u64,
+    /// The minutes' counters, added up.
+    pub counts: Counts,
     /// The busiest minute: its start and requests.
     pub peak: (DateTime<Utc>, u64),
     /// Medians of the minutes' p50 and p95 (`None` without service times).
@@ -176,12 +173,7 @@ fn traffic(
     let first = target.minutes().next()?;
     let mut s = TrafficSummary {
         minutes: 0,
-        requests: 0,
-        errors: 0,
-        h10: 0,
-        h12: 0,
-        h13: 0,
-        s5xx: 0,
+        counts: Counts::default(),
         peak: (first.minute, first.requests),
         p50_ms: None,
         p95_ms: None,
@@ -195,12 +187,7 @@ fn traffic(
     let mut over = 0u64;
     for m in target.minutes() {
         s.minutes += 1;
-        s.requests = s.requests.saturating_add(m.requests);
-        s.errors = s.errors.saturating_add(m.errors);
-        s.h10 = s.h10.saturating_add(m.h10);
-        s.h12 = s.h12.saturating_add(m.h12);
-        s.h13 = s.h13.saturating_add(m.h13);
-        s.s5xx = s.s5xx.saturating_add(m.s5xx);
+        s.counts.add(&m.counts());
         if m.requests > s.peak.1 {
             s.peak = (m.minute, m.requests);
         }
@@ -313,22 +300,23 @@ impl fmt::Display for Summary {
         match &self.traffic {
             None => writeln!(f, "traffic: none in the input")?,
             Some(t) => {
+                let c = &t.counts;
                 write!(
                     f,
                     "traffic: {} requests in {} minutes, the busiest {} at {}; errors {}",
-                    thousands(t.requests),
+                    thousands(c.requests),
                     thousands(t.minutes),
                     thousands(t.peak.1),
                     self.local(t.peak.0),
-                    thousands(t.errors)
+                    thousands(c.errors)
                 )?;
-                if t.requests > 0 {
-                    write!(f, " ({})", percent(t.errors as f64, t.requests as f64))?;
+                if c.requests > 0 {
+                    write!(f, " ({})", percent(c.errors as f64, c.requests as f64))?;
                 }
                 writeln!(
                     f,
                     ": H10 {}, H12 {}, H13 {}, 5xx {}",
-                    t.h10, t.h12, t.h13, t.s5xx
+                    c.h10, c.h12, c.h13, c.s5xx
                 )?;
                 match (t.p50_ms, t.p95_ms, t.worst_p95) {
                     (Some(p50), Some(p95), Some((at, worst))) => writeln!(
@@ -603,7 +591,7 @@ mod tests {
         ));
         d.add_minute(minute("2026-11-30T10:03:00Z", 10, None, None, 0.0));
         d.add_quantity("shop", "web", ts("2026-11-30T10:00:30Z"), 2);
-        let mut settings = crate::chart::read::Settings::of_target(
+        let mut settings = crate::chart::dataset::Settings::of_target(
             &crate::config::targets(
                 &crate::config::Raw::from_pairs([
                     ("AUTOSCALE_APP", "shop"),
@@ -627,12 +615,15 @@ mod tests {
             traffic,
             TrafficSummary {
                 minutes: 4,
-                requests: 610,
-                errors: 8,
-                h10: 4,
-                h12: 0,
-                h13: 4,
-                s5xx: 4,
+                counts: Counts {
+                    requests: 610,
+                    errors: 8,
+                    h10: 4,
+                    h12: 0,
+                    h13: 4,
+                    s5xx: 4,
+                    ..traffic.counts
+                },
                 peak: (ts("2026-11-30T10:01:00Z"), 300),
                 p50_ms: Some(60),
                 p95_ms: Some(300),

@@ -1,11 +1,13 @@
-//! From queued rows to SQL: rows grouped by table, the traffic upsert made safe, and the SQL text
+//! From queued rows to SQL: rows grouped by table (a [`HistoryData`], the same shape the readers
+//! get back), the traffic upsert made safe, and the SQL text
 //! (one text for both back ends: `$N` placeholders, `ON CONFLICT`, nothing dialect-specific).
 //!
 //! Pure: no I/O. The store binds the values in the order [`TABLES`] lists the columns.
 
 use std::collections::BTreeMap;
 
-use super::rows::{target_id, AlertRow, HoldRow, ProbeRow, Row, ScaleRow, TrafficRow};
+use super::rows::{target_id, Row, TrafficRow};
+use super::HistoryData;
 
 /// One table: its name, the column that holds its time, its columns in bind order (the first
 /// two are always `target_id` and the time), and for an upsert the key columns.
@@ -87,69 +89,55 @@ pub const TARGETS_TABLE: &str = "autoscale_targets";
 /// far away, and one statement stays short.
 pub const MAX_ROWS_PER_STATEMENT: usize = 500;
 
-/// Rows ready to write, grouped by table, each with its target id.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Batch {
-    /// Every target the rows name: id → (app, process).
-    pub targets: BTreeMap<i64, (String, String)>,
-    /// Sorted by (target, minute) with one row per key, the last recorded winning: Postgres
+impl HistoryData {
+    /// Normalized rows (see [`Row::normalized`]) grouped by table for one write. The traffic is
+    /// sorted by (target, minute) with one row per key, the last recorded winning: Postgres
     /// refuses an upsert that touches a row twice, and the same order in every shard means two
     /// shards upserting the same minutes lock rows in the same order and cannot deadlock.
-    pub traffic: Vec<(i64, TrafficRow)>,
-    pub probes: Vec<(i64, ProbeRow)>,
-    pub scales: Vec<(i64, ScaleRow)>,
-    pub holds: Vec<(i64, HoldRow)>,
-    pub alerts: Vec<(i64, AlertRow)>,
-}
-
-impl Batch {
-    /// Groups normalized rows (see [`Row::normalized`]).
-    pub fn new(rows: Vec<Row>) -> Batch {
-        let mut batch = Batch::default();
+    pub fn batch(rows: Vec<Row>) -> HistoryData {
+        let mut batch = HistoryData::default();
         let mut traffic: BTreeMap<(i64, i64), TrafficRow> = BTreeMap::new();
         for row in rows {
-            let (app, process) = row.target();
-            let id = target_id(app, process);
-            batch
-                .targets
-                .entry(id)
-                .or_insert_with(|| (app.to_owned(), process.to_owned()));
             match row {
                 Row::Traffic(r) => {
-                    traffic.insert((id, r.minute.timestamp_millis()), r);
+                    let key = (target_id(&r.app, &r.process), r.minute.timestamp_millis());
+                    traffic.insert(key, r);
                 }
-                Row::Probe(r) => batch.probes.push((id, r)),
-                Row::Scale(r) => batch.scales.push((id, r)),
-                Row::Hold(r) => batch.holds.push((id, r)),
-                Row::Alert(r) => batch.alerts.push((id, r)),
+                Row::Probe(r) => batch.probes.push(r),
+                Row::Scale(r) => batch.scales.push(r),
+                Row::Hold(r) => batch.holds.push(r),
+                Row::Alert(r) => batch.alerts.push(r),
             }
         }
-        batch.traffic = traffic.into_iter().map(|((id, _), r)| (id, r)).collect();
+        batch.traffic = traffic.into_values().collect();
         batch
     }
 
-    /// Rows in the batch (after de-duplication).
-    pub fn len(&self) -> usize {
-        self.traffic.len()
-            + self.probes.len()
-            + self.scales.len()
-            + self.holds.len()
-            + self.alerts.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// Every target the rows name: id → (app, process).
+    pub fn targets(&self) -> BTreeMap<i64, (String, String)> {
+        let names = (self.traffic.iter().map(|r| (&r.app, &r.process)))
+            .chain(self.probes.iter().map(|r| (&r.app, &r.process)))
+            .chain(self.scales.iter().map(|r| (&r.app, &r.process)))
+            .chain(self.holds.iter().map(|r| (&r.app, &r.process)))
+            .chain(self.alerts.iter().map(|r| (&r.app, &r.process)));
+        let mut targets = BTreeMap::new();
+        for (app, process) in names {
+            targets
+                .entry(target_id(app, process))
+                .or_insert_with(|| (app.clone(), process.clone()));
+        }
+        targets
     }
 
     /// Drops every row of the targets in `ids` (a target whose id is taken by other names).
     pub fn without_targets(&mut self, ids: &[i64]) -> usize {
         let before = self.len();
-        self.targets.retain(|id, _| !ids.contains(id));
-        self.traffic.retain(|(id, _)| !ids.contains(id));
-        self.probes.retain(|(id, _)| !ids.contains(id));
-        self.scales.retain(|(id, _)| !ids.contains(id));
-        self.holds.retain(|(id, _)| !ids.contains(id));
-        self.alerts.retain(|(id, _)| !ids.contains(id));
+        let keep = |app: &str, process: &str| !ids.contains(&target_id(app, process));
+        self.traffic.retain(|r| keep(&r.app, &r.process));
+        self.probes.retain(|r| keep(&r.app, &r.process));
+        self.scales.retain(|r| keep(&r.app, &r.process));
+        self.holds.retain(|r| keep(&r.app, &r.process));
+        self.alerts.retain(|r| keep(&r.app, &r.process));
         before - self.len()
     }
 }
@@ -298,7 +286,7 @@ mod tests {
     use chrono::{DateTime, Utc};
 
     use super::*;
-    use crate::history::rows::{Outcome, ProbeSource};
+    use crate::history::rows::{AlertRow, HoldRow, Outcome, ProbeRow, ProbeSource, ScaleRow};
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
@@ -348,11 +336,14 @@ mod tests {
             probe("a", "2026-11-30T10:00:30Z"),
             probe("a", "2026-11-30T10:00:30Z"),
         ];
-        let batch = Batch::new(rows);
+        let batch = HistoryData::batch(rows);
         let keys: Vec<(i64, i64, u32)> = batch
             .traffic
             .iter()
-            .map(|(id, r)| (*id, r.minute.timestamp_millis(), r.requests))
+            .map(|r| {
+                let id = target_id(&r.app, &r.process);
+                (id, r.minute.timestamp_millis(), r.requests)
+            })
             .collect();
         let (a, b) = (target_id("a", "web"), target_id("b", "web"));
         let mut expected = vec![
@@ -367,10 +358,10 @@ mod tests {
         assert_eq!(batch.len(), 5);
         assert!(!batch.is_empty());
         assert_eq!(
-            batch.targets.get(&a),
+            batch.targets().get(&a),
             Some(&("a".to_string(), "web".to_string()))
         );
-        assert_eq!(batch.targets.len(), 2);
+        assert_eq!(batch.targets().len(), 2);
     }
 
     #[test]
@@ -403,7 +394,7 @@ mod tests {
                 message: "m".into(),
             }),
         ];
-        let mut batch = Batch::new(rows);
+        let mut batch = HistoryData::batch(rows);
         assert_eq!(
             (
                 batch.traffic.len(),
@@ -419,17 +410,17 @@ mod tests {
         assert_eq!(batch.without_targets(&[worker]), 1);
         assert_eq!(batch.alerts.len(), 0);
         assert_eq!(
-            batch.targets.keys().copied().collect::<Vec<_>>(),
+            batch.targets().keys().copied().collect::<Vec<_>>(),
             [target_id("a", "web")]
         );
         assert_eq!(batch.without_targets(&[target_id("a", "web")]), 2);
         assert!(batch.is_empty());
-        assert!(Batch::new(Vec::new()).is_empty());
+        assert!(HistoryData::batch(Vec::new()).is_empty());
     }
 
     #[test]
     fn without_targets_drops_every_kind_of_those_targets_only() {
-        let mut batch = Batch::new(vec![
+        let mut batch = HistoryData::batch(vec![
             traffic("a", "2026-11-30T10:01:00Z", 1),
             probe("a", "2026-11-30T10:01:00Z"),
             traffic("b", "2026-11-30T10:01:00Z", 1),
@@ -437,9 +428,18 @@ mod tests {
         ]);
         assert_eq!(batch.without_targets(&[target_id("a", "web")]), 2);
         let b = target_id("b", "web");
-        assert_eq!(batch.traffic.iter().map(|r| r.0).collect::<Vec<_>>(), [b]);
-        assert_eq!(batch.probes.iter().map(|r| r.0).collect::<Vec<_>>(), [b]);
-        assert_eq!(batch.targets.keys().copied().collect::<Vec<_>>(), [b]);
+        let ids = |names: Vec<(&String, &String)>| -> Vec<i64> {
+            names.into_iter().map(|(a, p)| target_id(a, p)).collect()
+        };
+        assert_eq!(
+            ids(batch.traffic.iter().map(|r| (&r.app, &r.process)).collect()),
+            [b]
+        );
+        assert_eq!(
+            ids(batch.probes.iter().map(|r| (&r.app, &r.process)).collect()),
+            [b]
+        );
+        assert_eq!(batch.targets().keys().copied().collect::<Vec<_>>(), [b]);
     }
 
     #[test]

@@ -286,7 +286,9 @@ impl HistoryHandle {
     }
 }
 
-/// Everything kept about one target or app in a time range, each kind time-ordered.
+/// Rows of every kind, one list per table: what a read gives back (everything kept about one
+/// target or app in a time range, each kind time-ordered) and what a write takes (see
+/// [`HistoryData::batch`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HistoryData {
     pub traffic: Vec<TrafficRow>,

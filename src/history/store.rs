@@ -23,10 +23,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Executor, Row as SqlRow};
 
-use super::batch::{self, Batch, Table, ALERTS, HOLDS, PROBES, SCALES, TABLES, TRAFFIC};
+use super::batch::{self, Table, ALERTS, HOLDS, PROBES, SCALES, TABLES, TRAFFIC};
 use super::rows::{
-    from_millis, from_sql, parse_outcome, to_millis, to_sql, AlertRow, HoldReason, HoldRow,
-    ProbeRow, ProbeSource, ScaleRow, TrafficRow,
+    from_millis, from_sql, parse_outcome, target_id, to_millis, to_sql, AlertRow, HoldReason,
+    HoldRow, ProbeRow, ProbeSource, ScaleRow, TrafficRow,
 };
 use super::settings::{StoreUrl, Tls};
 use super::HistoryData;
@@ -93,7 +93,8 @@ macro_rules! insert_rows {
         for chunk in $rows.chunks(batch::MAX_ROWS_PER_STATEMENT) {
             let sql = $store.sql(batch::insert_sql(&$table, chunk.len()));
             let mut $query = sqlx::query(&sql);
-            for ($id, $row) in chunk {
+            for $row in chunk {
+                let $id = target_id(&$row.app, &$row.process);
                 $query = $bind;
             }
             $query.execute(&mut *$tx).await.map_err($fail)?;
@@ -275,17 +276,17 @@ impl Store {
     /// registered), then multi-row INSERTs, the traffic as an upsert.
     pub fn write<'a>(
         &'a self,
-        batch: &'a mut Batch,
+        batch: &'a mut HistoryData,
         known: &'a HashSet<i64>,
     ) -> BoxFuture<'a, Result<Written, StoreError>> {
         Box::pin(async move {
             let fail = |e: sqlx::Error| error(&self.url, "write", &e);
             let mut written = Written::default();
             let new: Vec<(i64, String, String)> = batch
-                .targets
-                .iter()
+                .targets()
+                .into_iter()
                 .filter(|(id, _)| !known.contains(id))
-                .map(|(id, (app, process))| (*id, app.clone(), process.clone()))
+                .map(|(id, (app, process))| (id, app, process))
                 .collect();
             with_pool!(&self.pool, pool => {
                 let mut tx = pool.begin().await.map_err(fail)?;

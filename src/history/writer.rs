@@ -10,12 +10,12 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout, Instant};
 
-use super::batch::{retention_cutoff, Batch, Table, TABLES};
+use super::batch::{retention_cutoff, Table, TABLES};
 use super::outage::{backoff, Outage, Transition};
 use super::rows::Row;
 use super::settings::StoreUrl;
 use super::store::{Access, Connect, Store, StoreError};
-use super::{Options, Shared};
+use super::{HistoryData, Options, Shared};
 
 /// What the handle asks of the writer besides rows.
 pub(crate) enum Control {
@@ -174,7 +174,7 @@ impl Writer {
                 }
             }
         }
-        let mut batch = Batch::new(rows);
+        let mut batch = HistoryData::batch(rows);
         if batch.is_empty() {
             return;
         }

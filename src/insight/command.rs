@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono_tz::Tz;
 
-use crate::chart::read::{Dataset, Settings, TargetData};
+use crate::chart::dataset::{Dataset, Settings, TargetData};
 use crate::config::Target;
 use crate::schedule::Schedule;
 

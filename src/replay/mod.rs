@@ -42,7 +42,7 @@ use tracing_subscriber::Layer;
 
 use crate::args::UsageError;
 use crate::budget::{AppLoad, Budget};
-use crate::chart::read::TargetData;
+use crate::chart::dataset::TargetData;
 use crate::clock::Clock;
 use crate::config::{CheckUrl, Env, Raw, Target};
 use crate::daemon::app::{AppLoop, TrafficState};

@@ -30,7 +30,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::router::{At, RouterLine, MAX_MS};
+use super::counts::Counts;
+use super::router::{RouterLine, MAX_MS};
 
 /// Distinct dyno names counted per minute; more (only a hostile input has them: Heroku runs at
 /// most 100 dynos of a process type) are reported as this many.
@@ -90,6 +91,23 @@ pub struct Minute {
     pub busy: f64,
     /// Distinct dynos that served a request (at most [`MAX_DYNOS`]).
     pub dynos: u32,
+}
+
+impl Minute {
+    /// The minute's counters (its fields from `requests` to `s5xx`).
+    pub fn counts(&self) -> Counts {
+        Counts {
+            requests: self.requests,
+            errors: self.errors,
+            h10: self.h10,
+            h12: self.h12,
+            h13: self.h13,
+            s2xx: self.s2xx,
+            s3xx: self.s3xx,
+            s4xx: self.s4xx,
+            s5xx: self.s5xx,
+        }
+    }
 }
 
 /// Values below `1 << EXACT_BITS` (64 ms) have a bucket each.
@@ -217,15 +235,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// The running figures of one minute of one (app, process).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Accumulator {
-    requests: u64,
-    errors: u64,
-    h10: u64,
-    h12: u64,
-    h13: u64,
-    s2xx: u64,
-    s3xx: u64,
-    s4xx: u64,
-    s5xx: u64,
+    counts: Counts,
     service_ms: u64,
     histogram: Histogram,
     dynos: DynoSet,
@@ -238,24 +248,7 @@ impl Accumulator {
 
     /// Counts one request. The caller chose the minute; the line's timestamp is not looked at.
     pub fn add(&mut self, line: &RouterLine<'_>) {
-        self.requests += 1;
-        let status = line.status.unwrap_or(0);
-        if line.at == At::Error || status >= 500 {
-            self.errors += 1;
-            match line.code {
-                Some("H10") => self.h10 += 1,
-                Some("H12") => self.h12 += 1,
-                Some("H13") => self.h13 += 1,
-                _ => {}
-            }
-        }
-        match status {
-            200..=299 => self.s2xx += 1,
-            300..=399 => self.s3xx += 1,
-            400..=499 => self.s4xx += 1,
-            500..=599 => self.s5xx += 1,
-            _ => {}
-        }
+        self.counts.count(line);
         if let Some(ms) = line.service_ms {
             self.service_ms += u64::from(ms);
             self.histogram.record(ms);
@@ -266,15 +259,7 @@ impl Accumulator {
     /// Adds another accumulator of the same minute: the result is what one accumulator fed
     /// both sets of lines would hold.
     pub fn merge(&mut self, other: &Accumulator) {
-        self.requests += other.requests;
-        self.errors += other.errors;
-        self.h10 += other.h10;
-        self.h12 += other.h12;
-        self.h13 += other.h13;
-        self.s2xx += other.s2xx;
-        self.s3xx += other.s3xx;
-        self.s4xx += other.s4xx;
-        self.s5xx += other.s5xx;
+        self.counts.add(&other.counts);
         self.service_ms += other.service_ms;
         self.histogram.merge(&other.histogram);
         self.dynos.merge(&other.dynos);
@@ -282,27 +267,28 @@ impl Accumulator {
 
     /// Requests counted so far.
     pub fn requests(&self) -> u64 {
-        self.requests
+        self.counts.requests
     }
 
     /// The figures of the minute starting at `minute`.
     pub fn finish(&self, app: &str, process: &str, minute: DateTime<Utc>) -> Minute {
+        let c = self.counts;
         Minute {
             app: app.to_owned(),
             process: process.to_owned(),
             minute,
-            requests: self.requests,
+            requests: c.requests,
             p50_ms: self.histogram.quantile(500),
             p95_ms: self.histogram.quantile(950),
             p99_ms: self.histogram.quantile(990),
-            errors: self.errors,
-            h10: self.h10,
-            h12: self.h12,
-            h13: self.h13,
-            s2xx: self.s2xx,
-            s3xx: self.s3xx,
-            s4xx: self.s4xx,
-            s5xx: self.s5xx,
+            errors: c.errors,
+            h10: c.h10,
+            h12: c.h12,
+            h13: c.h13,
+            s2xx: c.s2xx,
+            s3xx: c.s3xx,
+            s4xx: c.s4xx,
+            s5xx: c.s5xx,
             busy: busy(self.service_ms),
             dynos: self.dynos.len(),
         }
@@ -452,7 +438,7 @@ impl StreamAggregator {
             if minute < self.closed_before {
                 closed.push(self.open.swap_remove(i));
             } else if minute > ahead {
-                self.stats.future += self.open.swap_remove(i).acc.requests;
+                self.stats.future += self.open.swap_remove(i).acc.requests();
             } else {
                 i += 1;
             }
@@ -544,12 +530,12 @@ impl BatchAggregator {
         let mut left_out = 0;
         for (key, minute, acc) in &other.slots {
             let Some((app, process)) = &names[*key as usize] else {
-                left_out += acc.requests;
+                left_out += acc.requests();
                 continue;
             };
             match self.key(app, process).and_then(|k| self.slot(k, *minute)) {
                 Some(slot) => self.slots[slot].2.merge(acc),
-                None => self.overflow += acc.requests,
+                None => self.overflow += acc.requests(),
             }
         }
         left_out
@@ -628,6 +614,7 @@ impl BatchAggregator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::traffic::router::At;
     use std::borrow::Cow;
 
     fn ts(text: &str) -> DateTime<Utc> {

@@ -11,6 +11,7 @@
 //! - [`router`]: the one parser of router lines, for both shapes (`heroku logs`, drain frames).
 //! - [`logplex`]: octet-counted RFC 5424 frames of Logplex HTTPS drain bodies.
 //! - [`sse`]: Server-Sent Events, the framing of a log session's stream on Fir (and for the CLI).
+//! - [`counts`]: how requests ended, counted (the counters a minute, a bucket, a summary share).
 //! - [`minute`]: per-minute figures per (app, process) in bounded memory; streaming and batch.
 //! - [`event`]: a [`minute::Minute`] as an `event=traffic` line, and back.
 //! - [`input`]: files and stdin (plain or gzip) of any mix of the above, record by record.
@@ -21,6 +22,7 @@
 //!
 //! Everything but `input` is pure: no I/O, no clock (every "now" is an argument).
 
+pub mod counts;
 pub mod event;
 pub mod fixture;
 pub mod input;
