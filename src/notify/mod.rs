@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
+use crate::event::{Event, NotifyResult};
 use crate::history::{AlertRow, HistoryHandle};
 pub use channels::Channel;
 pub use settings::{NotifyConfig, NotifyOn};
@@ -370,12 +371,14 @@ impl Notifier {
             return;
         }
         if tx.try_send(notice).is_err() {
-            tracing::warn!(
-                event = "notify",
-                channel = "all",
-                result = "dropped",
-                "the alert queue is full"
-            );
+            Event::Notify {
+                channel: "all".to_owned(),
+                kind: None,
+                result: NotifyResult::Dropped,
+                attempt: None,
+                message: Some("the alert queue is full".to_owned()),
+            }
+            .emit(tracing::Level::WARN);
         }
     }
 }
@@ -393,12 +396,14 @@ pub fn start(config: &NotifyConfig, tasks: &TaskTracker, history: HistoryHandle)
     tasks.spawn(async move {
         while let Some(notice) = rx.recv().await {
             if !throttle.allow(&notice, Instant::now()) {
-                tracing::debug!(
-                    event = "notify",
-                    channel = "all",
-                    kind = notice.kind.as_str(),
-                    result = "throttled"
-                );
+                Event::Notify {
+                    channel: "all".to_owned(),
+                    kind: Some(notice.kind.as_str().to_owned()),
+                    result: NotifyResult::Throttled,
+                    attempt: None,
+                    message: None,
+                }
+                .emit(tracing::Level::DEBUG);
                 continue;
             }
             history.record(AlertRow {
