@@ -419,7 +419,8 @@ fn summarize(
         .filter(|(_, e)| matches!(e, Event::Probe { outcome, .. } if unhealthy(outcome)))
         .count();
     // (when, process, from, to, reason)
-    let scales: Vec<(Option<DateTime<Utc>>, &str, u32, u32, &str)> = events
+    type Scale<'a> = (Option<DateTime<Utc>>, &'a str, u32, u32, &'a str);
+    let scales: Vec<Scale<'_>> = events
         .iter()
         .filter_map(|(ts, e)| match e {
             Event::Scale {

@@ -1040,7 +1040,7 @@ mod same_as_the_macros {
                     app = %app,
                     process = %process,
                     reason = "deploy",
-                    quantity = None::<u32>.unwrap_or(0),
+                    quantity = 0u32,
                     until = %until,
                     release = version,
                     "unhealthy checks right after a release do not scale out"
@@ -1355,7 +1355,7 @@ mod same_as_the_macros {
                     app = %app,
                     state = "off",
                     reason = "refused",
-                    status = Some(422u16).unwrap_or(0),
+                    status = 422u16,
                     message = %message,
                     "no log session for this app"
                 )
