@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::event::{BudgetState, Event};
 use crate::heroku::{Calls, RATE_LIMIT_WARNING};
 
 /// Below RATE_LIMIT_WARNING remaining the reads are halved; they come back above this.
@@ -105,16 +106,17 @@ impl Budget {
         };
         if now != was && self.low.swap(now, Ordering::Relaxed) == was {
             let reads = self.plan.reads_per_hour / if now { 2.0 } else { 1.0 };
-            tracing::warn!(
-                event = "budget",
-                state = if now { "halved" } else { "normal" },
+            Event::BudgetRate {
+                state: if now {
+                    BudgetState::Halved
+                } else {
+                    BudgetState::Normal
+                },
                 remaining,
-                reads_per_hour = reads.round() as u64,
-                budget = self.per_hour,
-                "Heroku's rate limit is {}: formation reads {}",
-                if now { "low" } else { "back" },
-                if now { "halved" } else { "as planned" }
-            );
+                reads_per_hour: reads.round() as u64,
+                budget: u64::from(self.per_hour),
+            }
+            .emit(tracing::Level::WARN);
         }
         now
     }

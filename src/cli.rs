@@ -13,6 +13,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 
 use crate::config::field::{self, cmd, FIELDS};
 use crate::config::{unknown_variables, ConfigError, Env, Raw};
+use crate::event::Event;
 
 const ABOUT: &str = "Keeps Heroku apps at the right number of dynos: a schedule, plus a fail-safe that scales out when an app is down or slow.";
 const AFTER: &str = "Every setting is also an environment variable (Heroku config var); a .env file in the working directory is read when present. See README.md.";
@@ -527,7 +528,12 @@ fn run(raw: &Raw, env: &Env) -> ExitCode {
     }
     let warnings = env_warnings();
     for w in &warnings {
-        tracing::warn!(event = "config_warning", "{w}");
+        Event::ConfigWarning {
+            app: None,
+            process: None,
+            message: w.clone(),
+        }
+        .emit(tracing::Level::WARN);
     }
     let runtime = runtime();
     let result = runtime.block_on(async {

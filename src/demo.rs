@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 
 use crate::config::field::{CONFIG, HEROKU_API_KEY, HEROKU_API_URL, HISTORY, NOTIFY_WEBHOOK};
 use crate::config::{Env, Raw};
+use crate::event::{Event, Outcome};
 use crate::logfmt::Line;
 use crate::sim::{FakeApp, FakeHeroku, Mode, Receiver};
 
@@ -396,55 +397,71 @@ fn summarize(
     patches: usize,
     alerts: usize,
 ) {
-    let events: Vec<Line> = log.lines().filter_map(Line::parse).collect();
-    let ts = |l: &Line| {
-        l.get("ts")
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&Utc))
-    };
-    let probes = events.iter().filter(|l| l.event() == Some("probe")).count();
+    // Each event with its instant, as the daemon wrote them.
+    let events: Vec<(Option<DateTime<Utc>>, Event)> = log
+        .lines()
+        .filter_map(Line::parse)
+        .filter_map(|l| {
+            let ts = l
+                .get("ts")
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc));
+            Some((ts, Event::from_line(&l)?))
+        })
+        .collect();
+    let unhealthy = |o: &Outcome| matches!(o, Outcome::Down | Outcome::Slow);
+    let probes = events
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::Probe { .. }))
+        .count();
     let failures = events
         .iter()
-        .filter(|l| l.event() == Some("probe") && matches!(l.get("outcome"), Some("down" | "slow")))
+        .filter(|(_, e)| matches!(e, Event::Probe { outcome, .. } if unhealthy(outcome)))
         .count();
-    let scales: Vec<&Line> = events
+    // (when, process, from, to, reason)
+    type Scale<'a> = (Option<DateTime<Utc>>, &'a str, u32, u32, &'a str);
+    let scales: Vec<Scale<'_>> = events
         .iter()
-        .filter(|l| l.event() == Some("scale"))
+        .filter_map(|(ts, e)| match e {
+            Event::Scale {
+                process,
+                from,
+                to,
+                reason,
+                ..
+            } => Some((*ts, process.as_str(), *from, *to, reason.as_str())),
+            _ => None,
+        })
         .collect();
     println!("summary: {probes} checks, {failures} unhealthy, {} scale events ({patches} PATCHes), {alerts} alerts sent to the webhook", scales.len());
-    for s in &scales {
-        println!(
-            "  {:<7} scale {} → {}  reason={}  at {}",
-            s.get("process").unwrap_or("?"),
-            s.get("from").unwrap_or("?"),
-            s.get("to").unwrap_or("?"),
-            s.get("reason").unwrap_or("?"),
-            s.get("ts").unwrap_or("?")
+    for (ts, process, from, to, reason) in &scales {
+        let at = ts.map_or_else(
+            || "?".to_owned(),
+            |t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         );
+        println!("  {process:<7} scale {from} → {to}  reason={reason}  at {at}");
     }
     if let Some(rose) = load_rose {
-        let on_load = scales.iter().find_map(|s| {
-            let t = ts(s)?;
-            (t >= rose && s.get("reason") == Some("load")).then(|| (t - rose, s.get("to")))
+        let on_load = scales.iter().find_map(|(ts, _, _, to, reason)| {
+            let t = (*ts)?;
+            (t >= rose && *reason == "load").then(|| (t - rose, to))
         });
         match on_load {
             Some((d, to)) => println!(
-                "  traffic rose: scaled out on load to {} {:.1} s after it began (a traffic minute is 2 s here)",
-                to.unwrap_or("?"),
+                "  traffic rose: scaled out on load to {to} {:.1} s after it began (a traffic minute is 2 s here)",
                 d.num_milliseconds() as f64 / 1000.0
             ),
             None => println!("  traffic rose: no scale on load"),
         }
     }
     for (at, name) in faults {
-        let reaction = scales.iter().find_map(|s| {
-            let t = ts(s)?;
-            (t >= *at && matches!(s.get("reason"), Some("down" | "slow"))).then(|| t - *at)
+        let reaction = scales.iter().find_map(|(ts, _, _, _, reason)| {
+            let t = (*ts)?;
+            (t >= *at && matches!(*reason, "down" | "slow")).then(|| t - *at)
         });
-        let answered_by_max = events.iter().any(|l| {
-            l.event() == Some("probe")
-                && ts(l).is_some_and(|t| t >= *at)
-                && l.get("current") == Some(MAX)
+        let answered_by_max = events.iter().any(|(ts, e)| {
+            matches!(e, Event::Probe { current: Some(c), .. } if c.to_string() == MAX)
+                && ts.is_some_and(|t| t >= *at)
         });
         match reaction {
             Some(d) => println!(

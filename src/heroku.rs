@@ -22,6 +22,8 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use crate::event::Event;
+
 /// The media type that pins Heroku's API to version 3.
 pub const ACCEPT_V3: &str = "application/vnd.heroku+json; version=3";
 pub use crate::http::USER_AGENT;
@@ -221,8 +223,8 @@ impl ApiError {
         }
     }
 
-    /// Logs this error as one `event=api_error` line.
-    pub fn log(&self, level: tracing::Level) {
+    /// This error as its `event=api_error` line says it.
+    pub fn event(&self) -> Event {
         let (method, path, status, id, request_id) = match self {
             ApiError::Status {
                 method,
@@ -234,26 +236,37 @@ impl ApiError {
             } => (
                 method,
                 path,
-                status.to_string(),
+                Some(*status),
                 id.as_str(),
                 request_id.as_deref().unwrap_or(""),
             ),
             ApiError::Transport {
                 method, path, kind, ..
-            } => (method, path, String::new(), *kind, ""),
-            ApiError::Decode { method, path, .. } => (method, path, String::new(), "decode", ""),
-            ApiError::Cancelled { method, path } => (method, path, String::new(), "cancelled", ""),
+            } => (method, path, None, *kind, ""),
+            ApiError::Decode { method, path, .. } => (method, path, None, "decode", ""),
+            ApiError::Cancelled { method, path } => (method, path, None, "cancelled", ""),
         };
+        Event::ApiError {
+            app: self.app().to_owned(),
+            method: method.to_string(),
+            path: path.clone(),
+            status,
+            id: id.to_owned(),
+            attempt: self.attempts(),
+            request_id: request_id.to_owned(),
+            message: self.message().to_owned(),
+        }
+    }
+
+    /// Logs this error as one `event=api_error` line.
+    pub fn log(&self, level: tracing::Level) {
         // Work the shutdown cancelled is not an error.
         let level = if self.is_cancelled() {
             tracing::Level::INFO
         } else {
             level
         };
-        let message = self.message();
-        let attempt = self.attempts();
-        let app = self.app();
-        crate::event_at!(level, event = "api_error", app, method = %method, path = %path, status = %status, id = %id, message = %message, attempt, request_id = %request_id);
+        self.event().emit(level);
     }
 }
 
@@ -644,11 +657,7 @@ impl Client {
         if let Some(remaining) = header_u64(&headers, "ratelimit-remaining") {
             self.inner.calls.set_remaining(remaining);
             if remaining < RATE_LIMIT_WARNING {
-                tracing::warn!(
-                    event = "rate_limit",
-                    remaining,
-                    "few Heroku API requests left this hour"
-                );
+                Event::RateLimit { remaining }.emit(tracing::Level::WARN);
             }
         }
         if status.is_success() || status == StatusCode::NOT_MODIFIED {

@@ -35,6 +35,8 @@
 //!   in paused time: what a setting, or a change of it, would have done.
 //! - [`report`]: the interactive HTML report (D3, inlined): the page's data and its rendering.
 //! - [`logfmt`]: one logfmt event line per log event, and its parser.
+//! - [`event`]: the daemon's events, typed (names and fields of the contract): each writes its
+//!   line through tracing and reads it back.
 //! - [`sim`]: loopback fakes of the Heroku API and of an app, for tests and the demo.
 //! - [`traffic`]: pure; router lines and Logplex frames → per-minute traffic figures; input files.
 
@@ -62,6 +64,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod event;
 pub mod heroku;
 pub mod history;
 pub mod http;

@@ -193,12 +193,23 @@ where
         push_pair(&mut line, "ts", &ts);
         push_pair(&mut line, "level", level_name(event.metadata().level()));
         match &fields.event {
-            Some(name) => push_pair(&mut line, "event", name),
+            Some(name) => {
+                push_pair(&mut line, "event", name);
+                // An [`crate::event::Event`]'s pairs, quoted already.
+                if let Some(pairs) = fields.logfmt.take().filter(|p| !p.is_empty()) {
+                    line.push(' ');
+                    line.push_str(&pairs);
+                }
+            }
             None => {
                 push_pair(&mut line, "event", "log");
                 push_pair(&mut line, "target", event.metadata().target());
                 if let Some(message) = fields.message.take() {
                     push_pair(&mut line, "message", &message);
+                }
+                // Only an event's pairs are trusted to be logfmt: another `logfmt` is a value.
+                if let Some(value) = fields.logfmt.take() {
+                    fields.others.insert(0, ("logfmt", value));
                 }
             }
         }
@@ -250,10 +261,12 @@ fn sanitize_key(key: &str) -> Cow<'_, str> {
     }
 }
 
-/// Collects an event's fields as strings, splitting out `event` and `message`.
+/// Collects an event's fields as strings, splitting out `event`, `logfmt` (the pairs of an
+/// [`crate::event::Event`], already quoted: see its module docs) and `message`.
 #[derive(Default)]
 struct Fields {
     event: Option<String>,
+    logfmt: Option<String>,
     message: Option<String>,
     others: Vec<(&'static str, String)>,
 }
@@ -262,10 +275,30 @@ impl Fields {
     fn put(&mut self, field: &Field, value: String) {
         match field.name() {
             "event" => self.event = Some(value),
+            "logfmt" => self.logfmt = Some(value),
             "message" => self.message = Some(value),
             name => self.others.push((name, value)),
         }
     }
+}
+
+/// What a tracing event's line says after `ts=` and `level=`: `event`, its fields and
+/// `message`, parsed (an [`crate::event::Event`]'s pairs as well as a macro's fields); `None`
+/// for an event without an `event` field (a dependency's). For layers that watch the daemon's
+/// events without printing them (`replay`): give the result to
+/// [`crate::event::Event::from_line`].
+pub fn event_line(event: &Event<'_>) -> Option<Line> {
+    let mut fields = Fields::default();
+    event.record(&mut fields);
+    let mut pairs = vec![("event".to_owned(), fields.event?)];
+    if let Some(text) = fields.logfmt.filter(|t| !t.is_empty()) {
+        pairs.extend(Line::parse(&text)?.into_pairs());
+    }
+    pairs.extend(fields.others.into_iter().map(|(k, v)| (k.to_owned(), v)));
+    if let Some(message) = fields.message {
+        pairs.push(("message".to_owned(), message));
+    }
+    Some(Line { pairs })
 }
 
 impl Visit for Fields {

@@ -48,6 +48,8 @@ use outage::Outage;
 use store::{Access, Connect, Store};
 use writer::{Control, Writer};
 
+use crate::event::{Event, History as EventHistory, HistoryState};
+
 /// The writer's knobs; [`Options::new`] gives the production values.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -152,27 +154,27 @@ impl History {
         let mut outage = Outage::default();
         let (store, startup, retry_at) = match opened {
             Ok((store, schema_version)) => {
-                tracing::info!(
-                    event = "history",
-                    state = "ok",
-                    dropped = 0,
-                    store = %url,
-                    schema_version,
-                    retention_days = options.retention_days,
-                );
+                Event::History(EventHistory {
+                    dropped: Some(0),
+                    store: Some(url.to_string()),
+                    schema_version: Some(schema_version),
+                    retention_days: Some(options.retention_days),
+                    ..EventHistory::new(HistoryState::Ok)
+                })
+                .emit(tracing::Level::INFO);
                 (Some(store), Startup::Ready { schema_version }, None)
             }
             Err(e) => {
                 outage.failed(e.kind, 0);
-                tracing::warn!(
-                    event = "history",
-                    state = "lost",
-                    reason = e.kind,
-                    dropped = 0,
-                    store = %url,
-                    message = %e.message,
-                    "history is not kept until the database answers",
-                );
+                // The database's error is the line's message.
+                Event::History(EventHistory {
+                    reason: Some(e.kind.to_string()),
+                    dropped: Some(0),
+                    store: Some(url.to_string()),
+                    message: Some(e.message.to_string()),
+                    ..EventHistory::new(HistoryState::Lost)
+                })
+                .emit(tracing::Level::WARN);
                 let retry = Instant::now() + options.retry_min;
                 (
                     None,

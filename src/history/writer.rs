@@ -16,6 +16,7 @@ use super::rows::Row;
 use super::settings::StoreUrl;
 use super::store::{Access, Connect, Store, StoreError};
 use super::{HistoryData, Options, Shared};
+use crate::event::{Event, History, HistoryState};
 
 /// What the handle asks of the writer besides rows.
 pub(crate) enum Control {
@@ -196,11 +197,11 @@ impl Writer {
         let began = Instant::now();
         match timeout(limit, store.write(&mut batch, known)).await {
             Ok(Ok(written)) => {
-                tracing::debug!(
-                    event = "history_batch",
-                    rows = written.rows,
-                    ms = began.elapsed().as_millis() as u64
-                );
+                Event::HistoryBatch {
+                    rows: written.rows,
+                    ms: began.elapsed().as_millis() as u64,
+                }
+                .emit(tracing::Level::DEBUG);
                 self.shared
                     .written
                     .fetch_add(written.rows, Ordering::Relaxed);
@@ -210,14 +211,17 @@ impl Writer {
                         .dropped
                         .fetch_add(written.refused_rows, Ordering::Relaxed);
                     for (id, app, process) in &written.refused {
-                        tracing::error!(
-                            event = "history",
-                            state = "refused",
-                            target_id = id,
-                            stored_app = %app,
-                            stored_process = %process,
-                            "a target's id is taken by another target: its rows are not kept"
-                        );
+                        Event::History(History {
+                            target_id: Some(*id),
+                            stored_app: Some(app.to_string()),
+                            stored_process: Some(process.to_string()),
+                            message: Some(
+                                "a target's id is taken by another target: its rows are not kept"
+                                    .to_owned(),
+                            ),
+                            ..History::new(HistoryState::Refused)
+                        })
+                        .emit(tracing::Level::ERROR);
                     }
                 }
                 self.succeeded();
@@ -256,14 +260,14 @@ impl Writer {
     fn fail(&mut self, reason: &str, message: &str, dropped: u64) {
         self.shared.dropped.fetch_add(dropped, Ordering::Relaxed);
         if let Some(Transition::Lost { reason, dropped }) = self.outage.failed(reason, dropped) {
-            tracing::warn!(
-                event = "history",
-                state = "lost",
-                reason = %reason,
-                dropped,
-                store = %self.url,
-                message = %message,
-            );
+            Event::History(History {
+                reason: Some(reason.to_string()),
+                dropped: Some(dropped),
+                store: Some(self.url.to_string()),
+                message: Some(message.to_string()),
+                ..History::new(HistoryState::Lost)
+            })
+            .emit(tracing::Level::WARN);
         } else if reason != "queue_full" {
             self.outage.retry_failed();
         }
@@ -281,7 +285,12 @@ impl Writer {
     fn succeeded(&mut self) {
         self.retry_at = None;
         if let Some(Transition::Ok { dropped }) = self.outage.succeeded() {
-            tracing::info!(event = "history", state = "ok", dropped, store = %self.url);
+            Event::History(History {
+                dropped: Some(dropped),
+                store: Some(self.url.to_string()),
+                ..History::new(HistoryState::Ok)
+            })
+            .emit(tracing::Level::INFO);
         }
     }
 

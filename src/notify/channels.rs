@@ -15,6 +15,7 @@ use super::settings::{
     redact_url, EmailConfig, NotifyConfig, SmsConfig, SmtpSecurity, WebhookConfig,
 };
 use super::Notice;
+use crate::event::{Event, NotifyResult};
 use crate::http::{error_chain, USER_AGENT};
 
 /// How long one attempt of one send may take.
@@ -124,13 +125,14 @@ impl Channel {
             .await
             {
                 Ok(Ok(())) => {
-                    tracing::info!(
-                        event = "notify",
-                        channel = self.name(),
-                        kind = notice.kind.as_str(),
-                        result = "ok",
-                        attempt
-                    );
+                    Event::Notify {
+                        channel: self.name().to_owned(),
+                        kind: Some(notice.kind.as_str().to_owned()),
+                        result: NotifyResult::Ok,
+                        attempt: Some(attempt),
+                        message: None,
+                    }
+                    .emit(tracing::Level::INFO);
                     return true;
                 }
                 Ok(Err(e)) => last = e,
@@ -140,7 +142,14 @@ impl Channel {
                 tokio::time::sleep(RETRY_DELAY).await;
             }
         }
-        tracing::error!(event = "notify", channel = self.name(), kind = notice.kind.as_str(), result = "error", attempt = ATTEMPTS, message = %last);
+        Event::Notify {
+            channel: self.name().to_owned(),
+            kind: Some(notice.kind.as_str().to_owned()),
+            result: NotifyResult::Error,
+            attempt: Some(ATTEMPTS),
+            message: Some(last),
+        }
+        .emit(tracing::Level::ERROR);
         false
     }
 

@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
 use crate::clock::Clock;
+use crate::event::{Event, NotifyResult};
 use crate::history::{AlertRow, HistoryHandle};
 pub use channels::Channel;
 pub use settings::{NotifyConfig, NotifyOn};
@@ -375,12 +376,14 @@ impl Notifier {
             return;
         }
         if tx.try_send(notice).is_err() {
-            tracing::warn!(
-                event = "notify",
-                channel = "all",
-                result = "dropped",
-                "the alert queue is full"
-            );
+            Event::Notify {
+                channel: "all".to_owned(),
+                kind: None,
+                result: NotifyResult::Dropped,
+                attempt: None,
+                message: Some("the alert queue is full".to_owned()),
+            }
+            .emit(tracing::Level::WARN);
         }
     }
 }
@@ -405,12 +408,14 @@ pub fn start(
         while let Some(mut notice) = rx.recv().await {
             notice.at = clock.now();
             if !throttle.allow(&notice, notice.at) {
-                tracing::debug!(
-                    event = "notify",
-                    channel = "all",
-                    kind = notice.kind.as_str(),
-                    result = "throttled"
-                );
+                Event::Notify {
+                    channel: "all".to_owned(),
+                    kind: Some(notice.kind.as_str().to_owned()),
+                    result: NotifyResult::Throttled,
+                    attempt: None,
+                    message: None,
+                }
+                .emit(tracing::Level::DEBUG);
                 continue;
             }
             history.record(AlertRow {

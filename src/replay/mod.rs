@@ -36,7 +36,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio_util::sync::CancellationToken;
-use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt as _};
 use tracing_subscriber::Layer;
 
@@ -47,6 +46,7 @@ use crate::clock::Clock;
 use crate::config::{CheckUrl, Env, Raw, Target};
 use crate::daemon::app::{AppLoop, TrafficState};
 use crate::daemon::edges::next_edge as next_edge_of;
+use crate::event::{names, Event, ScaleResult};
 use crate::heroku::{ApiKey, Client, Retry};
 use crate::notify::{Notifier, NotifyOn, Throttle};
 use crate::schedule::Schedule;
@@ -119,63 +119,30 @@ struct Capture {
     captured: Arc<Mutex<Captured>>,
 }
 
-#[derive(Default)]
-struct Fields {
-    event: Option<String>,
-    from: Option<u64>,
-    to: Option<u64>,
-    reason: Option<String>,
-    result: Option<String>,
-}
-
-impl Visit for Fields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        match field.name() {
-            "event" => self.event = Some(value.to_owned()),
-            "reason" => self.reason = Some(value.to_owned()),
-            "result" => self.result = Some(value.to_owned()),
-            _ => {}
-        }
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        match field.name() {
-            "from" => self.from = Some(value),
-            "to" => self.to = Some(value),
-            _ => {}
-        }
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        if let Ok(v) = u64::try_from(value) {
-            self.record_u64(field, v);
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if matches!(field.name(), "event" | "reason" | "result") {
-            self.record_str(field, &format!("{value:?}"));
-        }
-    }
-}
-
 impl<S: tracing::Subscriber> Layer<S> for Capture {
     fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        let Some(name) = fields.event else { return };
+        // The line the daemon would print (an `Event`'s or a tracing macro's), read back.
+        let Some(line) = crate::logfmt::event_line(event) else {
+            return;
+        };
+        let Some(name) = line.event() else { return };
         let mut captured = self.captured.lock().expect("capture lock");
-        if name == "scale" && fields.result.as_deref() == Some("ok") {
-            if let (Some(from), Some(to)) = (fields.from, fields.to) {
-                captured.scales.push(ScaleEvent {
-                    at: self.clock.now(),
-                    from: u32::try_from(from).unwrap_or(u32::MAX),
-                    to: u32::try_from(to).unwrap_or(u32::MAX),
-                    reason: fields.reason.unwrap_or_default(),
-                });
-            }
+        if let Some(Event::Scale {
+            from,
+            to,
+            reason,
+            result: ScaleResult::Ok,
+            ..
+        }) = Event::from_line(&line)
+        {
+            captured.scales.push(ScaleEvent {
+                at: self.clock.now(),
+                from,
+                to,
+                reason,
+            });
         }
-        *captured.events.entry(name).or_insert(0) += 1;
+        *captured.events.entry(name.to_owned()).or_insert(0) += 1;
     }
 }
 
@@ -357,7 +324,7 @@ async fn run_in_virtual_time(
             api.quantity(&app, &process)
         ));
     }
-    if let Some(n) = captured.events.get("api_error") {
+    if let Some(n) = captured.events.get(names::API_ERROR) {
         notes.push(format!(
             "{}: {n} call(s) to the simulated API failed and were retried",
             setting.label

@@ -19,7 +19,7 @@ use super::router::{parse_timestamp, MAX_MS};
 use crate::logfmt::{quote, Line};
 
 /// The `event=` value of these lines.
-pub const EVENT: &str = "traffic";
+pub const EVENT: &str = crate::event::names::TRAFFIC;
 
 /// Longest app or process name read back (Heroku app names have at most 30 characters).
 const MAX_NAME_LEN: usize = 100;
