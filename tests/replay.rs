@@ -91,7 +91,9 @@ fn replay(args: &[&str], env: &[(&str, &str)]) -> Output {
 /// The schedule `suggest` writes for the week (min 1, max 10, concurrency 2).
 fn suggestion() -> String {
     let tz = chrono_tz::Europe::Berlin;
-    let current = autoscale::schedule::Schedule::parse(CURRENT, tz).unwrap();
+    let current = autoscale::calendar::Calendar::without_holidays(std::sync::Arc::new(
+        autoscale::schedule::Schedule::parse(CURRENT, tz).unwrap(),
+    ));
     let mut options = autoscale::insight::suggest::Options::new(2);
     options.max = Some(10);
     let s = autoscale::insight::suggest::suggest(&week().minutes(), tz, Some(&current), &options)

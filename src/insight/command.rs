@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use chrono_tz::Tz;
 
+use crate::calendar::Calendar;
 use crate::chart::dataset::{Dataset, Settings, TargetData};
 use crate::config::Target;
 use crate::schedule::Schedule;
@@ -71,7 +72,8 @@ pub struct Resolved {
     pub utilization: f64,
     pub max: Option<u32>,
     pub tz: Tz,
-    pub current: Option<Schedule>,
+    /// The current schedule with its holidays (the configured target's, when known).
+    pub current: Option<Calendar>,
 }
 
 /// Resolves the settings of `target`: a given setting (in `configured`) wins, then the latest
@@ -111,7 +113,17 @@ pub fn resolve(target: &TargetData, given: Given) -> Result<Resolved, String> {
         .find_map(|s| s.tz.or_else(|| s.schedule.as_ref().map(|s| s.tz())))
         .unwrap_or(chrono_tz::UTC);
     // The current schedule is read in the zone the suggestion is made in.
-    let current = schedule.and_then(|s| Schedule::parse(&s.to_string(), tz).ok());
+    // Its floors are the calendar's (holidays included), the one floor the daemon runs.
+    let holidays = configured.and_then(|s| s.calendar.as_ref());
+    let current = schedule
+        .and_then(|s| Schedule::parse(&s.to_string(), tz).ok())
+        .map(|s| {
+            let normal = std::sync::Arc::new(s);
+            holidays.map_or_else(
+                || Calendar::without_holidays(normal.clone()),
+                |c| c.with_normal(normal.clone()),
+            )
+        });
     // A max limits the suggestion only when given now: the recorded one is the current
     // schedule's peak by default, which the traffic may well need more than.
     let max = if given.max {
@@ -299,7 +311,10 @@ mod tests {
         assert_eq!((r.concurrency, r.utilization), (4, 0.5));
         assert_eq!(r.tz, chrono_tz::Europe::Berlin);
         assert_eq!(r.max, None, "a recorded max does not limit");
-        assert_eq!(r.current.unwrap().to_string(), "07:00=3; 22:00=1");
+        assert_eq!(
+            r.current.unwrap().normal_schedule().to_string(),
+            "07:00=3; 22:00=1"
+        );
         let out = suggest_for(&d, &command()).unwrap();
         assert!(out.starts_with("shop/web: suggested from 7 days"), "{out}");
         assert!(out.contains("AUTOSCALE_SCHEDULE=\""), "{out}");

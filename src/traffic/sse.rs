@@ -63,8 +63,9 @@ impl SseDecoder {
             None => (line, ""),
         };
         match field {
-            "data" if !self.over => {
-                self.size += value.len() + 1;
+            "data" => {
+                // Once over, the size stays over: the rest of the event is dropped too.
+                self.size = self.size.saturating_add(value.len() + 1);
                 if self.size > self.max {
                     self.over = true;
                     self.data.clear();

@@ -11,8 +11,9 @@ use super::{
     Options, SuggestError, COMPARE_DAYS, DAY_MINUTES, EDGE_CHUNK, FULL_SPAN, HOURS_PER_WEEK,
     LONG_QUIET, MAX_BUSY, MAX_SPAN, MIN_SPAN,
 };
+use crate::calendar::Calendar;
+use crate::calendar::Edge;
 use crate::policy::dynos_for;
-use crate::schedule::{Edge, Schedule};
 use crate::traffic::minute::{minute_of, Minute};
 
 /// Dynos the traffic wants at `busy` requests in service, before `min` and `max`.
@@ -222,10 +223,11 @@ pub(super) fn p95(values: &mut [f64]) -> f64 {
     rank.checked_sub(1).map_or(0.0, |i| values[i])
 }
 
-/// The current schedule's lowest floor in each local hour of the week, over the
+/// The current schedule's lowest floor (holidays included: the one floor the daemon runs) in
+/// each local hour of the week, over the
 /// [`COMPARE_DAYS`] days from `from` (None for an hour those days do not contain). Exact: walks
 /// the firings, so a dip of a second counts. No floor (nothing fired lately) counts as 0.
-pub(super) fn lowest_by_hour(schedule: &Schedule, tz: Tz, from: DateTime<Utc>) -> Vec<Option<u32>> {
+pub(super) fn lowest_by_hour(schedule: &Calendar, tz: Tz, from: DateTime<Utc>) -> Vec<Option<u32>> {
     let mut lowest: Vec<Option<u32>> = vec![None; HOURS_PER_WEEK];
     let Some(end) = from.checked_add_signed(TimeDelta::days(COMPARE_DAYS)) else {
         return lowest;
@@ -253,7 +255,7 @@ pub(super) fn lowest_by_hour(schedule: &Schedule, tz: Tz, from: DateTime<Utc>) -
 
 /// Every firing of `schedule` after `from`, in order, read a chunk at a time.
 pub(super) fn edges_from(
-    schedule: &Schedule,
+    schedule: &Calendar,
     from: DateTime<Utc>,
 ) -> impl Iterator<Item = Edge> + '_ {
     let mut after = Some(from);

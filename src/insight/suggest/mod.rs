@@ -56,6 +56,7 @@ use chrono::TimeDelta;
 use chrono_tz::Tz;
 use serde::{Serialize, Serializer};
 
+use crate::calendar::Calendar;
 use crate::schedule::{Schedule, MAX_QUANTITY};
 use crate::traffic::minute::Minute;
 
@@ -396,7 +397,7 @@ impl Suggestion {
 pub fn suggest(
     minutes: &[Minute],
     tz: Tz,
-    current: Option<&Schedule>,
+    current: Option<&Calendar>,
     options: &Options,
 ) -> Result<Suggestion, SuggestError> {
     options.validate()?;
@@ -455,7 +456,7 @@ pub fn suggest(
     let hours_per_week = f64::from(HOURS_PER_WEEK as u32);
     let dyno_hours = DynoHours {
         suggested: round_to(parsed.dyno_hours_per_week(from), 10.0),
-        current: current.map(|c| round_to(c.dyno_hours_per_week(from), 10.0)),
+        current: current.map(|c| round_to(c.normal_schedule().dyno_hours_per_week(from), 10.0)),
         at_peak: f64::from(peak) * hours_per_week,
         at_max: options.max.map(|m| f64::from(m) * hours_per_week),
     };
@@ -471,7 +472,7 @@ pub fn suggest(
     Ok(Suggestion {
         schedule: parsed.describe(),
         tz: tz.to_string(),
-        current: current.map(Schedule::describe),
+        current: current.map(|c| c.normal_schedule().describe()),
         traffic: TrafficSpan {
             from: rfc3339(from),
             to: rfc3339(traffic.end()),

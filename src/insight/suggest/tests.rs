@@ -4,6 +4,7 @@ use super::estimate::*;
 use super::optimize::*;
 use super::render::*;
 use super::*;
+use crate::calendar::Calendar;
 use crate::traffic::fixture::Fixture;
 use chrono::NaiveDate;
 use chrono_tz::Europe::Berlin;
@@ -76,6 +77,11 @@ fn office(day: Weekday, hour: u32) -> f64 {
 }
 
 /// A week of [`office`] traffic in UTC from Monday 2026-11-30.
+/// A schedule with no holidays, as a current schedule is compared.
+fn cal(schedule: Schedule) -> Calendar {
+    Calendar::without_holidays(std::sync::Arc::new(schedule))
+}
+
 fn office_week() -> Vec<Minute> {
     traffic(ts("2026-11-30T00:00:00Z"), WEEK_MINUTES, UTC, office)
 }
@@ -596,7 +602,9 @@ fn fixture_week() -> Vec<Minute> {
 #[test]
 fn the_fixture_week_gives_a_schedule_that_follows_its_shape() {
     let minutes = fixture_week();
-    let current = Schedule::parse("07:00=3; 22:00=2; 03:00=1", Berlin).unwrap();
+    let current = Calendar::without_holidays(std::sync::Arc::new(
+        Schedule::parse("07:00=3; 22:00=2; 03:00=1", Berlin).unwrap(),
+    ));
     let options = Options {
         max: Some(10),
         price: Some(0.05),
@@ -661,9 +669,31 @@ fn the_fixture_week_gives_a_schedule_that_follows_its_shape() {
 }
 
 #[test]
+fn the_current_schedule_s_floor_on_a_holiday_is_the_holiday_s() {
+    // The daemon runs the holiday schedule (the smallest quantity, 1) on a holiday: the
+    // comparison reads the same floor, so a Monday holiday in the compared days shows 1 at 10:00.
+    let minutes = office_week();
+    let normal = std::sync::Arc::new(Schedule::parse("08:00=2; 18:00=1", UTC).unwrap());
+    let monday = minutes.iter().map(|m| m.minute).min().unwrap().date_naive();
+    let holidays = crate::calendar::Holidays::from_ranges([(monday, monday)]);
+    let holiday = std::sync::Arc::new(Schedule::parse("00:00=1", UTC).unwrap());
+    let with_holiday = Calendar::new(normal.clone(), holiday, std::sync::Arc::new(holidays));
+    let without = Calendar::without_holidays(normal);
+    let s = suggest(&minutes, UTC, Some(&without), &exact()).unwrap();
+    let h = suggest(&minutes, UTC, Some(&with_holiday), &exact()).unwrap();
+    assert_eq!(hour(&s, Weekday::Mon, 10).current, Some(2));
+    assert_eq!(hour(&h, Weekday::Mon, 10).current, Some(1));
+    assert_eq!(hour(&h, Weekday::Tue, 10).current, Some(2));
+    // The typical week's dyno-hours are the normal schedule's, as the suggestion's are.
+    assert_eq!(h.dyno_hours_per_week.current, s.dyno_hours_per_week.current);
+}
+
+#[test]
 fn the_current_schedule_is_compared_hour_by_hour() {
     let minutes = office_week();
-    let current = Schedule::parse("08:00=2; 18:00=1", UTC).unwrap();
+    let current = Calendar::without_holidays(std::sync::Arc::new(
+        Schedule::parse("08:00=2; 18:00=1", UTC).unwrap(),
+    ));
     let options = Options {
         price: Some(0.05),
         max: Some(4),
@@ -711,7 +741,7 @@ fn the_current_schedule_is_compared_hour_by_hour() {
         UTC,
     )
     .unwrap();
-    let s = suggest(&minutes, UTC, Some(&dip), &exact()).unwrap();
+    let s = suggest(&minutes, UTC, Some(&cal(dip)), &exact()).unwrap();
     assert_eq!(hour(&s, Weekday::Tue, 11).current, Some(3));
     assert_eq!(hour(&s, Weekday::Tue, 12).current, Some(1));
     assert_eq!(hour(&s, Weekday::Tue, 13).current, Some(3));
@@ -722,12 +752,12 @@ fn the_current_schedule_is_compared_hour_by_hour() {
 
     // A schedule denser than a chunk of firings is walked to the end.
     let dense = Schedule::parse("*/10 * * * *=2; 5-59/10 * * * *=1", UTC).unwrap();
-    let s = suggest(&minutes, UTC, Some(&dense), &exact()).unwrap();
+    let s = suggest(&minutes, UTC, Some(&cal(dense)), &exact()).unwrap();
     assert!(s.hours.iter().all(|h| h.current == Some(1)));
 
     // Nothing fired lately: no floor, counted as 0.
     let yearly = Schedule::parse("0 0 1 1 *=4", UTC).unwrap();
-    let s = suggest(&minutes, UTC, Some(&yearly), &exact()).unwrap();
+    let s = suggest(&minutes, UTC, Some(&cal(yearly)), &exact()).unwrap();
     assert!(s.hours.iter().all(|h| h.current == Some(0)));
     assert_eq!(s.short.len(), 168);
     assert_eq!(s.dyno_hours_per_week.current, Some(0.0));
@@ -744,7 +774,9 @@ fn the_comparison_covers_an_hour_a_spring_week_skips() {
     // The traffic starts in Berlin's spring-forward week; the second week has Sunday 02:00.
     let from = midnight(Berlin, "2026-03-23");
     let minutes = traffic(from, WEEK_MINUTES, Berlin, office);
-    let current = Schedule::parse("00:00=1", Berlin).unwrap();
+    let current = Calendar::without_holidays(std::sync::Arc::new(
+        Schedule::parse("00:00=1", Berlin).unwrap(),
+    ));
     let s = suggest(&minutes, Berlin, Some(&current), &exact()).unwrap();
     assert!(s.hours.iter().all(|h| h.current == Some(1)));
     assert_eq!(lowest_by_hour(&current, Berlin, from)[6 * 24 + 2], Some(1));
@@ -1150,7 +1182,9 @@ fn moves_only_raise_runs_and_align_days() {
 #[test]
 fn renders_for_people_and_for_programs() {
     let minutes = office_week();
-    let current = Schedule::parse("08:00=2; 18:00=1", UTC).unwrap();
+    let current = Calendar::without_holidays(std::sync::Arc::new(
+        Schedule::parse("08:00=2; 18:00=1", UTC).unwrap(),
+    ));
     let options = Options {
         price: Some(0.05),
         max: Some(4),
@@ -1222,7 +1256,7 @@ fn renders_for_people_and_for_programs() {
 
     // A current schedule that is never short says so.
     let plenty = Schedule::parse("00:00=3", UTC).unwrap();
-    let s = suggest(&minutes, UTC, Some(&plenty), &exact()).unwrap();
+    let s = suggest(&minutes, UTC, Some(&cal(plenty)), &exact()).unwrap();
     assert!(render_text(&s).contains(
             "\nthe current schedule (00:00=3) runs at least what the traffic needed in every hour of the week\n"
         ));
