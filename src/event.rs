@@ -58,6 +58,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use tracing::Level;
 
 use crate::logfmt::{quote, Line};
+pub use crate::probe::Outcome;
 
 /// The `event=` names, for readers that match on a name alone (`Line::event() == Some(names::SCALE)`).
 pub mod names {
@@ -121,15 +122,6 @@ pub enum ScaleResult {
     Cancelled,
 }
 
-/// `outcome=` of a probe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Down,
-    Slow,
-    Ok,
-    Fast,
-}
-
 /// `source=` of a probe: the check URL, or a minute of router traffic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProbeSource {
@@ -187,6 +179,11 @@ macro_rules! words {
             pub fn as_str(self) -> &'static str {
                 match self { $($ty::$variant => $text),+ }
             }
+
+            /// The value a line wrote, read back.
+            pub fn parse(text: &str) -> Option<Self> {
+                text.parse().ok()
+            }
         }
         impl FromStr for $ty {
             type Err = ();
@@ -204,7 +201,6 @@ macro_rules! words {
 
 words! {
     ScaleResult { Ok = "ok", DryRun = "dry_run", Paused = "paused", Error = "error", Cancelled = "cancelled" }
-    Outcome { Down = "down", Slow = "slow", Ok = "ok", Fast = "fast" }
     ProbeSource { Probe = "probe", Traffic = "traffic" }
     HoldReason { Manual = "manual", Pause = "pause", Deploy = "deploy" }
     StreamState { Connected = "connected", Lost = "lost", Off = "off" }
@@ -254,6 +250,8 @@ pub enum Event {
         stretch: f64,
         shard: u32,
         shards: u32,
+        /// Said (at warn) when the schedules' edges alone need more calls than the budget.
+        message: Option<String>,
     },
     /// `budget state=halved|normal` when Heroku's rate limit runs low or recovers (warn), with a
     /// message.
@@ -586,7 +584,7 @@ impl Event {
                 BudgetState::Halved => "Heroku's rate limit is low: formation reads halved",
                 BudgetState::Normal => "Heroku's rate limit is back: formation reads as planned",
             })),
-            Event::Scale { message, .. } => field(message),
+            Event::Scale { message, .. } | Event::Budget { message, .. } => field(message),
             Event::Hold { reason, .. } => fixed(match reason {
                 HoldReason::Manual => "a quantity set by someone else is kept",
                 HoldReason::Pause => {
@@ -607,7 +605,6 @@ impl Event {
             | Event::History(History { message, .. }) => field(message),
             Event::ScheduleDone => fixed("no entry of this app's schedules fires again"),
             Event::Start { .. }
-            | Event::Budget { .. }
             | Event::Probe { .. }
             | Event::ScaleSkip { .. }
             | Event::HoldEnd { .. }
@@ -678,6 +675,7 @@ impl Event {
                 stretch,
                 shard,
                 shards,
+                ..
             } => {
                 p.put("apps", apps)
                     .put("targets", targets)
@@ -1051,6 +1049,7 @@ impl Event {
                 stretch: r.n("stretch")?,
                 shard: r.n("shard")?,
                 shards: r.n("shards")?,
+                message: line.get("message").map(str::to_owned),
             },
             names::PROBE => Event::Probe {
                 app: r.s("app")?,

@@ -40,24 +40,10 @@
 //! - [`sim`]: loopback fakes of the Heroku API and of an app, for tests and the demo.
 //! - [`traffic`]: pure; router lines and Logplex frames → per-minute traffic figures; input files.
 
-pub mod chart;
-/// A tracing event at a level chosen at run time (tracing's macros need it at compile time).
-macro_rules! event_at {
-    ($level:expr, $($fields:tt)*) => {
-        match $level {
-            tracing::Level::ERROR => tracing::error!($($fields)*),
-            tracing::Level::WARN => tracing::warn!($($fields)*),
-            tracing::Level::INFO => tracing::info!($($fields)*),
-            tracing::Level::DEBUG => tracing::debug!($($fields)*),
-            _ => tracing::trace!($($fields)*),
-        }
-    };
-}
-pub(crate) use event_at;
-
 pub mod args;
 pub mod budget;
 pub mod calendar;
+pub mod chart;
 pub mod check;
 pub mod cli;
 pub mod clock;

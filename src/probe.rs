@@ -42,6 +42,16 @@ impl Outcome {
     }
 }
 
+impl std::str::FromStr for Outcome {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Outcome, ()> {
+        [Outcome::Down, Outcome::Slow, Outcome::Ok, Outcome::Fast]
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .ok_or(())
+    }
+}
+
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -4,6 +4,7 @@
 //! target's checks never overlap: a long one delays its next. Results go to the app's loop,
 //! which merges them; nothing queues.
 
+use crate::event::Event;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,14 +58,13 @@ impl CheckPlan {
             }
             Err(bad) => (bad.reason(), bad.to_string()),
         };
-        tracing::warn!(
-            event = "checks_off",
-            app = %target.app,
-            process = %target.process,
-            reason,
-            message = %message,
-            "checks are off; set AUTOSCALE_CHECK_URL (or check_url) to enable the fail-safe"
-        );
+        Event::ChecksOff {
+            app: target.app.clone(),
+            process: target.process.clone(),
+            reason: reason.to_owned(),
+            message,
+        }
+        .emit(Level::WARN);
         CheckPlan::Off
     }
 

@@ -26,6 +26,8 @@ use tokio_util::task::TaskTracker;
 use super::app::AppHandle;
 use crate::clock::Clock;
 use crate::config::Target;
+use crate::event::Event;
+use tracing::Level;
 
 /// The app's next edge after `after`: the earliest next firing of its targets' calendars.
 pub fn next_edge(targets: &[Target], after: DateTime<Utc>) -> Option<DateTime<Utc>> {
@@ -84,7 +86,10 @@ impl Edges {
         match &self.wakeup {
             Wakeup::Cron(scheduler) => {
                 if let Err(e) = scheduler.clone().shutdown().await {
-                    tracing::warn!(event = "scheduler_error", message = %e);
+                    Event::SchedulerError {
+                        message: e.to_string(),
+                    }
+                    .emit(Level::WARN);
                 }
             }
             Wakeup::Clock { tasks, cancel } => {
@@ -97,10 +102,7 @@ impl Edges {
 }
 
 fn no_more_edges() {
-    tracing::info!(
-        event = "schedule_done",
-        "no entry of this app's schedules fires again"
-    );
+    Event::ScheduleDone.emit(Level::INFO);
 }
 
 /// The clock's wake-up: sleeps until each edge, wakes the loop, looks for the next.
@@ -160,7 +162,10 @@ fn arm_cron(
         };
         if let Err(e) = added {
             // The loop's own reads still heal a missed edge within one round.
-            tracing::error!(event = "scheduler_error", message = %e);
+            Event::SchedulerError {
+                message: e.to_string(),
+            }
+            .emit(Level::ERROR);
         }
     })
 }

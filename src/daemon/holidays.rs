@@ -2,6 +2,7 @@
 //! long) and again whenever one is due; a failed fetch keeps the last good list.
 
 use super::*;
+use crate::event::Event;
 
 /// Every distinct set of holiday feeds among the targets (targets with the same holidays and
 /// zone share one).
@@ -47,20 +48,15 @@ pub(super) async fn refresh_holidays(
 
 pub(super) fn log_feed(status: &FeedStatus) {
     let holidays = status.loaded.as_ref().map_or(0, |l| l.feed.holidays.len());
-    match &status.failure {
-        Some(failure) => tracing::warn!(
-            event = "holidays_feed",
-            state = status.state(),
-            url = %status.shown_url(),
-            holidays,
-            reason = %failure.error,
-            "the feed could not be read; its last good list (if any) stays in use"
-        ),
-        None => tracing::info!(
-            event = "holidays_feed",
-            state = status.state(),
-            url = %status.shown_url(),
-            holidays
-        ),
+    let failed = status.failure.is_some();
+    Event::HolidaysFeed {
+        state: status.state().to_owned(),
+        url: status.shown_url().to_string(),
+        holidays: holidays as u64,
+        reason: status.failure.as_ref().map(|f| f.error.to_string()),
+        message: failed.then(|| {
+            "the feed could not be read; its last good list (if any) stays in use".to_owned()
+        }),
     }
+    .emit(if failed { Level::WARN } else { Level::INFO });
 }

@@ -42,6 +42,7 @@ use crate::calendar::feed::{FeedStatus, HolidayFeeds};
 use crate::clock::Clock;
 use crate::config::{CheckUrl, Config, Target};
 use crate::daemon::app::{AppLoop, Refused};
+use crate::event::Event;
 use crate::heroku::{ApiError, Client, Retry};
 use crate::history::{History, HistoryHandle, HistorySetting, Startup};
 use crate::notify::{Kind, Notice, Notifier};
@@ -170,28 +171,25 @@ pub async fn run_with(
     // spend more than the budget, it is said at once, not found out from a 429.
     let over = budget.plan.calls_per_hour > f64::from(config.api_budget);
     let level = if over { Level::WARN } else { Level::INFO };
-    let message = over.then_some(
-        "the schedules' edges need more API calls than AUTOSCALE_API_BUDGET: fewer entries, or a larger budget (Heroku allows 4,500 an hour per account)",
-    );
-    crate::event_at!(
-        level,
-        event = "budget",
-        apps = apps.len(),
-        targets = targets.len(),
-        calls_per_hour = budget.plan.calls_per_hour.round() as u64,
-        reads_per_hour = budget.plan.reads_per_hour.round() as u64,
-        budget = config.api_budget,
-        stretch = format!("{:.2}", budget.plan.stretch),
-        shard = config.targets.shards.this.unwrap_or(0),
-        shards = config.targets.shards.count,
-        message,
-    );
+    Event::Budget {
+        apps: apps.len() as u64,
+        targets: targets.len() as u64,
+        calls_per_hour: budget.plan.calls_per_hour.round() as u64,
+        reads_per_hour: budget.plan.reads_per_hour.round() as u64,
+        budget: u64::from(config.api_budget),
+        stretch: budget.plan.stretch,
+        shard: config.targets.shards.this.unwrap_or(0),
+        shards: config.targets.shards.count,
+        message: over.then(|| {
+            "the schedules' edges need more API calls than AUTOSCALE_API_BUDGET: fewer entries, or a larger budget (Heroku allows 4,500 an hour per account)".to_owned()
+        }),
+    }
+    .emit(level);
     if targets.is_empty() {
-        tracing::warn!(
-            event = "start",
-            shard = config.targets.shards.this.unwrap_or(0),
-            "no app of the configuration belongs to this shard: nothing to do"
-        );
+        Event::StartIdle {
+            shard: config.targets.shards.this.unwrap_or(0),
+        }
+        .emit(Level::WARN);
     }
 
     // Holiday feeds: fetched now (the first round waits a little for them, never long) and
@@ -269,7 +267,12 @@ pub async fn run_with(
         match joined {
             Ok(Ok(started)) => loops.push(started),
             Ok(Err(Refused(e))) => refused = refused.or(Some(e)),
-            Err(e) => tracing::error!(event = "fatal", message = %e, "an app's startup panicked"),
+            Err(e) => Event::Fatal {
+                status: None,
+                hint: None,
+                message: format!("an app's startup panicked: {e}"),
+            }
+            .emit(Level::ERROR),
         }
     }
     if let Some(e) = refused {
@@ -279,12 +282,12 @@ pub async fn run_with(
     // Keep the order of the configuration.
     loops.sort_by_key(|(l, _)| targets.iter().position(|t| t.app == l.app));
     if !targets.is_empty() && loops.iter().all(|(l, _)| l.all_disabled) {
-        tracing::error!(
-            event = "fatal",
-            status = 404,
-            message = "every target was refused",
-            hint = "check the apps and process types (heroku ps -a APP)"
-        );
+        Event::Fatal {
+            status: Some(404),
+            hint: Some("check the apps and process types (heroku ps -a APP)".to_owned()),
+            message: "every target was refused".to_owned(),
+        }
+        .emit(Level::ERROR);
         stop_early(edges).await;
         drop(notifier);
         alerts.close();
@@ -353,12 +356,12 @@ pub async fn run_with(
         .await
         .is_ok();
     finished &= history.close().await;
-    tracing::info!(
-        event = "shutdown",
-        signal,
-        clean = finished,
-        took_ms = started.elapsed().as_millis() as u64,
-        api_calls = client.calls().sent()
-    );
+    Event::Shutdown {
+        signal: signal.to_owned(),
+        clean: finished,
+        took_ms: started.elapsed().as_millis() as u64,
+        api_calls: client.calls().sent(),
+    }
+    .emit(Level::INFO);
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! closed at shutdown within a bound, saying what was kept and lost.
 
 use super::*;
+use crate::event::{Event, History as HistoryLine, HistoryState};
 
 /// The history as the daemon runs it: the handle every sink records through, the writer task,
 /// and what to tell a human when it cannot be kept.
@@ -19,10 +20,16 @@ pub(super) async fn start_history(settings: &crate::history::Settings) -> Histor
     let url = match &settings.store {
         HistorySetting::On(url) => url.clone(),
         HistorySetting::Off { warning } => {
-            match warning {
-                Some(w) => tracing::warn!(event = "history", state = "off", "{w}"),
-                None => tracing::info!(event = "history", state = "off"),
-            }
+            let level = if warning.is_some() {
+                Level::WARN
+            } else {
+                Level::INFO
+            };
+            Event::History(HistoryLine {
+                message: warning.clone(),
+                ..HistoryLine::new(HistoryState::Off)
+            })
+            .emit(level);
             return HistoryRun {
                 handle: HistoryHandle::off(),
                 task: None,
@@ -57,14 +64,14 @@ impl HistoryRun {
             let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
         }
         let stats = self.handle.stats();
-        tracing::info!(
-            event = "history",
-            state = "closed",
-            written = stats.written,
-            dropped = stats.dropped,
-            invalid = stats.invalid,
-            clean = closed,
-        );
+        Event::History(HistoryLine {
+            written: Some(stats.written),
+            dropped: Some(stats.dropped),
+            invalid: Some(stats.invalid),
+            clean: Some(closed),
+            ..HistoryLine::new(HistoryState::Closed)
+        })
+        .emit(Level::INFO);
         closed
     }
 }

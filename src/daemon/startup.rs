@@ -2,6 +2,7 @@
 //! and risky-start alerts, and what makes a start fatal.
 
 use super::*;
+use crate::event::Event;
 
 /// The targets by app, in the order the apps first appear.
 pub(super) fn group_by_app(targets: &[Target]) -> BTreeMap<usize, Vec<Target>> {
@@ -108,7 +109,12 @@ pub(super) async fn fatal(
         Some(403) => "the token may not read or scale this app (it needs the 'write' scope and access to the app)",
         _ => "check AUTOSCALE_APP and AUTOSCALE_PROCESS (heroku ps -a APP lists the process types)",
     };
-    tracing::error!(event = "fatal", status = e.status().unwrap_or(0), message = %e.message(), hint);
+    Event::Fatal {
+        status: Some(e.status().unwrap_or(0)),
+        hint: Some(hint.to_owned()),
+        message: e.message().to_owned(),
+    }
+    .emit(Level::ERROR);
     let (app, process) = targets
         .first()
         .map(|t| (t.app.as_str(), t.process.as_str()))
@@ -141,7 +147,12 @@ pub(super) fn risky_start(
         );
     }
     for w in &target.warnings {
-        tracing::warn!(event = "config_warning", app = %target.app, process = %target.process, "{w}");
+        Event::ConfigWarning {
+            app: Some(target.app.clone()),
+            process: Some(target.process.clone()),
+            message: w.clone(),
+        }
+        .emit(Level::WARN);
     }
     if let Some(pause) = target.pause.filter(|p| p.covers(now)) {
         notifier.notify(Notice {
@@ -165,33 +176,35 @@ pub(super) fn risky_start(
 
 pub(super) fn log_start(target: &Target, plan: &CheckPlan, shard: Option<u32>, now: DateTime<Utc>) {
     let next = target.calendar().next_edge_after(now);
-    let next_edge = next.map(|e| e.at.to_rfc3339()).unwrap_or_default();
-    let next_quantity = next.map(|e| e.quantity.to_string()).unwrap_or_default();
     let c = &target.check;
-    tracing::info!(
-        event = "start",
-        version = env!("CARGO_PKG_VERSION"),
-        app = %target.app,
-        process = %target.process,
-        schedule = %target.schedule.describe(),
-        tz = %target.schedule.tz(),
-        max = target.thresholds.max,
-        check_url = %plan.describe(target),
-        interval = %humantime::format_duration(c.interval),
-        timeout = %humantime::format_duration(c.timeout),
-        slow = %humantime::format_duration(c.slow),
-        fast = %c.fast.map(|f| humantime::format_duration(f).to_string()).unwrap_or_else(|| "off".into()),
-        scale_out_after = target.thresholds.scale_out_after,
-        scale_in_after = target.thresholds.scale_in_after.map(|n| n.to_string()).unwrap_or_else(|| "off".into()),
-        dry_run = target.dry_run,
-        next_edge = %next_edge,
-        next_quantity = %next_quantity,
-        shard = shard.unwrap_or(target.shard),
-        traffic = if target.traffic.on { "on" } else { "off" },
-        concurrency = %target.traffic.concurrency.map(|c| c.to_string()).unwrap_or_default(),
-        utilization = target.traffic.utilization,
-        error_rate = target.traffic.error_rate,
-    );
+    let duration = |d: std::time::Duration| humantime::format_duration(d).to_string();
+    Event::Start {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        app: target.app.clone(),
+        process: target.process.clone(),
+        schedule: target.schedule.describe(),
+        tz: target.schedule.tz().to_string(),
+        max: target.thresholds.max,
+        check_url: plan.describe(target),
+        interval: duration(c.interval),
+        timeout: duration(c.timeout),
+        slow: duration(c.slow),
+        fast: c.fast.map_or_else(|| "off".to_owned(), duration),
+        scale_out_after: target.thresholds.scale_out_after,
+        scale_in_after: target
+            .thresholds
+            .scale_in_after
+            .map_or_else(|| "off".to_owned(), |n| n.to_string()),
+        dry_run: target.dry_run,
+        next_edge: next.map(|e| e.at.to_rfc3339()).unwrap_or_default(),
+        next_quantity: next.map(|e| e.quantity),
+        shard: shard.unwrap_or(target.shard),
+        traffic: target.traffic.on,
+        concurrency: target.traffic.concurrency,
+        utilization: target.traffic.utilization,
+        error_rate: target.traffic.error_rate,
+    }
+    .emit(Level::INFO);
 }
 
 #[cfg(test)]

@@ -22,13 +22,14 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Level;
 
 use crate::clock::Clock;
 use crate::daemon::app::{AppHandle, TrafficState};
+use crate::event::{Event, StreamState};
 use crate::heroku::{ApiError, Client};
 use crate::history::{HistoryHandle, TrafficRow};
 use crate::traffic::minute::{Minute, StreamAggregator};
@@ -115,12 +116,11 @@ impl TrafficStream {
                 Ok(session) if !may_fetch(&session.logplex_url) => {
                     // The session's URL carries its token: never fetched in clear text over a
                     // network, and never printed.
-                    tracing::warn!(
-                        event = "traffic_stream",
-                        app = %self.app,
-                        state = "off",
-                        reason = "insecure",
-                        "the log session's URL is not https (plain http only to this machine): traffic is off for this app; asked again in an hour"
+                    self.say(
+                        StreamState::Off,
+                        "insecure",
+                        None,
+                        "the log session's URL is not https (plain http only to this machine): traffic is off for this app; asked again in an hour",
                     );
                     REFUSED_RETRY
                 }
@@ -141,17 +141,20 @@ impl TrafficStream {
                         Ended::Lost(reason) => reason,
                     };
                     self.handle.traffic_state(TrafficState::Away);
-                    tracing::warn!(
-                        event = "traffic_stream",
-                        app = %self.app,
-                        state = "lost",
-                        reason,
-                        lines = counts.lines,
-                        router = counts.router,
-                        garbage = counts.garbage,
-                        late = aggregator.stats().late,
-                        "the router log stream ended; opening a new session"
-                    );
+                    Event::TrafficStream {
+                        app: self.app.clone(),
+                        state: StreamState::Lost,
+                        reason: Some(reason.to_owned()),
+                        status: None,
+                        lines: Some(counts.lines),
+                        router: Some(counts.router),
+                        garbage: Some(counts.garbage),
+                        late: Some(aggregator.stats().late),
+                        message: Some(
+                            "the router log stream ended; opening a new session".to_owned(),
+                        ),
+                    }
+                    .emit(Level::WARN);
                     // Lines a new session repeats are skipped.
                     if let Some(t) = last_seen {
                         aggregator.skip_through(t);
@@ -162,27 +165,22 @@ impl TrafficStream {
                     next_backoff(&mut backoff)
                 }
                 Err(e) if is_refusal(&e) => {
-                    tracing::warn!(
-                        event = "traffic_stream",
-                        app = %self.app,
-                        state = "off",
-                        reason = "refused",
-                        status = e.status().unwrap_or(0),
-                        message = %e.message(),
-                        "no log session for this app (Heroku's Fir generation has none): traffic is off for it; scaling by schedule and checks goes on; asked again in an hour"
+                    self.say(
+                        StreamState::Off,
+                        "refused",
+                        Some(e.status().unwrap_or(0)),
+                        e.message(),
                     );
                     REFUSED_RETRY
                 }
                 Err(e) if e.is_cancelled() => return,
                 Err(e) => {
                     e.log(Level::WARN);
-                    tracing::warn!(
-                        event = "traffic_stream",
-                        app = %self.app,
-                        state = "lost",
-                        reason = "session",
-                        status = e.status().unwrap_or(0),
-                        message = %e.message()
+                    self.say(
+                        StreamState::Lost,
+                        "session",
+                        Some(e.status().unwrap_or(0)),
+                        e.message(),
                     );
                     next_backoff(&mut backoff)
                 }
@@ -234,7 +232,18 @@ impl TrafficStream {
             .and_then(|v| v.to_str().ok())
             .is_some_and(is_event_stream)
             .then(|| SseDecoder::new(MAX_LINE));
-        tracing::info!(event = "traffic_stream", app = %self.app, state = "connected");
+        Event::TrafficStream {
+            app: self.app.clone(),
+            state: StreamState::Connected,
+            reason: None,
+            status: None,
+            lines: None,
+            router: None,
+            garbage: None,
+            late: None,
+            message: None,
+        }
+        .emit(Level::INFO);
         // Minutes before this one were not watched: only those from here on say "no traffic".
         let mut watched_from =
             crate::traffic::minute::minute_of(self.clock.now()) + chrono::Duration::minutes(1);
@@ -331,6 +340,22 @@ impl TrafficStream {
         }
     }
 
+    /// A `traffic_stream` line (warn) of a session refused, failed or not opened.
+    fn say(&self, state: StreamState, reason: &str, status: Option<u16>, message: &str) {
+        Event::TrafficStream {
+            app: self.app.clone(),
+            state,
+            reason: Some(reason.to_owned()),
+            status,
+            lines: None,
+            router: None,
+            garbage: None,
+            late: None,
+            message: Some(message.to_owned()),
+        }
+        .emit(Level::WARN);
+    }
+
     fn emit(&self, minutes: Vec<Minute>) {
         for minute in minutes {
             log_minute(&minute);
@@ -360,27 +385,7 @@ fn next_backoff(backoff: &mut Duration) -> Duration {
 
 /// One `event=traffic` line: the fields of [`crate::traffic::event::traffic_fields`], in its order.
 pub fn log_minute(m: &Minute) {
-    let q = |x: Option<u32>| x.map(|v| v.to_string()).unwrap_or_default();
-    tracing::info!(
-        event = crate::traffic::event::EVENT,
-        app = %m.app,
-        process = %m.process,
-        minute = %m.minute.to_rfc3339_opts(SecondsFormat::Secs, true),
-        requests = m.requests,
-        p50_ms = %q(m.p50_ms),
-        p95_ms = %q(m.p95_ms),
-        p99_ms = %q(m.p99_ms),
-        errors = m.errors,
-        h10 = m.h10,
-        h12 = m.h12,
-        h13 = m.h13,
-        busy = %format!("{:.2}", m.busy),
-        dynos = m.dynos,
-        s2xx = m.s2xx,
-        s3xx = m.s3xx,
-        s4xx = m.s4xx,
-        s5xx = m.s5xx,
-    );
+    crate::traffic::event::traffic_event(m).emit(Level::INFO);
 }
 
 #[cfg(test)]

@@ -60,6 +60,7 @@ fn samples() -> Vec<Event> {
             stretch: 1.25,
             shard: 0,
             shards: 1,
+            message: None,
         },
         Event::BudgetRate {
             state: BudgetState::Halved,
@@ -618,6 +619,7 @@ mod same_as_the_macros {
                 stretch,
                 shard: 0,
                 shards: 1,
+                message: None,
             },
             Level::INFO,
             captured(|| {

@@ -4,6 +4,10 @@
 //! Pure: no I/O, no clock. The checks here are what makes a row safe to store (finite numbers,
 //! bounded text) and what makes two shards agree on a target's key without asking anyone.
 
+/// Where a health verdict came from, and why a quantity is held: the values the log lines
+/// write, stored as they are written.
+pub use crate::event::{HoldReason, ProbeSource};
+
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 
 /// The probe's own verdict type: what is stored is what the probe decided.
@@ -43,15 +47,6 @@ pub struct TrafficRow {
     pub dynos: u32,
 }
 
-/// Where a health verdict came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProbeSource {
-    /// A request to the check URL.
-    Probe,
-    /// A minute of router traffic judged as a check.
-    Traffic,
-}
-
 /// One check of a target.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbeRow {
@@ -77,14 +72,6 @@ pub struct ScaleRow {
     pub reason: String,
     /// `ok`, `dry_run`, `error`, ... (cut at [`MAX_LABEL_BYTES`]).
     pub result: String,
-}
-
-/// Why a quantity is held.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HoldReason {
-    Manual,
-    Pause,
-    Deploy,
 }
 
 /// A hold starting (`ended == false`) or ending (`ended == true`).
@@ -129,44 +116,6 @@ pub enum InvalidRow {
     Name(&'static str),
     #[error("busy is not a finite number between 0 and {MAX_BUSY}")]
     Busy,
-}
-
-impl ProbeSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProbeSource::Probe => "probe",
-            ProbeSource::Traffic => "traffic",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<ProbeSource> {
-        [ProbeSource::Probe, ProbeSource::Traffic]
-            .into_iter()
-            .find(|s| s.as_str() == text)
-    }
-}
-
-/// A stored health verdict read back (`down`, `slow`, `ok`, `fast`).
-pub fn parse_outcome(text: &str) -> Option<Outcome> {
-    [Outcome::Down, Outcome::Slow, Outcome::Ok, Outcome::Fast]
-        .into_iter()
-        .find(|o| o.as_str() == text)
-}
-
-impl HoldReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HoldReason::Manual => "manual",
-            HoldReason::Pause => "pause",
-            HoldReason::Deploy => "deploy",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<HoldReason> {
-        [HoldReason::Manual, HoldReason::Pause, HoldReason::Deploy]
-            .into_iter()
-            .find(|r| r.as_str() == text)
-    }
 }
 
 impl Row {
@@ -352,6 +301,11 @@ pub(crate) fn to_millis(at: DateTime<Utc>) -> i64 {
 /// A stored instant read back; `None` when out of chrono's range.
 pub(crate) fn from_millis(ms: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_millis(ms)
+}
+
+/// A stored health verdict read back (`down`, `slow`, `ok`, `fast`).
+pub fn parse_outcome(text: &str) -> Option<Outcome> {
+    text.parse().ok()
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 
 use super::minute::{max_quantile_ms, Minute, MAX_DYNOS};
 use super::router::{parse_timestamp, MAX_MS};
+use crate::event::Event;
 use crate::logfmt::{quote, Line};
 
 /// The `event=` value of these lines.
@@ -27,32 +28,34 @@ const MAX_NAME_LEN: usize = 100;
 /// Most requests a line may claim for one minute (16 million a second).
 const MAX_REQUESTS: u64 = 1_000_000_000;
 
+/// A minute as the one typed [`Event`] its line is.
+pub fn traffic_event(m: &Minute) -> Event {
+    Event::Traffic {
+        app: m.app.clone(),
+        process: m.process.clone(),
+        minute: m.minute,
+        requests: m.requests,
+        p50_ms: m.p50_ms,
+        p95_ms: m.p95_ms,
+        p99_ms: m.p99_ms,
+        errors: m.errors,
+        h10: m.h10,
+        h12: m.h12,
+        h13: m.h13,
+        busy: m.busy,
+        dynos: m.dynos,
+        s2xx: m.s2xx,
+        s3xx: m.s3xx,
+        s4xx: m.s4xx,
+        s5xx: m.s5xx,
+    }
+}
+
 /// The fields of a minute's `event=traffic` line, in their stable order, `event` first.
 pub fn traffic_fields(m: &Minute) -> Vec<(&'static str, String)> {
-    let quantile = |q: Option<u32>| q.map(|ms| ms.to_string()).unwrap_or_default();
-    vec![
-        ("event", EVENT.to_owned()),
-        ("app", m.app.clone()),
-        ("process", m.process.clone()),
-        (
-            "minute",
-            m.minute.to_rfc3339_opts(SecondsFormat::Secs, true),
-        ),
-        ("requests", m.requests.to_string()),
-        ("p50_ms", quantile(m.p50_ms)),
-        ("p95_ms", quantile(m.p95_ms)),
-        ("p99_ms", quantile(m.p99_ms)),
-        ("errors", m.errors.to_string()),
-        ("h10", m.h10.to_string()),
-        ("h12", m.h12.to_string()),
-        ("h13", m.h13.to_string()),
-        ("busy", format!("{:.2}", m.busy)),
-        ("dynos", m.dynos.to_string()),
-        ("s2xx", m.s2xx.to_string()),
-        ("s3xx", m.s3xx.to_string()),
-        ("s4xx", m.s4xx.to_string()),
-        ("s5xx", m.s5xx.to_string()),
-    ]
+    let mut fields = vec![("event", EVENT.to_owned())];
+    fields.extend(traffic_event(m).pairs());
+    fields
 }
 
 /// A whole line as the daemon prints it on stdout (`ts=... level=info event=traffic ...`).

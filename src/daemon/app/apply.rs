@@ -2,6 +2,7 @@
 //! targets) for what differs, and every scale said in the log, the history and the alerts.
 
 use super::*;
+use crate::event::ScaleResult;
 
 /// A scale a round decided: which target, from what, to what, and why.
 #[derive(Debug, Clone, Copy)]
@@ -89,9 +90,9 @@ impl AppLoop {
                 let t = &mut self.targets[i];
                 t.virtual_quantity = Some(to);
                 let result = if t.target.dry_run {
-                    "dry_run"
+                    ScaleResult::DryRun
                 } else {
-                    "paused"
+                    ScaleResult::Paused
                 };
                 self.scaled(&c, edge_at, result);
                 continue;
@@ -109,7 +110,7 @@ impl AppLoop {
                     }
                     self.targets[i].said.rejection = None;
                     self.preboot_since = None;
-                    self.scaled(&c, edge_at, "ok");
+                    self.scaled(&c, edge_at, ScaleResult::Ok);
                 }
                 Err(e) => self.scale_failed(&c, e),
             }
@@ -120,7 +121,7 @@ impl AppLoop {
         &mut self,
         change: &Change,
         edge_at: Option<DateTime<Utc>>,
-        result: &'static str,
+        result: ScaleResult,
     ) {
         let Change {
             index,
@@ -140,16 +141,14 @@ impl AppLoop {
         if d.ends_hold {
             end_hold(t, "unhealthy", &self.history, now);
         }
-        self.history
-            .record(scale_row(&t.target, now, from, to, reason, result));
-        tracing::info!(
-            event = "scale",
-            app = %t.target.app,
-            process = %t.target.process,
-            from,
-            to,
-            reason = reason.as_str(),
-            result
+        say_scale(
+            &self.history,
+            &t.target,
+            now,
+            change,
+            result,
+            None,
+            Level::INFO,
         );
         let kind = if reason.is_scale_out() {
             Kind::ScaleOut
@@ -202,15 +201,15 @@ impl AppLoop {
         let (app, process) = (t.target.app.clone(), t.target.process.clone());
         if e.is_cancelled() {
             // The shutdown stopped it: nothing failed, nobody is told.
-            tracing::info!(event = "scale", app = %app, process = %process, from, to, reason = reason.as_str(), result = "cancelled");
-            self.history.record(scale_row(
+            say_scale(
+                &self.history,
                 &t.target,
                 self.clock.now(),
-                from,
-                to,
-                reason,
-                "cancelled",
-            ));
+                change,
+                ScaleResult::Cancelled,
+                None,
+                Level::INFO,
+            );
             return;
         }
         // During preboot Heroku refuses formation changes for a while: asked again every 15 s
@@ -232,15 +231,15 @@ impl AppLoop {
         e.log(level);
         let status = e.status().map(|s| s.to_string()).unwrap_or_default();
         let message = e.message();
-        crate::event_at!(level, event = "scale", app = %app, process = %process, from, to, reason = reason.as_str(), result = "error", status = %status, message = %message);
-        self.history.record(scale_row(
+        say_scale(
+            &self.history,
             &t.target,
             self.clock.now(),
-            from,
-            to,
-            reason,
-            "error",
-        ));
+            change,
+            ScaleResult::Error,
+            Some((status.clone(), message.to_owned())),
+            level,
+        );
         if !repeated {
             self.notifier.notify(Notice {
                 reason: reason.to_string(),

@@ -3,6 +3,7 @@
 //! process does not exist are disabled.
 
 use super::*;
+use crate::event::Event;
 
 /// The formation list as last read.
 #[derive(Debug)]
@@ -79,14 +80,13 @@ impl AppLoop {
         }
         t.disabled = Some(message.to_owned());
         let (app, process) = (t.target.app.clone(), t.target.process.clone());
-        tracing::error!(
-            event = "target_disabled",
-            app = %app,
-            process = %process,
-            status = status.map(|s| s.to_string()).unwrap_or_default(),
-            message,
-            "this target is not scaled any more; the others go on (heroku ps -a {app} lists the process types)"
-        );
+        Event::TargetDisabled {
+            app: app.clone(),
+            process: process.clone(),
+            status: status.map(|s| s.to_string()).unwrap_or_default(),
+            message: message.to_owned(),
+        }
+        .emit(Level::ERROR);
         self.notifier.notify(Notice {
             status: status.map(|s| s.to_string()).unwrap_or_default(),
             message: format!(

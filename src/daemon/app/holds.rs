@@ -55,23 +55,15 @@ impl AppLoop {
         t.streaks.scaled();
         t.streaks.unhealthy = 0;
         t.said.skip = None;
-        tracing::info!(
-            event = "hold",
-            app = %t.target.app,
-            process = %t.target.process,
-            reason = "manual",
-            quantity = formation.quantity,
-            until = %until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            "a quantity set by someone else is kept"
-        );
-        self.history.record(hold_row(
-            &t.target,
-            now,
-            HoldReason::Manual,
-            formation.quantity,
-            Some(until),
-            false,
-        ));
+        HoldNews {
+            target: &t.target,
+            reason: HoldReason::Manual,
+            quantity: Some(formation.quantity),
+            kept: formation.quantity,
+            until: Some(until),
+            release: None,
+        }
+        .started(&self.history, now);
         self.notifier.notify(Notice {
             to: Some(formation.quantity),
             message: format!(
@@ -96,27 +88,19 @@ impl AppLoop {
             match (pause, t.said.paused) {
                 (Some(p), false) => {
                     t.said.paused = true;
-                    tracing::info!(
-                        event = "hold",
-                        app = %t.target.app,
-                        process = %t.target.process,
-                        reason = "pause",
-                        until = %p.until_text(),
-                        "paused: every decision is logged (result=paused), nothing is sent"
-                    );
                     let until = match p {
                         crate::config::Pause::Until(until) => Some(until),
                         crate::config::Pause::Forever => None,
                     };
-                    let quantity = t.known.as_ref().map_or(0, |k| k.quantity);
-                    self.history.record(hold_row(
-                        &t.target,
-                        now,
-                        HoldReason::Pause,
-                        quantity,
+                    HoldNews {
+                        target: &t.target,
+                        reason: HoldReason::Pause,
+                        quantity: None,
+                        kept: t.known.as_ref().map_or(0, |k| k.quantity),
                         until,
-                        false,
-                    ));
+                        release: None,
+                    }
+                    .started(&self.history, now);
                 }
                 (None, true) => {
                     t.said.paused = false;
@@ -124,22 +108,15 @@ impl AppLoop {
                     t.virtual_quantity = None;
                     t.edge_handled = None;
                     t.said.skip = None;
-                    tracing::info!(
-                        event = "hold_end",
-                        app = %t.target.app,
-                        process = %t.target.process,
-                        reason = "pause",
-                        why = "expired"
-                    );
-                    let quantity = t.known.as_ref().map_or(0, |k| k.quantity);
-                    self.history.record(hold_row(
-                        &t.target,
-                        now,
-                        HoldReason::Pause,
-                        quantity,
-                        None,
-                        true,
-                    ));
+                    HoldNews {
+                        target: &t.target,
+                        reason: HoldReason::Pause,
+                        quantity: None,
+                        kept: t.known.as_ref().map_or(0, |k| k.quantity),
+                        until: None,
+                        release: None,
+                    }
+                    .ended(&self.history, now, "expired");
                 }
                 _ => {}
             }
@@ -170,22 +147,15 @@ pub(super) fn end_hold(
     now: DateTime<Utc>,
 ) {
     if let Some(h) = t.hold.take() {
-        tracing::info!(
-            event = "hold_end",
-            app = %t.target.app,
-            process = %t.target.process,
-            reason = "manual",
-            quantity = h.quantity,
-            why
-        );
-        history.record(hold_row(
-            &t.target,
-            now,
-            HoldReason::Manual,
-            h.quantity,
-            Some(h.until),
-            true,
-        ));
+        HoldNews {
+            target: &t.target,
+            reason: HoldReason::Manual,
+            quantity: Some(h.quantity),
+            kept: h.quantity,
+            until: Some(h.until),
+            release: None,
+        }
+        .ended(history, now, why);
         // The schedule resumes: its latest edge applies again.
         t.edge_handled = None;
         t.said.skip = None;

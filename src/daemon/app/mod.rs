@@ -49,7 +49,7 @@ use formation::{Cache, ReleaseCache};
 use holds::end_hold;
 pub use inbox::{AppHandle, Inbox, TrafficState};
 use inbox::{Pending, Taken};
-use output::{hold_row, log_probe, log_skip, scale_row};
+use output::{log_probe, log_skip, say_scale, HoldNews};
 use target::{Known, TargetState, Trouble, LOAD_WINDOW};
 
 /// Outcomes kept per target between two rounds (more are merged into the counts' tail).

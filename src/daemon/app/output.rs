@@ -1,45 +1,101 @@
 //! What a round leaves behind besides the PATCH: its log lines and history rows.
 
+use super::apply::Change;
 use super::*;
+use crate::event::{Event, ScaleResult};
 
-/// The history's row of an `event=hold` (`ended` false) or `event=hold_end` line.
-pub(super) fn hold_row(
-    target: &Target,
-    at: DateTime<Utc>,
-    reason: HoldReason,
-    quantity: u32,
-    until: Option<DateTime<Utc>>,
-    ended: bool,
-) -> HoldRow {
-    HoldRow {
-        app: target.app.clone(),
-        process: target.process.clone(),
-        at,
-        reason,
-        quantity,
-        until,
-        ended,
+/// A hold as the loop tells it: its `event=hold` line when it starts, its `event=hold_end`
+/// line when it ends, and the history's row of each, from one description.
+pub(super) struct HoldNews<'a> {
+    pub(super) target: &'a Target,
+    pub(super) reason: HoldReason,
+    /// What the line says is held (none for a pause).
+    pub(super) quantity: Option<u32>,
+    /// What the row keeps: the quantity held, or what ran when a pause began or ended.
+    pub(super) kept: u32,
+    /// None: a pause without end.
+    pub(super) until: Option<DateTime<Utc>>,
+    /// The release a deploy grace is for.
+    pub(super) release: Option<u64>,
+}
+
+impl HoldNews<'_> {
+    /// The hold starts: said in the log and kept in the history.
+    pub(super) fn started(&self, history: &HistoryHandle, now: DateTime<Utc>) {
+        let until = self.until.map_or_else(
+            || "forever".to_owned(),
+            |u| u.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        );
+        Event::Hold {
+            app: self.target.app.clone(),
+            process: self.target.process.clone(),
+            reason: self.reason,
+            quantity: self.quantity,
+            until,
+            release: self.release,
+        }
+        .emit(Level::INFO);
+        history.record(self.row(now, false));
+    }
+
+    /// The hold ends (`why`: expired, unhealthy): said in the log and kept in the history.
+    pub(super) fn ended(&self, history: &HistoryHandle, now: DateTime<Utc>, why: &str) {
+        Event::HoldEnd {
+            app: self.target.app.clone(),
+            process: self.target.process.clone(),
+            reason: self.reason,
+            quantity: self.quantity,
+            why: why.to_owned(),
+        }
+        .emit(Level::INFO);
+        history.record(self.row(now, true));
+    }
+
+    fn row(&self, at: DateTime<Utc>, ended: bool) -> HoldRow {
+        HoldRow {
+            app: self.target.app.clone(),
+            process: self.target.process.clone(),
+            at,
+            reason: self.reason,
+            quantity: self.kept,
+            until: self.until,
+            ended,
+        }
     }
 }
 
-/// The history's row of an `event=scale` line.
-pub(super) fn scale_row(
+/// A scale as the loop tells it: its `event=scale` line at `level` (with Heroku's status and
+/// message when it failed) and the history's row of the same.
+pub(super) fn say_scale(
+    history: &HistoryHandle,
     target: &Target,
     at: DateTime<Utc>,
-    from: u32,
-    to: u32,
-    reason: Reason,
-    result: &str,
-) -> ScaleRow {
-    ScaleRow {
+    change: &Change,
+    result: ScaleResult,
+    failure: Option<(String, String)>,
+    level: Level,
+) {
+    let (status, message) = failure.unzip();
+    Event::Scale {
+        app: target.app.clone(),
+        process: target.process.clone(),
+        from: change.from,
+        to: change.to,
+        reason: change.reason.as_str().to_owned(),
+        result,
+        status,
+        message,
+    }
+    .emit(level);
+    history.record(ScaleRow {
         app: target.app.clone(),
         process: target.process.clone(),
         at,
-        from,
-        to,
-        reason: reason.as_str().to_owned(),
-        result: result.to_owned(),
-    }
+        from: change.from,
+        to: change.to,
+        reason: change.reason.as_str().to_owned(),
+        result: result.as_str().to_owned(),
+    });
 }
 
 pub(super) fn log_skip(target: &Target, skip: Skip, current: u32, wake: Wake) {
@@ -49,15 +105,14 @@ pub(super) fn log_skip(target: &Target, skip: Skip, current: u32, wake: Wake) {
     } else {
         Level::INFO
     };
-    crate::event_at!(
-        level,
-        event = "scale_skip",
-        app = %target.app,
-        process = %target.process,
-        reason = skip.as_str(),
+    Event::ScaleSkip {
+        app: target.app.clone(),
+        process: target.process.clone(),
+        reason: skip.as_str().to_owned(),
         current,
-        trigger = wake.as_str()
-    );
+        trigger: wake.as_str().to_owned(),
+    }
+    .emit(level);
 }
 
 /// One `event=probe` line: warn when unhealthy so a log alert can key on the level too.
@@ -68,13 +123,6 @@ pub(super) fn log_probe(
     floor: Option<u32>,
 ) {
     let probe = &check.probe;
-    let source = check.source.as_str();
-    let status = probe.status.map(|s| s.to_string()).unwrap_or_default();
-    let current = current.map(|c| c.to_string()).unwrap_or_default();
-    let floor = floor.map(|f| f.to_string()).unwrap_or_default();
-    let latency_ms = probe.latency_ms() as u64;
-    let outcome = probe.outcome.as_str();
-    let error = probe.error.as_str();
     let level = if probe.outcome.is_unhealthy() {
         Level::WARN
     } else {
@@ -82,7 +130,18 @@ pub(super) fn log_probe(
     };
     // `merged` > 1 when a round was slow and several checks arrived: all were counted.
     let merged = check.outcomes.len();
-    let merged = (merged > 1).then_some(merged as u64);
-    let late_ms = (check.source == ProbeSource::Probe).then_some(check.late_ms);
-    crate::event_at!(level, event = "probe", app = %target.app, process = %target.process, source, status = %status, latency_ms, outcome, error, current = %current, floor = %floor, late_ms, merged);
+    Event::Probe {
+        app: target.app.clone(),
+        process: target.process.clone(),
+        source: check.source,
+        status: probe.status,
+        latency_ms: probe.latency_ms() as u64,
+        outcome: probe.outcome,
+        error: probe.error.clone(),
+        current,
+        floor,
+        late_ms: (check.source == ProbeSource::Probe).then_some(check.late_ms),
+        merged: (merged > 1).then_some(merged as u64),
+    }
+    .emit(level);
 }

@@ -167,24 +167,15 @@ impl AppLoop {
             // A deploy or restart is starting: its errors are not an outage (yet).
             if t.said.deploy != Some(version) {
                 t.said.deploy = Some(version);
-                tracing::info!(
-                    event = "hold",
-                    app = %t.target.app,
-                    process = %t.target.process,
-                    reason = "deploy",
-                    quantity = current.unwrap_or(0),
-                    until = %until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    release = version,
-                    "unhealthy checks right after a release do not scale out"
-                );
-                self.history.record(hold_row(
-                    &t.target,
-                    now,
-                    HoldReason::Deploy,
-                    current.unwrap_or(0),
-                    Some(until),
-                    false,
-                ));
+                HoldNews {
+                    target: &t.target,
+                    reason: HoldReason::Deploy,
+                    quantity: Some(current.unwrap_or(0)),
+                    kept: current.unwrap_or(0),
+                    until: Some(until),
+                    release: Some(version),
+                }
+                .started(&self.history, now);
             }
             log_skip(&t.target, Skip::Deploy, current.unwrap_or(0), Wake::Check);
             t.last_probe = Some(probe);
