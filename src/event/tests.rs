@@ -4,7 +4,7 @@ use chrono::TimeZone;
 use tracing::Level;
 
 use super::*;
-use crate::logfmt::captured;
+use crate::logfmt::{captured, Line};
 
 /// The line `event` writes at `level`, without its `ts=` pair.
 fn written(event: &Event, level: Level) -> String {
