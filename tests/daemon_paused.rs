@@ -35,6 +35,27 @@ fn config(api: &FakeHeroku, pairs: &[(&str, &str)]) -> autoscale::config::Config
     autoscale::config::resolve(&Raw::from_pairs(all), &Env::default()).expect("a valid config")
 }
 
+/// The daemon running in the background on `clock`, until the sender says stop (SIGTERM).
+fn spawn(
+    config: autoscale::config::Config,
+    clock: Clock,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), autoscale::daemon::Fatal>>,
+) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(run_with(
+        config,
+        &[],
+        async move {
+            let _ = stopped.await;
+            "SIGTERM"
+        },
+        Clocks::one(clock),
+    ));
+    (stop, daemon)
+}
+
 /// Polls `cond` once a virtual second until true, at most `limit` of virtual time (a finer
 /// step would only cost wall time: nothing here happens between seconds).
 async fn until(what: &str, limit: Duration, cond: impl Fn() -> bool) {
@@ -186,16 +207,7 @@ async fn the_fail_safe_scales_out_at_once_and_back_in_after_calm_checks() {
     let origin = at("2026-12-07T12:00:00Z");
     let clock = Clock::virtual_at(origin);
     let started = Instant::now();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let daemon = tokio::spawn(run_with(
-        config,
-        &[],
-        async move {
-            let _ = stopped.await;
-            "SIGTERM"
-        },
-        Clocks::one(clock),
-    ));
+    let (stop, daemon) = spawn(config, clock);
     // Healthy for a while: checks every 3 minutes, nothing to change.
     until("two healthy checks", Duration::from_secs(900), || {
         logs.events("probe").len() >= 2
@@ -263,16 +275,7 @@ async fn a_quantity_set_by_hand_is_held_over_an_edge_told_to_a_human_and_then_re
     let origin = at("2026-12-07T05:00:00Z");
     let clock = Clock::virtual_at(origin);
     let started = Instant::now();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let daemon = tokio::spawn(run_with(
-        config,
-        &[],
-        async move {
-            let _ = stopped.await;
-            "SIGTERM"
-        },
-        Clocks::one(clock),
-    ));
+    let (stop, daemon) = spawn(config, clock);
     // 06:00: someone runs `heroku ps:scale web=5`.
     clock.sleep_until(at("2026-12-07T06:00:00Z")).await;
     api.set_quantity("shop", "web", 5);
@@ -359,16 +362,7 @@ async fn an_edge_during_another_app_s_slow_startup_is_on_time() {
     let origin = at("2026-12-07T21:59:55Z");
     let clock = Clock::virtual_at(origin);
     let started = Instant::now();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let daemon = tokio::spawn(run_with(
-        config,
-        &[],
-        async move {
-            let _ = stopped.await;
-            "SIGTERM"
-        },
-        Clocks::one(clock),
-    ));
+    let (stop, daemon) = spawn(config, clock);
     until("alpha's edge", Duration::from_secs(900), || {
         api.patches()
             .iter()
@@ -421,16 +415,7 @@ async fn a_future_updated_at_holds_for_the_manual_hold_from_now_only() {
     );
     let origin = at("2026-12-07T08:00:00Z");
     let clock = Clock::virtual_at(origin);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let daemon = tokio::spawn(run_with(
-        config,
-        &[],
-        async move {
-            let _ = stopped.await;
-            "SIGTERM"
-        },
-        Clocks::one(clock),
-    ));
+    let (stop, daemon) = spawn(config, clock);
     until("the startup scale", Duration::from_secs(60), || {
         !api.patches().is_empty()
     })
