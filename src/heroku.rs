@@ -26,6 +26,8 @@ use crate::event::Event;
 
 /// The media type that pins Heroku's API to version 3.
 pub const ACCEPT_V3: &str = "application/vnd.heroku+json; version=3";
+/// The variant the Heroku CLI asks for when it creates a log session for a Fir app.
+pub const ACCEPT_V3_SDK: &str = "application/vnd.heroku+json; version=3.sdk";
 pub use crate::http::USER_AGENT;
 use crate::http::{error_chain, transport_kind};
 /// The largest API answer read: a formation list or an app is a few KB; anything near this is
@@ -93,6 +95,34 @@ pub struct App {
     pub id: String,
     pub name: String,
     pub web_url: Option<String>,
+    /// `{"id": ..., "name": "cedar" | "fir"}`; absent in older answers (then Cedar).
+    #[serde(default)]
+    pub generation: Option<AppGeneration>,
+}
+
+/// The app's `generation` object.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct AppGeneration {
+    pub name: String,
+}
+
+/// Heroku's platform generation of an app: Cedar (Logplex, `web.1`) or Fir (Kubernetes,
+/// `web-6f9d8c7b5-x2k4q`, log streams that end after about 15 minutes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Generation {
+    #[default]
+    Cedar,
+    Fir,
+}
+
+impl App {
+    /// The app's generation; an answer without one (or an unknown name) is Cedar's.
+    pub fn generation(&self) -> Generation {
+        match &self.generation {
+            Some(g) if g.name.eq_ignore_ascii_case("fir") => Generation::Fir,
+            _ => Generation::Cedar,
+        }
+    }
 }
 
 /// The account the token belongs to (`GET /account`): proves the token works.
@@ -518,12 +548,35 @@ impl Client {
         Ok(Listing::Fresh { list, etag })
     }
 
-    /// `POST /apps/{app}/log-sessions` for the router's lines, tailing: what `heroku logs
-    /// --tail --source heroku --dyno router` asks for.
-    pub async fn log_session(&self, app: &str) -> Result<LogSession, ApiError> {
+    /// `POST /apps/{app}/log-sessions` for the router's lines, tailing.
+    ///
+    /// - Cedar: what `heroku logs --tail --source heroku --dyno router` asks for, in the v3
+    ///   schema's words (`{"source": "heroku", "dyno_name": "router", "tail": true}`).
+    /// - Fir: what the Heroku CLI sends for a Fir app (`version=3.sdk`, body `{source, dyno,
+    ///   type}`, every Fir session tails). No filter is set: Fir names Heroku's own lines
+    ///   `heroku-router`, `heroku-api`, … and a filter that matched none of them would read as
+    ///   an app without traffic; the parser keeps the router's lines and counts the rest.
+    pub async fn log_session(
+        &self,
+        app: &str,
+        generation: Generation,
+    ) -> Result<LogSession, ApiError> {
         let path = format!("/apps/{}/log-sessions", segment(app));
-        let body = serde_json::json!({ "source": "heroku", "dyno_name": "router", "tail": true });
-        self.call(Method::POST, &path, Some(body)).await
+        match generation {
+            Generation::Cedar => {
+                let body =
+                    serde_json::json!({ "source": "heroku", "dyno_name": "router", "tail": true });
+                self.call(Method::POST, &path, Some(body)).await
+            }
+            Generation::Fir => {
+                let mut headers = HeaderMap::new();
+                headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_V3_SDK));
+                let answer = self
+                    .send(Method::POST, &path, Some(serde_json::json!({})), headers)
+                    .await?;
+                decode(&Method::POST, &path, &answer.body)
+            }
+        }
     }
 
     /// `PATCH /apps/{app}/formation/{process}` with `{"quantity": N}`.

@@ -37,9 +37,15 @@ struct Setup {
 }
 
 async fn setup(extra: &str) -> Setup {
+    setup_with(extra, |_| {}).await
+}
+
+/// [`setup`], with `prepare` run on the fake API before the loop and the stream start.
+async fn setup_with(extra: &str, prepare: impl FnOnce(&FakeHeroku)) -> Setup {
     let api = FakeHeroku::start(KEY).await.unwrap();
     api.add_app("shop", None);
     api.add_formation("shop", "web", 1, "Standard-1X");
+    prepare(&api);
     api.set_updated_at("shop", "web", at("2026-11-29T00:00:00Z"));
     let toml = format!(
         "[[target]]\napp = \"shop\"\nschedule = \"00:00=1\"\nmax = 6\ncheck_url = \"off\"\nscale_in_after = 3\n{extra}"
@@ -486,5 +492,105 @@ async fn a_plain_http_session_url_to_another_host_is_not_opened() {
         .events("traffic_stream")
         .iter()
         .any(|l| l.get("reason") == Some("connect")));
+    s.stop().await;
+}
+
+/// A Fir app: its generation read once, its sessions created as the Heroku CLI creates a Fir
+/// app's (`version=3.sdk`, `{source, dyno, type}`), its Server-Sent Events of `heroku-router`
+/// lines with pod-named dynos read, and each session replaced before Fir ends it (15 minutes)
+/// without losing or doubling a minute.
+#[tokio::test(start_paused = true)]
+async fn a_fir_app_s_sessions_are_renewed_before_they_end_without_losing_a_minute() {
+    let logs = Captured::default();
+    let _guard = logs.install("info");
+    let s = setup_with("concurrency = 2\nutilization = 0.5\n", |api| {
+        api.set_fir("shop", Duration::from_secs(15 * 60));
+    })
+    .await;
+    until("the stream", Duration::from_secs(5), || {
+        s.api.logplex().sessions() == 1
+    })
+    .await;
+    let _load = s
+        .api
+        .logplex()
+        .feed("shop")
+        .load(s.clock, 600, 400, vec![], 2);
+    // 46 minutes: three renewals (at 14, 28 and 42 minutes).
+    tokio::time::sleep(Duration::from_secs(46 * 60)).await;
+    assert_eq!(s.quantity(), 4, "{}", logs.text());
+    let requests = s.api.requests();
+    let sessions: Vec<_> = requests
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/apps/shop/log-sessions")
+        .collect();
+    assert_eq!(sessions.len(), 4, "{sessions:?}");
+    for r in &sessions {
+        assert_eq!(
+            r.header("accept"),
+            Some("application/vnd.heroku+json; version=3.sdk")
+        );
+        assert_eq!(r.body, "{}");
+        assert_eq!(r.status, 201);
+    }
+    let app_reads = requests
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == "/apps/shop")
+        .count();
+    assert_eq!(app_reads, 1);
+    assert_eq!(s.api.logplex().sessions(), 4);
+    let renewed = logs
+        .events("traffic_stream")
+        .into_iter()
+        .filter(|l| l.get("state") == Some("connected") && l.get("reason") == Some("renewed"))
+        .count();
+    assert_eq!(renewed, 3, "{}", logs.text());
+    let warned: Vec<_> = logs
+        .events("traffic_stream")
+        .into_iter()
+        .filter(|l| l.get("level") != Some("info"))
+        .collect();
+    assert!(warned.is_empty(), "{warned:?}");
+    // Every whole minute has its 600 requests, from 2 dynos named like Fir's pods: none lost
+    // to a renewal, none counted twice.
+    let minutes = logs.events("traffic");
+    assert!(minutes.len() >= 44, "{}", minutes.len());
+    for m in &minutes[1..minutes.len() - 1] {
+        assert_eq!(
+            (m.get("requests"), m.get("dynos"), m.get("process")),
+            (Some("600"), Some("2"), Some("web")),
+            "{m:?}"
+        );
+    }
+    s.stop().await;
+}
+
+/// A Fir stream that ends by itself after living its length has expired: a new session at
+/// once, said at info level, and no minute read as a lost stream.
+#[tokio::test(start_paused = true)]
+async fn a_fir_stream_that_expires_is_replaced_at_once_and_quietly() {
+    let logs = Captured::default();
+    let _guard = logs.install("info");
+    let s = setup_with("", |api| {
+        api.set_fir("shop", Duration::from_secs(11 * 60));
+    })
+    .await;
+    let _load = s
+        .api
+        .logplex()
+        .feed("shop")
+        .load(s.clock, 60, 100, vec![], 1);
+    tokio::time::sleep(Duration::from_secs(25 * 60)).await;
+    assert_eq!(s.api.logplex().sessions(), 3, "{}", logs.text());
+    let stream = logs.events("traffic_stream");
+    let expired: Vec<_> = stream
+        .iter()
+        .filter(|l| l.get("reason") == Some("expired"))
+        .collect();
+    assert_eq!(expired.len(), 2, "{}", logs.text());
+    assert!(
+        stream.iter().all(|l| l.get("level") == Some("info")),
+        "{stream:?}"
+    );
     s.stop().await;
 }

@@ -11,9 +11,13 @@
 //! leaves the rest in the socket, where Logplex drops what a slow tail cannot take — so the
 //! figures are a sample, never a count to bill on.
 //!
-//! - A refused session (403/404/422: an app on Heroku's Fir generation has no log sessions)
-//!   turns traffic off for the app: one warning, `event=traffic_stream state=off`, and the
-//!   session is asked for again at most once an hour.
+//! - The app's generation (`GET /apps/{app}`, once) says how to ask: Cedar's session in the v3
+//!   schema's words; Fir's as the Heroku CLI asks for it (`version=3.sdk`). A Fir session ends
+//!   after about 15 minutes: at [`FIR_RENEW`] a new one is opened while the old one is still
+//!   read, so no minute is lost (`event=traffic_stream state=connected reason=renewed`); one
+//!   that ends by itself after [`FIR_MIN_LIFE`] has expired and is replaced at once, quietly.
+//! - A refused session (403/404/422) turns traffic off for the app: one warning,
+//!   `event=traffic_stream state=off`, and the session is asked for again at most once an hour.
 //! - Network errors and 5xx are retried with backoff up to 5 minutes; a stream that ends or
 //!   stalls (nothing for 30 minutes) is opened again, lines already seen are skipped. Silence is
 //!   normal for a quiet app at night, and each new session is an API call, so a silent stream
@@ -30,7 +34,7 @@ use tracing::Level;
 use crate::clock::Clock;
 use crate::daemon::app::{AppHandle, TrafficState};
 use crate::event::{Event, StreamState};
-use crate::heroku::{ApiError, Client};
+use crate::heroku::{ApiError, Client, Generation};
 use crate::history::{HistoryHandle, TrafficRow};
 use crate::traffic::minute::{Minute, StreamAggregator};
 use crate::traffic::router::{parse_line, Parsed};
@@ -47,6 +51,15 @@ pub const KEEPALIVE: Duration = Duration::from_secs(60);
 pub const REFUSED_RETRY: Duration = Duration::from_secs(3600);
 /// Longest wait between attempts after network errors or 5xx.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// A Fir session is replaced by a new one this long after it opened: Fir ends its sessions
+/// after about 15 minutes (the Heroku CLI opens a new one at 15).
+pub const FIR_RENEW: Duration = Duration::from_secs(14 * 60);
+/// After a renewal, the old stream is still read this long: what it holds that the new one
+/// does not is kept, what both carry is counted once.
+pub const RENEW_DRAIN: Duration = Duration::from_secs(2);
+/// A Fir stream that ends after at least this long has expired (not lost): a new session is
+/// opened at once and said at info level.
+pub const FIR_MIN_LIFE: Duration = Duration::from_secs(10 * 60);
 /// What the stream asks for: events, as the Heroku CLI's EventSource does; plain lines too.
 pub const ACCEPT: &str = "text/event-stream, text/plain;q=0.9";
 /// Longest line kept; a longer one is garbage.
@@ -79,10 +92,40 @@ pub struct TrafficStream {
     pub history: HistoryHandle,
 }
 
-/// How reading one session ended.
+/// How reading a stream stopped.
 enum Ended {
     Cancelled,
     Lost(&'static str),
+    /// The deadline given to [`TrafficStream::pump`] passed (the stream is still open).
+    Deadline,
+}
+
+/// What asking for a new stream gave.
+enum Connect {
+    Open(Box<Open>),
+    /// Nothing to read: wait this long, then ask again (already said why).
+    Wait(Duration),
+    Cancelled,
+}
+
+/// An open stream and where its reading stands.
+struct Open {
+    response: reqwest::Response,
+    /// Server-Sent Events (by the response's content type), or plain lines.
+    sse: Option<SseDecoder>,
+    buffer: Vec<u8>,
+    /// Inside a line longer than MAX_LINE: skipped up to its end.
+    skipping: bool,
+}
+
+/// What one app's stream keeps across its sessions.
+struct Reading {
+    aggregator: StreamAggregator,
+    /// The latest router line's timestamp (at most [`MAX_SKEW`] ahead of our clock).
+    last_seen: Option<DateTime<Utc>>,
+    counts: Counts,
+    /// The first minute this stream watched whole, since it last connected.
+    watched_from: DateTime<Utc>,
 }
 
 /// The client every stream reads its session with.
@@ -102,140 +145,215 @@ pub fn stream_client() -> reqwest::Client {
 impl TrafficStream {
     /// Streams until `cancel`.
     pub async fn run(self, cancel: CancellationToken) {
-        let http = self.http.clone();
-        let mut aggregator = StreamAggregator::new(GRACE, self.clock.now());
+        let now = self.clock.now();
+        let mut reading = Reading {
+            aggregator: StreamAggregator::new(GRACE, now),
+            last_seen: None,
+            counts: Counts::default(),
+            watched_from: now,
+        };
         let mut backoff = Duration::from_secs(1);
-        let mut last_seen: Option<DateTime<Utc>> = None;
-        let mut counts = Counts::default();
+        // Asked once; again after a failed answer.
+        let mut generation: Option<Generation> = None;
         loop {
-            let session = tokio::select! {
-                _ = cancel.cancelled() => return,
-                s = self.client.log_session(&self.app) => s,
+            let gen = match generation {
+                Some(g) => g,
+                None => match self.generation(&cancel).await {
+                    Some(Ok(g)) => *generation.insert(g),
+                    // Cedar's session is tried; the app is read again before the next one.
+                    Some(Err(())) => Generation::Cedar,
+                    None => return,
+                },
             };
-            let wait = match session {
-                Ok(session) if !may_fetch(&session.logplex_url) => {
-                    // The session's URL carries its token: never fetched in clear text over a
-                    // network, and never printed.
-                    self.say(
-                        StreamState::Off,
-                        "insecure",
-                        None,
-                        "the log session's URL is not https (plain http only to this machine): traffic is off for this app; asked again in an hour",
-                    );
-                    REFUSED_RETRY
-                }
-                Ok(session) => {
-                    let started = Instant::now();
-                    let ended = self
-                        .read(
-                            &http,
-                            &session.logplex_url,
-                            &mut aggregator,
-                            &mut last_seen,
-                            &mut counts,
-                            &cancel,
-                        )
-                        .await;
-                    let reason = match ended {
-                        Ended::Cancelled => return,
-                        Ended::Lost(reason) => reason,
-                    };
-                    self.handle.traffic_state(TrafficState::Away);
-                    Event::TrafficStream {
-                        app: self.app.clone(),
-                        state: StreamState::Lost,
-                        reason: Some(reason.to_owned()),
-                        status: None,
-                        lines: Some(counts.lines),
-                        router: Some(counts.router),
-                        garbage: Some(counts.garbage),
-                        late: Some(aggregator.stats().late),
-                        message: Some(
-                            "the router log stream ended; opening a new session".to_owned(),
-                        ),
+            let mut current = match self.connect(gen, &mut backoff, &cancel).await {
+                Connect::Open(open) => open,
+                Connect::Cancelled => return,
+                Connect::Wait(wait) => {
+                    if self.away(wait, &mut reading, &cancel).await {
+                        continue;
                     }
-                    .emit(Level::WARN);
-                    // Lines a new session repeats are skipped.
-                    if let Some(t) = last_seen {
-                        aggregator.skip_through(t);
-                    }
-                    if started.elapsed() > Duration::from_secs(60) {
-                        backoff = Duration::from_secs(1);
-                    }
-                    next_backoff(&mut backoff)
-                }
-                Err(e) if is_refusal(&e) => {
-                    self.say(
-                        StreamState::Off,
-                        "refused",
-                        Some(e.status().unwrap_or(0)),
-                        e.message(),
-                    );
-                    REFUSED_RETRY
-                }
-                Err(e) if e.is_cancelled() => return,
-                Err(e) => {
-                    e.log(Level::WARN);
-                    self.say(
-                        StreamState::Lost,
-                        "session",
-                        Some(e.status().unwrap_or(0)),
-                        e.message(),
-                    );
-                    next_backoff(&mut backoff)
+                    return;
                 }
             };
-            // Minutes still close on time while the stream is away.
-            let until = Instant::now() + wait;
-            loop {
-                let tick = (Instant::now() + Duration::from_secs(1)).min(until);
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    _ = tokio::time::sleep_until(tick) => {}
+            self.connected(None);
+            // Minutes before this one were not watched: only those from here on say "no traffic".
+            reading.watched_from =
+                crate::traffic::minute::minute_of(self.clock.now()) + chrono::Duration::minutes(1);
+            let mut started = Instant::now();
+            // Fir ends a session after about 15 minutes: the next one is opened before.
+            let mut renew_at = (gen == Generation::Fir).then(|| started + FIR_RENEW);
+            let reason = loop {
+                match self
+                    .pump(&mut current, renew_at, &mut reading, &cancel)
+                    .await
+                {
+                    Ended::Cancelled => return,
+                    Ended::Lost(reason) => break reason,
+                    Ended::Deadline => match self.connect(gen, &mut backoff, &cancel).await {
+                        Connect::Cancelled => return,
+                        Connect::Open(next) => {
+                            // What the old stream still holds is read, then the new one takes
+                            // over; lines both carry are counted once.
+                            let drain = Some(Instant::now() + RENEW_DRAIN);
+                            if let Ended::Cancelled =
+                                self.pump(&mut current, drain, &mut reading, &cancel).await
+                            {
+                                return;
+                            }
+                            if let Some(t) = reading.last_seen {
+                                reading.aggregator.skip_through(t);
+                            }
+                            current = next;
+                            started = Instant::now();
+                            renew_at = Some(started + FIR_RENEW);
+                            self.connected(Some("renewed"));
+                        }
+                        // No new session now (already said why): the old one is read to its end.
+                        Connect::Wait(_) => renew_at = None,
+                    },
                 }
-                self.emit(aggregator.flush(self.clock.now()));
-                if Instant::now() >= until {
-                    break;
-                }
+            };
+            drop(current);
+            // A Fir session that lived its length and ended: a new one at once, said quietly.
+            let expired =
+                gen == Generation::Fir && reason == "ended" && started.elapsed() >= FIR_MIN_LIFE;
+            if !expired {
+                self.handle.traffic_state(TrafficState::Away);
+            }
+            Event::TrafficStream {
+                app: self.app.clone(),
+                state: StreamState::Lost,
+                reason: Some(if expired { "expired" } else { reason }.to_owned()),
+                status: None,
+                lines: Some(reading.counts.lines),
+                router: Some(reading.counts.router),
+                garbage: Some(reading.counts.garbage),
+                late: Some(reading.aggregator.stats().late),
+                message: Some("the router log stream ended; opening a new session".to_owned()),
+            }
+            .emit(if expired { Level::INFO } else { Level::WARN });
+            // Lines a new session repeats are skipped.
+            if let Some(t) = reading.last_seen {
+                reading.aggregator.skip_through(t);
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                backoff = Duration::from_secs(1);
+            }
+            if expired {
+                continue;
+            }
+            let wait = next_backoff(&mut backoff);
+            if !self.away(wait, &mut reading, &cancel).await {
+                return;
             }
         }
     }
 
-    /// Reads one session's stream until it ends, stalls, fails or the daemon stops.
-    async fn read(
+    /// The app's generation (`GET /apps/{app}`, one counted call); `Err` when unreadable (said),
+    /// `None` when cancelled.
+    async fn generation(&self, cancel: &CancellationToken) -> Option<Result<Generation, ()>> {
+        let answer = tokio::select! {
+            _ = cancel.cancelled() => return None,
+            a = self.client.app(&self.app) => a,
+        };
+        match answer {
+            Ok(app) => Some(Ok(app.generation())),
+            Err(e) if e.is_cancelled() => None,
+            Err(e) => {
+                e.log(Level::WARN);
+                Some(Err(()))
+            }
+        }
+    }
+
+    /// A new log session and its stream opened, or why not (said here).
+    async fn connect(
         &self,
-        http: &reqwest::Client,
-        url: &str,
-        aggregator: &mut StreamAggregator,
-        last_seen: &mut Option<DateTime<Utc>>,
-        counts: &mut Counts,
+        generation: Generation,
+        backoff: &mut Duration,
         cancel: &CancellationToken,
-    ) -> Ended {
+    ) -> Connect {
+        let session = tokio::select! {
+            _ = cancel.cancelled() => return Connect::Cancelled,
+            s = self.client.log_session(&self.app, generation) => s,
+        };
+        let session = match session {
+            Ok(session) if !may_fetch(&session.logplex_url) => {
+                // The session's URL carries its token: never fetched in clear text over a
+                // network, and never printed.
+                self.say(
+                    StreamState::Off,
+                    "insecure",
+                    None,
+                    "the log session's URL is not https (plain http only to this machine): traffic is off for this app; asked again in an hour",
+                );
+                return Connect::Wait(REFUSED_RETRY);
+            }
+            Ok(session) => session,
+            Err(e) if is_refusal(&e) => {
+                self.say(
+                    StreamState::Off,
+                    "refused",
+                    Some(e.status().unwrap_or(0)),
+                    e.message(),
+                );
+                return Connect::Wait(REFUSED_RETRY);
+            }
+            Err(e) if e.is_cancelled() => return Connect::Cancelled,
+            Err(e) => {
+                e.log(Level::WARN);
+                self.say(
+                    StreamState::Lost,
+                    "session",
+                    Some(e.status().unwrap_or(0)),
+                    e.message(),
+                );
+                return Connect::Wait(next_backoff(backoff));
+            }
+        };
         let response = tokio::select! {
-            _ = cancel.cancelled() => return Ended::Cancelled,
-            // Plain lines (Cedar) or Server-Sent Events (Fir, and what the CLI asks for): the
-            // response's content type says which.
+            _ = cancel.cancelled() => return Connect::Cancelled,
+            // Plain lines or Server-Sent Events (what the CLI asks for, and what Fir sends):
+            // the response's content type says which.
             r = tokio::time::timeout(
                 Duration::from_secs(30),
-                http.get(url).header("accept", ACCEPT).send(),
+                self.http.get(&session.logplex_url).header("accept", ACCEPT).send(),
             ) => r,
         };
-        let mut response = match response {
-            Ok(Ok(r)) if r.status().is_success() => r,
-            Ok(Ok(_)) => return Ended::Lost("refused"),
-            Ok(Err(_)) => return Ended::Lost("connect"),
-            Err(_) => return Ended::Lost("timeout"),
+        let (reason, status) = match response {
+            Ok(Ok(r)) if r.status().is_success() => {
+                let sse = r
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(is_event_stream)
+                    .then(|| SseDecoder::new(MAX_LINE));
+                return Connect::Open(Box::new(Open {
+                    response: r,
+                    sse,
+                    buffer: Vec::with_capacity(8192),
+                    skipping: false,
+                }));
+            }
+            Ok(Ok(r)) => ("refused", Some(r.status().as_u16())),
+            Ok(Err(_)) => ("connect", None),
+            Err(_) => ("timeout", None),
         };
-        let mut sse = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(is_event_stream)
-            .then(|| SseDecoder::new(MAX_LINE));
+        self.say(
+            StreamState::Lost,
+            reason,
+            status,
+            "the log session's stream did not open; asking for a new session",
+        );
+        Connect::Wait(next_backoff(backoff))
+    }
+
+    /// `event=traffic_stream state=connected` (`reason=renewed` when a new session took over).
+    fn connected(&self, reason: Option<&str>) {
         Event::TrafficStream {
             app: self.app.clone(),
             state: StreamState::Connected,
-            reason: None,
+            reason: reason.map(str::to_owned),
             status: None,
             lines: None,
             router: None,
@@ -244,12 +362,37 @@ impl TrafficStream {
             message: None,
         }
         .emit(Level::INFO);
-        // Minutes before this one were not watched: only those from here on say "no traffic".
-        let mut watched_from =
-            crate::traffic::minute::minute_of(self.clock.now()) + chrono::Duration::minutes(1);
-        let mut buffer: Vec<u8> = Vec::with_capacity(8192);
-        // Inside a line longer than MAX_LINE: skipped up to its end.
-        let mut skipping = false;
+    }
+
+    /// Waits `wait` without a stream, closing minutes on time; false when cancelled.
+    async fn away(
+        &self,
+        wait: Duration,
+        reading: &mut Reading,
+        cancel: &CancellationToken,
+    ) -> bool {
+        let until = Instant::now() + wait;
+        loop {
+            let tick = (Instant::now() + Duration::from_secs(1)).min(until);
+            tokio::select! {
+                _ = cancel.cancelled() => return false,
+                _ = tokio::time::sleep_until(tick) => {}
+            }
+            self.emit(reading.aggregator.flush(self.clock.now()));
+            if Instant::now() >= until {
+                return true;
+            }
+        }
+    }
+
+    /// Reads a stream until it ends, stalls, fails, `deadline` passes or the daemon stops.
+    async fn pump(
+        &self,
+        open: &mut Open,
+        deadline: Option<Instant>,
+        reading: &mut Reading,
+        cancel: &CancellationToken,
+    ) -> Ended {
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
         let mut idle_until = Instant::now() + IDLE;
         loop {
@@ -257,18 +400,19 @@ impl TrafficStream {
                 _ = cancel.cancelled() => return Ended::Cancelled,
                 _ = ticker.tick() => {
                     let now = self.clock.now();
-                    self.emit(aggregator.flush(now));
+                    self.emit(reading.aggregator.flush(now));
                     // The latest minute closed now (its end plus the grace passed), once a whole
                     // watched minute is.
                     let closed = crate::traffic::minute::minute_of(now - chrono::Duration::from_std(GRACE).unwrap_or_default()) - chrono::Duration::minutes(1);
-                    if closed >= watched_from {
+                    if closed >= reading.watched_from {
                         self.handle.traffic_state(TrafficState::Through(closed));
-                        watched_from = closed + chrono::Duration::minutes(1);
+                        reading.watched_from = closed + chrono::Duration::minutes(1);
                     }
                     continue;
                 }
+                _ = sleep_until_some(deadline) => return Ended::Deadline,
                 _ = tokio::time::sleep_until(idle_until) => return Ended::Lost("stalled"),
-                c = response.chunk() => c,
+                c = open.response.chunk() => c,
             };
             let bytes = match chunk {
                 Ok(Some(bytes)) => bytes,
@@ -280,50 +424,45 @@ impl TrafficStream {
             while let Some(end) = memchr::memchr(b'\n', rest) {
                 let (part, after) = rest.split_at(end);
                 rest = &after[1..];
-                if skipping {
-                    skipping = false;
-                    buffer.clear();
+                if open.skipping {
+                    open.skipping = false;
+                    open.buffer.clear();
                     continue;
                 }
-                if buffer.len() + part.len() > MAX_LINE {
-                    counts.garbage += 1;
-                    buffer.clear();
+                if open.buffer.len() + part.len() > MAX_LINE {
+                    reading.counts.garbage += 1;
+                    open.buffer.clear();
                     continue;
                 }
-                buffer.extend_from_slice(part);
-                match sse.as_mut() {
-                    None => self.line(&buffer, aggregator, last_seen, counts),
-                    Some(decoder) => match decoder.line(&String::from_utf8_lossy(&buffer)) {
+                open.buffer.extend_from_slice(part);
+                match open.sse.as_mut() {
+                    None => self.line(&open.buffer, reading),
+                    Some(decoder) => match decoder.line(&String::from_utf8_lossy(&open.buffer)) {
                         Sse::Event(lines) => {
                             for line in lines {
-                                self.line(line.as_bytes(), aggregator, last_seen, counts);
+                                self.line(line.as_bytes(), reading);
                             }
                         }
-                        Sse::TooLong => counts.garbage += 1,
+                        Sse::TooLong => reading.counts.garbage += 1,
                         Sse::Pending => {}
                     },
                 }
-                buffer.clear();
+                open.buffer.clear();
             }
-            if !skipping {
-                if buffer.len() + rest.len() > MAX_LINE {
-                    counts.garbage += 1;
-                    buffer.clear();
-                    skipping = true;
+            if !open.skipping {
+                if open.buffer.len() + rest.len() > MAX_LINE {
+                    reading.counts.garbage += 1;
+                    open.buffer.clear();
+                    open.skipping = true;
                 } else {
-                    buffer.extend_from_slice(rest);
+                    open.buffer.extend_from_slice(rest);
                 }
             }
         }
     }
 
-    fn line(
-        &self,
-        bytes: &[u8],
-        aggregator: &mut StreamAggregator,
-        last_seen: &mut Option<DateTime<Utc>>,
-        counts: &mut Counts,
-    ) {
+    fn line(&self, bytes: &[u8], reading: &mut Reading) {
+        let counts = &mut reading.counts;
         counts.lines += 1;
         let text = String::from_utf8_lossy(bytes);
         match parse_line(text.trim_end_matches('\r')) {
@@ -332,8 +471,12 @@ impl TrafficStream {
             }
             Parsed::Router(line) => {
                 counts.router += 1;
-                *last_seen = Some(last_seen.map_or(line.timestamp, |t| t.max(line.timestamp)));
-                aggregator.add(&self.app, &line);
+                reading.last_seen = Some(
+                    reading
+                        .last_seen
+                        .map_or(line.timestamp, |t| t.max(line.timestamp)),
+                );
+                reading.aggregator.add(&self.app, &line);
             }
             Parsed::NotRouter => counts.other += 1,
             Parsed::Garbage => counts.garbage += 1,
@@ -362,6 +505,14 @@ impl TrafficStream {
             self.history.record(TrafficRow::of_minute(&minute));
             self.handle.traffic(minute);
         }
+    }
+}
+
+/// Sleeps until `deadline`; forever without one.
+async fn sleep_until_some(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -74,6 +74,8 @@ struct FakeApp {
     name: String,
     web_url: Option<String>,
     created_at: String,
+    /// Runs on Heroku's Fir generation (else Cedar).
+    fir: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -211,7 +213,25 @@ impl FakeHeroku {
             name: name.to_owned(),
             web_url: web_url.map(str::to_owned),
             created_at: now_iso(),
+            fir: false,
         });
+    }
+
+    /// Moves an app to Heroku's Fir generation: its `generation` says `fir`, its log sessions
+    /// are created the way the CLI asks for Fir's (`version=3.sdk`, `{source, dyno, type}`),
+    /// and its streams are Server-Sent Events of Fir-style lines that end after `lifetime`.
+    pub fn set_fir(&self, app: &str, lifetime: std::time::Duration) {
+        if let Some(a) = self
+            .inner
+            .lock()
+            .unwrap()
+            .apps
+            .iter_mut()
+            .find(|a| a.name == app)
+        {
+            a.fir = true;
+        }
+        self.logplex.set_fir(app, lifetime);
     }
 
     /// Adds a process type to an app, at `quantity` dynos of `size` (e.g. "Standard-1X", "Eco").

@@ -49,6 +49,10 @@ struct Shared {
     sse: Mutex<std::collections::HashSet<String>>,
     /// The Accept header of every stream request, in order.
     accepts: Mutex<Vec<String>>,
+    /// Apps on Fir, and how long each of their streams lasts.
+    fir: Mutex<HashMap<String, Duration>>,
+    /// Fir sessions already streamed: a session is read once, then answers 404.
+    used: Mutex<std::collections::HashSet<String>>,
 }
 
 /// The running Logplex. Dropping it stops the server.
@@ -80,6 +84,8 @@ impl Logplex {
             lines: AtomicU64::new(0),
             sse: Mutex::new(std::collections::HashSet::new()),
             accepts: Mutex::new(Vec::new()),
+            fir: Mutex::new(HashMap::new()),
+            used: Mutex::new(std::collections::HashSet::new()),
         });
         let router = Router::new()
             .route("/sessions/{app}/{id}", get(stream))
@@ -129,6 +135,18 @@ impl Logplex {
         }
     }
 
+    /// This app's streams from now on are Fir's: Server-Sent Events of Fir-style router lines
+    /// (`heroku-router`, pod-named dynos), each ending after `lifetime`, each session readable
+    /// once (again: 404, as a timed-out Fir stream answers).
+    pub fn set_fir(&self, app: &str, lifetime: Duration) {
+        self.set_sse(app, true);
+        self.shared
+            .fir
+            .lock()
+            .unwrap()
+            .insert(app.to_owned(), lifetime);
+    }
+
     /// The `Accept` header of every stream request so far.
     pub fn accepts(&self) -> Vec<String> {
         self.shared.accepts.lock().unwrap().clone()
@@ -157,9 +175,14 @@ fn sender(shared: &Shared, app: &str) -> broadcast::Sender<String> {
 
 async fn stream(
     State(shared): State<Arc<Shared>>,
-    Path((app, _id)): Path<(String, String)>,
+    Path((app, id)): Path<(String, String)>,
     headers: axum::http::HeaderMap,
 ) -> Response {
+    let lifetime = shared.fir.lock().unwrap().get(&app).copied();
+    if lifetime.is_some() && !shared.used.lock().unwrap().insert(id) {
+        return (StatusCode::NOT_FOUND, "session expired").into_response();
+    }
+    let ends = lifetime.map(|l| tokio::time::Instant::now() + l);
     shared.sessions.fetch_add(1, Ordering::SeqCst);
     let accept = headers
         .get("accept")
@@ -187,7 +210,15 @@ async fn stream(
                 }
                 _ => {}
             }
-            let line = match rx.recv().await {
+            let received = match ends {
+                Some(at) => tokio::select! {
+                    _ = tokio::time::sleep_until(at) => return None,
+                    r = rx.recv() => r,
+                },
+                None => rx.recv().await,
+            };
+            let line = match received {
+                Ok(line) if ends.is_some() => fir_line(&line),
                 Ok(line) => line,
                 Err(broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(broadcast::error::RecvError::Closed) => return None,
@@ -222,6 +253,23 @@ async fn stream(
         Body::from_stream(body),
     )
         .into_response()
+}
+
+/// A Cedar router line as Fir logs it: `heroku-router` for `heroku[router]`, and dynos named
+/// after their pods (`web.2` → `web-6f9d8c7b5-x0002`).
+pub fn fir_line(line: &str) -> String {
+    let line = line.replacen(" heroku[router]: ", " heroku-router[web]: ", 1);
+    match line.split_once(" dyno=") {
+        Some((head, tail)) => {
+            let (dyno, rest) = tail.split_once(' ').unwrap_or((tail, ""));
+            let pod = match dyno.split_once('.') {
+                Some((process, n)) => format!("{process}-6f9d8c7b5-x{:0>4}", n),
+                None => dyno.to_owned(),
+            };
+            format!("{head} dyno={pod} {rest}")
+        }
+        None => line,
+    }
 }
 
 /// Where an app's router lines go. Cheap to clone.
@@ -374,5 +422,36 @@ mod tests {
             assert_eq!(parsed.status, Some(r.status));
             assert_eq!(parsed.service_ms, Some(r.service_ms));
         }
+    }
+
+    #[test]
+    fn fir_lines_are_router_lines_of_pod_named_dynos() {
+        let at: DateTime<Utc> = "2026-11-30T14:03:00.123456Z".parse().unwrap();
+        let ok = Request {
+            service_ms: 87,
+            status: 200,
+            code: None,
+        };
+        let line = fir_line(&router_line("shop", at, 12, ok));
+        assert!(line.contains(" heroku-router[web]: "), "{line}");
+        let Parsed::Router(parsed) = parse_line(&line) else {
+            panic!("not read back: {line}");
+        };
+        assert_eq!(
+            (parsed.dyno, parsed.process()),
+            ("web-6f9d8c7b5-x0012", "web")
+        );
+        assert_eq!(parsed.service_ms, Some(87));
+        // A router error without a dyno stays without one.
+        let h13 = Request {
+            service_ms: 0,
+            status: 503,
+            code: Some("H13"),
+        };
+        let line = fir_line(&router_line("shop", at, 1, h13));
+        let Parsed::Router(parsed) = parse_line(&line) else {
+            panic!("H13 not read back");
+        };
+        assert_eq!((parsed.dyno, parsed.status), ("", Some(503)));
     }
 }

@@ -322,7 +322,7 @@ fn classify_sourced<'a>(
     process: &str,
     message: &'a str,
 ) -> Record<'a> {
-    if source == "heroku" && process == "router" {
+    if router::is_router(source, process) {
         return match router::parse_message(ts, message) {
             Some(record) => Record::Router(record),
             None => Record::Garbage,

@@ -71,13 +71,40 @@ pub struct RouterLine<'a> {
 impl<'a> RouterLine<'a> {
     /// The process type that served the request: `web` for `web.2`. A line without a dyno counts
     /// as `web`, the only process type Heroku's router sends requests to.
+    ///
+    /// Fir names its dynos after Kubernetes pods, `TYPE-HASH-SUFFIX` (`web-6f9d8c7b5-x2k4q`):
+    /// the type is what comes before the last two parts.
     pub fn process(&self) -> &'a str {
         match self.dyno.split_once('.') {
             Some((process, _)) if !process.is_empty() => process,
             _ if self.dyno.is_empty() => "web",
-            _ => self.dyno,
+            _ => fir_process(self.dyno).unwrap_or(self.dyno),
         }
     }
+}
+
+/// The process type of a Fir dyno name (`web-6f9d8c7b5-x2k4q` → `web`): a pod name's
+/// ReplicaSet hash (1 to 10 lowercase letters or digits) and its 5-character suffix after the
+/// type. `None` for any other shape.
+pub fn fir_process(dyno: &str) -> Option<&str> {
+    let mut parts = dyno.rsplitn(3, '-');
+    let suffix = parts.next()?;
+    let hash = parts.next()?;
+    let process = parts.next()?;
+    let pod_part = |s: &str, len: std::ops::RangeInclusive<usize>| {
+        len.contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    (pod_part(suffix, 5..=5) && pod_part(hash, 1..=10) && !process.is_empty()).then_some(process)
+}
+
+/// Whether a line's `source[process]` is Heroku's router: `heroku[router]` on Cedar; on Fir,
+/// where Heroku's own components are named with a `heroku-` prefix, `heroku-router[…]` or
+/// `heroku[heroku-router]`.
+pub fn is_router(source: &str, process: &str) -> bool {
+    source == "heroku-router"
+        || (source == "heroku" && (process == "router" || process == "heroku-router"))
 }
 
 /// What a `heroku logs` line turned out to be.
@@ -95,7 +122,7 @@ pub fn parse_line(line: &str) -> Parsed<'_> {
     let Some(prefix) = split_prefix(line) else {
         return Parsed::Garbage;
     };
-    if prefix.source != "heroku" || prefix.process != "router" {
+    if !is_router(prefix.source, prefix.process) {
         return Parsed::NotRouter;
     }
     match parse_message(prefix.timestamp, prefix.message) {
@@ -939,5 +966,51 @@ mod tests {
             parse_timestamp("2026-01-01T00:00:00.5-01:30"),
             Some(ts("2026-01-01T01:30:00.5Z"))
         );
+    }
+
+    #[test]
+    fn fir_router_lines_and_dyno_names_are_read() {
+        let message = "at=info method=GET path=/ host=shop.example.com dyno=web-6f9d8c7b5-x2k4q connect=0ms service=12ms status=200 bytes=5";
+        for prefix in [
+            "heroku-router[web]",
+            "heroku[heroku-router]",
+            "heroku[router]",
+        ] {
+            let line = format!("2026-11-30T14:03:00Z {prefix}: {message}");
+            let r = router(&line);
+            assert_eq!(
+                (r.dyno, r.process()),
+                ("web-6f9d8c7b5-x2k4q", "web"),
+                "{prefix}"
+            );
+        }
+        for prefix in [
+            "heroku-runtime[web]",
+            "heroku[api]",
+            "app[heroku-router]",
+            "heroku-routers[web]",
+        ] {
+            let line = format!("2026-11-30T14:03:00Z {prefix}: {message}");
+            assert_eq!(parse_line(&line), Parsed::NotRouter, "{prefix}");
+        }
+        for (dyno, process) in [
+            ("web-6f9d8c7b5-x2k4q", Some("web")),
+            ("worker-7d4b9c-abcde", Some("worker")),
+            ("api-v2-6f9d8c7b5-x2k4q", Some("api-v2")),
+            ("web-1-a2345", Some("web")),
+            ("web-6f9d8c7b5a-x2k4q", Some("web")),
+            // A hash longer than a ReplicaSet's, a suffix not of 5, capitals, empty parts.
+            ("web-6f9d8c7b5ab-x2k4q", None),
+            ("web-6f9d8c7b5-x2k4", None),
+            ("web-6f9d8c7b5-x2k4qq", None),
+            ("web-6F9d8c7b5-x2k4q", None),
+            ("web-6f9d8c7b5-X2k4q", None),
+            ("-6f9d8c7b5-x2k4q", None),
+            ("web--x2k4q", None),
+            ("web-x2k4q", None),
+            ("web", None),
+        ] {
+            assert_eq!(fir_process(dyno), process, "{dyno}");
+        }
     }
 }

@@ -223,7 +223,11 @@ fn app_json(app: &FakeApp) -> Value {
         "buildpack_provided_description": "Ruby",
         "build_stack": { "id": "69bee368-352b-4bd0-9b7c-819d860a2588", "name": "heroku-24" },
         "created_at": app.created_at,
-        "generation": { "id": "17bc5d1d-5a08-47a2-ae04-8bd4e8f2ad54", "name": "cedar" },
+        "generation": if app.fir {
+            json!({ "id": "7a5e2d9c-4b1f-4c8e-9f0a-3d6b8e1c2f47", "name": "fir" })
+        } else {
+            json!({ "id": "17bc5d1d-5a08-47a2-ae04-8bd4e8f2ad54", "name": "cedar" })
+        },
         "git_url": format!("https://git.heroku.com/{}.git", app.name),
         "id": app.id,
         "internal_routing": null,
@@ -571,11 +575,14 @@ async fn not_found_route() -> Response {
     )
 }
 
-/// `POST /apps/{app}/log-sessions` with `{"source": "heroku", "dyno_name": "router", "tail":
-/// true}`: a session whose `logplex_url` streams the app's router lines.
+/// `POST /apps/{app}/log-sessions`: a session whose `logplex_url` streams the app's lines.
+/// Cedar takes the v3 schema's `{source, dyno_name, lines, tail}`; a Fir app takes what the
+/// Heroku CLI sends it (`Accept: application/vnd.heroku+json; version=3.sdk`, `{source, dyno,
+/// type}`) and refuses Cedar's `dyno_name`/`lines`/`tail`.
 async fn log_session_create(
     State(inner): State<Shared>,
     Path(app): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let mut guard = inner.lock().unwrap();
@@ -587,16 +594,31 @@ async fn log_session_create(
         );
     };
     let params: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let valid = params.is_object()
-        && params.get("tail").is_none_or(Value::is_boolean)
-        && params.get("dyno_name").is_none_or(Value::is_string)
-        && params.get("source").is_none_or(Value::is_string);
+    let string_or_absent = |k: &str| params.get(k).is_none_or(Value::is_string);
+    let valid = if a.fir {
+        let sdk = headers
+            .get("accept")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("version=3.sdk"));
+        sdk && params.as_object().is_some_and(|o| {
+            o.keys()
+                .all(|k| matches!(k.as_str(), "source" | "dyno" | "type"))
+        }) && ["source", "dyno", "type"]
+            .iter()
+            .all(|k| string_or_absent(k))
+    } else {
+        params.is_object()
+            && params.get("tail").is_none_or(Value::is_boolean)
+            && string_or_absent("dyno_name")
+            && string_or_absent("source")
+    };
     if !valid {
-        return error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_params",
-            "Invalid params: expected an object with source, dyno_name, lines, tail.",
-        );
+        let message = if a.fir {
+            "Invalid params: a Fir app's log session takes source, dyno and type (Accept: application/vnd.heroku+json; version=3.sdk)."
+        } else {
+            "Invalid params: expected an object with source, dyno_name, lines, tail."
+        };
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_params", message);
     }
     guard.serial += 1;
     let id = uuid_like(guard.serial);
