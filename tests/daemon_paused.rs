@@ -484,3 +484,70 @@ async fn a_schedule_firing_every_second_is_announced_as_over_the_budget() {
         .unwrap()
         .contains("more API calls than AUTOSCALE_API_BUDGET"));
 }
+
+/// Twenty apps with traffic on and a budget of 60 calls an hour: their log sessions are asked
+/// for one a minute (the budget's pace), not all at once (40 calls in 10 s before).
+#[tokio::test(start_paused = true)]
+async fn log_sessions_of_many_apps_are_spread_at_the_budget_s_pace() {
+    let logs = Captured::default();
+    let _guard = logs.install("info");
+    let api = FakeHeroku::start(KEY).await.unwrap();
+    let apps: Vec<String> = (0..20).map(|i| format!("app-{i:02}")).collect();
+    let mut file = String::from(
+        "[defaults]\ncheck_url = \"off\"\ntraffic = \"on\"\nmanual_hold = \"0\"\nschedule = \"00:00=1\"\n",
+    );
+    for app in &apps {
+        api.add_app(app, None);
+        api.add_formation(app, "web", 1, "Standard-1X");
+        api.set_updated_at(app, "web", at("2026-12-01T00:00:00Z"));
+        file.push_str(&format!("[[target]]\napp = \"{app}\"\n"));
+    }
+    let url = api.url();
+    let config = autoscale::config::resolve(
+        &Raw::from_pairs([
+            ("HEROKU_API_KEY", KEY),
+            ("HEROKU_API_URL", url.as_str()),
+            ("AUTOSCALE_CONFIG", file.as_str()),
+            ("AUTOSCALE_HISTORY", "off"),
+            ("AUTOSCALE_API_BUDGET", "60"),
+        ]),
+        &Env::default(),
+    )
+    .expect("a valid config");
+    let origin = at("2026-12-07T12:00:00Z");
+    let clock = Clock::virtual_at(origin);
+    let started = Instant::now();
+    let (stop, daemon) = spawn(config, clock);
+    let sessions = || -> Vec<autoscale::sim::Recorded> {
+        api.requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/log-sessions"))
+            .collect()
+    };
+    until("every app's session", Duration::from_secs(1500), || {
+        sessions().len() == 20
+    })
+    .await;
+    let times: Vec<DateTime<Utc>> = sessions()
+        .iter()
+        .map(|r| when(origin, started, r))
+        .collect();
+    assert!(
+        times[0] - origin < chrono::Duration::seconds(5),
+        "{times:?}"
+    );
+    for pair in times.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= chrono::Duration::seconds(59) && gap <= chrono::Duration::seconds(61),
+            "{times:?}"
+        );
+    }
+    // Every app got its own session, each asked once.
+    let mut asked: Vec<String> = sessions().iter().map(|r| r.path.clone()).collect();
+    asked.sort();
+    asked.dedup();
+    assert_eq!(asked.len(), 20);
+    let _ = stop.send(());
+    daemon.await.unwrap().unwrap();
+}

@@ -84,6 +84,8 @@ async fn setup_with(extra: &str, prepare: impl FnOnce(&FakeHeroku)) -> Setup {
         handle: handle.clone(),
         clock,
         history: autoscale::history::HistoryHandle::off(),
+        generation: None,
+        start_after: Duration::ZERO,
     };
     let tasks = vec![
         tokio::spawn(app.run(cancel.clone())),

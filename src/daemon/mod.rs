@@ -240,11 +240,13 @@ pub async fn run_with(
         starting.spawn(async move {
             let _permit = gate.acquire_owned().await;
             let began = clock.now();
-            let (app_loop, plans) = start_app(app_loop, ts.clone(), &client, &http).await?;
+            let (app_loop, plans, generation) =
+                start_app(app_loop, ts.clone(), &client, &http).await?;
             let started = Started {
                 app: app_loop.app().to_owned(),
                 handle: app_loop.handle(),
                 all_disabled: app_loop.all_disabled(),
+                generation,
             };
             tasks.spawn(app_loop.run(cancel));
             edges.arm(Arc::new(ts), began, started.handle.clone()).await;
@@ -299,6 +301,10 @@ pub async fn run_with(
     let total = targets.len();
     let permits = Arc::new(Semaphore::new(config.check_concurrency));
     let mut k = 0usize;
+    // Streams open one after another, no faster than the budget's average pace (its calls
+    // spread over the hour): 20 apps on a budget of 60 an hour take 20 minutes, not 10 s.
+    let stream_spacing = Duration::from_secs_f64(3600.0 / f64::from(config.api_budget.max(1)));
+    let mut streams = 0u32;
     for (started, plans) in loops {
         let handle = started.handle;
         let app_targets: Vec<Target> = targets
@@ -334,7 +340,10 @@ pub async fn run_with(
                 handle: handle.clone(),
                 clock: clocks.traffic,
                 history: history.handle.clone(),
+                generation: started.generation,
+                start_after: stream_spacing * streams,
             };
+            streams += 1;
             tasks.spawn(stream.run(cancel.clone()));
         }
     }

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::event::Event;
+use crate::heroku::Generation;
 
 /// The targets by app, in the order the apps first appear.
 pub(super) fn group_by_app(targets: &[Target]) -> BTreeMap<usize, Vec<Target>> {
@@ -49,14 +50,19 @@ pub(super) async fn start_app(
     targets: Vec<Target>,
     client: &Client,
     http: &reqwest::Client,
-) -> Result<(AppLoop, Vec<CheckPlan>), Refused> {
+) -> Result<(AppLoop, Vec<CheckPlan>, Option<Generation>), Refused> {
     let needs_app = targets.iter().any(|t| t.check.url == CheckUrl::FromApp);
+    // The app's generation, when the app was read anyway (its stream need not ask again).
+    let mut generation = None;
     let plans: Vec<CheckPlan> = if needs_app {
         match client.app(app_loop.app()).await {
-            Ok(app) => targets
-                .iter()
-                .map(|t| CheckPlan::from_web_url(t, app.web_url.as_deref(), http))
-                .collect(),
+            Ok(app) => {
+                generation = Some(app.generation());
+                targets
+                    .iter()
+                    .map(|t| CheckPlan::from_web_url(t, app.web_url.as_deref(), http))
+                    .collect()
+            }
             Err(e) if e.status() == Some(401) => return Err(Refused(e)),
             Err(e) if matches!(e.status(), Some(403 | 404)) => {
                 e.log(Level::ERROR);
@@ -86,7 +92,7 @@ pub(super) async fn start_app(
     if !app_loop.all_disabled() {
         app_loop.startup().await?;
     }
-    Ok((app_loop, plans))
+    Ok((app_loop, plans, generation))
 }
 
 /// An app whose startup is done and whose loop runs.
@@ -94,6 +100,8 @@ pub(super) struct Started {
     pub(super) app: String,
     pub(super) handle: crate::daemon::app::AppHandle,
     pub(super) all_disabled: bool,
+    /// The app's generation, when startup read the app.
+    pub(super) generation: Option<Generation>,
 }
 
 /// A startup refusal no retry can fix: logged, told to a human (within a short grace), exit 1.

@@ -90,6 +90,11 @@ pub struct TrafficStream {
     pub clock: Clock,
     /// Every minute is kept there too ([`HistoryHandle::off`] when there is no history).
     pub history: HistoryHandle,
+    /// The app's generation when already known (startup read the app); else asked once.
+    pub generation: Option<Generation>,
+    /// The first session is asked for this long after the start: many apps' streams are spread
+    /// within the API budget, not opened all at once.
+    pub start_after: Duration,
 }
 
 /// How reading a stream stopped.
@@ -153,8 +158,12 @@ impl TrafficStream {
             watched_from: now,
         };
         let mut backoff = Duration::from_secs(1);
-        // Asked once; again after a failed answer.
-        let mut generation: Option<Generation> = None;
+        // Asked once (unless startup knew it); again after a failed answer.
+        let mut generation = self.generation;
+        if !self.start_after.is_zero() && !self.away(self.start_after, &mut reading, &cancel).await
+        {
+            return;
+        }
         loop {
             let gen = match generation {
                 Some(g) => g,
