@@ -65,5 +65,6 @@ pub mod replay;
 pub mod report;
 pub mod schedule;
 pub mod sim;
+pub mod size;
 pub mod steps;
 pub mod traffic;

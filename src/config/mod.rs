@@ -34,7 +34,7 @@ use crate::http::is_loopback_host;
 use crate::notify::NotifyConfig;
 use crate::policy::Thresholds;
 pub use crate::probe::{CheckSettings, CheckUrl};
-use crate::schedule::Schedule;
+use crate::schedule::{Schedule, ScheduleError};
 pub use field::unknown_variables;
 use field::Field;
 pub use file::Source;
@@ -432,8 +432,15 @@ pub fn target_sharing(
     let schedule = schedule(get(SCHEDULE).as_ref(), tz)?;
     let holiday_schedule = match get(HOLIDAY_SCHEDULE) {
         None => crate::calendar::default_holiday_schedule(&schedule),
-        Some(v) => crate::calendar::holiday_schedule(Some(v.trimmed()), &schedule)
-            .map_err(|e| v.err(e.to_string(), "00:00=1; 10:00=2; 18:00=1"))?,
+        Some(v) => {
+            crate::calendar::holiday_schedule(Some(v.trimmed()), &schedule).map_err(|e| {
+                let example = match e {
+                    ScheduleError::Entry { size: true, .. } => e.example(),
+                    _ => "00:00=1; 10:00=2; 18:00=1",
+                };
+                values::schedule_error(&v, e.to_string(), &e, example)
+            })?
+        }
     };
     let holidays = match get(HOLIDAYS) {
         Some(v) if !v.trimmed().is_empty() => {
