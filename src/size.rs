@@ -170,6 +170,31 @@ impl Size {
         self.0.name
     }
 
+    /// The name as Heroku's formation answers it: `Standard-1X`, `Performance-L-RAM`, `Eco`;
+    /// Fir's names stay lower-case (`dyno-2c-4gb`).
+    pub fn heroku_name(self) -> String {
+        if self.0.generation == Generation::Fir {
+            return self.0.name.to_owned();
+        }
+        let part = |p: &str| {
+            let word = p.len() >= 3 && p.bytes().all(|b| b.is_ascii_alphabetic()) && p != "ram";
+            if word {
+                let mut c = p.chars();
+                c.next()
+                    .map(|first| first.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            } else {
+                p.to_ascii_uppercase()
+            }
+        };
+        self.0
+            .name
+            .split('-')
+            .map(part)
+            .collect::<Vec<_>>()
+            .join("-")
+    }
+
     /// Whether Heroku runs at most one dyno of this size per process type (Eco, Basic).
     pub fn single_dyno(self) -> bool {
         self.0.single
@@ -245,6 +270,24 @@ mod tests {
         assert!(!s.is("standard-2x"));
         assert_eq!(s, Size::parse("standard-1x").unwrap());
         assert_ne!(s, Size::parse("standard-2x").unwrap());
+    }
+
+    #[test]
+    fn heroku_spells_cedar_names_capitalised() {
+        let spelled = |name: &str| Size::parse(name).unwrap().heroku_name();
+        assert_eq!(spelled("eco"), "Eco");
+        assert_eq!(spelled("basic"), "Basic");
+        assert_eq!(spelled("standard-1x"), "Standard-1X");
+        assert_eq!(spelled("performance-m"), "Performance-M");
+        assert_eq!(spelled("performance-l-ram"), "Performance-L-RAM");
+        assert_eq!(spelled("performance-2xl"), "Performance-2XL");
+        assert_eq!(spelled("private-memory-xl"), "Private-Memory-XL");
+        assert_eq!(spelled("shield-s"), "Shield-S");
+        assert_eq!(spelled("dyno-2c-4gb"), "dyno-2c-4gb");
+        for spec in SIZES {
+            let size = Size(spec);
+            assert_eq!(Size::parse(&size.heroku_name()), Ok(size));
+        }
     }
 
     #[test]

@@ -49,7 +49,7 @@ async fn reads_the_app_and_the_formation_of_the_process_not_the_first() {
 #[tokio::test]
 async fn scale_sends_the_exact_patch() {
     let w = World::new(1).await;
-    let f = client(&w, KEY).scale(APP, "web", 4).await.unwrap();
+    let f = client(&w, KEY).scale(APP, "web", 4, None).await.unwrap();
     assert_eq!(f.quantity, 4);
     assert_eq!(w.quantity(), 4);
     assert_eq!(w.api.requests().len(), 1);
@@ -82,7 +82,7 @@ async fn client_errors_are_decoded_and_not_retried() {
         None,
         Fault::Invalid("Cannot update to more than 1 Free size dynos per process type.".into()),
     );
-    let e = c.scale(APP, "web", 2).await.unwrap_err();
+    let e = c.scale(APP, "web", 2, None).await.unwrap_err();
     assert_eq!((e.status(), e.attempts()), (Some(422), 1));
     assert!(!e.is_retryable());
     assert_eq!(
