@@ -60,6 +60,7 @@ pub mod notify;
 pub mod output;
 pub mod plan;
 pub mod policy;
+pub mod price;
 pub mod probe;
 pub mod replay;
 pub mod report;

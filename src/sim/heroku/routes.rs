@@ -454,7 +454,7 @@ async fn formation_update(
     };
     let size = match requested_size(parsed.as_ref().and_then(|v| v.get("size"))) {
         Ok(size) => size,
-        Err(refusal) => return refusal,
+        Err(message) => return error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_params", &message),
     };
     let mut guard = inner.lock().unwrap();
     let inner = &mut *guard;
@@ -487,22 +487,20 @@ async fn formation_update(
 }
 
 /// A PATCH's `size`, as Heroku spells it in the formation; absent keeps the formation's.
-/// Like Heroku, any case is accepted and an unknown size is refused.
-fn requested_size(size: Option<&Value>) -> Result<Option<String>, Response> {
+/// Like Heroku, any case is accepted and an unknown size is refused (422 `invalid_params`).
+fn requested_size(size: Option<&Value>) -> Result<Option<String>, String> {
     let Some(size) = size else {
         return Ok(None);
     };
-    let refusal =
-        |message: &str| error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_params", message);
-    let Some(name) = size.as_str() else {
-        return Err(refusal("Invalid params: size must be a string."));
+    let message = match size.as_str().map(crate::size::Size::parse) {
+        Some(Ok(size)) => return Ok(Some(size.heroku_name())),
+        Some(Err(e)) => format!(
+            "Couldn't find that dyno size: {}. Run heroku ps:type to see the sizes available.",
+            e.name
+        ),
+        None => "Invalid params: size must be a string.".to_owned(),
     };
-    match crate::size::Size::parse(name) {
-        Ok(size) => Ok(Some(size.heroku_name())),
-        Err(_) => Err(refusal(&format!(
-            "Couldn't find that dyno size: {name}. Run heroku ps:type to see the sizes available."
-        ))),
-    }
+    Err(message)
 }
 
 /// Heroku refuses more than one Eco or Basic (or retired Free or Hobby) dyno per process type.
@@ -561,7 +559,9 @@ async fn formation_batch_update(
     for (process, quantity, size) in &updates {
         let size = match requested_size(*size) {
             Ok(size) => size,
-            Err(refusal) => return refusal,
+            Err(message) => {
+                return error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_params", &message)
+            }
         };
         let Some((_, f)) = inner
             .formations
