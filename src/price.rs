@@ -85,6 +85,15 @@ pub fn week(schedule: &Schedule, from: DateTime<Utc>, max: u32) -> Option<Week> 
     })
 }
 
+/// The list price of an average dyno-hour of the 7 days from `from` of `schedule`: its week's
+/// cost over its dyno-hours (a schedule of Performance-M by day and Standard-1X by night costs
+/// between the two). None when it names no size or runs no dyno.
+pub fn average_hourly(schedule: &Schedule, from: DateTime<Utc>) -> Option<f64> {
+    let hours = schedule.dyno_hours_per_week(from);
+    let week = week(schedule, from, 0)?;
+    (hours > 0.0).then(|| (week.cost / hours * 10_000.0).round() / 10_000.0)
+}
+
 /// The sizes each of `edges` changes to: `Some(size)` where an edge names a size other than the
 /// one in force before it (Heroku then restarts every dyno of the type), None elsewhere.
 /// `before` is the size in force before the first edge, when known.
@@ -179,6 +188,21 @@ mod tests {
         let w = week(&s, from, 2).unwrap();
         assert!(close(w.cost, 2.0 * 96.0 * 50.0 / 720.0), "{w:?}");
         assert_eq!(week(&s, DateTime::<Utc>::MAX_UTC, 2), None);
+    }
+
+    #[test]
+    fn an_average_dyno_hour_weighs_each_size_by_its_hours() {
+        let s = Schedule::parse("07:00=3:performance-m; 22:00=1:standard-1x", UTC).unwrap();
+        let day: f64 = 45.0 * 250.0 / 720.0 + 9.0 * 25.0 / 720.0;
+        let want = ((day / 54.0) * 10_000.0).round() / 10_000.0;
+        assert_eq!(average_hourly(&s, t(1, 0)), Some(want));
+        assert_eq!(want, 0.2951);
+        let one = Schedule::parse("00:00=2:standard-2x", UTC).unwrap();
+        assert_eq!(average_hourly(&one, t(1, 0)), Some(0.0694));
+        let none = Schedule::parse("07:00=3; 22:00=1", UTC).unwrap();
+        assert_eq!(average_hourly(&none, t(1, 0)), None);
+        let zero = Schedule::parse("00:00=0:performance-m", UTC).unwrap();
+        assert_eq!(average_hourly(&zero, t(1, 0)), None);
     }
 
     #[test]
