@@ -181,6 +181,16 @@ mod tests {
     }
 
     #[test]
+    fn an_edge_at_the_end_of_the_week_is_the_next_week_s() {
+        // Performance-L fires exactly 7 days after `from`: not this week's, its price unused.
+        let s = Schedule::parse("00:00=1:standard-1x; 0 0 8 12 *=2:performance-l", UTC).unwrap();
+        let w = week(&s, t(1, 0), 2).unwrap();
+        assert_eq!(w.sizes, vec![size("standard-1x")]);
+        assert!(close(w.cost, 168.0 * 25.0 / 720.0), "{w:?}");
+        assert!(close(w.at_peak, 2.0 * 168.0 * 25.0 / 720.0), "{w:?}");
+    }
+
+    #[test]
     fn a_yearly_entry_lapses_as_the_floor_does() {
         // Fired Jan 1: counts 8 days, then nothing is in force.
         let s = Schedule::parse("0 0 1 1 *=2:standard-2x", UTC).unwrap();
