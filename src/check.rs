@@ -52,13 +52,6 @@ fn api_failure(e: &ApiError) -> String {
     }
 }
 
-/// Sizes that run at most one dyno per process type.
-fn single_dyno_size(size: &str) -> bool {
-    ["eco", "basic", "free", "hobby"]
-        .iter()
-        .any(|s| size.eq_ignore_ascii_case(s))
-}
-
 /// Runs every check that does not depend on a failed one; returns the exit code (0 or 1).
 /// Configuration errors (2) are the caller's.
 pub async fn run(config: &Config, warnings: &[String]) -> u8 {
@@ -370,7 +363,7 @@ fn check_formation(report: &mut Report, t: &Target, list: &Result<Vec<Formation>
             f.process, f.quantity, f.size, t.thresholds.max
         ),
     );
-    if single_dyno_size(&f.size) && t.thresholds.max > 1 {
+    if crate::size::single_dyno(&f.size) && t.thresholds.max > 1 {
         report.line(
             Status::Warn,
             "formation",

@@ -30,6 +30,7 @@ pub const ACCEPT_V3: &str = "application/vnd.heroku+json; version=3";
 pub const ACCEPT_V3_SDK: &str = "application/vnd.heroku+json; version=3.sdk";
 pub use crate::http::USER_AGENT;
 use crate::http::{error_chain, transport_kind};
+use crate::size::Size;
 /// The largest API answer read: a formation list or an app is a few KB; anything near this is
 /// not Heroku, and reading it whole would let a broken proxy grow our memory without bound.
 pub const API_BODY_CAP: usize = 1 << 20;
@@ -425,6 +426,9 @@ pub struct Update {
     #[serde(rename = "type")]
     pub process: String,
     pub quantity: u32,
+    /// A new dyno size (Heroku restarts the type's dynos); None keeps the formation's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<&'static str>,
 }
 
 /// The shared client.
@@ -585,14 +589,19 @@ impl Client {
         app: &str,
         process: &str,
         quantity: u32,
+        size: Option<Size>,
     ) -> Result<Formation, ApiError> {
         let path = format!("/apps/{}/formation/{}", segment(app), segment(process));
-        let body = serde_json::json!({ "quantity": quantity });
+        let body = match size {
+            Some(size) => serde_json::json!({ "quantity": quantity, "size": size.name() }),
+            None => serde_json::json!({ "quantity": quantity }),
+        };
         self.call(Method::PATCH, &path, Some(body)).await
     }
 
     /// Several process types of one app in one call: `PATCH /apps/{app}/formation` with
-    /// `{"updates": [{"type": "web", "quantity": N}, ...]}`. Answers the updated formations.
+    /// `{"updates": [{"type": "web", "quantity": N, "size": "performance-m"}, ...]}` (`size`
+    /// only where it changes). Answers the updated formations.
     pub async fn scale_batch(
         &self,
         app: &str,

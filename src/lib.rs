@@ -5,7 +5,9 @@
 //! Layout — measure → decide → apply, one loop per app owning its targets' state:
 //! - [`config`]: every setting (env var, flag, file key), validated into [`config::Target`]s;
 //!   the file of many targets; sharding over clock dynos.
-//! - [`schedule`]: pure; parses `WHEN=QUANTITY`, `floor(at)`, next edges, dyno-hours.
+//! - [`schedule`]: pure; parses `WHEN=QUANTITY[:SIZE]`, `floor(at)`, next edges, dyno-hours.
+//! - [`size`]: pure; Heroku's dyno sizes and list prices; [`price`]: pure; a schedule's week
+//!   at those prices.
 //! - [`calendar`]: holidays (dates, ranges, iCalendar feeds) and the calendar that switches
 //!   between the normal and the holiday schedule; pure but for [`calendar::feed`].
 //! - [`probe`]: measure; requests the app once and classifies the answer.
@@ -60,10 +62,12 @@ pub mod notify;
 pub mod output;
 pub mod plan;
 pub mod policy;
+pub mod price;
 pub mod probe;
 pub mod replay;
 pub mod report;
 pub mod schedule;
 pub mod sim;
+pub mod size;
 pub mod steps;
 pub mod traffic;

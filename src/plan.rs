@@ -3,6 +3,10 @@
 //! Savings are measured against the schedule's peak all week — what a team runs without a
 //! schedule — not against AUTOSCALE_MAX (the fail-safe's ceiling, shown separately): measuring
 //! against max would flatter the schedule.
+//!
+//! Costs: at `--price` per dyno-hour, or else at Heroku's list prices for the sizes the
+//! schedule names ([`crate::price`]). An edge that changes the size is marked: Heroku restarts
+//! every dyno of the process type then.
 
 use std::fmt::Write as _;
 
@@ -47,6 +51,9 @@ pub struct TargetPlan {
     pub max: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost: Option<Cost>,
+    /// The list prices the cost is at (without `--price`): each size the week runs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub list_prices: Vec<SizePrice>,
     pub warnings: Vec<String>,
     /// The schedule used on holidays.
     pub holiday_schedule: String,
@@ -68,15 +75,27 @@ pub struct Cost {
     pub saved_per_month: f64,
 }
 
+/// A size and Heroku's list price of its dyno-hour.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SizePrice {
+    pub size: String,
+    pub per_dyno_hour: f64,
+}
+
 impl Cost {
     fn new(price: f64, hours: f64, at_peak: f64, at_max: f64) -> Cost {
+        Cost::of_week(price * hours, price * at_peak, price * at_max)
+    }
+
+    /// From a week's money: the schedule's, at its peak, at max.
+    fn of_week(week: f64, at_peak: f64, at_max: f64) -> Cost {
         Cost {
-            per_week: round2(price * hours),
-            per_month: round2(price * hours * WEEKS_PER_MONTH),
-            per_week_at_peak: round2(price * at_peak),
-            per_month_at_peak: round2(price * at_peak * WEEKS_PER_MONTH),
-            per_week_at_max: round2(price * at_max),
-            saved_per_month: round2(price * (at_peak - hours) * WEEKS_PER_MONTH),
+            per_week: round2(week),
+            per_month: round2(week * WEEKS_PER_MONTH),
+            per_week_at_peak: round2(at_peak),
+            per_month_at_peak: round2(at_peak * WEEKS_PER_MONTH),
+            per_week_at_max: round2(at_max),
+            saved_per_month: round2((at_peak - week) * WEEKS_PER_MONTH),
         }
     }
 }
@@ -103,6 +122,11 @@ pub struct PlanEdge {
     pub entry: String,
     /// Set on a holiday (a holiday schedule's entry or a holiday's start).
     pub holiday: bool,
+    /// The dyno size the edge names (None keeps the size that runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// The edge changes the size: Heroku restarts every dyno of the process type.
+    pub size_change: bool,
 }
 
 /// Upcoming holidays listed.
@@ -134,10 +158,14 @@ fn target_plan(target: &Target, at: DateTime<Utc>, n: usize, price: Option<f64>)
     let calendar = target.calendar();
     let tz = schedule.tz();
     let local = tz != chrono_tz::UTC;
-    let next = calendar
-        .next_edges(at, n)
+    let edges = calendar.next_edges(at, n);
+    let named: Vec<_> = edges.iter().map(|e| e.size).collect();
+    let before = calendar.floor(at).and_then(|e| e.size);
+    let changes = crate::price::size_changes(before, &named);
+    let next = edges
         .into_iter()
-        .map(|e| PlanEdge {
+        .zip(changes)
+        .map(|(e, change)| PlanEdge {
             at: utc(e.at),
             quantity: e.quantity,
             local: local.then(|| e.at.with_timezone(&tz).to_rfc3339()),
@@ -151,6 +179,8 @@ fn target_plan(target: &Target, at: DateTime<Utc>, n: usize, price: Option<f64>)
                 EdgeKind::HolidayEnd => "holiday ends".to_owned(),
             },
             holiday: e.holiday(),
+            size: e.size.map(|s| s.name().to_owned()),
+            size_change: change.is_some(),
         })
         .collect();
     let holidays = calendar
@@ -164,6 +194,24 @@ fn target_plan(target: &Target, at: DateTime<Utc>, n: usize, price: Option<f64>)
     let peak = schedule.max_quantity();
     let at_peak = f64::from(peak) * 168.0;
     let at_max = f64::from(target.thresholds.max) * 168.0;
+    let list = match price {
+        Some(_) => None,
+        None => crate::price::week(schedule, at, target.thresholds.max),
+    };
+    let cost = match (price, &list) {
+        (Some(p), _) => Some(Cost::new(p, hours, at_peak, at_max)),
+        (None, Some(w)) => Some(Cost::of_week(w.cost, w.at_peak, w.at_max)),
+        (None, None) => None,
+    };
+    let list_prices = list.map_or_else(Vec::new, |w| {
+        w.sizes
+            .iter()
+            .map(|s| SizePrice {
+                size: s.name().to_owned(),
+                per_dyno_hour: (s.hourly() * 10_000.0).round() / 10_000.0,
+            })
+            .collect()
+    });
     TargetPlan {
         app: target.app.clone(),
         process: target.process.clone(),
@@ -178,7 +226,8 @@ fn target_plan(target: &Target, at: DateTime<Utc>, n: usize, price: Option<f64>)
         schedule: schedule.describe(),
         tz: tz.to_string(),
         max: target.thresholds.max,
-        cost: price.map(|p| Cost::new(p, hours, at_peak, at_max)),
+        cost,
+        list_prices,
         warnings: target.warnings.clone(),
         holiday_schedule: calendar.holiday_schedule().describe(),
         holidays,
@@ -224,12 +273,30 @@ pub fn plan(targets: &Targets, at: DateTime<Utc>, n: usize, price: Option<f64>) 
             dyno_hours_per_week_at_peak: round1(at_peak),
             dyno_hours_per_week_at_max: round1(at_max),
             saving_percent: percent(at_peak - hours, at_peak),
-            cost: price.map(|p| Cost::new(p, hours, at_peak, at_max)),
+            cost: match price {
+                Some(p) => Some(Cost::new(p, hours, at_peak, at_max)),
+                None => list_total(&plans),
+            },
         },
         single: (plans.len() == 1).then(|| plans[0].clone()),
         targets: plans,
         price_per_dyno_hour: price,
     }
+}
+
+/// Every target's list-price cost added up, when each has one.
+fn list_total(plans: &[TargetPlan]) -> Option<Cost> {
+    let costs: Option<Vec<Cost>> = plans.iter().map(|p| p.cost).collect();
+    let costs = costs.filter(|c| !c.is_empty())?;
+    let sum = |f: fn(&Cost) -> f64| round2(costs.iter().map(f).sum::<f64>());
+    Some(Cost {
+        per_week: sum(|c| c.per_week),
+        per_month: sum(|c| c.per_month),
+        per_week_at_peak: sum(|c| c.per_week_at_peak),
+        per_month_at_peak: sum(|c| c.per_month_at_peak),
+        per_week_at_max: sum(|c| c.per_week_at_max),
+        saved_per_month: sum(|c| c.saved_per_month),
+    })
 }
 
 /// The plan for a person.
@@ -257,10 +324,14 @@ pub fn render(plan: &Plan) -> String {
             total.saving_percent,
             total.dyno_hours_per_week_at_max,
         );
-        if let (Some(p), Some(c)) = (plan.price_per_dyno_hour, total.cost) {
+        if let Some(c) = total.cost {
+            let at = match plan.price_per_dyno_hour {
+                Some(p) => format!("at {p} per dyno-hour"),
+                None => "at Heroku's list prices".to_owned(),
+            };
             let _ = writeln!(
                 out,
-                "total cost at {p} per dyno-hour   {:.2} a month, {:.2} at the peaks: {:.2} a month saved",
+                "total cost {at}   {:.2} a month, {:.2} at the peaks: {:.2} a month saved",
                 c.per_month, c.per_month_at_peak, c.saved_per_month
             );
         }
@@ -294,9 +365,19 @@ fn render_target(out: &mut String, plan: &Plan, t: &TargetPlan) {
             .map(|l| format!("   {l}"))
             .unwrap_or_default();
         let mark = if e.holiday { "  (holiday)" } else { "" };
+        let size = e
+            .size
+            .as_deref()
+            .map(|s| format!(" {s}"))
+            .unwrap_or_default();
+        let change = if e.size_change {
+            format!("  (size change: Heroku restarts every {} dyno)", t.process)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "  {}  → {:>3}   {}{local}{mark}",
+            "  {}  → {:>3}{size}   {}{local}{mark}{change}",
             e.at, e.quantity, e.entry
         );
     }
@@ -314,10 +395,24 @@ fn render_target(out: &mut String, plan: &Plan, t: &TargetPlan) {
         t.max,
         t.dyno_hours_per_week_at_max,
     );
-    if let (Some(p), Some(c)) = (plan.price_per_dyno_hour, t.cost) {
+    if let Some(c) = t.cost {
+        let at = match plan.price_per_dyno_hour {
+            Some(p) => format!("at {p} per dyno-hour"),
+            None => {
+                let prices: Vec<String> = t
+                    .list_prices
+                    .iter()
+                    .map(|p| format!("{} {:.4}", p.size, p.per_dyno_hour))
+                    .collect();
+                format!(
+                    "at Heroku's list prices (USD per dyno-hour: {}; --price overrides)",
+                    prices.join(", ")
+                )
+            }
+        };
         let _ = writeln!(
             out,
-            "cost at {p} per dyno-hour   {:.2} a week ({:.2} a month), always at the peak {:.2} a week ({:.2} a month): {:.2} a month saved",
+            "cost {at}   {:.2} a week ({:.2} a month), always at the peak {:.2} a week ({:.2} a month): {:.2} a month saved",
             c.per_week, c.per_month, c.per_week_at_peak, c.per_month_at_peak, c.saved_per_month
         );
     }
@@ -484,5 +579,80 @@ mod tests {
             text.contains("total, 2 targets   581.0 dyno-hours"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn sizes_price_the_week_and_edges_that_change_one_are_marked() {
+        let at = "2026-12-01T06:59:00Z".parse().unwrap();
+        let t = targets(&[
+            (
+                SCHEDULE,
+                "07:00=3:Performance-M; 12:00=2; 22:00=1:standard-1x",
+            ),
+            (MAX, "4"),
+        ]);
+        let p = plan(&t, at, 4, None);
+        let tp = &p.targets[0];
+        let marks: Vec<(u32, Option<&str>, bool)> = tp
+            .next
+            .iter()
+            .map(|e| (e.quantity, e.size.as_deref(), e.size_change))
+            .collect();
+        assert_eq!(
+            marks,
+            [
+                (3, Some("performance-m"), true),
+                (2, None, false),
+                (1, Some("standard-1x"), true),
+                (3, Some("performance-m"), true),
+            ]
+        );
+        // 3 × 5 h + 2 × 10 h of Performance-M, 9 h of 1 Standard-1X, a day.
+        let week = 7.0 * ((15.0 + 20.0) * 250.0 + 9.0 * 25.0) / 720.0;
+        let c = tp.cost.unwrap();
+        assert_eq!(c.per_week, round2(week));
+        assert_eq!(c.per_week_at_peak, round2(3.0 * 168.0 * 250.0 / 720.0));
+        assert_eq!(c.per_week_at_max, round2(4.0 * 168.0 * 250.0 / 720.0));
+        assert_eq!(p.totals.cost.unwrap().per_week, c.per_week);
+        assert_eq!(
+            tp.list_prices,
+            [
+                SizePrice {
+                    size: "standard-1x".into(),
+                    per_dyno_hour: 0.0347
+                },
+                SizePrice {
+                    size: "performance-m".into(),
+                    per_dyno_hour: 0.3472
+                },
+            ]
+        );
+        let text = render(&p);
+        assert!(
+            text.contains(
+                "→   3 performance-m   07:00  (size change: Heroku restarts every web dyno)"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("→   2   12:00\n"), "{text}");
+        assert!(
+            text.contains("cost at Heroku's list prices (USD per dyno-hour: standard-1x 0.0347, performance-m 0.3472; --price overrides)"),
+            "{text}"
+        );
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["next"][0]["size"], "performance-m");
+        assert_eq!(json["next"][0]["size_change"], true);
+        assert!(json["next"][1].get("size").is_none());
+        // --price overrides the table.
+        let flat = plan(&t, at, 4, Some(0.1));
+        let hours = flat.targets[0].dyno_hours_per_week;
+        assert_eq!(flat.targets[0].cost.unwrap().per_week, round2(0.1 * hours));
+        assert!(flat.targets[0].list_prices.is_empty());
+        assert!(render(&flat).contains("cost at 0.1 per dyno-hour"));
+        // No size and no --price: no cost, as before.
+        let plain = plan(&targets(&[]), at, 4, None);
+        assert_eq!(plain.targets[0].cost, None);
+        assert_eq!(plain.totals.cost, None);
+        assert!(plain.targets[0].next.iter().all(|e| !e.size_change));
     }
 }

@@ -9,6 +9,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::probe::Outcome;
+use crate::size::Size;
 
 /// The limits one target is scaled within.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,6 +255,9 @@ pub struct View<'a> {
     pub hold: Option<Hold>,
     /// What the traffic asks for, when the target scales on load.
     pub load: Option<Load>,
+    /// The dyno size the latest edge names, when the formation runs another one. Only the
+    /// scale that carries out that edge sends it (Heroku restarts every dyno of the type).
+    pub size: Option<Size>,
 }
 
 /// What to do, and what the round changes in the target's memory.
@@ -264,6 +268,8 @@ pub struct Decision {
     pub handles_edge: bool,
     /// The hold ends (safety won: an unhealthy app scales out).
     pub ends_hold: bool,
+    /// The dyno size to send with the scale: only ever an edge's (see [`View::size`]).
+    pub size: Option<Size>,
 }
 
 impl Decision {
@@ -272,6 +278,7 @@ impl Decision {
             action,
             handles_edge: false,
             ends_hold: false,
+            size: None,
         }
     }
 
@@ -280,7 +287,13 @@ impl Decision {
             action,
             handles_edge: true,
             ends_hold: false,
+            size: None,
         }
+    }
+
+    /// The scale carries out an edge: it sends the edge's size, if the formation runs another.
+    fn sized(self, size: Option<Size>) -> Decision {
+        Decision { size, ..self }
     }
 }
 
@@ -293,7 +306,8 @@ impl Decision {
 /// 3. traffic that needs more than runs → that many at once (within the max);
 /// 4. a pending schedule edge applies its quantity (never below what the traffic needs) — a
 ///    scale-in only while the app is healthy (held while the latest check is unhealthy; at
-///    startup with checks on, after the first check);
+///    startup with checks on, after the first check) — and its size, when it names one the
+///    formation does not run (at the same quantity too: a size change alone);
 /// 5. below the floor → the floor;
 /// 6. calm above the floor → back down: scaling on load, to the most the traffic needed in
 ///    its last SCALE_IN_AFTER minutes once each needed less than runs; otherwise after a run of
@@ -325,6 +339,7 @@ pub fn decide(view: &View) -> Decision {
             },
             handles_edge: false,
             ends_hold: view.hold.is_some(),
+            size: None,
         };
     }
     let decision = follow_schedule(view);
@@ -343,6 +358,7 @@ fn follow_schedule(view: &View) -> Decision {
         limits,
         startup,
         load,
+        size,
         ..
     } = *view;
     // What the traffic needs, within the max; above what runs and above the schedule, it is
@@ -370,14 +386,24 @@ fn follow_schedule(view: &View) -> Decision {
     } else {
         Reason::Floor
     };
+    let edge_reason = if startup { up } else { Reason::Schedule };
     if view.edge_pending {
         return if current == floor {
-            Decision::edge(Action::Skip(Skip::AtTarget))
+            match size {
+                // The size alone changes.
+                Some(_) => Decision::edge(Action::Scale {
+                    to: current,
+                    reason: edge_reason,
+                })
+                .sized(size),
+                None => Decision::edge(Action::Skip(Skip::AtTarget)),
+            }
         } else if floor > current {
             Decision::edge(Action::Scale {
                 to: floor,
-                reason: if startup { up } else { Reason::Schedule },
+                reason: edge_reason,
             })
+            .sized(size)
         } else if streaks.last_unhealthy() {
             Decision::edge(Action::Skip(Skip::Unhealthy))
         } else if streaks.last.is_none() && view.checks_on {
@@ -388,8 +414,11 @@ fn follow_schedule(view: &View) -> Decision {
                 to: floor,
                 reason: Reason::Schedule,
             })
+            .sized(size)
         };
     }
+    // A scale-in edge held while the app was unhealthy is carried out below, with its size.
+    let held_size = size.filter(|_| streaks.held_scale_in);
     if current < floor {
         return Decision::just(Action::Scale {
             to: floor,
@@ -423,7 +452,8 @@ fn follow_schedule(view: &View) -> Decision {
             return Decision::just(Action::Scale {
                 to: floor,
                 reason: Reason::ScaleIn,
-            });
+            })
+            .sized(held_size);
         }
         // Without scale-in (AUTOSCALE_FAST=off) a held scale-in edge is done at the first
         // healthy check, or the app would stay at the maximum until the next edge.
@@ -434,7 +464,8 @@ fn follow_schedule(view: &View) -> Decision {
             return Decision::just(Action::Scale {
                 to: floor,
                 reason: Reason::Schedule,
-            });
+            })
+            .sized(held_size);
         }
         if startup {
             return Decision::just(Action::Skip(Skip::AboveFloor));
@@ -481,6 +512,7 @@ mod tests {
         startup: bool,
         hold: Option<u32>,
         load: Option<Load>,
+        size: Option<Size>,
     }
 
     const ROUND: Round = Round {
@@ -493,6 +525,7 @@ mod tests {
         startup: false,
         hold: None,
         load: None,
+        size: None,
     };
 
     fn run(r: &Round) -> Decision {
@@ -511,6 +544,7 @@ mod tests {
             startup: r.startup,
             hold: r.hold.map(|quantity| Hold { quantity, until }),
             load: r.load,
+            size: r.size,
         })
     }
 
@@ -818,6 +852,7 @@ mod tests {
                     action: scale(5, Reason::Down),
                     handles_edge: false,
                     ends_hold: true,
+                    size: None,
                 },
             ),
             (
@@ -1062,6 +1097,151 @@ mod tests {
         assert!(!s.last_unhealthy());
         assert!(streaks(&[Slow]).last_unhealthy());
         assert!(!Streaks::default().last_unhealthy());
+    }
+
+    fn perf_m() -> Option<Size> {
+        Some(Size::parse("performance-m").unwrap())
+    }
+
+    #[test]
+    fn an_edge_sends_its_size_with_its_quantity_or_alone() {
+        let edge = Round {
+            edge_pending: true,
+            size: perf_m(),
+            history: &[Fast],
+            ..ROUND
+        };
+        // Same quantity: the size alone changes (a PATCH to the quantity that runs).
+        let d = run(&Round { current: 2, ..edge });
+        assert_eq!(d.action, scale(2, Reason::Schedule));
+        assert_eq!((d.size, d.handles_edge), (perf_m(), true));
+        // Up and down.
+        let d = run(&Round { current: 1, ..edge });
+        assert_eq!((d.action, d.size), (scale(2, Reason::Schedule), perf_m()));
+        let d = run(&Round { current: 4, ..edge });
+        assert_eq!((d.action, d.size), (scale(2, Reason::Schedule), perf_m()));
+        // At startup, a missed edge's size goes too.
+        let d = run(&Round {
+            current: 1,
+            startup: true,
+            ..edge
+        });
+        assert_eq!((d.action, d.size), (scale(2, Reason::Startup), perf_m()));
+        let d = run(&Round {
+            current: 2,
+            startup: true,
+            ..edge
+        });
+        assert_eq!((d.action, d.size), (scale(2, Reason::Startup), perf_m()));
+        // The formation runs the size already: nothing to send (the caller leaves it None).
+        let d = run(&Round {
+            current: 2,
+            size: None,
+            ..edge
+        });
+        assert_eq!((d.action, d.size), (Action::Skip(Skip::AtTarget), None));
+        // A held scale-in edge keeps its size for the scale-in that carries it out.
+        let held = run(&Round {
+            current: 5,
+            history: &[Down],
+            ..edge
+        });
+        assert_eq!(
+            (held.action, held.size),
+            (Action::Skip(Skip::Unhealthy), None)
+        );
+        let mut s = streaks(&[Down]);
+        s.held_scale_in = true;
+        for _ in 0..3 {
+            s.record(Fast);
+        }
+        let later = Round {
+            current: 5,
+            edge_pending: false,
+            ..edge
+        };
+        let d = run_with(&later, &s);
+        assert_eq!((d.action, d.size), (scale(2, Reason::ScaleIn), perf_m()));
+        let no_scale_in = Thresholds {
+            scale_in_after: None,
+            ..LIMITS
+        };
+        let d = run_with(
+            &Round {
+                limits: no_scale_in,
+                ..later
+            },
+            &s,
+        );
+        assert_eq!((d.action, d.size), (scale(2, Reason::Schedule), perf_m()));
+        // A hold skips the edge, size and all.
+        let d = run(&Round {
+            current: 4,
+            hold: Some(4),
+            ..edge
+        });
+        assert_eq!((d.action, d.size), (Action::Skip(Skip::Hold), None));
+    }
+
+    #[test]
+    fn only_an_edge_changes_a_size() {
+        // Every round shape, with an edge naming a size the formation does not run: the
+        // fail-safe, load, the floor's heal and a calm scale-in without a held edge never send
+        // it; whatever sends it carries out an edge.
+        let histories: [&'static [Outcome]; 5] =
+            [&[], &[Down], &[Slow], &[Fast, Fast, Fast], &[Ok]];
+        let loads = [None, load(5, None), load(1, Some(1)), load(3, Some(2))];
+        let mut sent = 0;
+        for current in 0..=6 {
+            for floor in [None, Some(0), Some(2), Some(4)] {
+                for edge_pending in [false, true] {
+                    for history in histories {
+                        for startup in [false, true] {
+                            for hold in [None, Some(3)] {
+                                for load in loads {
+                                    let r = Round {
+                                        current,
+                                        floor,
+                                        edge_pending,
+                                        history,
+                                        startup,
+                                        hold,
+                                        load,
+                                        size: perf_m(),
+                                        ..ROUND
+                                    };
+                                    let d = run(&r);
+                                    if d.size.is_none() {
+                                        continue;
+                                    }
+                                    sent += 1;
+                                    let Action::Scale { reason, .. } = d.action else {
+                                        panic!("a size without a scale: {d:?}");
+                                    };
+                                    assert!(
+                                        matches!(reason, Reason::Schedule | Reason::Startup),
+                                        "{reason} sent a size"
+                                    );
+                                    assert!(d.handles_edge, "{d:?}");
+                                    let plain = run(&Round { size: None, ..r });
+                                    if plain.action != Action::Skip(Skip::AtTarget) {
+                                        assert_eq!(plain.action, d.action);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(sent > 50, "{sent}");
+        // Without a size nothing ever carries one.
+        let d = run(&Round {
+            edge_pending: true,
+            current: 1,
+            ..ROUND
+        });
+        assert_eq!(d.size, None);
     }
 
     #[test]

@@ -4,8 +4,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use autoscale::heroku::{ApiError, ApiKey, Client, Retry};
+use autoscale::heroku::{ApiError, ApiKey, Client, Retry, Update};
 use autoscale::sim::Fault;
+use autoscale::size::Size;
 use common::*;
 use tokio_util::sync::CancellationToken;
 
@@ -49,11 +50,80 @@ async fn reads_the_app_and_the_formation_of_the_process_not_the_first() {
 #[tokio::test]
 async fn scale_sends_the_exact_patch() {
     let w = World::new(1).await;
-    let f = client(&w, KEY).scale(APP, "web", 4).await.unwrap();
+    let f = client(&w, KEY).scale(APP, "web", 4, None).await.unwrap();
     assert_eq!(f.quantity, 4);
     assert_eq!(w.quantity(), 4);
     assert_eq!(w.api.requests().len(), 1);
     assert_scale_request(&w.api.requests()[0], 4);
+}
+
+#[tokio::test]
+async fn a_size_goes_into_the_patch_single_and_batch_and_heroku_checks_it() {
+    let w = World::new(1).await;
+    let c = client(&w, KEY);
+    let size = |name: &str| Size::parse(name).unwrap();
+    let f = c
+        .scale(APP, "web", 3, Some(size("performance-m")))
+        .await
+        .unwrap();
+    assert_eq!((f.quantity, f.size.as_str()), (3, "Performance-M"));
+    let body: serde_json::Value = serde_json::from_str(&w.api.patches()[0].body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"quantity":3,"size":"performance-m"})
+    );
+    let updates = [
+        Update {
+            process: "web".into(),
+            quantity: 1,
+            size: Some("standard-1x"),
+        },
+        Update {
+            process: "worker".into(),
+            quantity: 2,
+            size: None,
+        },
+    ];
+    let list = c.scale_batch(APP, &updates).await.unwrap();
+    let body: serde_json::Value = serde_json::from_str(&w.api.patches()[1].body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"updates":[{"type":"web","quantity":1,"size":"standard-1x"},{"type":"worker","quantity":2}]})
+    );
+    let sizes: Vec<(&str, u32, &str)> = list
+        .iter()
+        .map(|f| (f.process.as_str(), f.quantity, f.size.as_str()))
+        .collect();
+    assert_eq!(
+        sizes,
+        [("web", 1, "Standard-1X"), ("worker", 2, "Standard-1X")]
+    );
+    // Eco and Basic run one dyno per process type: refused as Heroku does, nothing changed.
+    let e = c.scale(APP, "web", 2, Some(size("eco"))).await.unwrap_err();
+    assert_eq!(e.status(), Some(422));
+    assert_eq!(
+        e.message(),
+        "Cannot update to more than 1 Eco size dynos per process type."
+    );
+    let basic = [Update {
+        process: "worker".into(),
+        quantity: 3,
+        size: Some("basic"),
+    }];
+    let e = c.scale_batch(APP, &basic).await.unwrap_err();
+    assert_eq!(e.status(), Some(422));
+    assert!(e.message().contains("more than 1 Basic size"), "{e}");
+    assert_eq!(w.api.size(APP, "web").as_deref(), Some("Standard-1X"));
+    assert_eq!(w.api.quantity(APP, "worker"), Some(2));
+    // An unknown size (only a hand-made request can send one) is refused too.
+    let typo = [Update {
+        process: "web".into(),
+        quantity: 1,
+        size: Some("performance-q"),
+    }];
+    let e = c.scale_batch(APP, &typo).await.unwrap_err();
+    assert_eq!(e.status(), Some(422));
+    assert_eq!(w.api.size(APP, "web").as_deref(), Some("Standard-1X"));
 }
 
 #[tokio::test]
@@ -82,7 +152,7 @@ async fn client_errors_are_decoded_and_not_retried() {
         None,
         Fault::Invalid("Cannot update to more than 1 Free size dynos per process type.".into()),
     );
-    let e = c.scale(APP, "web", 2).await.unwrap_err();
+    let e = c.scale(APP, "web", 2, None).await.unwrap_err();
     assert_eq!((e.status(), e.attempts()), (Some(422), 1));
     assert!(!e.is_retryable());
     assert_eq!(

@@ -253,6 +253,74 @@ async fn the_fail_safe_scales_out_at_once_and_back_in_after_calm_checks() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_edge_changes_the_dyno_size_and_the_fail_safe_never_does() {
+    let logs = Captured::default();
+    let _guard = logs.install("info");
+    let api = FakeHeroku::start(KEY).await.unwrap();
+    let app = FakeApp::start().await.unwrap();
+    api.add_app("shop", None);
+    api.add_formation("shop", "web", 1, "Standard-1X");
+    api.set_updated_at("shop", "web", at("2026-12-01T00:00:00Z"));
+    let app_url = app.url();
+    let config = config(
+        &api,
+        &[
+            (
+                "AUTOSCALE_SCHEDULE",
+                "07:00=2:Performance-M; 12:00=2; 19:00=1:standard-1x",
+            ),
+            ("AUTOSCALE_MAX", "4"),
+            ("AUTOSCALE_CHECK_URL", app_url.as_str()),
+            ("AUTOSCALE_SCALE_IN_AFTER", "3"),
+            ("AUTOSCALE_TRAFFIC", "off"),
+        ],
+    );
+    let origin = at("2026-12-07T06:00:00Z");
+    let clock = Clock::virtual_at(origin);
+    let started = Instant::now();
+    let (stop, daemon) = spawn(config, clock);
+    // Startup: yesterday's 19:00 asked for 1 Standard-1X, which runs: nothing is sent.
+    until("the 07:00 edge", Duration::from_secs(7200), || {
+        !api.patches().is_empty()
+    })
+    .await;
+    let edge = &api.patches()[0];
+    assert_eq!(edge.body, r#"{"quantity":2,"size":"performance-m"}"#);
+    assert_eq!(when(origin, started, edge), at("2026-12-07T07:00:00Z"));
+    assert_eq!(api.size("shop", "web").as_deref(), Some("Performance-M"));
+    let scale = &logs.events("scale")[0];
+    assert_eq!(scale.get("size"), Some("performance-m"));
+    assert_eq!(scale.get("reason"), Some("schedule"));
+    // The app fails: the fail-safe scales out without a size, and back in without one.
+    app.set_mode(Mode::Status(503)).await.unwrap();
+    until("the scale-out", Duration::from_secs(600), || {
+        api.patches().len() >= 2
+    })
+    .await;
+    assert_eq!(api.patches()[1].body, r#"{"quantity":4}"#);
+    assert_eq!(logs.events("scale")[1].get("size"), None);
+    app.set_mode(Mode::Healthy).await.unwrap();
+    until("the scale-in", Duration::from_secs(1800), || {
+        api.patches().len() >= 3
+    })
+    .await;
+    assert_eq!(api.patches()[2].body, r#"{"quantity":2}"#);
+    assert_eq!(api.size("shop", "web").as_deref(), Some("Performance-M"));
+    // 12:00 names no size and 2 runs: nothing. 19:00 goes back to 1 Standard-1X.
+    until("the 19:00 edge", Duration::from_secs(12 * 3600), || {
+        api.patches().len() >= 4
+    })
+    .await;
+    let night = &api.patches()[3];
+    assert_eq!(night.body, r#"{"quantity":1,"size":"standard-1x"}"#);
+    assert_eq!(when(origin, started, night), at("2026-12-07T19:00:00Z"));
+    assert_eq!(api.size("shop", "web").as_deref(), Some("Standard-1X"));
+    let _ = stop.send(());
+    daemon.await.unwrap().unwrap();
+    assert_eq!(api.patches().len(), 4);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_quantity_set_by_hand_is_held_over_an_edge_told_to_a_human_and_then_released() {
     let logs = Captured::default();
     let _guard = logs.install("info");

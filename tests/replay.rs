@@ -172,6 +172,57 @@ fn the_suggestion_replayed_costs_less_than_always_max_and_runs_short_no_more_tha
 }
 
 #[test]
+fn without_a_price_each_run_is_priced_at_its_schedule_s_list_prices() {
+    // Six hours of event=traffic lines: enough for two runs to cost something.
+    let path = dir().join("six-hours-traffic.log");
+    let mut lines = Vec::new();
+    let mut fixture = week();
+    fixture.days = 1;
+    fixture.write_traffic(&mut lines).unwrap();
+    let first: Vec<&str> = std::str::from_utf8(&lines)
+        .unwrap()
+        .lines()
+        .take(360)
+        .collect();
+    std::fs::write(&path, first.join("\n")).unwrap();
+    let input = path.to_str().unwrap();
+    let env = [
+        ("AUTOSCALE_APP", "shop"),
+        ("AUTOSCALE_SCHEDULE", "00:00=2:standard-1x"),
+        ("AUTOSCALE_TZ", "Europe/Berlin"),
+        ("AUTOSCALE_MAX", "10"),
+    ];
+    let args = [
+        "--input",
+        input,
+        "--compare-schedule",
+        "00:00=2:performance-m",
+    ];
+    let out = replay(&[&args[..], &["--json"]].concat(), &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["price_per_dyno_hour"], serde_json::Value::Null);
+    let runs = &v["targets"][0]["runs"];
+    let f = |run: &serde_json::Value, key: &str| run[key].as_f64().unwrap();
+    for (run, hourly) in [(&runs[0], 0.0347), (&runs[1], 0.3472)] {
+        let want = (f(run, "dyno_hours") * hourly * 100.0).round() / 100.0;
+        assert!((f(run, "cost") - want).abs() < 0.011, "{run}");
+    }
+    let out = replay(&args, &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    assert!(
+        printed.contains("cost at Heroku's list prices"),
+        "{printed}"
+    );
+    // No size, no --price: no cost, as before.
+    let out = replay(&["--input", input, "--json"], ENV);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["targets"][0]["runs"][0]["cost"], serde_json::Value::Null);
+    assert!(f(&v["targets"][0]["runs"][0], "dyno_hours") > 0.0);
+}
+
+#[test]
 fn the_text_prints_both_settings_and_the_difference() {
     let input = day_file().to_str().unwrap();
     let out = replay(

@@ -37,6 +37,7 @@ use chrono_tz::Tz;
 use url::Url;
 
 use crate::schedule::{self, Schedule, ScheduleError, LOOKBACK_DAYS};
+use crate::size::Size;
 
 /// At most this many items (dates, ranges and feeds) in `AUTOSCALE_HOLIDAYS`.
 pub const MAX_ITEMS: usize = 200;
@@ -402,6 +403,8 @@ pub struct Edge {
     pub at: DateTime<Utc>,
     /// The quantity that applies from `at` on.
     pub quantity: u32,
+    /// The size the schedule names from `at` on (None: the formation's stays).
+    pub size: Option<Size>,
     pub kind: EdgeKind,
 }
 
@@ -473,11 +476,13 @@ impl Calendar {
                 Some(start) if fired.at <= start => Edge {
                     at: start,
                     quantity: fired.quantity,
+                    size: fired.size,
                     kind: EdgeKind::HolidayStart,
                 },
                 _ => Edge {
                     at: fired.at,
                     quantity: fired.quantity,
+                    size: fired.size,
                     kind: EdgeKind::Holiday { entry: fired.entry },
                 },
             });
@@ -492,11 +497,13 @@ impl Calendar {
             Some(end) if fired.at <= end => Edge {
                 at: end,
                 quantity: fired.quantity,
+                size: fired.size,
                 kind: EdgeKind::HolidayEnd,
             },
             _ => Edge {
                 at: fired.at,
                 quantity: fired.quantity,
+                size: fired.size,
                 kind: EdgeKind::Normal { entry: fired.entry },
             },
         })
@@ -566,6 +573,8 @@ impl Calendar {
             normal: None,
             holiday: None,
             boundary: None,
+            normal_firings: None,
+            holiday_firings: None,
         }
     }
 
@@ -575,38 +584,46 @@ impl Calendar {
         start_of_day(self.tz(), date)
     }
 
-    /// The normal schedule's next firing strictly after `after` on a working day.
-    fn next_workday_firing(&self, after: DateTime<Utc>) -> Option<schedule::Edge> {
-        let mut cursor = after;
+    /// The normal schedule's next firing on a working day, from `firings` (the normal
+    /// schedule's firings after some instant, started again past a run of holidays).
+    fn next_workday_firing<'a>(
+        &'a self,
+        firings: &mut schedule::Edges<'a>,
+    ) -> Option<schedule::Edge> {
         // Each round skips one run, so this ends.
         for _ in 0..=self.holidays.runs.len() {
-            let edge = self.normal.next_edges(cursor, 1).into_iter().next()?;
+            let edge = firings.next()?;
             let Some(run) = self.holidays.run_containing(self.local_date(edge.at)) else {
                 return Some(edge);
             };
             let end = self.start_of_day(run.last.succ_opt()?)?;
-            cursor = just_before(end)?.max(edge.at);
+            *firings = self.normal.edges_after(just_before(end)?.max(edge.at));
         }
         None
     }
 
-    /// The holiday schedule's next firing strictly after `after` on a holiday.
-    fn next_holiday_firing(&self, after: DateTime<Utc>) -> Option<schedule::Edge> {
+    /// The holiday schedule's next firing strictly after `after` on a holiday, from `firings`
+    /// (the holiday schedule's firings after `after`, created at the first search).
+    fn next_holiday_firing<'a>(
+        &'a self,
+        after: DateTime<Utc>,
+        firings: &mut Option<schedule::Edges<'a>>,
+    ) -> Option<schedule::Edge> {
         // The common case, holidays all past (or none): no search at all.
         let last = self.holidays.runs.last()?.last;
         if self.local_date(after) > last {
             return None;
         }
-        let mut cursor = after;
+        let firings = firings.get_or_insert_with(|| self.holiday.edges_after(after));
         for _ in 0..=self.holidays.runs.len() {
-            let edge = self.holiday.next_edges(cursor, 1).into_iter().next()?;
+            let edge = firings.next()?;
             let date = self.local_date(edge.at);
             if self.holidays.contains(date) {
                 return Some(edge);
             }
             let run = self.holidays.first_run_after(date)?;
             let start = self.start_of_day(run.first)?;
-            cursor = just_before(start)?.max(edge.at);
+            *firings = self.holiday.edges_after(just_before(start)?.max(edge.at));
         }
         None
     }
@@ -690,13 +707,15 @@ impl Breakpoint {
         self.fired.map(|fired| Edge {
             at: self.at,
             quantity: fired.quantity,
+            size: fired.size,
             kind: self.kind,
         })
     }
 }
 
 /// Merges the three sources of breakpoints in time order. Each source's next candidate is
-/// kept until it is used, so a step costs one search of the source that moved.
+/// kept until it is used, and each schedule's firings are followed (not searched again from
+/// scratch), so a step costs one search of the entry that fired.
 struct Breakpoints<'a> {
     calendar: &'a Calendar,
     after: DateTime<Utc>,
@@ -704,20 +723,32 @@ struct Breakpoints<'a> {
     normal: Option<Option<schedule::Edge>>,
     holiday: Option<Option<schedule::Edge>>,
     boundary: Option<Option<DateTime<Utc>>>,
+    /// Each schedule's firings, once the first candidate was searched.
+    normal_firings: Option<schedule::Edges<'a>>,
+    holiday_firings: Option<schedule::Edges<'a>>,
 }
 
-impl Iterator for Breakpoints<'_> {
+impl<'a> Iterator for Breakpoints<'a> {
     type Item = Breakpoint;
 
     fn next(&mut self) -> Option<Breakpoint> {
-        let calendar = self.calendar;
+        let calendar: &'a Calendar = self.calendar;
         let after = self.after;
-        let normal = *self
-            .normal
-            .get_or_insert_with(|| calendar.next_workday_firing(after));
-        let holiday = *self
-            .holiday
-            .get_or_insert_with(|| calendar.next_holiday_firing(after));
+        let normal = match self.normal {
+            Some(candidate) => candidate,
+            None => {
+                let firings = self
+                    .normal_firings
+                    .get_or_insert_with(|| calendar.normal.edges_after(after));
+                *self.normal.insert(calendar.next_workday_firing(firings))
+            }
+        };
+        let holiday = match self.holiday {
+            Some(candidate) => candidate,
+            None => *self
+                .holiday
+                .insert(calendar.next_holiday_firing(after, &mut self.holiday_firings)),
+        };
         let boundary = *self
             .boundary
             .get_or_insert_with(|| calendar.next_boundary(after));

@@ -24,7 +24,12 @@ fn calendar(schedule: &str, holiday: Option<&str>, tz: Tz, holidays: &str) -> Ca
 }
 
 fn edge(at: DateTime<Utc>, quantity: u32, kind: EdgeKind) -> Edge {
-    Edge { at, quantity, kind }
+    Edge {
+        at,
+        quantity,
+        size: None,
+        kind,
+    }
 }
 
 fn err(text: &str) -> String {

@@ -78,6 +78,9 @@ pub struct Summary {
     pub dyno_hours_peak: Option<f64>,
     pub max: Option<u32>,
     pub dyno_hours_max: Option<f64>,
+    /// The list price of an average dyno-hour of the schedule's sizes ([`crate::price`]), when
+    /// the schedule names any.
+    pub list_price: Option<f64>,
 }
 
 impl Summary {
@@ -146,6 +149,10 @@ impl Summary {
             dyno_hours_peak: schedule_peak.map(|p| f64::from(p) * hours),
             max,
             dyno_hours_max: max.map(|m| f64::from(m) * hours),
+            list_price: settings
+                .and_then(|s| s.schedule.as_ref())
+                .zip(start)
+                .and_then(|(schedule, start)| crate::price::average_hourly(schedule, start)),
         }
     }
 
@@ -418,11 +425,27 @@ impl Summary {
         if let (Some(h), Some(max)) = (self.dyno_hours_max, self.max) {
             parts.push(format!("{h:.digits$} at max {max}"));
         }
-        format!(
+        let mut line = format!(
             "dyno-hours over {}: {}",
             human_span(self.hours * 3600.0),
             parts.join(", ")
-        )
+        );
+        if let Some(price) = self.list_price {
+            let mut money = Vec::new();
+            if let Some(used) = self.dyno_hours {
+                money.push(format!("{:.2} used", used * price));
+            }
+            if let Some(h) = self.dyno_hours_peak {
+                money.push(format!("{:.2} at its peak all the time", h * price));
+            }
+            if !money.is_empty() {
+                line.push_str(&format!(
+                    "\ncost at Heroku's list prices ({price:.4} USD per dyno-hour, the schedule's sizes on average): {}",
+                    money.join(", ")
+                ));
+            }
+        }
+        line
     }
 }
 
@@ -667,5 +690,29 @@ mod tests {
         assert_eq!(human_span(3600.0), "1h 0m");
         assert_eq!(human_span(90061.0), "1d 1h 1m");
         assert_eq!(percent(1.0, 8.0), "12.5%");
+    }
+
+    #[test]
+    fn a_schedule_with_sizes_prices_the_dyno_hours() {
+        let sized = RAW.replacen(
+            r#"schedule="07:00=3; 22:00=2; 03:00=1""#,
+            r#"schedule="07:00=3:performance-m; 22:00=2:standard-1x; 03:00=1""#,
+            1,
+        );
+        let s = summary_of(&sized);
+        // 3 × 15 h of Performance-M, 2 × 5 h and 1 × 4 h of Standard-1X, over 59 a day.
+        let average: f64 = (45.0 * 250.0 + 14.0 * 25.0) / 720.0 / 59.0;
+        assert_eq!(s.list_price, Some((average * 10_000.0).round() / 10_000.0));
+        let p = s.list_price.unwrap();
+        let text = s.to_string();
+        let want = format!(
+            "\ncost at Heroku's list prices ({p:.4} USD per dyno-hour, the schedule's sizes on average): {:.2} used, {:.2} at its peak all the time",
+            s.dyno_hours.unwrap() * p,
+            6.0 * p
+        );
+        assert!(text.ends_with(&want), "{text}");
+        // Without sizes: no cost line.
+        assert_eq!(summary_of(RAW).list_price, None);
+        assert!(!summary_of(RAW).to_string().contains("cost at"));
     }
 }

@@ -34,7 +34,7 @@ use crate::http::is_loopback_host;
 use crate::notify::NotifyConfig;
 use crate::policy::Thresholds;
 pub use crate::probe::{CheckSettings, CheckUrl};
-use crate::schedule::Schedule;
+use crate::schedule::{Schedule, ScheduleError};
 pub use field::unknown_variables;
 use field::Field;
 pub use file::Source;
@@ -432,8 +432,15 @@ pub fn target_sharing(
     let schedule = schedule(get(SCHEDULE).as_ref(), tz)?;
     let holiday_schedule = match get(HOLIDAY_SCHEDULE) {
         None => crate::calendar::default_holiday_schedule(&schedule),
-        Some(v) => crate::calendar::holiday_schedule(Some(v.trimmed()), &schedule)
-            .map_err(|e| v.err(e.to_string(), "00:00=1; 10:00=2; 18:00=1"))?,
+        Some(v) => {
+            crate::calendar::holiday_schedule(Some(v.trimmed()), &schedule).map_err(|e| {
+                let example = match e {
+                    ScheduleError::Entry { size: true, .. } => e.example(),
+                    _ => "00:00=1; 10:00=2; 18:00=1",
+                };
+                values::schedule_error(&v, e.to_string(), &e, example)
+            })?
+        }
     };
     let holidays = match get(HOLIDAYS) {
         Some(v) if !v.trimmed().is_empty() => {
@@ -575,6 +582,13 @@ pub fn target_sharing(
             "max {max} is the schedule's peak: at peak an unhealthy app has nothing to scale out to; set max above {largest}"
         ));
     }
+    warnings.extend(size_warnings(
+        [
+            ("schedule", &schedule),
+            ("holiday schedule", &holiday_schedule),
+        ],
+        max,
+    ));
     if check.url != CheckUrl::Off && schedule.entries().iter().any(|e| e.quantity == 0) {
         warnings.push(
             "the schedule asks for 0 dynos at times: while the process is at 0 on purpose the fail-safe does not scale it out (an app with no dynos cannot answer its check)"
@@ -709,6 +723,52 @@ pub fn resolve(raw: &Raw, env: &Env) -> Result<Config, ConfigError> {
         check_concurrency,
         history,
     })
+}
+
+/// What the sizes a schedule names cannot do: Eco and Basic run one dyno per process type
+/// (an entry above 1, or a max above 1 the fail-safe would ask for on them, is refused by
+/// Heroku), and an app runs on one generation (Cedar or Fir), not both.
+fn size_warnings(schedules: [(&str, &Schedule); 2], max: u32) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut single = Vec::new();
+    let mut generations = Vec::new();
+    for (name, schedule) in schedules {
+        for (index, entry) in schedule.entries().iter().enumerate() {
+            let Some(size) = entry.size else {
+                continue;
+            };
+            if !generations.contains(&size.generation()) {
+                generations.push(size.generation());
+            }
+            if !size.single_dyno() {
+                continue;
+            }
+            if !single.contains(&size) {
+                single.push(size);
+            }
+            if entry.quantity > 1 {
+                warnings.push(format!(
+                    "{name} entry {} \"{entry}\": {size} dynos run at most 1 per process type, so Heroku will refuse {}; use standard-1x or larger to run more",
+                    index + 1,
+                    entry.quantity
+                ));
+            }
+        }
+    }
+    if max > 1 {
+        for size in single {
+            warnings.push(format!(
+                "max {max} cannot run on {size} (the schedule sets it): Heroku refuses more than 1 {size} dyno per process type, so a scale-out while {size} runs fails"
+            ));
+        }
+    }
+    if generations.len() > 1 {
+        warnings.push(
+            "the schedules name both Cedar sizes and Fir's dyno-Nc-Mgb sizes: an app runs on one generation, and Heroku refuses the other's"
+                .to_owned(),
+        );
+    }
+    warnings
 }
 
 #[cfg(test)]
@@ -968,6 +1028,84 @@ mod tests {
             zero.warnings.iter().any(|w| w.contains("0 dynos")),
             "{:?}",
             zero.warnings
+        );
+    }
+
+    #[test]
+    fn sizes_that_cannot_run_the_schedule_or_the_max_are_warned_about() {
+        let t = one(&with(&[
+            (SCHEDULE, "07:00=3:eco; 22:00=1:basic; 12:00=2"),
+            (MAX, "4"),
+        ]))
+        .unwrap();
+        let all = t.warnings.join(" | ");
+        assert!(
+            all.contains(r#"schedule entry 1 "07:00=3:eco": eco dynos run at most 1 per process type, so Heroku will refuse 3"#),
+            "{all}"
+        );
+        assert!(!all.contains("entry 2"), "{all}");
+        assert!(all.contains("max 4 cannot run on eco"), "{all}");
+        assert!(all.contains("max 4 cannot run on basic"), "{all}");
+        assert!(!all.contains("generation"), "{all}");
+        // One Basic dyno and a max of 1: nothing to say about sizes.
+        let t = one(&with(&[(SCHEDULE, "07:00=1:basic"), (MAX, "1")])).unwrap();
+        assert!(
+            !t.warnings.iter().any(|w| w.contains("basic")),
+            "{:?}",
+            t.warnings
+        );
+        // The holiday schedule too, and generations do not mix.
+        let t = one(&with(&[
+            (SCHEDULE, "07:00=2:dyno-2c-4gb; 22:00=1:standard-1x"),
+            (HOLIDAY_SCHEDULE, "00:00=2:Eco"),
+        ]))
+        .unwrap();
+        let all = t.warnings.join(" | ");
+        assert!(
+            all.contains(r#"holiday schedule entry 1 "00:00=2:eco""#),
+            "{all}"
+        );
+        assert!(all.contains("both Cedar sizes and Fir's"), "{all}");
+    }
+
+    #[test]
+    fn a_size_typo_is_a_configuration_error_with_a_sized_example() {
+        let e = one(&with(&[(SCHEDULE, "07:00=3:performance-q; 22:00=1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(r#"AUTOSCALE_SCHEDULE (--schedule)="07:00=3:performance-q; 22:00=1": entry 1 "07:00=3:performance-q": unknown dyno size "performance-q"; known sizes: eco, basic, standard-1x"#),
+            "{e}"
+        );
+        assert!(
+            e.ends_with("; example: AUTOSCALE_SCHEDULE=07:00=3:performance-m; 22:00=1:standard-1x"),
+            "{e}"
+        );
+        assert!(!e.contains('\n'));
+        let e = one(&with(&[(HOLIDAY_SCHEDULE, "00:00=1:hobby")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("hobby dynos are called basic"), "{e}");
+        assert!(e.ends_with(":standard-1x"), "{e}");
+    }
+
+    #[test]
+    fn too_many_entries_is_one_short_line() {
+        let entries: Vec<String> = (0..10_000)
+            .map(|i| format!("{:02}:{:02}=1", (i / 60) % 24, i % 60))
+            .collect();
+        let text = entries.join("; ");
+        let started = std::time::Instant::now();
+        let e = one(&with(&[(SCHEDULE, text.as_str())]))
+            .unwrap_err()
+            .to_string();
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!(
+            e,
+            format!(
+                r#"AUTOSCALE_SCHEDULE (--schedule)="00:00=1; 00:01=1; 00:02=1; 00:03=1; 00:0… ({} characters)": 10000 entries; at most 1000; example: AUTOSCALE_SCHEDULE=07:00=3; 22:00=2; 03:00=1"#,
+                text.chars().count()
+            )
         );
     }
 }

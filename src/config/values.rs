@@ -138,8 +138,29 @@ pub(super) fn schedule(value: Option<&Value>, tz: Tz) -> Result<Schedule, Config
         } else {
             ""
         };
-        v.err(format!("{e}{hint}"), DEFAULT_SCHEDULE)
+        let example = match e {
+            ScheduleError::Entry { size: true, .. } => e.example(),
+            _ => DEFAULT_SCHEDULE,
+        };
+        schedule_error(v, format!("{e}{hint}"), &e, example)
     })
+}
+
+/// A schedule's error on one line: a value of too many entries is shown by its start only.
+pub(super) fn schedule_error(
+    v: &Value,
+    problem: String,
+    e: &ScheduleError,
+    example: &str,
+) -> ConfigError {
+    match e {
+        ScheduleError::TooMany { .. } => {
+            let start: String = v.trimmed().chars().take(40).collect();
+            let shown = format!("{start}… ({} characters)", v.text.chars().count());
+            v.place.err(Some(&shown), problem, example)
+        }
+        _ => v.err(problem, example),
+    }
 }
 
 /// App names are lower-case letters, digits and dashes; ids are UUIDs (hex and dashes).

@@ -287,6 +287,8 @@ pub enum Event {
         to: u32,
         /// `startup`, `schedule`, `down`, `slow`, `floor`, `scale_in`, `load`, ... (`policy::Reason`).
         reason: String,
+        /// The dyno size sent with the quantity (an edge that changes the size), else absent.
+        size: Option<String>,
         result: ScaleResult,
         status: Option<String>,
         message: Option<String>,

@@ -118,6 +118,7 @@ impl Event {
                 from: r.n("from")?,
                 to: r.n("to")?,
                 reason: r.s("reason")?,
+                size: r.s("size"),
                 result: r.n("result")?,
                 status: r.s("status"),
                 message: message(),

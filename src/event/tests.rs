@@ -100,6 +100,7 @@ fn samples() -> Vec<Event> {
             from: 1,
             to: 3,
             reason: s("startup"),
+            size: None,
             result: ScaleResult::Ok,
             status: None,
             message: None,
@@ -110,6 +111,7 @@ fn samples() -> Vec<Event> {
             from: 3,
             to: 1,
             reason: s("scale_in"),
+            size: Some(s("standard-1x")),
             result: ScaleResult::Error,
             status: Some(s("")),
             message: Some(s("connection refused")),
@@ -483,7 +485,7 @@ fn other_lines_are_not_events() {
 
 #[test]
 fn newer_fields_are_ignored() {
-    let line = "ts=2026-11-30T14:03:00.000Z level=info event=scale app=shop process=web from=1 to=3 reason=floor result=ok size=performance-m";
+    let line = "ts=2026-11-30T14:03:00.000Z level=info event=scale app=shop process=web from=1 to=3 reason=floor result=ok generation=fir";
     assert!(matches!(
         Event::parse(line),
         Some(Event::Scale { from: 1, to: 3, .. })
@@ -901,6 +903,7 @@ mod same_as_the_macros {
                     from,
                     to,
                     reason: s("down"),
+                    size: None,
                     result: result.parse().unwrap(),
                     status: None,
                     message: None,
@@ -927,6 +930,7 @@ mod same_as_the_macros {
                 from,
                 to,
                 reason: s("floor"),
+                size: None,
                 result: ScaleResult::Error,
                 status: Some(status.clone()),
                 message: Some(s(message)),

@@ -224,6 +224,7 @@ impl Event {
                 from,
                 to,
                 reason,
+                size,
                 result,
                 status,
                 message: _,
@@ -233,6 +234,7 @@ impl Event {
                     .put("from", from)
                     .put("to", to)
                     .put("reason", reason)
+                    .opt("size", size)
                     .put("result", result)
                     .opt("status", status);
             }

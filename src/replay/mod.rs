@@ -589,12 +589,16 @@ pub fn main(command: &Command, raw: &Raw, env: &Env) -> u8 {
             };
             notes.extend(output.notes);
             replayed_minutes += ((to - from).num_minutes()).max(0) as u64;
+            // Without --price: the run's schedule's sizes at Heroku's list prices.
+            let price = command
+                .price
+                .or_else(|| crate::price::average_hourly(&setting.target.schedule, from));
             runs.push(summary::summarize(
                 &output.observed,
                 &minutes,
                 from,
                 to,
-                command.price,
+                price,
             ));
         }
         let differences = runs[1..]

@@ -378,9 +378,12 @@ fn rows(t: &TargetReport, price: Option<f64>) -> Vec<Row> {
             .collect(),
         diffs.iter().map(|_| String::new()).collect(),
     );
-    if let Some(p) = price {
+    if price.is_some() || runs.iter().any(|r| r.cost.is_some()) {
         row(
-            format!("cost at {p} per dyno-hour"),
+            match price {
+                Some(p) => format!("cost at {p} per dyno-hour"),
+                None => "cost at Heroku's list prices".to_owned(),
+            },
             runs.iter()
                 .map(|r| r.cost.map_or_else(n_a, |c| format!("{c:.2}")))
                 .collect(),
@@ -691,6 +694,9 @@ mod tests {
         let mut r = report();
         r.price_per_dyno_hour = None;
         let t = &mut r.targets[0];
+        for run in &mut t.runs {
+            run.cost = None;
+        }
         t.runs[0].settings.concurrency = None;
         t.runs[0].minutes_under_capacity = None;
         t.runs.swap(0, 1);

@@ -324,6 +324,16 @@ impl FakeHeroku {
             .map(|(_, f)| f.quantity)
     }
 
+    /// A formation's `size`, as the fake answers it (`Performance-M`).
+    pub fn size(&self, app: &str, process: &str) -> Option<String> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .formations
+            .iter()
+            .find(|(a, f)| a == app && f.process == process)
+            .map(|(_, f)| f.size.clone())
+    }
+
     /// The next request (of `method`, or any when None) gets `fault`; queue several for a run.
     pub fn fail_next(&self, method: Option<&str>, fault: Fault) {
         self.queue_fault(method, None, fault);

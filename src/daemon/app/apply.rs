@@ -14,6 +14,13 @@ pub(super) struct Change {
     pub(super) decision: Decision,
 }
 
+impl Change {
+    /// The size the PATCH sends (an edge's, when the formation runs another).
+    pub(super) fn size(&self) -> Option<crate::size::Size> {
+        self.decision.size
+    }
+}
+
 impl AppLoop {
     /// Carries the decisions out: logs skips, sends one PATCH for what differs.
     pub(super) async fn apply(
@@ -68,7 +75,7 @@ impl AppLoop {
             [c] => {
                 let process = self.targets[c.index].target.process.clone();
                 self.client
-                    .scale(&self.app, &process, c.to)
+                    .scale(&self.app, &process, c.to, c.size())
                     .await
                     .map(|f| vec![f])
             }
@@ -78,6 +85,7 @@ impl AppLoop {
                     .map(|c| Update {
                         process: self.targets[c.index].target.process.clone(),
                         quantity: c.to,
+                        size: c.size().map(crate::size::Size::name),
                     })
                     .collect();
                 self.client.scale_batch(&self.app, &updates).await

@@ -381,6 +381,10 @@ impl AppLoop {
             };
             let latest = t.target.floor(now);
             let current = self.current(i, formation);
+            // Only an edge changes a size, and only when the formation runs another one.
+            let size = latest
+                .and_then(|e| e.size)
+                .filter(|s| !s.is(&formation.size));
             let view = View {
                 current,
                 floor: latest.map(|e| e.quantity),
@@ -391,6 +395,7 @@ impl AppLoop {
                 startup: wake == Wake::Startup,
                 hold: t.hold,
                 load: self.load(i, current),
+                size,
             };
             out.push((i, decide(&view)));
         }

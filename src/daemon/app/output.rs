@@ -82,6 +82,7 @@ pub(super) fn say_scale(
         from: change.from,
         to: change.to,
         reason: change.reason.as_str().to_owned(),
+        size: change.size().map(|s| s.name().to_owned()),
         result,
         status,
         message,

@@ -362,6 +362,10 @@ pub struct DynoHours {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Costs {
     pub price_per_dyno_hour: f64,
+    /// The price is the current schedule's average list price per dyno-hour (its sizes at
+    /// Heroku's list prices), not `--price`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub list_prices: bool,
     pub suggested: Money,
     pub current: Option<Money>,
     pub at_peak: Money,
@@ -460,8 +464,14 @@ pub fn suggest(
         at_peak: f64::from(peak) * hours_per_week,
         at_max: options.max.map(|m| f64::from(m) * hours_per_week),
     };
-    let cost = options.price.map(|price| Costs {
+    // Without --price: the current schedule's sizes at Heroku's list prices, when it names any.
+    let list = options.price.is_none();
+    let price = options
+        .price
+        .or_else(|| current.and_then(|c| crate::price::average_hourly(c.normal_schedule(), from)));
+    let cost = price.map(|price| Costs {
         price_per_dyno_hour: price,
+        list_prices: list,
         suggested: Money::of(price, dyno_hours.suggested),
         current: dyno_hours.current.map(|h| Money::of(price, h)),
         at_peak: Money::of(price, dyno_hours.at_peak),

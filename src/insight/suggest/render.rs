@@ -120,11 +120,15 @@ pub fn render_text(s: &Suggestion) -> String {
     let _ = writeln!(out, "{line}");
     if let Some(c) = &s.cost {
         let money = |m: &Money| format!("{:.2} a week ({:.2} a month)", m.per_week, m.per_month);
-        let mut line = format!(
-            "cost at {} per dyno-hour   {} suggested",
-            c.price_per_dyno_hour,
-            money(&c.suggested)
-        );
+        let at = if c.list_prices {
+            format!(
+                "at Heroku's list prices ({:.4} per dyno-hour, the current schedule's sizes; --price overrides)",
+                c.price_per_dyno_hour
+            )
+        } else {
+            format!("at {} per dyno-hour", c.price_per_dyno_hour)
+        };
+        let mut line = format!("cost {at}   {} suggested", money(&c.suggested));
         if let Some(current) = &c.current {
             let _ = write!(line, ", {} with the current schedule", money(current));
         }

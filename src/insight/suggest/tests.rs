@@ -689,6 +689,48 @@ fn the_current_schedule_s_floor_on_a_holiday_is_the_holiday_s() {
 }
 
 #[test]
+fn without_a_price_the_current_schedule_s_sizes_are_priced_at_list_prices() {
+    let minutes = office_week();
+    let sized = Calendar::without_holidays(std::sync::Arc::new(
+        Schedule::parse("08:00=2:standard-2x; 18:00=1:standard-1x", UTC).unwrap(),
+    ));
+    let s = suggest(&minutes, UTC, Some(&sized), &exact()).unwrap();
+    let cost = s.cost.unwrap();
+    assert!(cost.list_prices);
+    // 2 × 10 h of Standard-2X and 14 h of one Standard-1X a day, over 34 dyno-hours.
+    let average = (20.0 * 50.0 + 14.0 * 25.0) / 720.0 / 34.0;
+    assert_eq!(
+        cost.price_per_dyno_hour,
+        (average * 10_000.0_f64).round() / 10_000.0
+    );
+    assert_eq!(
+        cost.current.unwrap().per_week,
+        (cost.price_per_dyno_hour * 7.0 * 34.0 * 100.0).round() / 100.0
+    );
+    let text = render_text(&s);
+    assert!(
+        text.contains("cost at Heroku's list prices (0.0551 per dyno-hour, the current schedule's sizes; --price overrides)"),
+        "{text}"
+    );
+    // --price wins; a schedule without sizes has no cost without it.
+    let priced = Options {
+        price: Some(0.05),
+        ..exact()
+    };
+    let p = suggest(&minutes, UTC, Some(&sized), &priced).unwrap();
+    assert_eq!(p.cost.unwrap().price_per_dyno_hour, 0.05);
+    assert!(!p.cost.unwrap().list_prices);
+    let plain = Calendar::without_holidays(std::sync::Arc::new(
+        Schedule::parse("08:00=2; 18:00=1", UTC).unwrap(),
+    ));
+    assert_eq!(
+        suggest(&minutes, UTC, Some(&plain), &exact()).unwrap().cost,
+        None
+    );
+    assert_eq!(suggest(&minutes, UTC, None, &exact()).unwrap().cost, None);
+}
+
+#[test]
 fn the_current_schedule_is_compared_hour_by_hour() {
     let minutes = office_week();
     let current = Calendar::without_holidays(std::sync::Arc::new(

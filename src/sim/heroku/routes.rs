@@ -456,6 +456,10 @@ async fn formation_update(
             "Invalid params: quantity must be a non-negative integer in a JSON body.",
         );
     };
+    let size = match requested_size(parsed.as_ref().and_then(|v| v.get("size"))) {
+        Ok(size) => size,
+        Err(message) => return error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_params", &message),
+    };
     let mut guard = inner.lock().unwrap();
     let inner = &mut *guard;
     let Some(a) = find_app(inner, &app).cloned() else {
@@ -476,18 +480,36 @@ async fn formation_update(
             "Couldn't find that formation.",
         );
     };
-    if let Some(refusal) = size_refusal(&f.size, quantity) {
+    let size = size.unwrap_or_else(|| f.size.clone());
+    if let Some(refusal) = size_refusal(&size, quantity) {
         return refusal;
     }
     f.quantity = quantity as u32;
+    f.size = size;
     f.updated_at = next_updated_at(&f.updated_at);
     axum::Json(formation_json(&a, f)).into_response()
 }
 
-/// Heroku refuses more than one Free or Eco dyno per process type.
+/// A PATCH's `size`, as Heroku spells it in the formation; absent keeps the formation's.
+/// Like Heroku, any case is accepted and an unknown size is refused (422 `invalid_params`).
+fn requested_size(size: Option<&Value>) -> Result<Option<String>, String> {
+    let Some(size) = size else {
+        return Ok(None);
+    };
+    let message = match size.as_str().map(crate::size::Size::parse) {
+        Some(Ok(size)) => return Ok(Some(size.heroku_name())),
+        Some(Err(e)) => format!(
+            "Couldn't find that dyno size: {}. Run heroku ps:type to see the sizes available.",
+            e.name
+        ),
+        None => "Invalid params: size must be a string.".to_owned(),
+    };
+    Err(message)
+}
+
+/// Heroku refuses more than one Eco or Basic (or retired Free or Hobby) dyno per process type.
 fn size_refusal(size: &str, quantity: u64) -> Option<Response> {
-    let single = ["free", "eco"].iter().any(|s| size.eq_ignore_ascii_case(s));
-    (single && quantity > 1).then(|| {
+    (crate::size::single_dyno(size) && quantity > 1).then(|| {
         let message = format!("Cannot update to more than 1 {size} size dynos per process type.");
         error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_params", &message)
     })
@@ -504,10 +526,10 @@ async fn formation_batch_update(
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    let updates: Option<Vec<(String, u64)>> = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .filter(|_| json_type)
-        .and_then(|v| {
+    let parsed = serde_json::from_slice::<Value>(&body).ok();
+    // (type, quantity, size) of each update.
+    let updates: Option<Vec<(String, u64, Option<&Value>)>> =
+        parsed.as_ref().filter(|_| json_type).and_then(|v| {
             v.get("updates")?
                 .as_array()?
                 .iter()
@@ -515,6 +537,7 @@ async fn formation_batch_update(
                     Some((
                         u.get("type")?.as_str()?.to_owned(),
                         u.get("quantity")?.as_u64()?,
+                        u.get("size"),
                     ))
                 })
                 .collect()
@@ -536,7 +559,14 @@ async fn formation_batch_update(
         );
     };
     // Validate everything before changing anything.
-    for (process, quantity) in &updates {
+    let mut sizes = Vec::new();
+    for (process, quantity, size) in &updates {
+        let size = match requested_size(*size) {
+            Ok(size) => size,
+            Err(message) => {
+                return error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_params", &message)
+            }
+        };
         let Some((_, f)) = inner
             .formations
             .iter()
@@ -548,18 +578,21 @@ async fn formation_batch_update(
                 "Couldn't find that formation.",
             );
         };
-        if let Some(refusal) = size_refusal(&f.size, *quantity) {
+        let size = size.unwrap_or_else(|| f.size.clone());
+        if let Some(refusal) = size_refusal(&size, *quantity) {
             return refusal;
         }
+        sizes.push(size);
     }
     let mut changed = Vec::new();
-    for (process, quantity) in &updates {
+    for ((process, quantity, _), size) in updates.iter().zip(sizes) {
         if let Some((_, f)) = inner
             .formations
             .iter_mut()
             .find(|(name, f)| *name == a.name && f.process == *process)
         {
             f.quantity = *quantity as u32;
+            f.size = size;
             f.updated_at = next_updated_at(&f.updated_at);
             changed.push(formation_json(&a, f));
         }
