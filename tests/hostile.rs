@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::time::{Duration, Instant};
+
 use common::*;
 
 /// A history value that is not a URL still carries a password: no command echoes it.
@@ -43,4 +45,84 @@ async fn a_history_password_is_never_echoed_whatever_the_shape_of_the_value() {
             assert_eq!(code, 2, "{text}");
         }
     }
+}
+
+/// A loopback listener that accepts connections and never answers (a database that hangs).
+async fn silent_listener() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    addr
+}
+
+/// A history database that never answers delays neither the start line nor the first scaling;
+/// the history says it is lost when the connect times out.
+#[tokio::test]
+async fn an_unreachable_history_database_delays_neither_the_start_nor_scaling() {
+    let w = World::new(1).await;
+    let db = silent_listener().await;
+    let url = format!("postgres://u:pw@{db}/autoscale?sslmode=disable");
+    let env = w.env_with(&[
+        ("AUTOSCALE_HISTORY", url.as_str()),
+        ("AUTOSCALE_SCHEDULE", "00:00=2"),
+        ("AUTOSCALE_MAX", "3"),
+    ]);
+    let began = Instant::now();
+    let mut d = Daemon::spawn(&[], &env);
+    // The connect times out after 5 s: the start and the scale come well before.
+    d.wait_for("start", Duration::from_secs(4), |l| {
+        l.event() == Some("start")
+    })
+    .await;
+    d.wait_for("the scale to the floor", Duration::from_secs(4), |l| {
+        l.event() == Some("scale") && l.get("to") == Some("2")
+    })
+    .await;
+    assert!(began.elapsed() < Duration::from_secs(4), "{}", d.dump());
+    assert_eq!(w.quantity(), 2);
+    assert!(d
+        .events_named("history")
+        .iter()
+        .all(|l| l.get("state") != Some("lost")));
+    let lost = d
+        .wait_for("history lost", Duration::from_secs(15), |l| {
+            l.event() == Some("history") && l.get("state") == Some("lost")
+        })
+        .await;
+    assert_eq!(lost.get("reason"), Some("timeout"), "{}", d.dump());
+    d.signal("TERM");
+    d.wait_exit(Duration::from_secs(10)).await;
+    assert!(!d.dump().contains(":pw@"), "{}", d.dump());
+}
+
+/// SIGTERM while startup still waits (an API call that hangs, a history connect that hangs)
+/// stops the daemon at once, with its shutdown line.
+#[tokio::test]
+async fn sigterm_during_a_slow_startup_is_honoured_at_once() {
+    let w = World::new(1).await;
+    let db = silent_listener().await;
+    let url = format!("postgres://u:pw@{db}/autoscale?sslmode=disable");
+    w.api.fail_next(
+        Some("GET"),
+        autoscale::sim::Fault::Delay(Duration::from_secs(60)),
+    );
+    let env = w.env_with(&[("AUTOSCALE_HISTORY", url.as_str())]);
+    let mut d = Daemon::spawn(&[], &env);
+    until("the first API call", Duration::from_secs(10), || {
+        !w.api.requests().is_empty()
+    })
+    .await;
+    let signalled = Instant::now();
+    d.signal("TERM");
+    d.wait_exit(Duration::from_secs(3)).await;
+    assert!(signalled.elapsed() < Duration::from_secs(3));
+    assert!(d.events_named("start").is_empty(), "{}", d.dump());
+    let shutdown = d.events_named("shutdown");
+    assert_eq!(shutdown.len(), 1, "{}", d.dump());
+    assert_eq!(shutdown[0].get("signal"), Some("SIGTERM"), "{}", d.dump());
 }

@@ -48,10 +48,19 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) async fn run(mut self) {
+    /// Writes until closed; `flushes` were asked while the first connection was being made
+    /// (answered once what was queued by then is written).
+    pub(crate) async fn run(mut self, flushes: Vec<oneshot::Sender<()>>) {
         let mut pending: Vec<Row> = Vec::new();
         let mut flush_at: Option<Instant> = None;
         let mut known: HashSet<i64> = HashSet::new();
+        if !flushes.is_empty() {
+            self.drain(&mut pending);
+            self.write(&mut pending, &mut known, None).await;
+            for done in flushes {
+                let _ = done.send(());
+            }
+        }
         let mut prune: Option<Prune> = None;
         let mut next_prune = Instant::now();
         loop {
