@@ -126,3 +126,50 @@ async fn sigterm_during_a_slow_startup_is_honoured_at_once() {
     assert_eq!(shutdown.len(), 1, "{}", d.dump());
     assert_eq!(shutdown[0].get("signal"), Some("SIGTERM"), "{}", d.dump());
 }
+
+/// Control characters from logs, TOML or settings never reach the terminal raw: `chart`,
+/// `suggest` and `replay` text, their notes, and configuration errors show them escaped.
+#[tokio::test]
+async fn control_characters_never_reach_the_terminal() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hostile-esc");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("esc.log");
+    let mut text = String::new();
+    for minute in 0..90 {
+        text.push_str(&format!(
+            "2026-11-30T{:02}:{:02}:10Z heroku[router]: at=info method=GET path=/ host=a\u{1b}[2Jb.example.com dyno=web.1 service=5ms status=200\n",
+            10 + minute / 60,
+            minute % 60
+        ));
+    }
+    text.push_str("2026-11-30T10:00:00Z app[clock.1]: ts=2026-11-30T10:00:00.000Z level=info event=start app=\"s\\u{1b}[31mhop\" process=web schedule=\"00:00=1\" tz=UTC\n");
+    std::fs::write(&log, text).unwrap();
+    let toml = dir.join("bad.toml");
+    std::fs::write(
+        &toml,
+        "[[target]]\napp = \"a\\u001b[31mb\"\nprocess = \"w\\u001bb\"\nschedule = \"00:00=1\"\n",
+    )
+    .unwrap();
+    let log = log.to_str().unwrap();
+    let svg = dir.join("x.svg");
+    let env = vec![("AUTOSCALE_HISTORY".to_owned(), "off".to_owned())];
+    let mut with_toml = env.clone();
+    with_toml.push(("AUTOSCALE_CONFIG".into(), toml.to_str().unwrap().into()));
+    with_toml.push(("HEROKU_API_KEY".into(), KEY.into()));
+    for (args, env) in [
+        (
+            vec!["chart", "--input", log, "--output", svg.to_str().unwrap()],
+            &env,
+        ),
+        (vec!["suggest", "--input", log], &env),
+        (vec!["replay", "--input", log], &env),
+        (vec!["plan"], &with_toml),
+        (vec!["check"], &with_toml),
+        (vec!["chart", "--since", "\u{1b}[31m"], &env),
+    ] {
+        let (_, out, err) = output(&args, env).await;
+        let text = format!("{out}{err}");
+        assert!(!text.contains('\u{1b}'), "{args:?}: {text:?}");
+        assert!(text.contains("\\u{1b}"), "{args:?}: {text:?}");
+    }
+}
