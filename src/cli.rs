@@ -248,6 +248,11 @@ pub fn main() -> ExitCode {
         }
     };
     let env = Env::from_process();
+    let given = matches.subcommand().map_or(&matches, |(_, m)| m);
+    if let Err(e) = crate::config::check_lengths(&raw(given), &env) {
+        crate::say_err!("error: {e}");
+        return ExitCode::from(2);
+    }
     match matches.subcommand() {
         None => run(&raw(&matches), &env),
         Some(("run", m)) => run(&raw(m), &env),

@@ -173,3 +173,56 @@ async fn control_characters_never_reach_the_terminal() {
         assert!(text.contains("\\u{1b}"), "{args:?}: {text:?}");
     }
 }
+
+/// A megabyte value (a 1 MB app name, a 1.3 MB `tz`) is refused before parsing: one short line
+/// naming the setting, fast (a 1.3 MB `tz` once took 25 s of CPU and a 1 MB app name gave a
+/// 2 MB error line).
+#[tokio::test]
+async fn megabyte_settings_are_refused_at_once_in_one_short_line() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hostile-long");
+    std::fs::create_dir_all(&dir).unwrap();
+    let app = "a".repeat(1 << 20);
+    let tz = "Europe/Berlin".repeat(100_000);
+    let cases = [
+        (
+            format!("[[target]]\napp = \"{app}\"\n"),
+            "target 1: app: the value is too long",
+        ),
+        (
+            format!("[[target]]\napp = \"shop\"\ntz = \"{tz}\"\n"),
+            "target 1: tz: the value is too long",
+        ),
+    ];
+    for (i, (text, needle)) in cases.into_iter().enumerate() {
+        let file = dir.join(format!("long{i}.toml"));
+        std::fs::write(&file, text).unwrap();
+        let env = vec![
+            (
+                "AUTOSCALE_CONFIG".to_owned(),
+                file.to_str().unwrap().to_owned(),
+            ),
+            ("AUTOSCALE_HISTORY".to_owned(), "off".to_owned()),
+        ];
+        for args in [&["plan"][..], &["check"][..], &[][..]] {
+            let began = Instant::now();
+            let (code, out, err) = output(args, &env).await;
+            assert_eq!(code, 2, "{args:?}");
+            let text = format!("{out}{err}");
+            assert!(text.len() < 500, "{args:?}: {} bytes", text.len());
+            assert!(text.contains(needle), "{args:?}: {text}");
+            assert!(text.contains("example: "), "{args:?}: {text}");
+            assert!(began.elapsed() < Duration::from_secs(5), "{args:?}");
+        }
+    }
+    // Through the environment (a variable holds at most 128 KiB on Linux).
+    let w = World::new(1).await;
+    let env = w.env_with(&[("AUTOSCALE_TZ", &"Europe/Berlin".repeat(9_000))]);
+    let (code, out, err) = output(&["plan"], &env).await;
+    assert_eq!(code, 2);
+    let text = format!("{out}{err}");
+    assert!(text.len() < 500, "{} bytes", text.len());
+    assert!(
+        text.contains("AUTOSCALE_TZ (--tz): the value is too long"),
+        "{text}"
+    );
+}
