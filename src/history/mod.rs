@@ -271,6 +271,7 @@ async fn connect_then_write(
     };
     let _ = startup_tx.send(startup);
     let writer = Writer {
+        file: writer::FileId::of(&url),
         url,
         options,
         store,
