@@ -36,7 +36,7 @@ impl Report {
             Status::Skipped => "skipped",
         };
         self.failed |= status == Status::Failed;
-        println!("{label:<8}{what:<15}{}", detail.as_ref());
+        crate::say!("{label:<8}{what:<15}{}", detail.as_ref());
     }
 }
 
@@ -122,7 +122,7 @@ pub async fn run(config: &Config, warnings: &[String]) -> u8 {
     let mut lists: HashMap<String, Result<Vec<Formation>, String>> = HashMap::new();
     for t in &targets.all {
         if targets.all.len() > 1 {
-            println!("── {}   (shard {})", t.name(), t.shard);
+            crate::say!("── {}   (shard {})", t.name(), t.shard);
         }
         report.line(
             Status::Ok,

@@ -212,7 +212,7 @@ fn load_dotenv() -> Result<(), String> {
 }
 
 fn config_error(e: &ConfigError) -> ExitCode {
-    eprintln!("error: {e}");
+    crate::say_err!("error: {e}");
     ExitCode::from(2)
 }
 
@@ -234,11 +234,25 @@ fn env_warnings() -> Vec<String> {
 /// The whole program.
 pub fn main() -> ExitCode {
     if let Err(e) = load_dotenv() {
-        eprintln!("error: {e}");
+        crate::say_err!("error: {e}");
         return ExitCode::from(2);
     }
-    let matches = command().get_matches();
+    let matches = match command().try_get_matches() {
+        Ok(matches) => matches,
+        // Help and version are our own text; a usage error may quote what was typed (made
+        // printable: an argument can hold an ESC).
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            crate::say_err!("{}", e.render().to_string().trim_end());
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
     let env = Env::from_process();
+    let given = matches.subcommand().map_or(&matches, |(_, m)| m);
+    if let Err(e) = crate::config::check_lengths(&raw(given), &env) {
+        crate::say_err!("error: {e}");
+        return ExitCode::from(2);
+    }
     match matches.subcommand() {
         None => run(&raw(&matches), &env),
         Some(("run", m)) => run(&raw(m), &env),
@@ -273,7 +287,7 @@ fn demo(m: &ArgMatches) -> ExitCode {
     let output = PathBuf::from(m.get_one::<String>("output").expect("a default"));
     // Fail before the run, not after a minute of it.
     if let Err(e) = crate::output::writable(&output) {
-        eprintln!(
+        crate::say_err!(
             "error: --output {}: cannot write there ({e}); example: --output autoscale-demo.svg",
             output.display()
         );
@@ -289,7 +303,7 @@ fn notify_test(m: &ArgMatches) -> ExitCode {
         Err(e) => return config_error(&e),
     };
     if notify.is_empty() {
-        eprintln!("error: no alert channel is configured; example: AUTOSCALE_NOTIFY_WEBHOOK=https://hooks.slack.com/services/T000/B000/XXXX");
+        crate::say_err!("error: no alert channel is configured; example: AUTOSCALE_NOTIFY_WEBHOOK=https://hooks.slack.com/services/T000/B000/XXXX");
         return ExitCode::from(2);
     }
     let log = match crate::config::log_filter(&raw) {
@@ -297,7 +311,7 @@ fn notify_test(m: &ArgMatches) -> ExitCode {
         Err(e) => return config_error(&e),
     };
     if let Err(e) = crate::logfmt::init(&log) {
-        eprintln!("error: {e}");
+        crate::say_err!("error: {e}");
         return ExitCode::from(2);
     }
     let app = m
@@ -377,7 +391,7 @@ fn target_of(m: &ArgMatches) -> Result<Option<(String, String)>, ExitCode> {
 }
 
 fn usage_failed(e: &crate::args::UsageError) -> ExitCode {
-    eprintln!("error: {e}");
+    crate::say_err!("error: {e}");
     ExitCode::from(2)
 }
 
@@ -508,7 +522,7 @@ fn replay(m: &ArgMatches, env: &Env) -> ExitCode {
     match parsed {
         Ok(command) => ExitCode::from(crate::replay::main(&command, &raw(m), env)),
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::say_err!("error: {e}");
             ExitCode::from(2)
         }
     }
@@ -523,7 +537,7 @@ fn run(raw: &Raw, env: &Env) -> ExitCode {
         return config_error(&e);
     }
     if let Err(e) = crate::logfmt::init(&config.log) {
-        eprintln!("error: {e}");
+        crate::say_err!("error: {e}");
         return ExitCode::from(2);
     }
     let warnings = env_warnings();
@@ -608,13 +622,13 @@ fn plan(m: &ArgMatches, env: &Env) -> ExitCode {
         Err(code) => return code,
     };
     for w in env_warnings() {
-        eprintln!("warning: {w}");
+        crate::say_err!("warning: {w}");
     }
     // Holiday feeds are fetched (a plan without them would be wrong on their days); the dates
     // written out need nothing.
     for status in runtime().block_on(crate::plan::fetch_feeds(&targets.all, at)) {
         if let Some(failure) = &status.failure {
-            eprintln!(
+            crate::say_err!(
                 "warning: holidays feed {} could not be read ({}): its holidays are not in this plan",
                 status.shown_url(),
                 failure.error
@@ -623,12 +637,12 @@ fn plan(m: &ArgMatches, env: &Env) -> ExitCode {
     }
     let plan = crate::plan::plan(&targets, at, next, price);
     if m.get_flag("json") {
-        println!(
+        crate::say!(
             "{}",
             serde_json::to_string(&plan).expect("a plan serializes")
         );
     } else {
-        print!("{}", crate::plan::render(&plan));
+        crate::say_raw!("{}", crate::plan::render(&plan));
     }
     ExitCode::SUCCESS
 }
@@ -638,7 +652,7 @@ fn check(m: &ArgMatches, env: &Env) -> ExitCode {
     let mut config = match crate::config::resolve(&raw, env) {
         Ok(c) => c,
         Err(e) => {
-            println!("{:<8}{:<15}{e}", "failed", "configuration");
+            crate::say!("{:<8}{:<15}{e}", "failed", "configuration");
             return ExitCode::from(2);
         }
     };
@@ -648,7 +662,7 @@ fn check(m: &ArgMatches, env: &Env) -> ExitCode {
     // The report is stdout; the client's own log lines (retries) go to stderr, never into the
     // middle of the table.
     if let Err(e) = crate::logfmt::init_with(&config.log, std::io::stderr) {
-        eprintln!("error: {e}");
+        crate::say_err!("error: {e}");
         return ExitCode::from(2);
     }
     let code = runtime().block_on(crate::check::run(&config, &env_warnings()));

@@ -180,14 +180,14 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Tee {
 
 fn banner(started: std::time::Instant, text: &str) {
     let s = started.elapsed().as_secs();
-    println!("──── {:>2}:{:02}  {text}", s / 60, s % 60);
+    crate::say!("──── {:>2}:{:02}  {text}", s / 60, s % 60);
 }
 
 /// Runs the demo for `seconds`, writes the chart to `output`; returns the exit code.
 pub async fn run(seconds: u64, output: PathBuf) -> u8 {
     let copy = Arc::new(Mutex::new(Vec::new()));
     if let Err(e) = crate::logfmt::init_with(crate::logfmt::DEFAULT_FILTER, Tee(copy.clone())) {
-        eprintln!("error: {e}");
+        crate::say_err!("error: {e}");
         return 1;
     }
     let key = format!("demo-{:016x}", fastrand::u64(..));
@@ -198,7 +198,7 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
     ) {
         (Ok(api), Ok(app), Ok(hooks)) => (api, app, hooks),
         _ => {
-            eprintln!("error: cannot listen on 127.0.0.1");
+            crate::say_err!("error: cannot listen on 127.0.0.1");
             return 1;
         }
     };
@@ -230,15 +230,15 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
     let config = match crate::config::resolve(&raw, &Env::default()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: the demo's own configuration is invalid: {e}");
+            crate::say_err!("error: the demo's own configuration is invalid: {e}");
             return 1;
         }
     };
 
-    println!("autoscale demo: the real daemon against a simulated Heroku API and a simulated app on 127.0.0.1, for {seconds} s.");
-    println!("two targets of {APP}: web on \"{schedule}\" (a change every 15 s), max {MAX}, a check every second;");
-    println!("worker on its own schedule \"{worker}\" (no check: workers serve no web traffic); alerts go to a local webhook.");
-    println!(
+    crate::say!("autoscale demo: the real daemon against a simulated Heroku API and a simulated app on 127.0.0.1, for {seconds} s.");
+    crate::say!("two targets of {APP}: web on \"{schedule}\" (a change every 15 s), max {MAX}, a check every second;");
+    crate::say!("worker on its own schedule \"{worker}\" (no check: workers serve no web traffic); alerts go to a local webhook.");
+    crate::say!(
         "history: kept in the temporary file {} (deleted at the end); the chart is drawn from it.",
         history_file.display()
     );
@@ -274,7 +274,7 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
             &format!("phase {}/{}: {}", i + 1, phases.len(), phase.banner),
         );
         if app.set_mode(phase.mode).await.is_err() {
-            eprintln!("error: the simulated app could not change its behaviour");
+            crate::say_err!("error: the simulated app could not change its behaviour");
         }
         if let Some(previous) = load.take() {
             previous.abort();
@@ -314,7 +314,7 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
         Ok(Ok(())) => 0,
         _ => 1,
     };
-    println!();
+    crate::say!();
     summarize(
         &log,
         &faults,
@@ -332,17 +332,17 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
         Ok((svg, summaries)) => match std::fs::write(&output, svg) {
             Ok(()) => {
                 for summary in &summaries {
-                    println!("{summary}");
+                    crate::say!("{summary}");
                 }
-                println!("chart: {}", output.display());
+                crate::say!("chart: {}", output.display());
             }
             Err(e) => {
-                eprintln!("error: cannot write {}: {e}", output.display());
+                crate::say_err!("error: cannot write {}: {e}", output.display());
                 return 1;
             }
         },
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::say_err!("error: {e}");
             return 1;
         }
     }
@@ -433,13 +433,13 @@ fn summarize(
             _ => None,
         })
         .collect();
-    println!("summary: {probes} checks, {failures} unhealthy, {} scale events ({patches} PATCHes), {alerts} alerts sent to the webhook", scales.len());
+    crate::say!("summary: {probes} checks, {failures} unhealthy, {} scale events ({patches} PATCHes), {alerts} alerts sent to the webhook", scales.len());
     for (ts, process, from, to, reason) in &scales {
         let at = ts.map_or_else(
             || "?".to_owned(),
             |t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         );
-        println!("  {process:<7} scale {from} → {to}  reason={reason}  at {at}");
+        crate::say!("  {process:<7} scale {from} → {to}  reason={reason}  at {at}");
     }
     if let Some(rose) = load_rose {
         let on_load = scales.iter().find_map(|(ts, _, _, to, reason)| {
@@ -447,11 +447,11 @@ fn summarize(
             (t >= rose && *reason == "load").then(|| (t - rose, to))
         });
         match on_load {
-            Some((d, to)) => println!(
+            Some((d, to)) => crate::say!(
                 "  traffic rose: scaled out on load to {to} {:.1} s after it began (a traffic minute is 2 s here)",
                 d.num_milliseconds() as f64 / 1000.0
             ),
-            None => println!("  traffic rose: no scale on load"),
+            None => crate::say!("  traffic rose: no scale on load"),
         }
     }
     for (at, name) in faults {
@@ -464,14 +464,14 @@ fn summarize(
                 && ts.is_some_and(|t| t >= *at)
         });
         match reaction {
-            Some(d) => println!(
+            Some(d) => crate::say!(
                 "  {name}: scaled out {:.1} s after the fault began",
                 d.num_milliseconds() as f64 / 1000.0
             ),
             None if answered_by_max => {
-                println!("  {name}: already at the maximum, nothing more to do")
+                crate::say!("  {name}: already at the maximum, nothing more to do")
             }
-            None => println!("  {name}: no scale-out during the phase"),
+            None => crate::say!("  {name}: no scale-out during the phase"),
         }
     }
 }

@@ -163,19 +163,52 @@ pub fn redact_url(url: &Url) -> String {
 }
 
 /// [`redact_url`] for text that may or may not be a URL (a configuration value): a value that
-/// does not parse is shown only by its length.
+/// does not parse and may hold a secret (`user:pw@host`, a query, a `password=…` pair) is shown
+/// only by its length.
 pub fn redact_text(text: &str) -> String {
     match Url::parse(text.trim()) {
         Ok(url) if url.has_host() => redact_url(&url),
         // `user:pw@host` parses as a URL of scheme `user` with no host: not one we can redact.
-        _ if text.contains('@') || text.contains('?') => {
-            format!(
-                "(a value of {} characters, not shown)",
-                text.chars().count()
-            )
-        }
+        _ if may_hold_secret(text) => not_shown(text),
         _ => text.to_owned(),
     }
+}
+
+/// The value of a setting that carries a secret (a database URL, a webhook): a URL with a host is
+/// shown as [`redact_url`] gives it; anything else (a `host=… password=…` connection string, a
+/// URL that does not parse) only by its length, whatever its shape.
+pub fn redact_secret(text: &str) -> String {
+    match Url::parse(text.trim()) {
+        Ok(url) if url.has_host() => redact_url(&url),
+        _ => not_shown(text),
+    }
+}
+
+fn not_shown(text: &str) -> String {
+    format!(
+        "(a value of {} characters, not shown)",
+        text.chars().count()
+    )
+}
+
+/// Whether text that is not a URL may still carry a secret: credentials (`@`), a query (`?`), or
+/// a key such as `password=`, `token=`, `secret=` or `key=` (a connection string).
+fn may_hold_secret(text: &str) -> bool {
+    if text.contains('@') || text.contains('?') {
+        return true;
+    }
+    let lower = text.to_ascii_lowercase();
+    [
+        "pass",
+        "pwd",
+        "secret",
+        "token",
+        "key",
+        "auth",
+        "credential",
+    ]
+    .iter()
+    .any(|word| lower.contains(word))
 }
 
 #[cfg(test)]
@@ -211,12 +244,40 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_setting_is_never_echoed_whatever_its_shape() {
+        for shape in [
+            "host=127.0.0.1 password=pgSECRET dbname=x",
+            "pgSECRET",
+            "postgres://u:pgSECRET@[::1/d",
+            "u:pgSECRET@db.example",
+            "mysql:pgSECRET",
+        ] {
+            let shown = redact_secret(shape);
+            assert!(!shown.contains("pgSECRET"), "{shape}: {shown}");
+            assert!(shown.contains("not shown"), "{shape}: {shown}");
+        }
+        assert_eq!(
+            redact_secret("postgres://u:pgSECRET@db.example/d?x=pgSECRET"),
+            "postgres://***@db.example/d?x=***"
+        );
+    }
+
+    #[test]
     fn text_that_is_not_a_url_but_may_hold_a_secret_is_not_echoed() {
         assert_eq!(
             redact_text("user:pw@host"),
             "(a value of 12 characters, not shown)"
         );
         assert_eq!(redact_text("off"), "off");
+        assert_eq!(redact_text("07:00=3"), "07:00=3");
+        for shape in [
+            "host=127.0.0.1 password=pgSECRET dbname=x",
+            "PWD=pgSECRET",
+            "token: pgSECRET",
+            "api_key pgSECRET",
+        ] {
+            assert!(!redact_text(shape).contains("pgSECRET"), "{shape}");
+        }
         assert_eq!(
             redact_text(" https://a:b@h.example/x "),
             "https://***@h.example/x"

@@ -37,6 +37,7 @@
 //!   in paused time: what a setting, or a change of it, would have done.
 //! - [`report`]: the interactive HTML report (D3, inlined): the page's data and its rendering.
 //! - [`logfmt`]: one logfmt event line per log event, and its parser.
+//! - [`terminal`]: what subcommands print, control characters escaped ([`say!`], [`say_err!`]).
 //! - [`event`]: the daemon's events, typed (names and fields of the contract): each writes its
 //!   line through tracing and reads it back.
 //! - [`sim`]: loopback fakes of the Heroku API and of an app, for tests and the demo.
@@ -70,4 +71,5 @@ pub mod schedule;
 pub mod sim;
 pub mod size;
 pub mod steps;
+pub mod terminal;
 pub mod traffic;

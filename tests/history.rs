@@ -845,6 +845,47 @@ async fn sqlite_readers_never_create_a_file() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// The SQLite file deleted while the daemon writes to it: said (`state=lost reason=file_gone`),
+/// a new file is created, and the rows recorded after the deletion are in it (they once went
+/// into the deleted file with `state=ok`).
+#[tokio::test]
+async fn a_sqlite_file_deleted_while_in_use_is_said_and_created_again() {
+    let db = Db::fresh(Backend::Sqlite).await.unwrap();
+    let logs = Captured::default();
+    let _guard = logs.install("info");
+    let started = History::start(db.url.clone(), options()).await;
+    assert_eq!(started.startup, Startup::Ready { schema_version: 1 });
+    let h = &started.handle;
+    let t0 = now_minute() - TimeDelta::hours(1);
+    assert!(h.record(traffic("shop", "web", t0, 100)));
+    assert!(h.flush(FLUSH).await);
+    assert_eq!(read_all(&db, "shop", None).await.traffic.len(), 1);
+    let StoreUrl::Sqlite(path) = &db.url else {
+        unreachable!()
+    };
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let after = traffic("shop", "web", t0 + TimeDelta::minutes(1), 200);
+    assert!(h.record(after.clone()));
+    assert!(h.flush(FLUSH).await);
+    let lost = history_lines(&logs, "lost");
+    assert_eq!(lost.len(), 1, "{}", logs.text());
+    assert_eq!(lost[0].get("reason"), Some("file_gone"));
+    assert!(path.exists(), "the file was created again");
+    assert_eq!(read_all(&db, "shop", None).await.traffic, vec![after]);
+    // Written again: ok, with nothing dropped.
+    let ok = history_lines(&logs, "ok");
+    assert_eq!(
+        ok.last().and_then(|l| l.get("dropped")),
+        Some("0"),
+        "{}",
+        logs.text()
+    );
+    assert!(h.close(FLUSH).await);
+    assert_eq!(h.stats().dropped, 0);
+}
+
 #[tokio::test]
 async fn postgres_without_history_tables_says_so() {
     let Some(db) = Db::fresh(Backend::Postgres).await else {

@@ -500,14 +500,14 @@ pub struct Command {
 /// exit code (0, 1 when the output cannot be written, 2 for a usage error or nothing to chart).
 pub fn run(command: &Command) -> u8 {
     let Some(format) = Format::of(&command.output) else {
-        eprintln!(
+        crate::say_err!(
             "error: --output {}: the file must end in .svg (a static image) or .html (an interactive page); example: --output week.html",
             command.output.display()
         );
         return 2;
     };
     if let Err(e) = crate::output::writable(&command.output) {
-        eprintln!(
+        crate::say_err!(
             "error: --output {}: cannot write there ({e}); example: --output week.svg",
             command.output.display()
         );
@@ -527,7 +527,7 @@ pub fn run(command: &Command) -> u8 {
     ) {
         Ok(dataset) => dataset,
         Err((code, e)) => {
-            eprintln!("error: {e}");
+            crate::say_err!("error: {e}");
             return code;
         }
     };
@@ -536,7 +536,7 @@ pub fn run(command: &Command) -> u8 {
         let e = ChartError::Empty {
             skipped: lines.garbage + lines.other,
         };
-        eprintln!("error: {e}; example: {EXAMPLE}");
+        crate::say_err!("error: {e}; example: {EXAMPLE}");
         return 2;
     }
     let drawn = match format {
@@ -546,23 +546,23 @@ pub fn run(command: &Command) -> u8 {
     let (text, summaries) = match drawn {
         Ok(drawn) => drawn,
         Err(e) => {
-            eprintln!("error: {e}; example: autoscale chart --target APP/web");
+            crate::say_err!("error: {e}; example: autoscale chart --target APP/web");
             return 2;
         }
     };
     if let Err(e) = std::fs::write(&command.output, text) {
-        eprintln!("error: cannot write {}: {e}", command.output.display());
+        crate::say_err!("error: cannot write {}: {e}", command.output.display());
         return 1;
     }
     for summary in &summaries {
-        println!("{summary}");
-        println!();
+        crate::say!("{summary}");
+        crate::say!();
     }
-    println!(
+    crate::say!(
         "read: {} router lines, {} event=traffic lines, {} autoscale event lines, {} history rows; skipped lines: {} garbage, {} unrelated",
         lines.router, lines.traffic, lines.daemon, lines.history, lines.garbage, lines.other
     );
-    println!("chart written to {}", command.output.display());
+    crate::say!("chart written to {}", command.output.display());
     0
 }
 
@@ -592,7 +592,7 @@ pub fn load(
         let wanted = target.map(|(a, p)| (a.to_owned(), p.to_owned()));
         let configured = if unnamed { &[] } else { configured };
         match read_history(&mut reader, source, wanted.as_ref(), configured) {
-            Ok(rows) => eprintln!(
+            Ok(rows) => crate::say_err!(
                 "note: read {rows} row(s) of history from {} since {}",
                 source.url,
                 source.since.format("%Y-%m-%d %H:%M UTC")
@@ -618,19 +618,19 @@ pub fn load(
     }
     let lines = dataset.lines;
     if lines.garbage > 0 {
-        eprintln!(
+        crate::say_err!(
             "warning: {} line(s) were not autoscale event lines, router lines or Logplex frames (or had values out of range) and were skipped",
             lines.garbage
         );
     }
     if lines.unattributed > 0 {
-        eprintln!(
+        crate::say_err!(
             "warning: {} router request(s) were not charted: no app to give them to",
             lines.unattributed
         );
     }
     for note in dataset.notes() {
-        eprintln!("note: {note}");
+        crate::say_err!("note: {note}");
     }
     Ok(dataset)
 }

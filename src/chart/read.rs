@@ -208,8 +208,8 @@ impl Reader {
 
     fn router_line(&mut self, line: &RouterLine<'_>) {
         let host = host_key(line.host);
+        // A line past the caps is counted in the aggregator's overflow (see `attribute_router`).
         if !self.router.add(&host, line) {
-            self.dataset.lines.overflow += 1;
             return;
         }
         match self.host_lines.get_mut(host.as_str()) {
@@ -250,7 +250,7 @@ impl Reader {
             router,
             host_lines,
         } = self;
-        attribute_router(&mut dataset, &router, &host_lines, hints);
+        attribute_router(&mut dataset, router, &host_lines, hints);
         resolve_unnamed(&mut dataset);
         dataset.configure(hints.configured);
         if let Some((app, process)) = hints.target {
@@ -311,7 +311,7 @@ pub fn app_of_host(host: &str) -> Option<&str> {
 /// Gives each host's router minutes to an app (see the module docs) and notes what was decided.
 fn attribute_router(
     dataset: &mut Dataset,
-    router: &BatchAggregator,
+    router: BatchAggregator,
     host_lines: &BTreeMap<String, u64>,
     hints: &Hints<'_>,
 ) {
@@ -375,18 +375,19 @@ fn attribute_router(
         owner.insert(host.as_str(), app);
         by_reason.entry(why).or_default().push(host.as_str());
     }
-    let mut merged = BatchAggregator::new();
-    let left_out = merged.merge_renamed(router, |host, process| {
+    // Every line a cap refused is in the aggregator's overflow (and nowhere else: it was once
+    // also counted while reading, so said twice).
+    dataset.lines.overflow += router.overflow();
+    let (minutes, left_out) = router.into_minutes_renamed(|host, process| {
         owner
             .get(host)
             .cloned()
             .flatten()
             .map(|app| (app, process.to_owned()))
     });
-    for minute in merged.minutes() {
+    for minute in minutes {
         dataset.add_minute(minute);
     }
-    dataset.lines.overflow += merged.overflow();
     for (why, hosts) in by_reason {
         let lines: u64 = hosts.iter().filter_map(|h| host_lines.get(*h)).sum();
         let hosts: Vec<String> = hosts
@@ -1166,6 +1167,32 @@ ts=2026-11-30T08:00:01.123Z level=info event=shutdown signal=SIGTERM clean=true 
         d.minutes = MAX_MINUTES;
         assert_eq!(d.add_minute(minute(1)).clone(), MinuteAdded::Overflow);
         assert_eq!(d.lines.overflow, 4);
+    }
+
+    #[test]
+    fn a_router_line_past_the_caps_is_left_out_once() {
+        // 1,025 hosts: the last one's two lines are past the 1,024 keys.
+        let mut text = String::new();
+        for i in 0..=crate::traffic::minute::MAX_BATCH_KEYS {
+            let lines = if i == crate::traffic::minute::MAX_BATCH_KEYS {
+                2
+            } else {
+                1
+            };
+            for _ in 0..lines {
+                text.push_str(&format!(
+                    "2026-11-30T14:00:10Z heroku[router]: at=info method=GET path=/ host=h{i}.example.com dyno=web.1 service=5ms status=200\n"
+                ));
+            }
+        }
+        let d = read(&text, &Hints::default());
+        assert_eq!(d.lines.router, 1026);
+        assert_eq!(d.lines.overflow, 2, "{:?}", d.notes());
+        assert!(
+            d.notes().iter().any(|n| n.starts_with("2 line(s)")),
+            "{:?}",
+            d.notes()
+        );
     }
 
     #[test]

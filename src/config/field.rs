@@ -195,6 +195,22 @@ pub const FIELDS: &[Field] = &[
     global(NOTIFY_REPEAT, "notify-repeat", ALERTS, "The same condition is sent again at most this often [default: 30m]", "30m"),
 ];
 
+/// The longest value a setting may have, in bytes: checked before anything parses it, so that a
+/// megabyte pasted by mistake (or by a hostile hand) costs neither CPU nor a megabyte-long error
+/// line. Room to spare for every real value: a file of ten thousand targets, a schedule of a
+/// thousand entries, a list of holidays for years, URLs with long tokens; names and numbers are
+/// short.
+pub fn max_len(var: &str) -> usize {
+    match var {
+        CONFIG => 4 << 20,
+        SCHEDULE | HOLIDAY_SCHEDULE | HOLIDAYS => 256 << 10,
+        NOTIFY_WEBHOOK | NOTIFY_EMAIL_TO | NOTIFY_SMS_TO => 16 << 10,
+        HISTORY | HEROKU_API_URL | CHECK_URL | NOTIFY_SMTP_URL | NOTIFY_TWILIO_URL | LOG => 8 << 10,
+        HEROKU_API_KEY | NOTIFY_TWILIO_TOKEN | NOTIFY_EMAIL_FROM => 1024,
+        _ => 256,
+    }
+}
+
 /// The field of a variable. Panics on a name not in the table: a programming error, caught by
 /// the tests that resolve every setting.
 pub fn field(var: &str) -> &'static Field {

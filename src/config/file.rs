@@ -24,6 +24,10 @@ use super::{ConfigError, FeedCache, Lookup, Place, Raw, Target, Value};
 pub const MAX_FILE_BYTES: u64 = 4 << 20;
 /// Most targets one configuration may hold.
 pub const MAX_TARGETS: usize = 10_000;
+/// Longest path AUTOSCALE_CONFIG may name (Linux's PATH_MAX).
+const MAX_PATH: usize = 4096;
+/// Longest key shown in an error (no real key is longer than 20 characters).
+const MAX_KEY_SHOWN: usize = 64;
 /// Where the file is looked for when AUTOSCALE_CONFIG is not set.
 pub const DEFAULT_FILE: &str = "autoscale.toml";
 
@@ -49,6 +53,14 @@ impl std::fmt::Display for Source {
     }
 }
 
+/// A key as an error shows it: cut after [`MAX_KEY_SHOWN`] characters.
+fn shown_key(key: &str) -> String {
+    match key.char_indices().nth(MAX_KEY_SHOWN) {
+        Some((at, _)) => format!("{}…", &key[..at]),
+        None => key.to_owned(),
+    }
+}
+
 fn file_error(name: &str, problem: impl Into<String>) -> ConfigError {
     ConfigError {
         place: name.to_owned(),
@@ -70,6 +82,14 @@ impl Source {
                     name: CONFIG.to_owned(),
                     text: v.text.clone(),
                 })
+            }
+            // A path, not the text: a path that long is not one (and is never echoed).
+            Some(v) if v.text.len() > MAX_PATH => {
+                return Err(v.place.err(
+                    None,
+                    super::too_long(v.text.len(), MAX_PATH),
+                    DEFAULT_FILE,
+                ))
             }
             Some(v) if !v.trimmed().is_empty() => (v.trimmed().to_owned(), true),
             _ => (DEFAULT_FILE.to_owned(), false),
@@ -111,28 +131,63 @@ fn text(value: &Toml) -> Option<String> {
     }
 }
 
+/// Every value of a table within its setting's [`field::max_len`] (before the app's name is put
+/// into any error's place).
+fn check_lengths(name: &str, section: &str, table: &Table) -> Result<(), ConfigError> {
+    for (key, value) in table {
+        let (Some(f), Some(text)) = (field::by_key(key), text(value)) else {
+            continue;
+        };
+        let max = field::max_len(f.var);
+        if text.len() > max {
+            return Err(ConfigError {
+                place: format!("{name}: {section}: {key}"),
+                variable: f.var,
+                value: None,
+                problem: super::too_long(text.len(), max),
+                example: format!("{key} = {}", toml_value(Some(f))),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Checks a table's keys and value types: an unknown key names the closest known one.
 fn check_keys(name: &str, section: &str, table: &Table) -> Result<(), ConfigError> {
     for (key, value) in table {
         let Some(f) = field::by_key(key) else {
-            let closest = field::closest(key, field::keys()).unwrap_or("schedule");
-            let secret = field::FIELDS.iter().any(|f| {
+            // A secret's key (heroku_api_key, history, notify_webhook, ...): its place is the
+            // environment, and the example says so.
+            let secret = field::FIELDS.iter().find(|f| {
                 f.secret
-                    && f.var
-                        .trim_start_matches("AUTOSCALE_")
-                        .eq_ignore_ascii_case(key)
-            }) || key.eq_ignore_ascii_case("heroku_api_key");
-            let problem = if secret {
-                "secrets stay in the environment (heroku config:set), never in the file".to_owned()
-            } else {
-                format!("unknown key; did you mean {closest}?")
+                    && (f.var.eq_ignore_ascii_case(key)
+                        || f.var
+                            .trim_start_matches("AUTOSCALE_")
+                            .eq_ignore_ascii_case(key))
+            });
+            let (problem, example) = match secret {
+                Some(f) => (
+                    format!(
+                        "secrets stay in the environment, never in the file: set {} instead",
+                        f.var
+                    ),
+                    format!("heroku config:set {}={}", f.var, f.example),
+                ),
+                None => {
+                    let closest =
+                        field::closest(&shown_key(key), field::keys()).unwrap_or("schedule");
+                    (
+                        format!("unknown key; did you mean {closest}?"),
+                        format!("{closest} = {}", toml_value(field::by_key(closest))),
+                    )
+                }
             };
             return Err(ConfigError {
-                place: format!("{name}: {section}: {key}"),
+                place: format!("{name}: {section}: {}", shown_key(key)),
                 variable: CONFIG,
                 value: None,
                 problem,
-                example: format!("{closest} = {}", toml_value(field::by_key(closest))),
+                example,
             });
         };
         if text(value).is_none() {
@@ -214,7 +269,7 @@ pub fn targets(
                 field::closest(key, ["target", "defaults"].into_iter()).unwrap_or("target");
             return Err(file_error(
                 name,
-                format!("unknown table or key {key:?} at the top level; did you mean [[{closest}]]? (only [defaults] and [[target]] tables)"),
+                format!("unknown table or key {:?} at the top level; did you mean [[{closest}]]? (only [defaults] and [[target]] tables)", shown_key(key)),
             ));
         }
     }
@@ -255,6 +310,12 @@ pub fn targets(
                 tables.len()
             ),
         ));
+    }
+    if let Some(d) = defaults {
+        check_lengths(name, "[defaults]", d)?;
+    }
+    for (i, table) in tables.iter().enumerate() {
+        check_lengths(name, &format!("target {}", i + 1), table)?;
     }
     let mut targets: Vec<Target> = Vec::with_capacity(tables.len());
     for (i, table) in tables.into_iter().enumerate() {
@@ -438,7 +499,14 @@ app = "b"
             ),
             ("[[target]]\nprocess = \"web\"\n", "target 1 (?/web): app: is not set"),
             ("[[target]]\napp = \"a\"\nmax = [1]\n", "target 1 (a/web): max: must be a string"),
-            ("[[target]]\napp = \"a\"\nheroku_api_key = \"x\"\n", "secrets stay in the environment"),
+            (
+                "[[target]]\napp = \"a\"\nheroku_api_key = \"x\"\n",
+                "heroku_api_key: secrets stay in the environment, never in the file: set HEROKU_API_KEY instead; example: heroku config:set HEROKU_API_KEY=$(heroku authorizations:create -S -d autoscale)",
+            ),
+            (
+                "[[target]]\napp = \"a\"\nnotify_webhook = \"x\"\n",
+                "example: heroku config:set AUTOSCALE_NOTIFY_WEBHOOK=https://hooks.slack.com/",
+            ),
             ("[target]\napp = \"a\"\n", "[[target]] tables (double brackets)"),
             ("[[targets]]\napp = \"a\"\n", "did you mean [[target]]?"),
             ("", "has no [[target]] table"),
@@ -450,6 +518,41 @@ app = "b"
             assert!(!e.contains('\n'), "{e:?}");
             assert!(e.contains("example: "), "{e:?}");
         }
+    }
+
+    #[test]
+    fn a_value_or_key_of_a_megabyte_is_refused_before_parsing_and_never_echoed() {
+        let huge = "x".repeat(1 << 20);
+        let cases = [
+            (
+                format!("[[target]]\napp = \"{huge}\"\n"),
+                "autoscale.toml: target 1: app: the value is too long (1048576 bytes; at most 256), not shown; example: app = \"my-app\"",
+            ),
+            (
+                format!("[defaults]\ntz = \"{huge}\"\n[[target]]\napp = \"a\"\n"),
+                "autoscale.toml: [defaults]: tz: the value is too long (1048576 bytes; at most 256)",
+            ),
+            (
+                format!("[[target]]\napp = \"a\"\n{huge} = 1\n"),
+                "unknown key; did you mean",
+            ),
+        ];
+        for (text, needle) in cases {
+            let e = parse(&text, &Raw::default()).unwrap_err().to_string();
+            assert!(
+                e.contains(needle),
+                "{:?}\nlacks {needle:?}",
+                &e[..e.len().min(300)]
+            );
+            assert!(e.len() < 400, "{} bytes", e.len());
+        }
+        let long_path = Raw::from_pairs([(CONFIG, huge.as_str())]);
+        let e = Source::resolve(&long_path).unwrap_err().to_string();
+        assert!(
+            e.contains("too long") && e.len() < 300,
+            "{}",
+            &e[..e.len().min(300)]
+        );
     }
 
     #[test]

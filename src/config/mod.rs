@@ -360,6 +360,45 @@ impl Env {
     }
 }
 
+/// Every value given (variables, flags, and HEROKU_APP_NAME, DYNO, DATABASE_URL) within its
+/// [`field::max_len`], checked before anything parses it. The error names the variable, says how
+/// long the value is and shows a valid example; it never echoes the value.
+pub fn check_lengths(raw: &Raw, env: &Env) -> Result<(), ConfigError> {
+    for (var, text) in &raw.values {
+        let max = field::max_len(var);
+        if text.len() > max {
+            let f = field::field(var);
+            return Err(Place::Var(f).err(None, too_long(text.len(), max), f.example));
+        }
+    }
+    let others = [
+        (
+            "HEROKU_APP_NAME",
+            env.heroku_app_name.as_deref(),
+            256,
+            "my-app",
+        ),
+        ("DYNO", env.dyno.as_deref(), 256, "clock.1"),
+        (
+            crate::history::settings::DATABASE_URL_VAR,
+            env.database_url.as_deref(),
+            8 << 10,
+            "postgres://USER:PASSWORD@HOST:5432/DATABASE",
+        ),
+    ];
+    for (var, text, max, example) in others {
+        if let Some(text) = text.filter(|t| t.len() > max) {
+            return Err(Place::Env(var).err(None, too_long(text.len(), max), example));
+        }
+    }
+    Ok(())
+}
+
+/// The problem of a value longer than `max` bytes.
+pub(crate) fn too_long(len: usize, max: usize) -> String {
+    format!("the value is too long ({len} bytes; at most {max}), not shown")
+}
+
 /// AUTOSCALE_HISTORY and AUTOSCALE_HISTORY_DAYS, with the contract's defaults (DATABASE_URL,
 /// DYNO); a bad value is the same one-line error as any other setting, its password redacted.
 pub fn history(raw: &Raw, env: &Env) -> Result<crate::history::Settings, ConfigError> {
@@ -775,6 +814,45 @@ fn size_warnings(schedules: [(&str, &Schedule); 2], max: u32) -> Vec<String> {
 mod tests {
     use super::field::*;
     use super::*;
+
+    #[test]
+    fn every_value_is_checked_for_length_before_parsing_and_never_echoed() {
+        let huge = "x".repeat(1_300_000);
+        for var in [
+            field::APP,
+            field::TZ,
+            field::SCHEDULE,
+            field::HISTORY,
+            field::HEROKU_API_KEY,
+        ] {
+            let e = check_lengths(&Raw::from_pairs([(var, huge.as_str())]), &Env::default())
+                .unwrap_err();
+            let line = e.to_string();
+            assert_eq!(e.variable, var);
+            assert!(line.contains("too long (1300000 bytes; at most"), "{line}");
+            assert!(line.contains("; example: "), "{line}");
+            assert!(line.len() < 300, "{line}");
+        }
+        // At the limit is fine; the limits leave room for real values.
+        let at_limit = "x".repeat(field::max_len(field::TZ));
+        assert!(check_lengths(
+            &Raw::from_pairs([(field::TZ, at_limit.as_str())]),
+            &Env::default()
+        )
+        .is_ok());
+        assert!(field::max_len(field::SCHEDULE) >= 64 << 10);
+        let env = Env {
+            heroku_app_name: Some(huge.clone()),
+            ..Env::default()
+        };
+        let line = check_lengths(&Raw::default(), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            line.starts_with("HEROKU_APP_NAME: the value is too long"),
+            "{line}"
+        );
+    }
 
     fn base() -> Raw {
         Raw::from_pairs([(HEROKU_API_KEY, "k3y-abc"), (APP, "my-app")])

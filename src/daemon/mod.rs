@@ -145,15 +145,11 @@ pub async fn run_with(
     // Alerts run beside the loops, on their own tracker: at shutdown a hanging webhook gets a
     // short grace, never the loops' budget. Started first, so a refused token is reported.
     let alerts = TaskTracker::new();
-    let history = start_history(&config.history).await;
+    let mut history = start_history(&config.history);
     let notifier = crate::notify::start(&config.notify, &alerts, history.handle.clone(), clock);
-    // A history that cannot be kept is a risky start: told to a human with the reason.
-    let warnings: Vec<String> = warnings
-        .iter()
-        .cloned()
-        .chain(history.risk.clone())
-        .collect();
-    let warnings = warnings.as_slice();
+    // A history that cannot be kept is a risky start: told to a human with the reason, when
+    // the connection fails (nothing waits for it).
+    history.alert_when_unreachable(&targets, &notifier, &cancel);
 
     let apps = group_by_app(&targets);
     let loads: Vec<AppLoad> = apps
@@ -202,12 +198,15 @@ pub async fn run_with(
         holiday_tasks.spawn(refresh_holidays(feeds, clock, cancel.clone(), done));
     }
     holiday_tasks.close();
-    let _ = tokio::time::timeout(HOLIDAY_WAIT, async {
+    let first_fetches = tokio::time::timeout(HOLIDAY_WAIT, async {
         for first in first_refresh {
             let _ = first.await;
         }
-    })
-    .await;
+    });
+    tokio::select! {
+        _ = first_fetches => {}
+        () = cancel.cancelled() => {}
+    }
 
     // Each app's loop runs, and its edges are armed, as soon as its own startup is done (from
     // the instant that startup began): an edge that passes while other apps are still starting
@@ -261,11 +260,27 @@ pub async fn run_with(
             cancel.cancel();
             edges.shutdown().await;
             tasks.close();
-            let _ = tokio::time::timeout(SHUTDOWN_BUDGET, tasks.wait()).await;
+            tokio::time::timeout(SHUTDOWN_BUDGET, tasks.wait())
+                .await
+                .is_ok()
         }
     };
     let mut refused: Option<ApiError> = None;
-    while let Some(joined) = starting.join_next().await {
+    loop {
+        // A signal while apps are still starting (a slow API) stops at once: the startups
+        // only read, and are abandoned; the loops already running finish a PATCH in flight.
+        let joined = tokio::select! {
+            joined = starting.join_next() => joined,
+            () = cancel.cancelled() => {
+                let began = std::time::Instant::now();
+                starting.abort_all();
+                let finished = stop_early(edges).await;
+                drop(notifier);
+                shut_down(signal, began, finished, &alerts, history, &client).await;
+                return Ok(());
+            }
+        };
+        let Some(joined) = joined else { break };
         match joined {
             Ok(Ok(started)) => loops.push(started),
             Ok(Err(Refused(e))) => refused = refused.or(Some(e)),
@@ -352,14 +367,29 @@ pub async fn run_with(
     drop(notifier);
 
     cancel.cancelled().await;
-    let signal = signal.await.unwrap_or("unknown");
-    let started = std::time::Instant::now();
+    let began = std::time::Instant::now();
     edges.shutdown().await;
     // The scheduler's shutdown does not wait for running jobs, and a job only wakes a loop;
     // what must finish is a PATCH in flight.
-    let mut finished = tokio::time::timeout(SHUTDOWN_BUDGET, tasks.wait())
+    let finished = tokio::time::timeout(SHUTDOWN_BUDGET, tasks.wait())
         .await
         .is_ok();
+    shut_down(signal, began, finished, &alerts, history, &client).await;
+    Ok(())
+}
+
+/// The end of a shutdown once the loops have stopped: alerts get a short grace, the history
+/// writes what is queued, and `event=shutdown` says how it went (`clean`: the loops, alerts and
+/// history all finished in time; `finished`: the loops did).
+async fn shut_down(
+    signal: tokio::task::JoinHandle<&'static str>,
+    began: std::time::Instant,
+    mut finished: bool,
+    alerts: &TaskTracker,
+    history: recording::HistoryRun,
+    client: &Client,
+) {
+    let signal = signal.await.unwrap_or("unknown");
     alerts.close();
     finished &= tokio::time::timeout(ALERT_GRACE, alerts.wait())
         .await
@@ -368,9 +398,8 @@ pub async fn run_with(
     Event::Shutdown {
         signal: signal.to_owned(),
         clean: finished,
-        took_ms: started.elapsed().as_millis() as u64,
+        took_ms: began.elapsed().as_millis() as u64,
         api_calls: client.calls().sent(),
     }
     .emit(Level::INFO);
-    Ok(())
 }

@@ -7,9 +7,9 @@
 //! turns the queue into batched transactions. A slow, full or unreachable database costs rows,
 //! never time: the writer logs `event=history state=lost reason=... dropped=N` once per outage,
 //! `event=history state=ok dropped=N` when writes work again, and retries with a capped,
-//! jittered backoff. A start with the database unreachable still returns a working handle
-//! within [`Options::startup_timeout`] and says so ([`Startup::Unreachable`]), so the daemon can
-//! alert `risky_start` and go on.
+//! jittered backoff. [`History::spawn`] returns a working handle at once and connects in the
+//! background; its `startup` answer says within [`Options::startup_timeout`] when the database
+//! is unreachable ([`Startup::Unreachable`]), so the daemon can alert `risky_start`, never wait.
 //!
 //! - [`rows`]: the row types the daemon hands over (pure).
 //! - [`settings`]: `AUTOSCALE_HISTORY` and `AUTOSCALE_HISTORY_DAYS` (pure).
@@ -142,67 +142,146 @@ pub struct HistoryHandle {
     shared: Arc<Shared>,
 }
 
+/// A history whose writer connects in the background: the handle works at once (rows queue,
+/// up to [`Options::queue_rows`], while it connects), and `startup` says how the connection went.
+pub struct Spawned {
+    pub handle: HistoryHandle,
+    pub task: JoinHandle<()>,
+    /// Answered once the first connection succeeded or failed (at most
+    /// [`Options::startup_timeout`] after the spawn).
+    pub startup: oneshot::Receiver<Startup>,
+}
+
 impl History {
-    /// Opens the store (at most `options.startup_timeout`), applies the schema and spawns the
-    /// writer. Logs `event=history state=ok` or, when the database cannot be reached,
-    /// `event=history state=lost reason=...` (a warning) and carries on without it.
+    /// [`History::spawn`], waiting for the first connection (at most
+    /// `options.startup_timeout`).
     pub async fn start(url: StoreUrl, options: Options) -> History {
+        let spawned = History::spawn(url, options);
+        let startup = spawned
+            .startup
+            .await
+            .unwrap_or_else(|_| Startup::Unreachable {
+                reason: "the history writer stopped before connecting".to_owned(),
+            });
+        History {
+            handle: spawned.handle,
+            task: spawned.task,
+            startup,
+        }
+    }
+
+    /// Spawns the writer, which opens the store (at most `options.startup_timeout`), applies the
+    /// schema and writes. Never waits: a slow or unreachable database delays nothing. The
+    /// writer logs `event=history state=ok` or, when the database cannot be reached,
+    /// `event=history state=lost reason=...` (a warning) and keeps trying.
+    pub fn spawn(url: StoreUrl, options: Options) -> Spawned {
         let (rows_tx, rows_rx) = mpsc::channel(options.queue_rows.max(1));
         let (control_tx, control_rx) = mpsc::channel(4);
+        let (startup_tx, startup) = oneshot::channel();
         let shared = Arc::new(Shared::default());
-        let opened = writer::open(&url, &options, options.startup_timeout).await;
-        let mut outage = Outage::default();
-        let (store, startup, retry_at) = match opened {
-            Ok((store, schema_version)) => {
-                Event::History(EventHistory {
-                    dropped: Some(0),
-                    store: Some(url.to_string()),
-                    schema_version: Some(schema_version),
-                    retention_days: Some(options.retention_days),
-                    ..EventHistory::new(HistoryState::Ok)
-                })
-                .emit(tracing::Level::INFO);
-                (Some(store), Startup::Ready { schema_version }, None)
-            }
-            Err(e) => {
-                outage.failed(e.kind, 0);
-                // The database's error is the line's message.
-                Event::History(EventHistory {
-                    reason: Some(e.kind.to_string()),
-                    dropped: Some(0),
-                    store: Some(url.to_string()),
-                    message: Some(e.message.to_string()),
-                    ..EventHistory::new(HistoryState::Lost)
-                })
-                .emit(tracing::Level::WARN);
-                let retry = Instant::now() + options.retry_min;
-                (
-                    None,
-                    Startup::Unreachable { reason: e.message },
-                    Some(retry),
-                )
-            }
-        };
-        let writer = Writer {
+        let task = tokio::spawn(connect_then_write(
             url,
             options,
-            store,
-            rows: rows_rx,
-            control: control_rx,
-            shared: shared.clone(),
-            outage,
-            retry_at,
-        };
-        History {
+            rows_rx,
+            control_rx,
+            shared.clone(),
+            startup_tx,
+        ));
+        Spawned {
             handle: HistoryHandle {
                 rows: Some(rows_tx),
                 control: Some(control_tx),
                 shared,
             },
-            task: tokio::spawn(writer.run()),
+            task,
             startup,
         }
     }
+}
+
+/// The writer task: the first connection (a close asked meanwhile is answered at once, the rows
+/// queued so far dropped and counted), then [`Writer::run`].
+async fn connect_then_write(
+    url: StoreUrl,
+    options: Options,
+    mut rows: mpsc::Receiver<Row>,
+    mut control: mpsc::Receiver<Control>,
+    shared: Arc<Shared>,
+    startup_tx: oneshot::Sender<Startup>,
+) {
+    let mut flushes = Vec::new();
+    let mut handles_gone = false;
+    let opened = {
+        let opening = writer::open(&url, &options, options.startup_timeout);
+        tokio::pin!(opening);
+        loop {
+            tokio::select! {
+                opened = &mut opening => break opened,
+                asked = control.recv(), if !handles_gone => match asked {
+                    Some(Control::Flush(done)) => flushes.push(done),
+                    Some(Control::Close { done, .. }) => {
+                        rows.close();
+                        let mut dropped = 0;
+                        while rows.try_recv().is_ok() {
+                            dropped += 1;
+                        }
+                        shared.dropped.fetch_add(dropped, Ordering::Relaxed);
+                        let _ = startup_tx.send(Startup::Unreachable {
+                            reason: "closed before the database answered".to_owned(),
+                        });
+                        let _ = done.send(());
+                        return;
+                    }
+                    None => handles_gone = true,
+                },
+            }
+        }
+    };
+    let mut outage = Outage::default();
+    let (store, startup, retry_at) = match opened {
+        Ok((store, schema_version)) => {
+            Event::History(EventHistory {
+                dropped: Some(0),
+                store: Some(url.to_string()),
+                schema_version: Some(schema_version),
+                retention_days: Some(options.retention_days),
+                ..EventHistory::new(HistoryState::Ok)
+            })
+            .emit(tracing::Level::INFO);
+            (Some(store), Startup::Ready { schema_version }, None)
+        }
+        Err(e) => {
+            outage.failed(e.kind, 0);
+            // The database's error is the line's message.
+            Event::History(EventHistory {
+                reason: Some(e.kind.to_string()),
+                dropped: Some(0),
+                store: Some(url.to_string()),
+                message: Some(e.message.to_string()),
+                ..EventHistory::new(HistoryState::Lost)
+            })
+            .emit(tracing::Level::WARN);
+            let retry = Instant::now() + options.retry_min;
+            (
+                None,
+                Startup::Unreachable { reason: e.message },
+                Some(retry),
+            )
+        }
+    };
+    let _ = startup_tx.send(startup);
+    let writer = Writer {
+        file: writer::FileId::of(&url),
+        url,
+        options,
+        store,
+        rows,
+        control,
+        shared,
+        outage,
+        retry_at,
+    };
+    writer.run(flushes).await;
 }
 
 impl std::fmt::Debug for HistoryHandle {

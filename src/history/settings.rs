@@ -181,7 +181,12 @@ impl SettingError {
     ) -> SettingError {
         SettingError {
             variable,
-            value: crate::http::redact_text(value),
+            // Both the history and DATABASE_URL carry a password, whatever their shape.
+            value: if variable == DAYS_VAR {
+                crate::http::redact_text(value)
+            } else {
+                crate::http::redact_secret(value)
+            },
             problem: problem.into(),
             example: example.into(),
         }
@@ -404,6 +409,19 @@ mod tests {
         let cases = [
             (
                 vec![(HISTORY_VAR, format!("mysql://admin:{SECRET}@db.example/x"))],
+                HISTORY_VAR,
+                "not a history store",
+            ),
+            (
+                vec![(
+                    HISTORY_VAR,
+                    format!("host=127.0.0.1 password={SECRET} dbname=x"),
+                )],
+                HISTORY_VAR,
+                "not a history store",
+            ),
+            (
+                vec![(HISTORY_VAR, format!("{SECRET}:{SECRET}"))],
                 HISTORY_VAR,
                 "not a history store",
             ),

@@ -45,13 +45,56 @@ pub(crate) struct Writer {
     pub outage: Outage,
     /// While lost: rows are dropped until then, and the next attempt waits for it.
     pub retry_at: Option<Instant>,
+    /// A SQLite store's file as it was opened (see [`FileId`]).
+    pub file: Option<FileId>,
+}
+
+/// Which file a SQLite path names: its device and inode (on Unix; elsewhere only that it
+/// exists). A file deleted or replaced while open keeps taking writes into the deleted inode,
+/// which nothing will ever read: the writer compares before each batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    /// The file `url` names now; `None` for Postgres or a missing file.
+    pub(crate) fn of(url: &StoreUrl) -> Option<FileId> {
+        let StoreUrl::Sqlite(path) = url else {
+            return None;
+        };
+        let meta = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt as _;
+            Some(FileId {
+                dev: meta.dev(),
+                ino: meta.ino(),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            Some(FileId { dev: 0, ino: 0 })
+        }
+    }
 }
 
 impl Writer {
-    pub(crate) async fn run(mut self) {
+    /// Writes until closed; `flushes` were asked while the first connection was being made
+    /// (answered once what was queued by then is written).
+    pub(crate) async fn run(mut self, flushes: Vec<oneshot::Sender<()>>) {
         let mut pending: Vec<Row> = Vec::new();
         let mut flush_at: Option<Instant> = None;
         let mut known: HashSet<i64> = HashSet::new();
+        if !flushes.is_empty() {
+            self.drain(&mut pending);
+            self.write(&mut pending, &mut known, None).await;
+            for done in flushes {
+                let _ = done.send(());
+            }
+        }
         let mut prune: Option<Prune> = None;
         let mut next_prune = Instant::now();
         loop {
@@ -189,6 +232,10 @@ impl Writer {
             self.drop_rows(batch.len() as u64);
             return;
         }
+        if self.check_file(limit).await {
+            // A new file knows no target yet.
+            known.clear();
+        }
         if self.store.is_none() && !self.open(limit).await {
             self.drop_rows(batch.len() as u64);
             return;
@@ -235,11 +282,34 @@ impl Writer {
         }
     }
 
+    /// A SQLite file deleted or replaced while open: said (`state=lost reason=file_gone`), the
+    /// old connection closed, and the file opened again at once (created with its schema), so
+    /// that the batch about to be written, and every later one, lands in a file that exists;
+    /// `state=ok` follows when that works. What the deleted file held is gone with it. `true`
+    /// when the file was gone.
+    async fn check_file(&mut self, limit: Duration) -> bool {
+        if self.store.is_none() || self.file.is_none() || FileId::of(&self.url) == self.file {
+            return false;
+        }
+        if let Some(store) = self.store.take() {
+            let _ = timeout(limit, store.close()).await;
+        }
+        self.file = None;
+        self.fail(
+            "file_gone",
+            "the SQLite file was deleted or replaced while in use: a new one is created",
+            0,
+        );
+        self.retry_at = None;
+        true
+    }
+
     /// Connects and applies the schema within `limit`.
     async fn open(&mut self, limit: Duration) -> bool {
         match open(&self.url, &self.options, limit).await {
             Ok((store, _version)) => {
                 self.store = Some(store);
+                self.file = FileId::of(&self.url);
                 true
             }
             Err(e) => {

@@ -200,17 +200,17 @@ pub fn run(command: &SuggestCommand) -> u8 {
     ) {
         Ok(d) => d,
         Err((code, e)) => {
-            eprintln!("error: {e}");
+            crate::say_err!("error: {e}");
             return code;
         }
     };
     match suggest_for(&dataset, command) {
         Ok(out) => {
-            print!("{out}");
+            crate::say_raw!("{out}");
             0
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::say_err!("error: {e}");
             2
         }
     }

@@ -466,7 +466,7 @@ pub fn main(command: &Command, raw: &Raw, env: &Env) -> u8 {
         match crate::chart::configured_always(raw, env, command.target.as_ref()) {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("error: {e}");
+                crate::say_err!("error: {e}");
                 return 2;
             }
         };
@@ -483,7 +483,7 @@ pub fn main(command: &Command, raw: &Raw, env: &Env) -> u8 {
     ) {
         Ok(d) => d,
         Err((code, e)) => {
-            eprintln!("error: {e}");
+            crate::say_err!("error: {e}");
             return code;
         }
     };
@@ -495,7 +495,7 @@ pub fn main(command: &Command, raw: &Raw, env: &Env) -> u8 {
         .collect();
     if let (true, Some((app, process))) = (with_traffic.is_empty(), &command.target) {
         if lines.router + lines.traffic > 0 {
-            eprintln!(
+            crate::say_err!(
                 "error: --target=\"{app}/{process}\": no traffic of this target in the input ({} router lines, {} event=traffic lines read); example: --target shop/web",
                 lines.router, lines.traffic
             );
@@ -503,7 +503,7 @@ pub fn main(command: &Command, raw: &Raw, env: &Env) -> u8 {
         }
     }
     if with_traffic.is_empty() {
-        eprintln!(
+        crate::say_err!(
             "error: nothing to replay: no router lines and no event=traffic lines in the input ({} lines skipped); example: {EXAMPLE}",
             lines.garbage + lines.other
         );
@@ -519,7 +519,7 @@ pub fn main(command: &Command, raw: &Raw, env: &Env) -> u8 {
             }
             many => {
                 let names: Vec<String> = many.iter().map(|t| t.name()).collect();
-                eprintln!(
+                crate::say_err!(
                     "error: --target: the input has traffic of several targets ({}); name one; example: --target {}",
                     names.join(", "),
                     names[0]
@@ -550,7 +550,7 @@ pub fn main(command: &Command, raw: &Raw, env: &Env) -> u8 {
                     target,
                 }),
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    crate::say_err!("error: {e}");
                     return 2;
                 }
             }
@@ -562,7 +562,7 @@ pub fn main(command: &Command, raw: &Raw, env: &Env) -> u8 {
                     target,
                 }),
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    crate::say_err!("error: {e}");
                     return 2;
                 }
             }
@@ -583,7 +583,7 @@ pub fn main(command: &Command, raw: &Raw, env: &Env) -> u8 {
             let output = match run(setting, &minutes, start) {
                 Ok(o) => o,
                 Err(e) => {
-                    eprintln!("error: {}: {e}", base.name());
+                    crate::say_err!("error: {}: {e}", base.name());
                     return 2;
                 }
             };
@@ -619,7 +619,7 @@ pub fn main(command: &Command, raw: &Raw, env: &Env) -> u8 {
     if report_targets.is_empty() {
         let names: Vec<String> = with_traffic.iter().map(|t| t.name()).collect();
         let wanted: Vec<String> = configured.iter().map(Target::name).collect();
-        eprintln!(
+        crate::say_err!(
             "error: nothing to replay: the input has traffic of {} but the settings name {}; example: --target {}",
             names.join(", "),
             wanted.join(", "),
@@ -643,9 +643,9 @@ pub fn main(command: &Command, raw: &Raw, env: &Env) -> u8 {
         },
     };
     if command.json {
-        println!("{}", summary::render_json(&report));
+        crate::say!("{}", summary::render_json(&report));
     } else {
-        print!("{}", summary::render_text(&report));
+        crate::say_raw!("{}", summary::render_text(&report));
     }
     0
 }

@@ -16,8 +16,8 @@
 //! Input is untrusted. A line that is not `key=value` pairs, has an unterminated quote, or lacks
 //! the keys every router line carries (`at`, `method`, `path`, `status`: a line cut short loses
 //! its tail) is garbage. A known key with an unreadable or absurd value (`status=9999`,
-//! `service=99999999999999ms`, a dyno name of 1000 bytes) keeps the line and drops that field,
-//! so one bad number can never become an infinite axis. Unknown keys (Heroku's newer router adds
+//! `service=99999999999999ms`, a dyno name of 1000 bytes, a host of 60 KB) keeps the line and
+//! drops that field, so one bad number can never become an infinite axis. Unknown keys (Heroku's newer router adds
 //! some) are ignored.
 
 use std::borrow::Cow;
@@ -30,6 +30,10 @@ pub const MAX_MS: u32 = 86_400_000;
 
 /// Longest dyno name accepted (`web.12`, `worker.3`); a longer one is dropped.
 const MAX_DYNO_LEN: usize = 64;
+
+/// Longest host accepted: a DNS name (253 bytes) and a port; a longer one is dropped (the line
+/// counts as one without a host), so no reader keeps kilobytes per host name.
+pub const MAX_HOST_LEN: usize = 253 + 6;
 
 /// Longest method accepted; a longer one makes the line garbage.
 const MAX_METHOD_LEN: usize = 32;
@@ -198,7 +202,11 @@ pub fn parse_message(timestamp: DateTime<Utc>, message: &str) -> Option<RouterLi
         code: fields.code.map(|v| v.raw).filter(|c| is_code(c)),
         method,
         path,
-        host: fields.host.map_or("", |v| v.raw),
+        host: fields
+            .host
+            .map(|v| v.raw)
+            .filter(|h| h.len() <= MAX_HOST_LEN)
+            .unwrap_or(""),
         dyno: fields
             .dyno
             .map(|v| v.raw)
@@ -661,6 +669,19 @@ mod tests {
             "2026-11-30T14:03:00Z heroku[router]: at=info method=GET path=/ service=5ms service=7ms status=200 status=500",
         );
         assert_eq!((r.service_ms, r.status), (Some(5), Some(200)));
+    }
+
+    #[test]
+    fn a_host_longer_than_a_dns_name_is_dropped() {
+        for (len, kept) in [(MAX_HOST_LEN, true), (MAX_HOST_LEN + 1, false)] {
+            let host = "h".repeat(len);
+            let line = format!(
+                "2026-11-30T14:03:00Z heroku[router]: at=info method=GET path=/ host={host} status=200"
+            );
+            let r = router(&line);
+            assert_eq!(r.host, if kept { host.as_str() } else { "" }, "{len}");
+            assert_eq!(r.status, Some(200));
+        }
     }
 
     #[test]
