@@ -517,6 +517,8 @@ async fn a_low_budget_stretches_reads_and_every_patch_still_follows_a_fresh_read
         (HEROKU_API_URL, api.url().as_str()),
         (API_BUDGET, "60"),
         (CONFIG, toml.as_str()),
+        // Never the default history in the working directory: a test writes only to its own.
+        (HISTORY, "off"),
     ]);
     let config = autoscale::config::resolve(&raw, &Env::default()).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<&'static str>();

@@ -133,6 +133,15 @@ struct Reading {
     watched_from: DateTime<Utc>,
 }
 
+impl Reading {
+    /// Lines a new session repeats (at or before the latest one seen) are skipped.
+    fn skip_seen(&mut self) {
+        if let Some(t) = self.last_seen {
+            self.aggregator.skip_through(t);
+        }
+    }
+}
+
 /// The client every stream reads its session with.
 pub fn stream_client() -> reqwest::Client {
     crate::http::build(
@@ -209,9 +218,7 @@ impl TrafficStream {
                             {
                                 return;
                             }
-                            if let Some(t) = reading.last_seen {
-                                reading.aggregator.skip_through(t);
-                            }
+                            reading.skip_seen();
                             current = next;
                             started = Instant::now();
                             renew_at = Some(started + FIR_RENEW);
@@ -241,10 +248,7 @@ impl TrafficStream {
                 message: Some("the router log stream ended; opening a new session".to_owned()),
             }
             .emit(if expired { Level::INFO } else { Level::WARN });
-            // Lines a new session repeats are skipped.
-            if let Some(t) = reading.last_seen {
-                reading.aggregator.skip_through(t);
-            }
+            reading.skip_seen();
             if started.elapsed() > Duration::from_secs(60) {
                 backoff = Duration::from_secs(1);
             }
