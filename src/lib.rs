@@ -25,6 +25,7 @@
 //!   the way of scaling.
 //! - [`http`]: the one reqwest builder, capped body reads, URL redaction.
 //! - [`demo`]: the real daemon against the simulator, with a scripted story and a chart.
+//! - [`serve`]: the dashboard (`autoscale serve`): the history read-only, behind a password.
 //! - [`plan`], [`check`]: the `plan` and `check` subcommands; [`cli`]: the command line;
 //!   [`args`]: the flags several subcommands share (`--price`, `--target`); [`output`]: the
 //!   files subcommands write (checked before the work).
@@ -68,6 +69,7 @@ pub mod probe;
 pub mod replay;
 pub mod report;
 pub mod schedule;
+pub mod serve;
 pub mod sim;
 pub mod size;
 pub mod steps;

@@ -947,8 +947,9 @@
     showRange();
   }
 
-  function start() {
-    data = JSON.parse(document.getElementById('report-data').textContent) || {};
+  /** Takes (new) data: the zone, the targets, the header; keeps a zoom the reader made. */
+  function load(json) {
+    data = json || {};
     zone = makeZone(data.zone);
     targets = arr(data.targets).map(readTarget);
     const title = str(data.title) || 'autoscale report';
@@ -960,11 +961,36 @@
       `times in ${zone.name} (${zone.offsetLabels.join(', ')})`,
     ].filter(Boolean).join(' · ');
     const nav = d3.select('#targets-nav');
+    nav.selectAll('*').remove();
     for (const t of targets) {
       nav.append('a').attr('href', `#target-${t.index}`).text(`${t.app}/${t.process}`);
     }
+    const zoomed = view.domain[0] !== view.full[0] || view.domain[1] !== view.full[1];
     view.full = timeExtent();
-    view.domain = view.full.slice();
+    if (!zoomed) view.domain = view.full.slice();
+  }
+
+  /**
+   * A page served by `autoscale serve` names its data's URL in <html data-live>: it is fetched
+   * again each minute (same origin, so the browser sends the login it already has) and the
+   * panels are drawn again; a failed fetch is said in #live-state and tried again next minute.
+   */
+  function live(url) {
+    const state = document.getElementById('live-state');
+    const say = (text) => { if (state) state.textContent = text; };
+    const refresh = () => fetch(url, { credentials: 'same-origin', cache: 'no-store' })
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`HTTP ${r.status}`))))
+      .then((json) => {
+        load(json);
+        render();
+        say(`updated ${d3.utcFormat('%H:%M:%S UTC')(new Date())}`);
+      })
+      .catch((e) => say(`not updated (${String(e.message || e).slice(0, 80)}); trying again in a minute`));
+    window.setInterval(refresh, 60 * 1000);
+  }
+
+  function start() {
+    load(JSON.parse(document.getElementById('report-data').textContent));
     document.getElementById('reset-zoom').addEventListener('click', () => setDomain(view.full));
     render();
     let resizing = null;
@@ -972,6 +998,8 @@
       clearTimeout(resizing);
       resizing = setTimeout(render, 150);
     });
+    const url = document.documentElement.dataset.live;
+    if (url) live(url);
   }
 
   // ---- Self-test (report.html#selftest) -------------------------------------------------------

@@ -577,6 +577,12 @@ impl Dataset {
         }
     }
 
+    /// Makes sure `app/process` is listed, with or without data (the dashboard lists every
+    /// configured target); `false` past [`MAX_TARGETS`].
+    pub fn include(&mut self, app: &str, process: &str) -> bool {
+        self.target_mut(app, process).is_some()
+    }
+
     /// Keeps only `app/process`; `false` when the data has no such target.
     pub fn keep_only(&mut self, app: &str, process: &str) -> bool {
         self.targets

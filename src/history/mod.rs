@@ -467,6 +467,98 @@ pub async fn targets(url: &StoreUrl) -> Result<Vec<(String, String)>, StoreError
     result
 }
 
+/// A reader that stays connected (the dashboard): connects on first use, and again after a
+/// failure (a database restarted or a credential rotated); every call bounded by
+/// [`READ_CONNECT_TIMEOUT`] for the connection and [`READ_TIMEOUT`] for the query. Never
+/// creates or changes anything.
+pub struct Reading {
+    url: StoreUrl,
+    store: tokio::sync::Mutex<Option<Arc<Store>>>,
+}
+
+/// Longest wait for one read of a [`Reading`].
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Reading {
+    pub fn new(url: StoreUrl) -> Reading {
+        Reading {
+            url,
+            store: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    pub fn url(&self) -> &StoreUrl {
+        &self.url
+    }
+
+    async fn store(&self) -> Result<Arc<Store>, StoreError> {
+        let mut slot = self.store.lock().await;
+        if let Some(store) = slot.as_ref() {
+            return Ok(store.clone());
+        }
+        let store = Arc::new(open_for_reading(&self.url).await?);
+        *slot = Some(store.clone());
+        Ok(store)
+    }
+
+    /// Waits for `work` at most [`READ_TIMEOUT`]; on a failure the connection is dropped, to
+    /// be made again by the next call.
+    async fn bounded<T>(
+        &self,
+        store: &Arc<Store>,
+        work: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let result = match tokio::time::timeout(READ_TIMEOUT, work).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError {
+                kind: "timeout",
+                message: format!("{}: no answer within 10s", self.url),
+            }),
+        };
+        if result.is_err() {
+            let mut slot = self.store.lock().await;
+            if slot.as_ref().is_some_and(|s| Arc::ptr_eq(s, store)) {
+                *slot = None;
+            }
+            drop(slot);
+            store.close().await;
+        }
+        result
+    }
+
+    /// Whether the history answers (its schema version).
+    pub async fn ping(&self) -> Result<i64, StoreError> {
+        let store = self.store().await?;
+        self.bounded(&store, store.schema_version()).await
+    }
+
+    /// As [`read`].
+    pub async fn read(
+        &self,
+        app: &str,
+        process: Option<&str>,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<HistoryData, StoreError> {
+        let store = self.store().await?;
+        let work = async {
+            store.schema_version().await?;
+            store.read(app, process, since, until, MAX_READ_ROWS).await
+        };
+        self.bounded(&store, work).await
+    }
+
+    /// As [`targets`].
+    pub async fn targets(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let store = self.store().await?;
+        let work = async {
+            store.schema_version().await?;
+            store.targets(MAX_TARGETS).await
+        };
+        self.bounded(&store, work).await
+    }
+}
+
 /// The store's state for `autoscale check`; never fails (an unreachable store says so).
 pub async fn status(url: &StoreUrl) -> StoreStatus {
     let mut status = StoreStatus {

@@ -154,6 +154,15 @@ impl Store {
                         // not worth a line.
                         .options([("client_min_messages", "warning")])
                         .disable_statement_logging();
+                    // A reader's session is read-only (the server refuses any write) and no
+                    // query of it runs longer than 10 s.
+                    let options = match connect.access {
+                        Access::Write => options,
+                        Access::Read => options.options([
+                            ("default_transaction_read_only", "on"),
+                            ("statement_timeout", "10s"),
+                        ]),
+                    };
                     Pool::Postgres(
                         PgPoolOptions::new()
                             .max_connections(2)

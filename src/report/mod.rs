@@ -309,8 +309,34 @@ impl Heatmap {
 /// The whole page: the template with the CSS, d3 (and its license), the report's script and
 /// `data` as JSON inlined. Needs nothing else to open.
 pub fn render_html(data: &ReportData) -> String {
-    let json = script_json(data);
-    let title = html_text(&cut(&data.title, TEXT_CAP));
+    render_page(data, &Extras::default())
+}
+
+/// What a page served by `autoscale serve` has beyond the file `chart` writes.
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    /// Where the page fetches its data again each minute (same origin), written as the
+    /// `data-live` attribute of `<html>`.
+    pub live: Option<String>,
+    /// Markup put first in the header (links back and to other ranges); the caller escapes
+    /// what it puts in.
+    pub nav: String,
+}
+
+/// The page with `extras` (the dashboard's target page; [`render_html`] without them).
+pub fn render_page(data: &ReportData, extras: &Extras) -> String {
+    render_json_page(&data.title, &script_json(data), extras)
+}
+
+/// The page of `json`, already made by [`json`] (the dashboard keeps it for a while), titled
+/// `title`.
+pub fn render_json_page(title: &str, json: &str, extras: &Extras) -> String {
+    let live = extras
+        .live
+        .as_deref()
+        .map(|url| format!(" data-live=\"{}\"", html_text(url)))
+        .unwrap_or_default();
+    let title = html_text(&cut(title, TEXT_CAP));
     let d3 = format!("/*! d3 v7.9.0, https://d3js.org\n{D3_LICENSE}*/\n{D3}");
     fill(
         TEMPLATE,
@@ -319,9 +345,16 @@ pub fn render_html(data: &ReportData) -> String {
             ("{{report.css}}", CSS),
             ("{{d3.min.js}}", &d3),
             ("{{report.js}}", JS),
-            ("{{data.json}}", &json),
+            ("{{data.json}}", json),
+            ("{{live}}", &live),
+            ("{{nav}}", &extras.nav),
         ],
     )
+}
+
+/// The page's data as JSON (what the served page fetches each minute), escaped as in the page.
+pub fn json(data: &ReportData) -> String {
+    script_json(data)
 }
 
 /// `data` as JSON that can sit inside a `<script>` element: `<`, `>` and `&` (which JSON only
@@ -364,7 +397,7 @@ fn fill(template: &str, slots: &[(&str, &str)]) -> String {
 }
 
 /// Text for an HTML element's content or a quoted attribute.
-fn html_text(text: &str) -> String {
+pub fn html_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
