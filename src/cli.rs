@@ -30,6 +30,7 @@ fn settings(bit: u8) -> Vec<Arg> {
                 // URL settings may carry credentials: no value from the environment is shown.
                 .hide_env_values(true)
                 .value_name("VALUE")
+                .help_heading(field::heading(f.var))
                 .help(f.help);
             if f.var == crate::config::field::DRY_RUN {
                 arg.num_args(0..=1)
@@ -125,7 +126,7 @@ pub fn command() -> Command {
         .subcommand(
             Command::new("chart")
                 .about("Chart traffic and what the daemon did: router lines (heroku logs, Logplex drain frames, .gz), event=traffic lines and the daemon's own lines, as an SVG or an interactive HTML page.")
-                .args(settings(cmd::INSIGHT))
+                .args(settings(cmd::CHART))
                 .arg(Arg::new("input").long("input").value_name("FILE").action(ArgAction::Append).help("Read this file (plain or gzip) instead of standard input; repeatable, in any order"))
                 .arg(Arg::new("output").long("output").value_name("FILE").default_value("autoscale.svg").help("Where to write: FILE.svg (static image) or FILE.html (interactive page)"))
                 .arg(Arg::new("title").long("title").value_name("TEXT").help("A title for the chart [default: the target's name]"))
@@ -135,7 +136,7 @@ pub fn command() -> Command {
         .subcommand(
             Command::new("suggest")
                 .about("A schedule written by recorded traffic (a day at least, a week or more is better): the dynos each hour of the week needed, with wiggle room, its cost next to the current schedule's, and the hours the current schedule ran short.")
-                .args(settings(cmd::INSIGHT))
+                .args(settings(cmd::SUGGEST))
                 .arg(Arg::new("input").long("input").value_name("FILE").action(ArgAction::Append).help("Read this file (plain or gzip) instead of standard input; repeatable, in any order"))
                 .args(history_args())
                 .arg(target_arg())
@@ -149,13 +150,18 @@ pub fn command() -> Command {
                 .arg(Arg::new("toml").long("toml").action(ArgAction::SetTrue).help("Also print the [[target]] block for the configuration file")),
         )
         .subcommand(replay_command())
+        .subcommand(
+            Command::new("serve")
+                .about("The dashboard: a web process (web: ./autoscale serve) that shows every target from the history, behind a password.")
+                .args(settings(cmd::SERVE)),
+        )
 }
 
 /// `replay`: the settings of the table (as `chart` reads them) and its own flags.
 fn replay_command() -> Command {
     Command::new("replay")
         .about("Run the real policy over recorded traffic (router lines, Logplex frames, event=traffic lines, .gz) in virtual time: dyno-hours, cost, scale events, minutes under capacity, alerts; compare a second setting side by side.")
-        .args(settings(cmd::INSIGHT))
+        .args(settings(cmd::REPLAY))
         .arg(Arg::new("input").long("input").value_name("FILE").action(ArgAction::Append).help("Read this file (plain or gzip) instead of standard input; repeatable, in any order"))
         .arg(Arg::new("price").long("price").value_name("PRICE").help("Price of one dyno-hour (e.g. 0.0347 for a $25/month Standard-1X), to show the cost"))
         .arg(Arg::new("compare-schedule").long("compare-schedule").value_name("SCHEDULE").help("Also replay this schedule (WHEN=QUANTITY; ...) and show the difference"))
@@ -263,6 +269,7 @@ pub fn main() -> ExitCode {
         Some(("chart", m)) => chart(m, &env),
         Some(("suggest", m)) => suggest(m, &env),
         Some(("replay", m)) => replay(m, &env),
+        Some(("serve", m)) => serve(m, &env),
         Some((other, _)) => unreachable!("clap knows no subcommand {other}"),
     }
 }
@@ -401,15 +408,42 @@ fn suggest(m: &ArgMatches, env: &Env) -> ExitCode {
         Err(code) => return code,
     };
     let raw = raw(m);
-    let (configured, unnamed_configuration) =
-        match crate::chart::configured(&raw, env, target.as_ref()) {
-            Ok(c) => c,
-            Err(e) => return config_error(&e),
-        };
     let file = !matches!(
         crate::config::file::Source::resolve(&raw),
         Ok(crate::config::file::Source::Environment)
     );
+    // `--max` caps the suggestion. Without a schedule given, the current one is the default,
+    // which `--max 2` must not be refused against (its peak is 3): the max is checked alone,
+    // then set on the target resolved without it.
+    let capped = match (file, raw.get(field::SCHEDULE), raw.get(field::MAX)) {
+        (false, None, Some(_)) => {
+            let mut alone = raw.clone();
+            alone.set(field::SCHEDULE, "00:00=0");
+            match crate::config::targets(&alone, env) {
+                Ok(t) => t.all.first().map(|t| t.thresholds.max),
+                Err(e) => return config_error(&e),
+            }
+        }
+        _ => None,
+    };
+    let mut resolving = raw.clone();
+    if capped.is_some() {
+        resolving.remove(field::MAX);
+    }
+    let resolved = if capped.is_some() {
+        crate::chart::configured_always(&resolving, env, target.as_ref())
+    } else {
+        crate::chart::configured(&resolving, env, target.as_ref())
+    };
+    let (mut configured, unnamed_configuration) = match resolved {
+        Ok(c) => c,
+        Err(e) => return config_error(&e),
+    };
+    if let Some(max) = capped {
+        for t in &mut configured {
+            t.thresholds.max = max;
+        }
+    }
     let given = if file {
         crate::insight::command::Given::all()
     } else {
@@ -526,6 +560,98 @@ fn replay(m: &ArgMatches, env: &Env) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `serve`: the dashboard's settings (one line and exit 2 for a bad one), then the server.
+fn serve(m: &ArgMatches, env: &Env) -> ExitCode {
+    match serve_settings(&raw(m), env) {
+        Ok(settings) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a tokio runtime");
+            ExitCode::from(runtime.block_on(crate::serve::run(settings)))
+        }
+        Err(e) => config_error(&e),
+    }
+}
+
+fn serve_settings(raw: &Raw, env: &Env) -> Result<crate::serve::Settings, ConfigError> {
+    use crate::history::HistorySetting;
+    let bad =
+        |var: &'static str, value: Option<String>, problem: &str, example: &str| ConfigError {
+            place: field::field(var).label(),
+            variable: var,
+            value,
+            problem: problem.to_owned(),
+            example: example.to_owned(),
+        };
+    let port = match raw.get(field::PORT) {
+        None => 5000,
+        Some(text) => match text.trim().parse::<u16>() {
+            Ok(p) if p > 0 => p,
+            _ => {
+                return Err(bad(
+                    field::PORT,
+                    Some(text.to_owned()),
+                    "not a port (1-65535)",
+                    "PORT=5000",
+                ))
+            }
+        },
+    };
+    let bind = match raw.get(field::DASHBOARD_BIND) {
+        None => std::net::IpAddr::from([0, 0, 0, 0]),
+        Some(text) => text.trim().parse().map_err(|_| {
+            bad(
+                field::DASHBOARD_BIND,
+                Some(text.to_owned()),
+                "not an IP address",
+                "AUTOSCALE_DASHBOARD_BIND=127.0.0.1",
+            )
+        })?,
+    };
+    let password = match raw.get(field::DASHBOARD_PASSWORD) {
+        None => None,
+        Some("") => None,
+        Some(p) if p.chars().count() < 12 => {
+            return Err(bad(
+                field::DASHBOARD_PASSWORD,
+                None,
+                "is shorter than 12 characters (its value is not shown)",
+                "AUTOSCALE_DASHBOARD_PASSWORD=$(openssl rand -hex 24)",
+            ))
+        }
+        Some(p) => Some(crate::serve::auth::Password::new(p)),
+    };
+    if password.is_none() && !bind.is_loopback() {
+        return Err(bad(
+            field::DASHBOARD_PASSWORD,
+            None,
+            &format!("is not set, and the dashboard would listen on {bind}, which is not a loopback address: set a password, or listen on 127.0.0.1 for local use"),
+            "AUTOSCALE_DASHBOARD_PASSWORD=$(openssl rand -hex 24)",
+        ));
+    }
+    let history = match crate::config::history(raw, env)?.store {
+        HistorySetting::On(url) => url,
+        HistorySetting::Off { .. } => {
+            return Err(bad(
+                field::HISTORY,
+                raw.get(field::HISTORY).map(str::to_owned),
+                "the dashboard shows the history, and there is none (no DATABASE_URL on this dyno, or off)",
+                "AUTOSCALE_HISTORY=postgres://user:pass@host:5432/db",
+            ))
+        }
+    };
+    let (targets, _) = crate::chart::configured(raw, env, None)?;
+    Ok(crate::serve::Settings {
+        bind,
+        port,
+        password,
+        history,
+        targets,
+    })
 }
 
 fn run(raw: &Raw, env: &Env) -> ExitCode {
@@ -649,10 +775,12 @@ fn plan(m: &ArgMatches, env: &Env) -> ExitCode {
 
 fn check(m: &ArgMatches, env: &Env) -> ExitCode {
     let raw = raw(m);
-    let mut config = match crate::config::resolve(&raw, env) {
+    let mut config = match crate::config::resolve_all(&raw, env) {
         Ok(c) => c,
-        Err(e) => {
-            crate::say!("{:<8}{:<15}{e}", "failed", "configuration");
+        Err(errors) => {
+            for e in errors {
+                crate::say!("{:<8}{:<15}{e}", "failed", "configuration");
+            }
             return ExitCode::from(2);
         }
     };
@@ -695,5 +823,56 @@ mod tests {
         assert!(names("check").contains(&"heroku-api-key".to_owned()));
         assert!(names("run").contains(&"check-concurrency".to_owned()));
         assert!(!names("notify-test").contains(&"schedule".to_owned()));
+        // Settings that change nothing a subcommand prints are not its options (issue 19).
+        for (sub, absent) in [
+            ("suggest", "dry-run"),
+            ("suggest", "pause-until"),
+            ("suggest", "shards"),
+            ("replay", "check-url"),
+            ("replay", "dry-run"),
+            ("plan", "pause-until"),
+            ("plan", "check-url"),
+            ("chart", "dry-run"),
+            ("chart", "scale-in-after"),
+            ("serve", "heroku-api-key"),
+            ("serve", "dry-run"),
+        ] {
+            assert!(!names(sub).contains(&absent.to_owned()), "{sub} --{absent}");
+        }
+        for (sub, present) in [
+            ("replay", "scale-in-after"),
+            ("replay", "concurrency"),
+            ("suggest", "concurrency"),
+            ("chart", "slow"),
+            ("serve", "password"),
+            ("serve", "history"),
+            ("serve", "schedule"),
+        ] {
+            assert!(
+                names(sub).contains(&present.to_owned()),
+                "{sub} --{present}"
+            );
+        }
+    }
+
+    #[test]
+    fn help_is_grouped_under_headings_and_wrapped_to_the_terminal() {
+        let help = command()
+            .find_subcommand("run")
+            .unwrap()
+            .clone()
+            .term_width(80)
+            .render_help()
+            .to_string();
+        for heading in [
+            "Targets and schedule:",
+            "Health checks:",
+            "Alerts:",
+            "History:",
+        ] {
+            assert!(help.contains(heading), "{heading}\n{help}");
+        }
+        let widest = help.lines().map(|l| l.chars().count()).max().unwrap();
+        assert!(widest <= 80, "{widest} columns:\n{help}");
     }
 }

@@ -487,9 +487,11 @@ mod tests {
     }
 
     #[test]
-    fn no_headroom_is_warned_about() {
+    fn no_headroom_is_warned_about_only_when_max_was_set() {
         let at = "2026-12-01T06:59:00Z".parse().unwrap();
         let text = render(&plan(&targets(&[]), at, 1, None));
+        assert!(!text.contains("warning"), "the defaults: {text}");
+        let text = render(&plan(&targets(&[("AUTOSCALE_MAX", "3")]), at, 1, None));
         assert!(
             text.contains("warning: max 3 is the schedule's peak"),
             "{text}"

@@ -149,6 +149,20 @@ async fn every_configuration_error_exits_2_naming_the_variable() {
         err.contains("HEROKU_API_KEY") && err.contains("is not set"),
         "{err}"
     );
+    // `check` says every problem at once: no app and no token, one line each (issue 19).
+    env.retain(|(k, _)| k != "AUTOSCALE_APP");
+    let (code, out, _) = output(&["check"], &env).await;
+    assert_eq!(code, 2, "{out}");
+    let failed: Vec<&str> = out.lines().filter(|l| l.starts_with("failed")).collect();
+    assert_eq!(failed.len(), 2, "{out}");
+    assert!(
+        failed[0].contains("AUTOSCALE_APP") && failed[0].contains("is not set"),
+        "{out}"
+    );
+    assert!(
+        failed[1].contains("HEROKU_API_KEY") && failed[1].contains("is not set"),
+        "{out}"
+    );
 }
 
 #[tokio::test]

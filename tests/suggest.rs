@@ -268,3 +268,38 @@ async fn suggest_reads_the_daemon_s_history() {
         "{err}"
     );
 }
+
+/// `--max 2` with no schedule set caps the suggestion; the default schedule (peak 3) the user
+/// never set does not make it an error (issue 19, point 5).
+#[tokio::test]
+async fn max_without_a_schedule_caps_the_suggestion() {
+    let input = week().to_str().unwrap();
+    let env = env(&[
+        ("AUTOSCALE_CONCURRENCY", "4"),
+        ("AUTOSCALE_UTILIZATION", "0.5"),
+    ]);
+    let (code, out, err) = output(
+        &[
+            "suggest", "--input", input, "--json", "--target", "shop/web", "--max", "2",
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let schedule = Schedule::parse(v["schedule"].as_str().unwrap(), chrono_tz::UTC).unwrap();
+    assert!(
+        schedule.entries().iter().all(|e| e.quantity <= 2),
+        "capped at 2: {schedule}"
+    );
+    // A bad max is still refused, in one line.
+    let (code, _, err) = output(
+        &[
+            "suggest", "--input", input, "--target", "shop/web", "--max", "lots",
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(code, 2);
+    assert!(err.contains("AUTOSCALE_MAX (--max)=\"lots\""), "{err}");
+}

@@ -10,13 +10,18 @@ pub mod cmd {
     pub const RUN: u8 = 1;
     pub const CHECK: u8 = 1 << 1;
     pub const PLAN: u8 = 1 << 2;
-    /// `chart`, `suggest` and `replay`: they need the schedules to draw or replay them.
-    pub const INSIGHT: u8 = 1 << 3;
+    pub const CHART: u8 = 1 << 3;
     pub const NOTIFY_TEST: u8 = 1 << 4;
+    pub const SUGGEST: u8 = 1 << 5;
+    pub const REPLAY: u8 = 1 << 6;
+    /// The dashboard (`autoscale serve`).
+    pub const SERVE: u8 = 1 << 7;
+    /// `chart`, `suggest` and `replay`: they need the schedules to draw or replay them.
+    pub const INSIGHT: u8 = CHART | SUGGEST | REPLAY;
     /// The daemon and `check`, which validates what the daemon would run.
     pub const DAEMON: u8 = RUN | CHECK;
-    /// Everything that reads the targets.
-    pub const TARGETS: u8 = RUN | CHECK | PLAN | INSIGHT;
+    /// Everything that reads the targets' schedules.
+    pub const TARGETS: u8 = RUN | CHECK | PLAN | INSIGHT | SERVE;
 }
 
 /// One setting.
@@ -45,10 +50,13 @@ impl Field {
     }
 }
 
+/// A per-target setting (also a key of the configuration file), for the subcommands whose
+/// output it changes.
 const fn target(
     var: &'static str,
     flag: &'static str,
     key: &'static str,
+    commands: u8,
     help: &'static str,
     example: &'static str,
 ) -> Field {
@@ -57,7 +65,7 @@ const fn target(
         flag,
         key: Some(key),
         secret: false,
-        commands: cmd::TARGETS,
+        commands,
         help,
         example,
     }
@@ -142,45 +150,48 @@ pub const NOTIFY_SMS_TO: &str = "AUTOSCALE_NOTIFY_SMS_TO";
 pub const NOTIFY_TWILIO_URL: &str = "AUTOSCALE_NOTIFY_TWILIO_URL";
 pub const NOTIFY_ON: &str = "AUTOSCALE_NOTIFY_ON";
 pub const NOTIFY_REPEAT: &str = "AUTOSCALE_NOTIFY_REPEAT";
+pub const PORT: &str = "PORT";
+pub const DASHBOARD_BIND: &str = "AUTOSCALE_DASHBOARD_BIND";
+pub const DASHBOARD_PASSWORD: &str = "AUTOSCALE_DASHBOARD_PASSWORD";
 
-use cmd::{CHECK, DAEMON, INSIGHT, NOTIFY_TEST, PLAN, RUN, TARGETS};
+use cmd::{CHECK, DAEMON, INSIGHT, NOTIFY_TEST, PLAN, REPLAY, RUN, SERVE, TARGETS};
 
 /// Where alerts go: the daemon sends, `check` lists, `notify-test` tests.
 const ALERTS: u8 = DAEMON | NOTIFY_TEST;
 
 /// The table. Order is the order of `--help`.
 pub const FIELDS: &[Field] = &[
-    target(APP, "app", "app", "Target app, name or id [default: $HEROKU_APP_NAME]", "my-app"),
-    target(PROCESS, "process", "process", "Formation (process) type to scale [default: web]", "web"),
-    target(SCHEDULE, "schedule", "schedule", "`;`-separated WHEN=QUANTITY entries [default: \"07:00=3; 22:00=2; 03:00=1\"]", "07:00=3; 22:00=2; 03:00=1"),
-    target(TZ, "tz", "tz", "IANA zone the schedule is read in [default: UTC]", "Europe/Berlin"),
-    target(MAX, "max", "max", "Quantity an unhealthy check scales out to [default: largest in the schedule]", "4"),
-    target(CHECK_URL, "check-url", "check_url", "URL the check requests, or `off` [default: the app's web_url for web, off for other processes]", "https://my-app-1234.herokuapp.com/health"),
-    target(CHECK_INTERVAL, "check-interval", "check_interval", "Time between checks [default: 3m]", "3m"),
-    target(CHECK_TIMEOUT, "check-timeout", "check_timeout", "No complete answer within it = down [default: 10s]", "10s"),
-    target(SLOW, "slow", "slow", "An answer slower than this = slow [default: 5s]", "5s"),
-    target(FAST, "fast", "fast", "An answer faster than this = fast; `off` disables scale-in [default: 1s]", "1s"),
-    target(SCALE_OUT_AFTER, "scale-out-after", "scale_out_after", "Consecutive unhealthy checks before scaling out [default: 1]", "1"),
-    target(SCALE_IN_AFTER, "scale-in-after", "scale_in_after", "Consecutive fast checks since the last scale before scaling in [default: 3]", "3"),
-    target(DRY_RUN, "dry-run", "dry_run", "Decide and log everything, never PATCH [default: false]", "true"),
-    target(HOLIDAYS, "holidays", "holidays", "Local dates (2026-12-25), ranges (2026-12-24..2026-12-26) and https URLs of iCalendar feeds, comma-separated [default: none]", "2026-12-25,2026-12-31..2027-01-01,https://example.com/holidays.ics"),
-    target(HOLIDAY_SCHEDULE, "holiday-schedule", "holiday_schedule", "The schedule of a holiday, 00:00 to 24:00 local time [default: 00:00= the schedule's smallest quantity]", "00:00=1; 10:00=2; 18:00=1"),
-    target(MANUAL_HOLD, "manual-hold", "manual_hold", "How long a quantity set by someone else is kept; 0 turns holds off [default: 1h]", "1h"),
-    target(PAUSE_UNTIL, "pause-until", "pause_until", "Until this instant (RFC 3339) or `forever`: decide and log, never PATCH [default: not paused]", "2026-12-01T09:00:00Z"),
-    target(DEPLOY_GRACE, "deploy-grace", "deploy_grace", "Unhealthy checks within this long after a new release do not scale out; 0 turns it off [default: 3m]", "3m"),
-    target(TRAFFIC, "traffic", "traffic", "Stream the app's router logs and measure load: on or off [default: on for web, off for other processes]", "on"),
-    target(CONCURRENCY, "concurrency", "concurrency", "Requests one dyno serves at once (Puma workers × threads, ...); set → scale on load [default: none]", "10"),
-    target(UTILIZATION, "utilization", "utilization", "Target busy fraction of that capacity, above 0 and at most 1 [default: 0.7]", "0.7"),
-    target(ERROR_RATE, "error-rate", "error_rate", "Share of router errors in a minute of at least 20 requests that counts as unhealthy [default: 5%]", "5%"),
+    target(APP, "app", "app", TARGETS, "Target app, name or id [default: $HEROKU_APP_NAME]", "my-app"),
+    target(PROCESS, "process", "process", TARGETS, "Formation (process) type to scale [default: web]", "web"),
+    target(SCHEDULE, "schedule", "schedule", TARGETS, "`;`-separated WHEN=QUANTITY entries [default: \"07:00=3; 22:00=2; 03:00=1\"]", "07:00=3; 22:00=2; 03:00=1"),
+    target(TZ, "tz", "tz", TARGETS, "IANA zone the schedule is read in [default: UTC]", "Europe/Berlin"),
+    target(MAX, "max", "max", TARGETS, "Quantity an unhealthy check scales out to [default: largest in the schedule]", "4"),
+    target(CHECK_URL, "check-url", "check_url", DAEMON, "URL the check requests, or `off` [default: the app's web_url for web, off for other processes]", "https://my-app-1234.herokuapp.com/health"),
+    target(CHECK_INTERVAL, "check-interval", "check_interval", DAEMON | REPLAY, "Time between checks [default: 3m]", "3m"),
+    target(CHECK_TIMEOUT, "check-timeout", "check_timeout", DAEMON, "No complete answer within it = down [default: 10s]", "10s"),
+    target(SLOW, "slow", "slow", DAEMON | INSIGHT | SERVE, "An answer slower than this = slow [default: 5s]", "5s"),
+    target(FAST, "fast", "fast", DAEMON | INSIGHT | SERVE, "An answer faster than this = fast; `off` disables scale-in [default: 1s]", "1s"),
+    target(SCALE_OUT_AFTER, "scale-out-after", "scale_out_after", DAEMON | REPLAY, "Consecutive unhealthy checks before scaling out [default: 1]", "1"),
+    target(SCALE_IN_AFTER, "scale-in-after", "scale_in_after", DAEMON | REPLAY, "Consecutive fast checks since the last scale before scaling in [default: 3]", "3"),
+    target(DRY_RUN, "dry-run", "dry_run", DAEMON, "Decide and log everything, never PATCH [default: false]", "true"),
+    target(HOLIDAYS, "holidays", "holidays", TARGETS, "Local dates (2026-12-25), ranges (2026-12-24..2026-12-26) and https URLs of iCalendar feeds, comma-separated [default: none]", "2026-12-25,2026-12-31..2027-01-01,https://example.com/holidays.ics"),
+    target(HOLIDAY_SCHEDULE, "holiday-schedule", "holiday_schedule", TARGETS, "The schedule of a holiday, 00:00 to 24:00 local time [default: 00:00= the schedule's smallest quantity]", "00:00=1; 10:00=2; 18:00=1"),
+    target(MANUAL_HOLD, "manual-hold", "manual_hold", DAEMON, "How long a quantity set by someone else is kept; 0 turns holds off [default: 1h]", "1h"),
+    target(PAUSE_UNTIL, "pause-until", "pause_until", DAEMON, "Until this instant (RFC 3339) or `forever`: decide and log, never PATCH [default: not paused]", "2026-12-01T09:00:00Z"),
+    target(DEPLOY_GRACE, "deploy-grace", "deploy_grace", DAEMON, "Unhealthy checks within this long after a new release do not scale out; 0 turns it off [default: 3m]", "3m"),
+    target(TRAFFIC, "traffic", "traffic", DAEMON, "Stream the app's router logs and measure load: on or off [default: on for web, off for other processes]", "on"),
+    target(CONCURRENCY, "concurrency", "concurrency", DAEMON | INSIGHT | SERVE, "Requests one dyno serves at once (Puma workers × threads, ...); set → scale on load [default: none]", "10"),
+    target(UTILIZATION, "utilization", "utilization", DAEMON | INSIGHT | SERVE, "Target busy fraction of that capacity, above 0 and at most 1 [default: 0.7]", "0.7"),
+    target(ERROR_RATE, "error-rate", "error_rate", DAEMON | REPLAY, "Share of router errors in a minute of at least 20 requests that counts as unhealthy [default: 5%]", "5%"),
     global(CONFIG, "config", TARGETS, "TOML file of targets, or the TOML text itself [default: ./autoscale.toml when it exists]", "autoscale.toml"),
-    global(SHARDS, "shards", TARGETS, "Clock dynos that split the apps between them [default: 1]", "3"),
-    global(SHARD, "shard", TARGETS, "This dyno's shard, 1-based [default: the number in $DYNO, clock.2 → 2]", "2"),
+    global(SHARDS, "shards", DAEMON | PLAN, "Clock dynos that split the apps between them [default: 1]", "3"),
+    global(SHARD, "shard", DAEMON | PLAN, "This dyno's shard, 1-based [default: the number in $DYNO, clock.2 → 2]", "2"),
     global(API_BUDGET, "api-budget", DAEMON | PLAN, "Platform API calls per hour this daemon may spend [default: 2000]", "2000"),
     global(CHECK_CONCURRENCY, "check-concurrency", RUN, "Checks in flight at once [default: 50]", "50"),
     secret(HEROKU_API_KEY, "heroku-api-key", DAEMON, "Heroku Platform API token (never printed)", "$(heroku authorizations:create -S -d autoscale)"),
     global(HEROKU_API_URL, "heroku-api-url", DAEMON, "Platform API base URL; plain http only for loopback [default: https://api.heroku.com]", "https://api.heroku.com"),
-    secret(HISTORY, "history", DAEMON | INSIGHT, "Where the history is kept: postgres://… (Heroku Postgres), sqlite://PATH or off (password never printed) [default: $DATABASE_URL when postgres; else sqlite://autoscale-history.sqlite off a dyno; else off]", "sqlite://autoscale-history.sqlite"),
-    global(HISTORY_DAYS, "history-days", DAEMON | INSIGHT, "Days of history kept; older rows are deleted [default: 35]", "35"),
+    secret(HISTORY, "history", DAEMON | INSIGHT | SERVE, "Where the history is kept: postgres://… (Heroku Postgres), sqlite://PATH or off (password never printed) [default: $DATABASE_URL when postgres; else sqlite://autoscale-history.sqlite off a dyno; else off]", "sqlite://autoscale-history.sqlite"),
+    global(HISTORY_DAYS, "history-days", DAEMON, "Days of history kept; older rows are deleted [default: 35]", "35"),
     global(LOG, "log", RUN | CHECK | NOTIFY_TEST, "Log filter, RUST_LOG syntax [default: info,tokio_cron_scheduler=warn]", "info,autoscale=debug"),
     secret(NOTIFY_WEBHOOK, "notify-webhook", ALERTS, "Webhook URL(s), comma-separated; Slack URLs get Slack's shape (never printed)", "https://hooks.slack.com/services/T000/B000/XXXX"),
     secret(NOTIFY_SMTP_URL, "notify-smtp-url", ALERTS, "smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465 (password never printed)", "smtp://apikey:SECRET@smtp.sendgrid.net:587"),
@@ -193,7 +204,30 @@ pub const FIELDS: &[Field] = &[
     global(NOTIFY_TWILIO_URL, "notify-twilio-url", ALERTS, "Twilio API base URL [default: https://api.twilio.com]", "https://api.twilio.com"),
     global(NOTIFY_ON, "notify-on", ALERTS, "`trouble` or `all` (every scale too) [default: trouble]", "trouble"),
     global(NOTIFY_REPEAT, "notify-repeat", ALERTS, "The same condition is sent again at most this often [default: 30m]", "30m"),
+    global(PORT, "port", SERVE, "Port the dashboard listens on (Heroku sets it) [default: 5000]", "5000"),
+    global(DASHBOARD_BIND, "bind", SERVE, "Address the dashboard listens on; without a password only a loopback one is allowed [default: 0.0.0.0]", "127.0.0.1"),
+    secret(DASHBOARD_PASSWORD, "password", SERVE, "Password of the dashboard: HTTP Basic, any user name (never printed)", "(a long random string: openssl rand -hex 24)"),
 ];
+
+/// The heading a setting is listed under in `--help`.
+pub fn heading(var: &str) -> &'static str {
+    match var {
+        APP | PROCESS | SCHEDULE | TZ | MAX | HOLIDAYS | HOLIDAY_SCHEDULE | CONFIG | DRY_RUN => {
+            "Targets and schedule"
+        }
+        CHECK_URL | CHECK_INTERVAL | CHECK_TIMEOUT | SLOW | FAST | SCALE_OUT_AFTER
+        | SCALE_IN_AFTER | ERROR_RATE => "Health checks",
+        TRAFFIC | CONCURRENCY | UTILIZATION => "Load (router traffic)",
+        MANUAL_HOLD | PAUSE_UNTIL | DEPLOY_GRACE => "Holds",
+        HEROKU_API_KEY | HEROKU_API_URL | API_BUDGET | CHECK_CONCURRENCY | SHARDS | SHARD => {
+            "Heroku API and many targets"
+        }
+        HISTORY | HISTORY_DAYS => "History",
+        PORT | DASHBOARD_BIND | DASHBOARD_PASSWORD => "Dashboard",
+        LOG => "Logging",
+        _ => "Alerts",
+    }
+}
 
 /// The longest value a setting may have, in bytes: checked before anything parses it, so that a
 /// megabyte pasted by mistake (or by a hostile hand) costs neither CPU nor a megabyte-long error
@@ -206,7 +240,7 @@ pub fn max_len(var: &str) -> usize {
         SCHEDULE | HOLIDAY_SCHEDULE | HOLIDAYS => 256 << 10,
         NOTIFY_WEBHOOK | NOTIFY_EMAIL_TO | NOTIFY_SMS_TO => 16 << 10,
         HISTORY | HEROKU_API_URL | CHECK_URL | NOTIFY_SMTP_URL | NOTIFY_TWILIO_URL | LOG => 8 << 10,
-        HEROKU_API_KEY | NOTIFY_TWILIO_TOKEN | NOTIFY_EMAIL_FROM => 1024,
+        HEROKU_API_KEY | NOTIFY_TWILIO_TOKEN | NOTIFY_EMAIL_FROM | DASHBOARD_PASSWORD => 1024,
         _ => 256,
     }
 }

@@ -616,7 +616,10 @@ pub fn target_sharing(
             "10 with AUTOSCALE_TRAFFIC=on",
         ));
     }
-    if max <= largest {
+    // Only a max someone set is warned about: the default (the schedule's peak, as the contract
+    // has it) is a choice this program made, and a warning on every default run would teach
+    // users to ignore warnings. `plan` and the README say what the default means.
+    if max <= largest && get(MAX).is_some() {
         warnings.push(format!(
             "max {max} is the schedule's peak: at peak an unhealthy app has nothing to scale out to; set max above {largest}"
         ));
@@ -708,51 +711,74 @@ pub fn log_filter(raw: &Raw) -> Result<String, ConfigError> {
 
 /// Everything `run` and `check` need.
 pub fn resolve(raw: &Raw, env: &Env) -> Result<Config, ConfigError> {
+    resolve_all(raw, env).map_err(|mut errors| errors.remove(0))
+}
+
+/// As [`resolve`], with every error found, not only the first (`check` lists them all: a new
+/// user with neither an app nor a token learns both at once). The parts are independent: the
+/// targets, the log filter, the token, the API URL, the budget, the concurrency, the alerts,
+/// the history.
+pub fn resolve_all(raw: &Raw, env: &Env) -> Result<Config, Vec<ConfigError>> {
     use field::*;
-    let targets = targets(raw, env)?;
-    let log = log_filter(raw)?;
+    let mut errors = Vec::new();
+    let mut keep = |e: ConfigError| errors.push(e);
+    let targets = targets(raw, env).map_err(&mut keep).ok();
+    let log = log_filter(raw).map_err(&mut keep).ok();
     let key_place = Place::Var(field::field(HEROKU_API_KEY));
     let api_key = match raw.get(HEROKU_API_KEY).map(str::trim) {
         None | Some("") => {
-            return Err(key_place.err(
+            keep(key_place.err(
                 None,
                 "is not set; create one with `heroku authorizations:create -S -d autoscale`",
                 "$(heroku authorizations:create -S -d autoscale)",
-            ))
+            ));
+            None
         }
         Some(k) if k.chars().any(|c| c.is_whitespace() || c.is_control()) => {
-            return Err(key_place.err(
+            keep(key_place.err(
                 Some(k),
                 "contains whitespace or control characters",
                 "$(heroku authorizations:create -S -d autoscale)",
-            ))
+            ));
+            None
         }
-        Some(k) => ApiKey::new(k.to_owned()),
+        Some(k) => Some(ApiKey::new(k.to_owned())),
     };
     let api_url = secure_base_url(
         &Place::Var(field::field(HEROKU_API_URL)),
         raw.get(HEROKU_API_URL),
         DEFAULT_API_URL,
-    )?;
-    let api_budget = count(
+    )
+    .map_err(&mut keep)
+    .ok();
+    let api_budget = match count(
         raw.value(API_BUDGET).as_ref(),
         DEFAULT_API_BUDGET,
         1_000_000,
-    )?;
-    if api_budget < 10 {
-        return Err(raw.value(API_BUDGET).expect("the default is 2000").err(
-            "must be at least 10 calls an hour (startup alone needs some)",
-            DEFAULT_API_BUDGET,
-        ));
-    }
+    ) {
+        Ok(b) if b < 10 => {
+            keep(raw.value(API_BUDGET).expect("the default is 2000").err(
+                "must be at least 10 calls an hour (startup alone needs some)",
+                DEFAULT_API_BUDGET,
+            ));
+            None
+        }
+        Ok(b) => Some(b),
+        Err(e) => {
+            keep(e);
+            None
+        }
+    };
     let check_concurrency = count(
         raw.value(CHECK_CONCURRENCY).as_ref(),
         DEFAULT_CHECK_CONCURRENCY as u32,
         10_000,
-    )? as usize;
-    let notify = notify::resolve(raw)?;
-    let history = history(raw, env)?;
-    Ok(Config {
+    )
+    .map_err(&mut keep)
+    .ok();
+    let notify = notify::resolve(raw).map_err(&mut keep).ok();
+    let history = history(raw, env).map_err(&mut keep).ok();
+    match (
         api_key,
         api_url,
         targets,
@@ -761,7 +787,28 @@ pub fn resolve(raw: &Raw, env: &Env) -> Result<Config, ConfigError> {
         api_budget,
         check_concurrency,
         history,
-    })
+    ) {
+        (
+            Some(api_key),
+            Some(api_url),
+            Some(targets),
+            Some(log),
+            Some(notify),
+            Some(api_budget),
+            Some(check_concurrency),
+            Some(history),
+        ) if errors.is_empty() => Ok(Config {
+            api_key,
+            api_url,
+            targets,
+            log,
+            notify,
+            api_budget,
+            check_concurrency: check_concurrency as usize,
+            history,
+        }),
+        _ => Err(errors),
+    }
 }
 
 /// What the sizes a schedule names cannot do: Eco and Basic run one dyno per process type
@@ -892,8 +939,16 @@ mod tests {
         assert_eq!(c.check_concurrency, 50);
         assert_eq!(c.targets.source, Source::Environment);
         assert!(
-            t.warnings.iter().any(|w| w.contains("schedule's peak")),
-            "the default max equals the peak: no headroom, and it is said: {:?}",
+            t.warnings.is_empty(),
+            "a default is not a warning: {:?}",
+            t.warnings
+        );
+        let t = &one(&with(&[(MAX, "3")])).unwrap();
+        assert!(
+            t.warnings
+                .iter()
+                .any(|w| w.contains("max 3 is the schedule's peak")),
+            "a max set to the peak leaves no headroom, and it is said: {:?}",
             t.warnings
         );
     }
