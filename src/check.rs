@@ -248,7 +248,7 @@ pub async fn run(config: &Config, warnings: &[String]) -> u8 {
         report.line(
             Status::Warn,
             "alerts",
-            "no channel configured: nobody is told when the app goes down (see README, Alerts)",
+            "no channel configured: nobody is told when the app goes down (see docs/alerts.md)",
         );
     }
     check_history(&mut report, &config.history).await;

@@ -3,7 +3,7 @@
 //! captured subscriber still see it) and reads it back ([`Event::parse`]), so that a name or a
 //! field that the contract does not have cannot be written by mistake.
 //!
-//! Logs are an interface (contract.md, "Logs"; the README's table): operators alert on these lines
+//! Logs are an interface (contract.md, "Logs"; the table in docs/logs.md): operators alert on these lines
 //! and `chart`, `replay` and `demo` read them back. The names, the fields, their order and the
 //! format of their values are what the tracing macros wrote before this module existed:
 //!
@@ -51,7 +51,7 @@
 //!    [`Event::name`] and [`NAMES`], its pairs to `Event::pairs` (`write.rs`), its message (if any) to
 //!    [`Event::message`] and its reading to [`Event::from_line`] (`read.rs`).
 //! 2. Add a sample to the tests' `samples()`: the round-trip test then covers it.
-//! 3. Document it in the README's "Logs" table (a test compares the names) and in the contract:
+//! 3. Document it in the "Logs" table of docs/logs.md (a test compares the names) and in the contract:
 //!    a new name or field is a change of the interface; renaming one breaks operators' alerts.
 
 use std::fmt::Display;
