@@ -51,9 +51,16 @@ async fn the_demo_tells_the_whole_story_and_draws_it() {
         .filter(|l| l.event() == Some("scale"))
         .collect();
     let reason = |r: &str| scales.iter().position(|l| l.get("reason") == Some(r));
-    let on_load = reason("load").unwrap_or_else(|| panic!("a scale-out on load: {stdout}"));
-    assert_eq!(scales[on_load].get("to"), Some("3"), "{stdout}");
+    reason("load").unwrap_or_else(|| panic!("a scale-out on load: {stdout}"));
     let down = reason("down").unwrap_or_else(|| panic!("a scale-out in the outage: {stdout}"));
+    // The rise reaches 3 on load before the outage, in one step or, when a loaded machine
+    // splits the ramp's first traffic minute, in two (1 → 2 → 3): the demo runs in real time.
+    let reached = scales[..down]
+        .iter()
+        .filter(|l| l.get("reason") == Some("load"))
+        .filter_map(|l| l.get("to").and_then(|v| v.parse::<u32>().ok()))
+        .max();
+    assert_eq!(reached, Some(3), "{stdout}");
     assert_eq!(
         scales[down].get("to"),
         Some("4"),
@@ -75,7 +82,7 @@ async fn the_demo_tells_the_whole_story_and_draws_it() {
         assert!(stdout.contains(banner), "banners: {stdout}");
     }
     assert!(
-        stdout.contains("traffic rose: scaled out on load to 3"),
+        stdout.contains("traffic rose: scaled out on load to "),
         "{stdout}"
     );
     assert!(
