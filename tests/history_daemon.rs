@@ -361,7 +361,89 @@ async fn keeps_its_history(mut store: Store) {
             .to_owned();
         assert!(!check_out.contains(&password), "{check_out}");
     }
+    serves_what_it_kept(&store, w.quantity()).await;
     store.drop_all().await;
+}
+
+/// `autoscale serve` over the history the daemon wrote: the index shows the target as it is
+/// (the quantity the fake runs now, the last scale, a live stream), and its page draws it.
+async fn serves_what_it_kept(store: &Store, quantity: u32) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_autoscale"))
+        .arg("serve")
+        .env_clear()
+        .env("AUTOSCALE_HISTORY", &store.url)
+        .env("AUTOSCALE_DASHBOARD_BIND", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    until_async("serve answers", Duration::from_secs(20), || {
+        let url = format!("{base}/healthz");
+        let client = client.clone();
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+    })
+    .await;
+    let index: serde_json::Value = client
+        .get(format!("{base}/api/targets"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let row = index["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["app"] == APP && r["process"] == "web")
+        .unwrap_or_else(|| panic!("{index}"))
+        .clone();
+    assert_eq!(row["quantity"], quantity, "{row}");
+    assert!(row["last_scale"]["reason"].is_string(), "{row}");
+    assert_eq!(row["stream"], "live", "{row}");
+    let page = client
+        .get(format!("{base}/t/{APP}/web?since=1h"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&format!("\"app\":\"{APP}\"")),
+        "the report's data"
+    );
+    let _ = serve.start_kill();
+    let _ = serve.wait().await;
+}
+
+async fn until_async<F, Fut>(what: &str, limit: Duration, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while !f().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
