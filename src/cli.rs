@@ -171,12 +171,16 @@ fn replay_command() -> Command {
         .arg(target_arg())
 }
 
-/// The table's settings a subcommand was given (a flag wins over the environment).
+/// The table's settings a subcommand was given (a flag wins over the environment). An empty
+/// value is no value: a config var left blank (app.json's optional ones, `.env.example`'s
+/// `NAME=`) means the default, not an error.
 fn raw(matches: &ArgMatches) -> Raw {
     let mut raw = Raw::default();
     for f in FIELDS {
         if let Ok(Some(value)) = matches.try_get_one::<String>(f.var) {
-            raw.set(f.var, value.clone());
+            if !value.trim().is_empty() {
+                raw.set(f.var, value.clone());
+            }
         }
     }
     raw

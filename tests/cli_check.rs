@@ -351,3 +351,25 @@ async fn a_dotenv_file_is_read_and_the_environment_wins() {
     let (code, _, err) = output_in(&child, &args, &[]).await;
     assert_eq!(code, 0, "{err}");
 }
+
+/// A config var left blank is no value (app.json's optional variables, `.env.example`'s
+/// `NAME=`): the default holds, no error.
+#[tokio::test]
+async fn a_blank_setting_means_its_default() {
+    let env: Vec<(String, String)> = [
+        ("AUTOSCALE_APP", "shop"),
+        ("AUTOSCALE_MAX", ""),
+        ("AUTOSCALE_SCHEDULE", "  "),
+        ("AUTOSCALE_CONFIG", ""),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let (code, out, err) = output(&["plan", "--at", "2026-12-01T06:59:00Z"], &env).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("07:00=3; 22:00=2; 03:00=1"),
+        "the default schedule: {out}"
+    );
+    assert!(out.contains("max 3"), "the default max: {out}");
+}
