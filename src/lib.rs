@@ -10,6 +10,8 @@
 //!   at those prices.
 //! - [`calendar`]: holidays (dates, ranges, iCalendar feeds) and the calendar that switches
 //!   between the normal and the holiday schedule; pure but for [`calendar::feed`].
+//! - [`queue`]: job queues read from their own stores (Sidekiq in Redis) and the pure queue
+//!   policy that scales workers on them.
 //! - [`probe`]: measure; requests the app once and classifies the answer.
 //! - [`policy`]: decide; a pure, level-triggered function from what a target looks like now
 //!   (quantity, floor, pending edge, streaks, hold) to an action.
@@ -66,6 +68,7 @@ pub mod plan;
 pub mod policy;
 pub mod price;
 pub mod probe;
+pub mod queue;
 pub mod replay;
 pub mod report;
 pub mod schedule;

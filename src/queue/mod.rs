@@ -1,0 +1,127 @@
+//! Job queues (issue "Workers", contract "Job queues"): a worker target scales on its queue,
+//! read straight from the queue's own store by the clock dyno — no gem, no agent.
+//!
+//! - [`policy`]: pure; from one read of the queue (depth, latency, busy, jobs done) to how many
+//!   dynos the worker needs (Little's law, module docs).
+//! - [`Totals`]: what one read of any store gives for one target, and how two of them make the
+//!   policy's [`policy::Reading`].
+//!
+//! A queue URL carries the store's password: it is only ever shown redacted
+//! ([`crate::http::redact_secret`]).
+
+use std::time::Duration;
+
+pub mod policy;
+
+/// One read of a store for one target: sums over its queues, the largest latency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    /// Jobs ready to run.
+    pub depth: u64,
+    /// The age of the oldest ready job (zero when none waits).
+    pub latency: Duration,
+    /// Jobs running on the target's dynos, where the store records it.
+    pub busy: Option<u64>,
+    /// The store's counter of jobs finished (Sidekiq's `stat:processed`), where it keeps one:
+    /// two reads' difference is the jobs done between them.
+    pub done_counter: Option<u64>,
+}
+
+impl Totals {
+    /// The policy's reading: this read, and what changed since `previous` (a read `elapsed`
+    /// earlier). Jobs done are the counter's difference; a counter that went back (Sidekiq's
+    /// stats reset by hand) or that either read lacks says nothing about the rates.
+    pub fn reading(&self, previous: Option<(&Totals, Duration)>) -> policy::Reading {
+        let since = previous.and_then(|(before, elapsed)| {
+            let done = self.done_counter?.checked_sub(before.done_counter?)?;
+            Some(policy::Since {
+                done,
+                elapsed,
+                depth: before.depth,
+                busy: before.busy,
+            })
+        });
+        policy::Reading {
+            depth: self.depth,
+            latency: self.latency,
+            busy: self.busy,
+            since,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BEFORE: Totals = Totals {
+        depth: 540,
+        latency: Duration::from_secs(40),
+        busy: Some(20),
+        done_counter: Some(1_000),
+    };
+
+    const NOW: Totals = Totals {
+        depth: 600,
+        latency: Duration::from_secs(45),
+        busy: Some(20),
+        done_counter: Some(1_040),
+    };
+
+    #[test]
+    fn two_reads_make_a_reading() {
+        let r = NOW.reading(Some((&BEFORE, Duration::from_secs(10))));
+        assert_eq!(
+            r,
+            policy::Reading {
+                depth: 600,
+                latency: Duration::from_secs(45),
+                busy: Some(20),
+                since: Some(policy::Since {
+                    done: 40,
+                    elapsed: Duration::from_secs(10),
+                    depth: 540,
+                    busy: Some(20),
+                }),
+            }
+        );
+        // The counter standing still: no job done, still a window.
+        assert_eq!(
+            BEFORE
+                .reading(Some((&BEFORE, Duration::from_secs(10))))
+                .since
+                .map(|s| s.done),
+            Some(0)
+        );
+    }
+
+    #[test]
+    fn no_window_without_a_counter_going_forward() {
+        assert_eq!(NOW.reading(None).since, None);
+        // Reset by hand: the counter went back.
+        let reset = Totals {
+            done_counter: Some(3),
+            ..NOW
+        };
+        assert_eq!(
+            reset
+                .reading(Some((&BEFORE, Duration::from_secs(10))))
+                .since,
+            None
+        );
+        let blind = Totals {
+            done_counter: None,
+            ..NOW
+        };
+        assert_eq!(
+            blind
+                .reading(Some((&BEFORE, Duration::from_secs(10))))
+                .since,
+            None
+        );
+        assert_eq!(
+            NOW.reading(Some((&blind, Duration::from_secs(10)))).since,
+            None
+        );
+    }
+}

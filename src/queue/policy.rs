@@ -1,0 +1,798 @@
+//! The queue policy: how many worker dynos a job queue needs. Pure — a function of one read of
+//! the queue (summed over the target's queues), the settings, the current quantity, the
+//! schedule's floor, the max and the calm streak; no I/O, no clock. Like [`crate::policy`], it is
+//! level-triggered: asked at every read, it gives the same answer until something changes.
+//!
+//! # The formula
+//!
+//! Between two reads `T` seconds apart the store says: `done` jobs finished, the ready jobs went
+//! from `depth₀` to `depth`, the running ones from `busy₀` to `busy`. No job is lost, so the jobs
+//! that arrived are those that left plus those that stayed:
+//!
+//! ```text
+//! arrived = done + (depth − depth₀) + (busy − busy₀)        (≥ 0; the busy term where known)
+//! λ       = arrived / T                                      arrival rate, jobs/s
+//! ```
+//!
+//! A job holds one of a dyno's `CONCURRENCY` slots for its service time `S`. Over the window the
+//! slots were busy `(busy₀ + busy)/2 × T` slot-seconds (the two readings' mean), and that work
+//! finished `done` jobs (Little's law, `L = λW`, for the slots):
+//!
+//! ```text
+//! S = (busy₀ + busy)/2 × T / done                            seconds per job
+//! ```
+//!
+//! One dyno, saturated, finishes `CONCURRENCY / S` jobs a second. To be back under the latency
+//! target `W`, the `depth` jobs waiting must be gone within `W` while the `λ` arriving ones keep
+//! coming: a throughput of `λ + depth/W` jobs a second, that is `(λ + depth/W) × S` busy slots:
+//!
+//! ```text
+//! dynos to scale out to  = ⌈ (λ + depth/W) × S / CONCURRENCY ⌉
+//! dynos the jobs need    = ⌈ max(busy, λ × S) / CONCURRENCY ⌉  (at least 1 while jobs arrive)
+//! ```
+//!
+//! (With `n` dynos the backlog shrinks at `n × CONCURRENCY / S − λ` jobs a second, so it is
+//! gone after `depth / (n × CONCURRENCY / S − λ)` seconds, which is `W` for the `n` above.)
+//!
+//! Worked example: `CONCURRENCY` 10, `QUEUE_LATENCY` 30 s, a read every 10 s. The last read saw
+//! 540 jobs waiting and 20 running; this one 600 waiting, 20 running, 40 done, the oldest job
+//! 45 s old (over the target), on 2 dynos.
+//! `λ = (40 + 60 + 0) / 10 = 10` jobs/s; `S = (20 + 20)/2 × 10 / 40 = 5` s;
+//! `(10 + 600/30) × 5 = 150` slots, so **15 dynos** at once (not 3: "+1" would take 13 reads to
+//! get there while the backlog grows by 6 jobs a second). Check: 15 dynos finish 30 jobs/s, the
+//! backlog shrinks by 20 a second and is gone in 30 s. Once it is gone, the steady load is
+//! `λ × S = 50` busy slots: after SCALE_IN_AFTER calm reads, **5 dynos**.
+//!
+//! # The rules, in order
+//! 1. No reading (the store could not be read): nothing, and the calm streak is broken —
+//!    missing data never scales in.
+//! 2. The oldest job waited longer than `QUEUE_LATENCY`, or jobs wait while 0 dynos run → scale
+//!    out at once to the first formula; at least one more than now when over the target (also
+//!    when the rates are unknown: the first read, no job done yet), at least 1 when jobs wait.
+//! 3. A calm read — no job waiting, the running figure known, and the jobs needing fewer dynos
+//!    than run — extends the streak; SCALE_IN_AFTER of them in a row scale in to the most any
+//!    of them needed. Anything else breaks the streak.
+//!
+//! Every quantity asked for is within the schedule's floor and the max (the floor wins if the
+//! two cross, as in [`crate::policy`]); a floor of 0 lets idle workers stop.
+
+use std::time::Duration;
+
+use crate::schedule::MAX_QUANTITY;
+
+/// One read of the target's queues: sums over its queues, the largest latency.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reading {
+    /// Jobs ready to run, waiting.
+    pub depth: u64,
+    /// How long the oldest ready job has waited (zero when none waits).
+    pub latency: Duration,
+    /// Jobs running on the target's dynos, where the store records it.
+    pub busy: Option<u64>,
+    /// What changed since the previous read, where there was one (and the store counts jobs
+    /// done).
+    pub since: Option<Since>,
+}
+
+/// The previous read, and what happened since.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Since {
+    /// Jobs finished since the previous read.
+    pub done: u64,
+    /// Time since the previous read.
+    pub elapsed: Duration,
+    /// The previous read's depth.
+    pub depth: u64,
+    /// The previous read's busy.
+    pub busy: Option<u64>,
+}
+
+/// The target's settings the policy needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Jobs one dyno runs at once (AUTOSCALE_CONCURRENCY); 0 counts as 1.
+    pub concurrency: u32,
+    /// The longest a job should wait (AUTOSCALE_QUEUE_LATENCY).
+    pub latency: Duration,
+    /// Calm reads in a row before scaling in (AUTOSCALE_SCALE_IN_AFTER); None: never.
+    pub scale_in_after: Option<u32>,
+}
+
+/// Calm reads in a row, and the most dynos any of them needed. Kept by the caller between
+/// reads; each [`Decision`] carries the next one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Calm {
+    pub reads: u32,
+    pub need: u32,
+}
+
+/// What the queue's figures say about the rates, when two reads allow it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rates {
+    /// Jobs arriving per second.
+    pub arrival: f64,
+    /// Seconds one job holds a slot, when jobs were done and the running figure is known.
+    pub service: Option<f64>,
+}
+
+/// What one round looks like.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    /// None when the store could not be read.
+    pub reading: Option<&'a Reading>,
+    pub settings: &'a Settings,
+    /// The formation's quantity now.
+    pub current: u32,
+    /// The schedule's quantity in force (0 when it lets workers stop).
+    pub floor: u32,
+    pub max: u32,
+    pub calm: Calm,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Jobs wait too long: this many dynos, at once.
+    Out {
+        to: u32,
+    },
+    /// Calm for SCALE_IN_AFTER reads: down to this many.
+    In {
+        to: u32,
+    },
+    Stay,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub action: Action,
+    /// The streak to pass to the next round.
+    pub calm: Calm,
+}
+
+/// The arrival and service rates between the previous read and this one (module docs). None
+/// on a first read or when no time passed.
+pub fn rates(reading: &Reading) -> Option<Rates> {
+    let since = reading.since?;
+    let elapsed = since.elapsed.as_secs_f64();
+    if elapsed <= 0.0 {
+        return None;
+    }
+    let delta = |now: u64, before: u64| now as f64 - before as f64;
+    let mut arrived = since.done as f64 + delta(reading.depth, since.depth);
+    if let (Some(now), Some(before)) = (reading.busy, since.busy) {
+        arrived += delta(now, before);
+    }
+    let running = match (since.busy, reading.busy) {
+        (Some(before), Some(now)) => Some((before as f64 + now as f64) / 2.0),
+        (None, now) => now.map(|n| n as f64),
+        (before, None) => before.map(|b| b as f64),
+    };
+    let service = running
+        .filter(|r| *r > 0.0 && since.done > 0)
+        .map(|r| r * elapsed / since.done as f64);
+    Some(Rates {
+        arrival: arrived.max(0.0) / elapsed,
+        service,
+    })
+}
+
+/// Dynos for `slots` busy slots at `concurrency` a dyno: ⌈slots / concurrency⌉, 0 for nothing
+/// (or a NaN), at most [`MAX_QUANTITY`] (an infinity too).
+fn dynos(slots: f64, concurrency: u32) -> u32 {
+    // A hair under, so that float noise (150.00000000000003) is no extra dyno.
+    let needed = (slots / f64::from(concurrency.max(1)) - 1e-9).ceil();
+    if !(needed > 0.0) {
+        0
+    } else if needed >= f64::from(MAX_QUANTITY) {
+        MAX_QUANTITY
+    } else {
+        needed as u32
+    }
+}
+
+/// What it takes to be back under the target: ⌈(λ + depth/W) × S / CONCURRENCY⌉. None
+/// without a service time.
+pub fn scale_out_need(reading: &Reading, rates: Option<Rates>, settings: &Settings) -> Option<u32> {
+    let rates = rates?;
+    let service = rates.service?;
+    let target = settings.latency.as_secs_f64();
+    let throughput = rates.arrival + reading.depth as f64 / target;
+    Some(dynos(throughput * service, settings.concurrency))
+}
+
+/// What the running and arriving jobs need: ⌈max(busy, λ × S) / CONCURRENCY⌉, at least 1
+/// while jobs arrive. None when the store does not say what runs.
+pub fn steady_need(reading: &Reading, rates: Option<Rates>, settings: &Settings) -> Option<u32> {
+    let busy = reading.busy? as f64;
+    let arriving = rates.map_or(0.0, |r| r.arrival * r.service.unwrap_or(0.0));
+    let need = dynos(busy.max(arriving), settings.concurrency);
+    let arrive = rates.is_some_and(|r| r.arrival > 0.0);
+    Some(if arrive { need.max(1) } else { need })
+}
+
+/// The policy (module docs, "The rules").
+pub fn decide(view: &View) -> Decision {
+    let View {
+        settings,
+        current,
+        floor,
+        max,
+        calm,
+        ..
+    } = *view;
+    let stay = Decision {
+        action: Action::Stay,
+        calm: Calm::default(),
+    };
+    let Some(reading) = view.reading else {
+        return stay;
+    };
+    let within = |n: u32| n.min(max).max(floor);
+    let rates = rates(reading);
+    let over = reading.latency > settings.latency;
+    let waiting_at_zero = current == 0 && reading.depth > 0;
+    if over || waiting_at_zero {
+        let mut to = scale_out_need(reading, rates, settings).unwrap_or(0);
+        if over {
+            to = to.max(current.saturating_add(1));
+        }
+        if waiting_at_zero {
+            to = to.max(1);
+        }
+        let to = within(to);
+        return if to > current {
+            Decision {
+                action: Action::Out { to },
+                calm: Calm::default(),
+            }
+        } else {
+            stay
+        };
+    }
+    let Some(need) = steady_need(reading, rates, settings).map(within) else {
+        return stay;
+    };
+    if reading.depth > 0 || need >= current {
+        return stay;
+    }
+    let calm = Calm {
+        reads: calm.reads + 1,
+        need: calm.need.max(need),
+    };
+    match settings.scale_in_after {
+        Some(after) if calm.reads >= after => Decision {
+            action: Action::In { to: calm.need },
+            calm: Calm::default(),
+        },
+        _ => Decision {
+            action: Action::Stay,
+            calm,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SETTINGS: Settings = Settings {
+        concurrency: 10,
+        latency: Duration::from_secs(30),
+        scale_in_after: Some(3),
+    };
+
+    const fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    /// The module docs' worked example: 600 waiting (540 before), 20 running (20 before), 40
+    /// done in 10 s, the oldest 45 s old.
+    const EXAMPLE: Reading = Reading {
+        depth: 600,
+        latency: secs(45),
+        busy: Some(20),
+        since: Some(Since {
+            done: 40,
+            elapsed: secs(10),
+            depth: 540,
+            busy: Some(20),
+        }),
+    };
+
+    fn view<'a>(reading: Option<&'a Reading>, current: u32, calm: Calm) -> View<'a> {
+        View {
+            reading,
+            settings: &SETTINGS,
+            current,
+            floor: 1,
+            max: 20,
+            calm,
+        }
+    }
+
+    fn idle(busy: Option<u64>) -> Reading {
+        Reading {
+            depth: 0,
+            latency: Duration::ZERO,
+            busy,
+            since: Some(Since {
+                done: 0,
+                elapsed: secs(10),
+                depth: 0,
+                busy,
+            }),
+        }
+    }
+
+    #[test]
+    fn rates_follow_the_conservation_of_jobs() {
+        let r = rates(&EXAMPLE).unwrap();
+        assert_eq!(r.arrival, 10.0);
+        assert_eq!(r.service, Some(5.0));
+        // Running went 10 → 30 in 4 s while 8 finished and the queue lost 4:
+        // arrived 8 − 4 + 20 = 24, λ = 6; S = (10+30)/2 × 4 / 8 = 10.
+        let r = rates(&Reading {
+            depth: 96,
+            latency: secs(1),
+            busy: Some(30),
+            since: Some(Since {
+                done: 8,
+                elapsed: secs(4),
+                depth: 100,
+                busy: Some(10),
+            }),
+        })
+        .unwrap();
+        assert_eq!(r.arrival, 6.0);
+        assert_eq!(r.service, Some(10.0));
+        // Without the running figure now, the earlier one stands for the window
+        // (S = 10 × 4 / 8 = 5), and the busy term is left out of the arrivals (8 − 4 = 4).
+        let r = rates(&Reading {
+            depth: 96,
+            latency: secs(1),
+            busy: None,
+            since: Some(Since {
+                done: 8,
+                elapsed: secs(4),
+                depth: 100,
+                busy: Some(10),
+            }),
+        })
+        .unwrap();
+        assert_eq!(r.arrival, 1.0);
+        assert_eq!(r.service, Some(5.0));
+        // Only the running figure now (a first busy reading): it stands for the window.
+        let r = rates(&Reading {
+            depth: 100,
+            latency: secs(1),
+            busy: Some(20),
+            since: Some(Since {
+                done: 8,
+                elapsed: secs(4),
+                depth: 100,
+                busy: None,
+            }),
+        })
+        .unwrap();
+        assert_eq!(r.arrival, 2.0);
+        assert_eq!(r.service, Some(10.0));
+    }
+
+    #[test]
+    fn rates_need_two_reads_time_and_done_jobs() {
+        // A first read.
+        assert_eq!(
+            rates(&Reading {
+                since: None,
+                ..EXAMPLE
+            }),
+            None
+        );
+        // No time passed.
+        let mut r = EXAMPLE;
+        r.since.as_mut().unwrap().elapsed = Duration::ZERO;
+        assert_eq!(rates(&r), None);
+        // No job done: an arrival rate, no service time.
+        let mut r = EXAMPLE;
+        r.since.as_mut().unwrap().done = 0;
+        assert_eq!(
+            rates(&r),
+            Some(Rates {
+                arrival: 6.0,
+                service: None
+            })
+        );
+        // Jobs done, nothing seen running: no service time either.
+        let r = Reading {
+            busy: Some(0),
+            since: Some(Since {
+                busy: Some(0),
+                ..EXAMPLE.since.unwrap()
+            }),
+            ..EXAMPLE
+        };
+        assert_eq!(rates(&r).unwrap().service, None);
+        // Nor without any running figure.
+        let r = Reading {
+            busy: None,
+            since: Some(Since {
+                busy: None,
+                ..EXAMPLE.since.unwrap()
+            }),
+            ..EXAMPLE
+        };
+        assert_eq!(rates(&r).unwrap().service, None);
+        assert_eq!(rates(&r).unwrap().arrival, 10.0);
+        // A queue emptied by hand (more gone than done): no negative arrivals.
+        let r = Reading {
+            depth: 0,
+            since: Some(Since {
+                depth: 5000,
+                ..EXAMPLE.since.unwrap()
+            }),
+            ..EXAMPLE
+        };
+        assert_eq!(rates(&r).unwrap().arrival, 0.0);
+    }
+
+    #[test]
+    fn dynos_round_up_and_cap() {
+        assert_eq!(dynos(150.0, 10), 15);
+        assert_eq!(dynos(150.00000000000003, 10), 15);
+        assert_eq!(dynos(150.1, 10), 16);
+        assert_eq!(dynos(0.3, 10), 1);
+        assert_eq!(dynos(0.0, 10), 0);
+        assert_eq!(dynos(-3.0, 10), 0);
+        assert_eq!(dynos(f64::NAN, 10), 0);
+        assert_eq!(dynos(7.0, 0), 7);
+        assert_eq!(dynos(99_990.0, 10), 9_999);
+        assert_eq!(dynos(100_000.0, 10), MAX_QUANTITY);
+        assert_eq!(dynos(1e12, 10), MAX_QUANTITY);
+        assert_eq!(dynos(f64::INFINITY, 10), MAX_QUANTITY);
+    }
+
+    #[test]
+    fn needs_at_explicit_figures() {
+        let r = rates(&EXAMPLE);
+        assert_eq!(scale_out_need(&EXAMPLE, r, &SETTINGS), Some(15));
+        // λ × S = 50 busy slots.
+        assert_eq!(steady_need(&EXAMPLE, r, &SETTINGS), Some(5));
+        // Without a service time, no scale-out figure; the running jobs alone set the need.
+        let no_service = Some(Rates {
+            arrival: 10.0,
+            service: None,
+        });
+        assert_eq!(scale_out_need(&EXAMPLE, no_service, &SETTINGS), None);
+        assert_eq!(scale_out_need(&EXAMPLE, None, &SETTINGS), None);
+        assert_eq!(steady_need(&EXAMPLE, no_service, &SETTINGS), Some(2));
+        assert_eq!(steady_need(&EXAMPLE, None, &SETTINGS), Some(2));
+        // More running than the rates explain: the running jobs count.
+        let busy = Reading {
+            busy: Some(61),
+            ..EXAMPLE
+        };
+        assert_eq!(steady_need(&busy, r, &SETTINGS), Some(7));
+        // Nothing known to run: no figure.
+        let unknown = Reading {
+            busy: None,
+            ..EXAMPLE
+        };
+        assert_eq!(steady_need(&unknown, r, &SETTINGS), None);
+        // Quick jobs arriving, never caught running: one dyno, not zero.
+        let quick = Some(Rates {
+            arrival: 0.5,
+            service: None,
+        });
+        assert_eq!(steady_need(&idle(Some(0)), quick, &SETTINGS), Some(1));
+        // Nothing arriving, nothing running: none.
+        let still = Some(Rates {
+            arrival: 0.0,
+            service: None,
+        });
+        assert_eq!(steady_need(&idle(Some(0)), still, &SETTINGS), Some(0));
+    }
+
+    #[test]
+    fn scale_out_to_what_the_backlog_and_arrivals_need() {
+        let d = decide(&view(Some(&EXAMPLE), 2, Calm::default()));
+        assert_eq!(d.action, Action::Out { to: 15 });
+        assert_eq!(d.calm, Calm::default());
+        // Already 15: at least one more while over the target.
+        assert_eq!(
+            decide(&view(Some(&EXAMPLE), 15, Calm::default())).action,
+            Action::Out { to: 16 }
+        );
+        // Within the max.
+        let capped = View {
+            max: 8,
+            ..view(Some(&EXAMPLE), 2, Calm::default())
+        };
+        assert_eq!(decide(&capped).action, Action::Out { to: 8 });
+        // At the max: nothing more to do, and no calm either.
+        let at_max = View {
+            max: 8,
+            ..view(Some(&EXAMPLE), 8, Calm { reads: 2, need: 1 })
+        };
+        assert_eq!(
+            decide(&at_max),
+            Decision {
+                action: Action::Stay,
+                calm: Calm::default()
+            }
+        );
+    }
+
+    #[test]
+    fn over_the_target_without_rates_is_one_more() {
+        let first = Reading {
+            since: None,
+            ..EXAMPLE
+        };
+        assert_eq!(
+            decide(&view(Some(&first), 2, Calm::default())).action,
+            Action::Out { to: 3 }
+        );
+        // Exactly at the target is not over it.
+        let at = Reading {
+            latency: secs(30),
+            since: None,
+            ..EXAMPLE
+        };
+        assert_eq!(
+            decide(&view(Some(&at), 2, Calm::default())).action,
+            Action::Stay
+        );
+        let just_over = Reading {
+            latency: Duration::from_millis(30_001),
+            ..at
+        };
+        assert_eq!(
+            decide(&view(Some(&just_over), 2, Calm::default())).action,
+            Action::Out { to: 3 }
+        );
+        // Below the floor, the floor.
+        let high_floor = View {
+            floor: 6,
+            ..view(Some(&first), 2, Calm::default())
+        };
+        assert_eq!(decide(&high_floor).action, Action::Out { to: 6 });
+    }
+
+    #[test]
+    fn jobs_waiting_at_zero_dynos_start_one() {
+        // Floor 0, nothing runs, two jobs just came (under the target): one dyno.
+        let fresh = Reading {
+            depth: 2,
+            latency: secs(1),
+            busy: Some(0),
+            since: None,
+        };
+        let night = View {
+            floor: 0,
+            ..view(Some(&fresh), 0, Calm::default())
+        };
+        assert_eq!(decide(&night).action, Action::Out { to: 1 });
+        // At 1 dyno, the same jobs are no reason for more.
+        let one = View {
+            current: 1,
+            ..night
+        };
+        assert_eq!(decide(&one).action, Action::Stay);
+        // A backlog at 0 with rates known: what it needs (S from the last jobs done).
+        let backlog = Reading {
+            depth: 300,
+            latency: secs(5),
+            busy: Some(0),
+            since: Some(Since {
+                done: 10,
+                elapsed: secs(10),
+                depth: 300,
+                busy: Some(10),
+            }),
+        };
+        // λ = (10 + 0 − 10)/10 = 0; S = 5 × 10 / 10 = 5 s; (0 + 300/30) × 5 = 50 → 5.
+        let night = View {
+            floor: 0,
+            ..view(Some(&backlog), 0, Calm::default())
+        };
+        assert_eq!(decide(&night).action, Action::Out { to: 5 });
+        // The max holds even then; a max of 0 keeps it stopped.
+        let off = View { max: 0, ..night };
+        assert_eq!(decide(&off).action, Action::Stay);
+    }
+
+    #[test]
+    fn calm_reads_scale_in_to_the_most_they_needed() {
+        // The backlog gone: 100 jobs done in 10 s, none waiting, the running figure steady.
+        let calm_read = |busy: u64| Reading {
+            depth: 0,
+            latency: Duration::ZERO,
+            busy: Some(busy),
+            since: Some(Since {
+                done: 100,
+                elapsed: secs(10),
+                depth: 0,
+                busy: Some(busy),
+            }),
+        };
+        // λ = 10, S = 50 × 10 / 100 = 5 → 50 slots → 5.
+        let r = calm_read(50);
+        let d = decide(&view(Some(&r), 15, Calm::default()));
+        assert_eq!(
+            d,
+            Decision {
+                action: Action::Stay,
+                calm: Calm { reads: 1, need: 5 }
+            }
+        );
+        // A read needing 7 (70 running) keeps the streak and raises its need.
+        let r7 = calm_read(70);
+        let d = decide(&view(Some(&r7), 15, d.calm));
+        assert_eq!(d.calm, Calm { reads: 2, need: 7 });
+        assert_eq!(d.action, Action::Stay);
+        // The third: down to the most any of them needed.
+        let d = decide(&view(Some(&r), 15, d.calm));
+        assert_eq!(
+            d,
+            Decision {
+                action: Action::In { to: 7 },
+                calm: Calm::default()
+            }
+        );
+    }
+
+    #[test]
+    fn anything_but_calm_breaks_the_streak() {
+        let streak = Calm { reads: 2, need: 3 };
+        // Jobs waiting (under the target).
+        let waiting = Reading {
+            depth: 1,
+            latency: secs(2),
+            ..idle(Some(0))
+        };
+        assert_eq!(
+            decide(&view(Some(&waiting), 5, streak)),
+            Decision {
+                action: Action::Stay,
+                calm: Calm::default()
+            }
+        );
+        // The jobs need what runs.
+        let full = idle(Some(50));
+        assert_eq!(
+            decide(&view(Some(&full), 5, streak)),
+            Decision {
+                action: Action::Stay,
+                calm: Calm::default()
+            }
+        );
+        // One fewer is calm.
+        let r = idle(Some(40));
+        assert_eq!(
+            decide(&view(Some(&r), 5, Calm::default())).calm,
+            Calm { reads: 1, need: 4 }
+        );
+        // The store unread: no scale-in, the streak starts again.
+        assert_eq!(
+            decide(&view(None, 5, streak)),
+            Decision {
+                action: Action::Stay,
+                calm: Calm::default()
+            }
+        );
+        // The store does not say what runs: no calm.
+        let blind = idle(None);
+        assert_eq!(
+            decide(&view(Some(&blind), 5, streak)),
+            Decision {
+                action: Action::Stay,
+                calm: Calm::default()
+            }
+        );
+    }
+
+    #[test]
+    fn the_floor_holds_and_zero_lets_idle_workers_stop() {
+        let r = idle(Some(0));
+        let last = Calm { reads: 2, need: 0 };
+        // Floor 1: down to 1.
+        assert_eq!(
+            decide(&view(Some(&r), 4, last)).action,
+            Action::In { to: 1 }
+        );
+        // Already at the floor: no calm to count.
+        assert_eq!(
+            decide(&view(Some(&r), 1, last)),
+            Decision {
+                action: Action::Stay,
+                calm: Calm::default()
+            }
+        );
+        // Floor 0: idle workers stop.
+        let night = View {
+            floor: 0,
+            ..view(Some(&r), 4, last)
+        };
+        assert_eq!(decide(&night).action, Action::In { to: 0 });
+        // A floor above the max wins, as in the load policy.
+        let crossed = View {
+            floor: 3,
+            max: 2,
+            ..view(Some(&r), 4, last)
+        };
+        assert_eq!(decide(&crossed).action, Action::In { to: 3 });
+    }
+
+    #[test]
+    fn scale_in_waits_for_its_streak_or_never_comes() {
+        let r = idle(Some(0));
+        let one_short = Calm { reads: 1, need: 0 };
+        assert_eq!(
+            decide(&view(Some(&r), 4, one_short)),
+            Decision {
+                action: Action::Stay,
+                calm: Calm { reads: 2, need: 1 }
+            }
+        );
+        let never = Settings {
+            scale_in_after: None,
+            ..SETTINGS
+        };
+        let v = View {
+            settings: &never,
+            ..view(Some(&r), 4, Calm { reads: 99, need: 0 })
+        };
+        assert_eq!(
+            decide(&v),
+            Decision {
+                action: Action::Stay,
+                calm: Calm {
+                    reads: 100,
+                    need: 1
+                }
+            }
+        );
+        // SCALE_IN_AFTER 1: the first calm read.
+        let at_once = Settings {
+            scale_in_after: Some(1),
+            ..SETTINGS
+        };
+        let v = View {
+            settings: &at_once,
+            ..view(Some(&r), 4, Calm::default())
+        };
+        assert_eq!(decide(&v).action, Action::In { to: 1 });
+    }
+
+    #[test]
+    fn bad_figures_never_panic() {
+        let huge = Reading {
+            depth: u64::MAX,
+            latency: Duration::MAX,
+            busy: Some(u64::MAX),
+            since: Some(Since {
+                done: u64::MAX,
+                elapsed: Duration::from_nanos(1),
+                depth: 0,
+                busy: Some(0),
+            }),
+        };
+        let v = View {
+            current: u32::MAX,
+            max: u32::MAX,
+            ..view(Some(&huge), 0, Calm::default())
+        };
+        assert_eq!(decide(&v).action, Action::Stay);
+        let v = view(Some(&huge), 3, Calm::default());
+        assert_eq!(decide(&v).action, Action::Out { to: 20 });
+        let zero_target = Settings {
+            latency: Duration::ZERO,
+            ..SETTINGS
+        };
+        let v = View {
+            settings: &zero_target,
+            ..view(Some(&EXAMPLE), 2, Calm::default())
+        };
+        assert_eq!(decide(&v).action, Action::Out { to: 20 });
+    }
+}
