@@ -181,13 +181,8 @@ pub fn rates(reading: &Reading) -> Option<Rates> {
 fn dynos(slots: f64, concurrency: u32) -> u32 {
     // A hair under, so that float noise (150.00000000000003) is no extra dyno.
     let needed = (slots / f64::from(concurrency.max(1)) - 1e-9).ceil();
-    if !(needed > 0.0) {
-        0
-    } else if needed >= f64::from(MAX_QUANTITY) {
-        MAX_QUANTITY
-    } else {
-        needed as u32
-    }
+    // `as` saturates: a NaN or a negative is 0, an infinity u32::MAX.
+    (needed as u32).min(MAX_QUANTITY)
 }
 
 /// What it takes to be back under the target: ⌈(λ + depth/W) × S / CONCURRENCY⌉. None
@@ -515,6 +510,35 @@ mod tests {
         };
         assert_eq!(
             decide(&at_max),
+            Decision {
+                action: Action::Stay,
+                calm: Calm::default()
+            }
+        );
+    }
+
+    #[test]
+    fn a_backlog_under_the_target_is_no_reason_to_scale() {
+        // The worked example's figures, the oldest job 10 s old: the queue is kept up with.
+        let under = Reading {
+            latency: secs(10),
+            ..EXAMPLE
+        };
+        assert_eq!(
+            decide(&view(Some(&under), 2, Calm { reads: 1, need: 1 })),
+            Decision {
+                action: Action::Stay,
+                calm: Calm::default()
+            }
+        );
+        // Nothing waits at 0 dynos: they stay stopped.
+        let r = idle(Some(0));
+        let night = View {
+            floor: 0,
+            ..view(Some(&r), 0, Calm::default())
+        };
+        assert_eq!(
+            decide(&night),
             Decision {
                 action: Action::Stay,
                 calm: Calm::default()
