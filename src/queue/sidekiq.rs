@@ -433,7 +433,8 @@ pub fn latency(job: &[u8], now: DateTime<Utc>) -> Option<Duration> {
     let stamp = stamps.enqueued_at.or(stamps.created_at)?;
     let waited_ms: f64 = if stamp.is_f64() {
         let secs = stamp.as_f64()?;
-        if !(secs > 0.0) {
+        // JSON has no NaN: a number is finite.
+        if secs <= 0.0 {
             return None;
         }
         now.timestamp_micros() as f64 / 1000.0 - secs * 1000.0
