@@ -71,6 +71,27 @@ const fn target(
     }
 }
 
+/// A per-target setting that carries a secret (a queue URL): never printed, a file key all the
+/// same (`queue_url = "$NAME"` names a config var instead of holding the secret).
+const fn secret_target(
+    var: &'static str,
+    flag: &'static str,
+    key: &'static str,
+    commands: u8,
+    help: &'static str,
+    example: &'static str,
+) -> Field {
+    Field {
+        var,
+        flag,
+        key: Some(key),
+        secret: true,
+        commands,
+        help,
+        example,
+    }
+}
+
 const fn global(
     var: &'static str,
     flag: &'static str,
@@ -132,6 +153,13 @@ pub const TRAFFIC: &str = "AUTOSCALE_TRAFFIC";
 pub const CONCURRENCY: &str = "AUTOSCALE_CONCURRENCY";
 pub const UTILIZATION: &str = "AUTOSCALE_UTILIZATION";
 pub const ERROR_RATE: &str = "AUTOSCALE_ERROR_RATE";
+pub const QUEUE: &str = "AUTOSCALE_QUEUE";
+pub const QUEUE_URL: &str = "AUTOSCALE_QUEUE_URL";
+pub const QUEUES: &str = "AUTOSCALE_QUEUES";
+pub const QUEUE_LATENCY: &str = "AUTOSCALE_QUEUE_LATENCY";
+pub const QUEUE_INTERVAL: &str = "AUTOSCALE_QUEUE_INTERVAL";
+pub const DRAIN: &str = "AUTOSCALE_DRAIN";
+pub const DRAIN_TIMEOUT: &str = "AUTOSCALE_DRAIN_TIMEOUT";
 pub const API_BUDGET: &str = "AUTOSCALE_API_BUDGET";
 pub const CHECK_CONCURRENCY: &str = "AUTOSCALE_CHECK_CONCURRENCY";
 pub const SHARDS: &str = "AUTOSCALE_SHARDS";
@@ -183,6 +211,13 @@ pub const FIELDS: &[Field] = &[
     target(CONCURRENCY, "concurrency", "concurrency", DAEMON | INSIGHT | SERVE, "Requests one dyno serves at once (Puma workers × threads, ...); set → scale on load [default: none]", "10"),
     target(UTILIZATION, "utilization", "utilization", DAEMON | INSIGHT | SERVE, "Target busy fraction of that capacity, above 0 and at most 1 [default: 0.7]", "0.7"),
     target(ERROR_RATE, "error-rate", "error_rate", DAEMON | REPLAY, "Share of router errors in a minute of at least 20 requests that counts as unhealthy [default: 5%]", "5%"),
+    target(QUEUE, "queue", "queue", DAEMON | INSIGHT | SERVE, "Scale this process on its job queue, read from the queue's store: sidekiq, or off [default: off]", "sidekiq"),
+    secret_target(QUEUE_URL, "queue-url", "queue_url", DAEMON, "redis://, rediss:// or postgres:// URL of the queue's store, or $NAME: the target app's config var NAME (password never printed) [default: $REDIS_URL, $DATABASE_URL for Postgres libraries]", "$REDIS_URL"),
+    target(QUEUES, "queues", "queues", DAEMON, "Comma-separated queues this process works [default: every queue of the store]", "default,mailers"),
+    target(QUEUE_LATENCY, "queue-latency", "queue_latency", DAEMON | INSIGHT | SERVE, "The longest a job should wait before a worker takes it [default: 30s]", "30s"),
+    target(QUEUE_INTERVAL, "queue-interval", "queue_interval", DAEMON | REPLAY, "How often the queue's store is read [default: 10s]", "10s"),
+    target(DRAIN, "drain", "drain", DAEMON | REPLAY, "on: before a scale-in, the dynos that will stop finish their running jobs first [default: off]", "on"),
+    target(DRAIN_TIMEOUT, "drain-timeout", "drain_timeout", DAEMON | REPLAY, "The longest a scale-in waits for that [default: 10m]", "10m"),
     global(CONFIG, "config", TARGETS, "TOML file of targets, or the TOML text itself [default: ./autoscale.toml when it exists]", "autoscale.toml"),
     global(SHARDS, "shards", DAEMON | PLAN, "Clock dynos that split the apps between them [default: 1]", "3"),
     global(SHARD, "shard", DAEMON | PLAN, "This dyno's shard, 1-based [default: the number in $DYNO, clock.2 → 2]", "2"),
@@ -218,6 +253,9 @@ pub fn heading(var: &str) -> &'static str {
         CHECK_URL | CHECK_INTERVAL | CHECK_TIMEOUT | SLOW | FAST | SCALE_OUT_AFTER
         | SCALE_IN_AFTER | ERROR_RATE => "Health checks",
         TRAFFIC | CONCURRENCY | UTILIZATION => "Load (router traffic)",
+        QUEUE | QUEUE_URL | QUEUES | QUEUE_LATENCY | QUEUE_INTERVAL | DRAIN | DRAIN_TIMEOUT => {
+            "Job queues (workers)"
+        }
         MANUAL_HOLD | PAUSE_UNTIL | DEPLOY_GRACE => "Holds",
         HEROKU_API_KEY | HEROKU_API_URL | API_BUDGET | CHECK_CONCURRENCY | SHARDS | SHARD => {
             "Heroku API and many targets"
@@ -238,8 +276,10 @@ pub fn max_len(var: &str) -> usize {
     match var {
         CONFIG => 4 << 20,
         SCHEDULE | HOLIDAY_SCHEDULE | HOLIDAYS => 256 << 10,
+        QUEUES => 64 << 10,
         NOTIFY_WEBHOOK | NOTIFY_EMAIL_TO | NOTIFY_SMS_TO => 16 << 10,
-        HISTORY | HEROKU_API_URL | CHECK_URL | NOTIFY_SMTP_URL | NOTIFY_TWILIO_URL | LOG => 8 << 10,
+        HISTORY | HEROKU_API_URL | CHECK_URL | NOTIFY_SMTP_URL | NOTIFY_TWILIO_URL | LOG
+        | QUEUE_URL => 8 << 10,
         HEROKU_API_KEY | NOTIFY_TWILIO_TOKEN | NOTIFY_EMAIL_FROM | DASHBOARD_PASSWORD => 1024,
         _ => 256,
     }

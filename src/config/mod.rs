@@ -260,6 +260,8 @@ pub struct Target {
     pub deploy_grace: Duration,
     /// How the app's router logs are read and used.
     pub traffic: TrafficSettings,
+    /// The job queue a worker scales on (AUTOSCALE_QUEUE and its settings).
+    pub queue: Option<crate::queue::settings::QueueSettings>,
     /// The clock dyno (1-based) whose daemon runs this target's app.
     pub shard: u32,
     /// Settings that are valid but will not do what a user may expect (the start line and
@@ -609,7 +611,9 @@ pub fn target_sharing(
         utilization: share(get(UTILIZATION).as_ref(), 0.7, "0.7")?,
         error_rate: share(get(ERROR_RATE).as_ref(), 0.05, "5%")?,
     };
-    if traffic.concurrency.is_some() && !traffic.on {
+    let queue = crate::queue::settings::resolve(get, &mut warnings)?;
+    // A worker's CONCURRENCY is the jobs one dyno runs at once: no traffic needed.
+    if traffic.concurrency.is_some() && !traffic.on && queue.is_none() {
         let v = get(CONCURRENCY).expect("set");
         return Err(v.err(
             "scaling on load needs the traffic stream, which is off for this target (set traffic = on)",
@@ -655,6 +659,7 @@ pub fn target_sharing(
         pause,
         deploy_grace,
         traffic,
+        queue,
         warnings,
     })
 }
