@@ -1,5 +1,5 @@
 //! The Sidekiq reader against a real Redis (`AUTOSCALE_TEST_REDIS_URL`; start one with
-//! `bash .ci/redis`). Jobs, heartbeats and counters are written byte for byte as Sidekiq 7.3 and
+//! `source .ci/redis`; its TLS port is `AUTOSCALE_TEST_REDIS_TLS_URL`). Jobs, heartbeats and counters are written byte for byte as Sidekiq 7.3 and
 //! 8.1 write them (`client.rb`'s `atomic_push`, `job_util.rb`'s `normalize_item`,
 //! `launcher.rb`'s heartbeat), then the reader's figures are asserted exactly. Without the
 //! variable every test is skipped loudly, unless `AUTOSCALE_REQUIRE_REDIS=1` (CI), where it fails.
@@ -13,14 +13,24 @@ use autoscale::queue::Totals;
 use chrono::{DateTime, TimeZone, Utc};
 
 const VAR: &str = "AUTOSCALE_TEST_REDIS_URL";
+const TLS_VAR: &str = "AUTOSCALE_TEST_REDIS_TLS_URL";
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The server's URL, or None (skipped loudly) without one.
 fn server() -> Option<String> {
-    match std::env::var(VAR) {
+    url_of(VAR)
+}
+
+/// The same server's TLS port (`rediss://`, a self-signed certificate, as Heroku's).
+fn tls_server() -> Option<String> {
+    url_of(TLS_VAR)
+}
+
+fn url_of(var: &str) -> Option<String> {
+    match std::env::var(var) {
         Ok(url) if !url.trim().is_empty() => Some(url.trim().to_owned()),
         _ if std::env::var("AUTOSCALE_REQUIRE_REDIS").as_deref() == Ok("1") => {
-            panic!("AUTOSCALE_REQUIRE_REDIS=1 but {VAR} is unset: run `source .ci/redis`")
+            panic!("AUTOSCALE_REQUIRE_REDIS=1 but {var} is unset: run `source .ci/redis`")
         }
         _ => {
             // Straight to stderr: libtest captures `eprintln!` of passing tests, and a skip
@@ -30,7 +40,7 @@ fn server() -> Option<String> {
                 use std::io::Write as _;
                 let _ = writeln!(
                     std::io::stderr(),
-                    "\n*** queue_sidekiq: the Redis tests are SKIPPED: set {VAR} (bash .ci/redis) ***\n"
+                    "\n*** queue_sidekiq: the Redis tests are SKIPPED: set {VAR} and {TLS_VAR} (source .ci/redis) ***\n"
                 );
             });
             None
@@ -581,6 +591,53 @@ async fn a_store_that_comes_back_is_read_again() {
     let _ = reader.read(None, now()).await;
     let snapshot: Snapshot = reader.read(None, now()).await.unwrap();
     assert_eq!(snapshot.queues[0].depth, 1);
+}
+
+#[tokio::test]
+async fn rediss_with_a_self_signed_certificate_as_heroku_serves_it() {
+    let (Some((_, mut c)), Some(tls)) = (database(8).await, tls_server()) else {
+        return;
+    };
+    push(
+        &mut c,
+        "default",
+        &[job8(
+            "default",
+            "J",
+            "t1",
+            ms_before(1_500),
+            ms_before(1_500),
+        )],
+    )
+    .await;
+    let url = format!("{}/8", tls.trim_end_matches('/'));
+    // Verification off, as Heroku documents for its Key-Value Store: read over TLS.
+    let snapshot = Sidekiq::new(&url, false, TIMEOUT)
+        .unwrap()
+        .read(None, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        snapshot.queues,
+        vec![Queue {
+            name: "default".into(),
+            depth: 1,
+            latency: Some(Duration::from_millis(1_500)),
+        }]
+    );
+    // Verification on: the self-signed certificate is refused, bounded, the password unsaid.
+    let password = url::Url::parse(&url)
+        .unwrap()
+        .password()
+        .unwrap()
+        .to_owned();
+    let e = Sidekiq::new(&url, true, TIMEOUT)
+        .unwrap()
+        .read(None, now())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Connect { .. }), "{e}");
+    assert!(!e.to_string().contains(&password), "{e}");
 }
 
 /// The target: one read of 100 queues holding a million jobs is < 50 ms (measured here
