@@ -9,11 +9,13 @@
 //! - [`field`]: the table of every setting (a leaf: the command line and the warnings use it).
 //! - [`file`](mod@file): the TOML file of targets.
 //! - [`notify`](mod@notify): the alert channels (AUTOSCALE_NOTIFY_*).
+//! - [`queue`](mod@queue): a worker's job queue (AUTOSCALE_QUEUE and its settings).
 //! - [`shard`]: which clock dyno runs which app.
 
 pub mod field;
 pub mod file;
 pub mod notify;
+pub mod queue;
 pub mod shard;
 mod values;
 
@@ -261,7 +263,7 @@ pub struct Target {
     /// How the app's router logs are read and used.
     pub traffic: TrafficSettings,
     /// The job queue a worker scales on (AUTOSCALE_QUEUE and its settings).
-    pub queue: Option<crate::queue::settings::QueueSettings>,
+    pub queue: Option<queue::QueueSettings>,
     /// The clock dyno (1-based) whose daemon runs this target's app.
     pub shard: u32,
     /// Settings that are valid but will not do what a user may expect (the start line and
@@ -611,7 +613,7 @@ pub fn target_sharing(
         utilization: share(get(UTILIZATION).as_ref(), 0.7, "0.7")?,
         error_rate: share(get(ERROR_RATE).as_ref(), 0.05, "5%")?,
     };
-    let queue = crate::queue::settings::resolve(get, &mut warnings)?;
+    let queue = self::queue::resolve(get, &mut warnings)?;
     // A worker's CONCURRENCY is the jobs one dyno runs at once: no traffic needed.
     if traffic.concurrency.is_some() && !traffic.on && queue.is_none() {
         let v = get(CONCURRENCY).expect("set");

@@ -4,7 +4,6 @@
 //! - [`policy`]: pure; from one read of the queue (depth, latency, busy, jobs done) to how many
 //!   dynos the worker needs (Little's law, module docs).
 //! - [`sidekiq`]: Sidekiq 7 and 8, read from Redis in two pipelined round trips.
-//! - [`settings`]: the contract's Job queues settings, parsed into the target.
 //! - [`Totals`]: what one read of any store gives for one target, and how two of them make the
 //!   policy's [`policy::Reading`].
 //!
@@ -14,7 +13,6 @@
 use std::time::Duration;
 
 pub mod policy;
-pub mod settings;
 pub mod sidekiq;
 
 /// One read of a store for one target: sums over its queues, the largest latency.

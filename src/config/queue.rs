@@ -6,10 +6,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::config::field::{
-    DRAIN, DRAIN_TIMEOUT, QUEUE, QUEUES, QUEUE_INTERVAL, QUEUE_LATENCY, QUEUE_URL,
-};
-use crate::config::{duration, parse_bool, ConfigError, Value};
+use super::field::{DRAIN, DRAIN_TIMEOUT, QUEUE, QUEUES, QUEUE_INTERVAL, QUEUE_LATENCY, QUEUE_URL};
+use super::{duration, parse_bool, ConfigError, Value};
 
 /// The job libraries of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
