@@ -8,7 +8,9 @@
 
 use std::time::{Duration, Instant};
 
-use autoscale::queue::sidekiq::{Error, Process, Queue, Sidekiq, Snapshot, MAX_QUEUES};
+use autoscale::queue::sidekiq::{
+    Error, Process, Queue, Sidekiq, Snapshot, MAX_PROCESSES, MAX_QUEUES,
+};
 use autoscale::queue::Totals;
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -501,6 +503,38 @@ async fn a_store_of_too_many_queues_is_refused() {
 }
 
 #[tokio::test]
+async fn a_store_of_too_many_processes_is_refused() {
+    let Some((url, mut c)) = database(9).await else {
+        return;
+    };
+    // Identities whose heartbeats expired: the set alone counts.
+    let identities: Vec<String> = (0..=MAX_PROCESSES)
+        .map(|i| format!("worker.{i}:4:0f1e2d3c4b5a"))
+        .collect();
+    run(&mut c, redis::cmd("SADD").arg("processes").arg(&identities)).await;
+    let e = reader(&url).read(None, now()).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::TooMany {
+                key: "processes",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // Exactly MAX_PROCESSES is read whole (all of them dead here: none listed).
+    run(
+        &mut c,
+        redis::cmd("SREM").arg("processes").arg(&identities[0]),
+    )
+    .await;
+    let snapshot = reader(&url).read(None, now()).await.unwrap();
+    assert_eq!(snapshot.processes, vec![]);
+    assert_eq!(snapshot.unreadable, 0);
+}
+
+#[tokio::test]
 async fn refused_and_unreachable_stores_fail_bounded_without_the_password() {
     let Some(url) = server() else {
         return;
@@ -513,6 +547,8 @@ async fn refused_and_unreachable_stores_fail_bounded_without_the_password() {
     assert!(matches!(e, Error::Connect { .. }), "{text}");
     assert!(!text.contains("wrong-pass-1234"), "{text}");
     assert!(text.contains("***@127.0.0.1"), "{text}");
+    // Said as such.
+    assert!(text.contains("Password authentication failed"), "{text}");
 
     // Nothing listens: refused, at once.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -529,6 +565,7 @@ async fn refused_and_unreachable_stores_fail_bounded_without_the_password() {
     .await
     .unwrap_err();
     assert!(!e.to_string().contains("secret-pw-9876"), "{e}");
+    assert!(e.to_string().contains("refused"), "{e}");
     assert!(started.elapsed() < Duration::from_secs(3));
 
     // A listener that never answers: the read gives up at its timeout.

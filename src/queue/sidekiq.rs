@@ -313,29 +313,7 @@ impl Sidekiq {
             let (Some(len), Some(oldest)) = (answers.next(), answers.next()) else {
                 return Err(short(&self.shown));
             };
-            let depth = whole(len).unwrap_or_else(|| {
-                unreadable += 1;
-                0
-            });
-            let latency = match oldest {
-                Value::Nil => Some(Duration::ZERO),
-                Value::BulkString(job) => {
-                    let latency = latency(job, now);
-                    if latency.is_none() {
-                        unreadable += 1;
-                    }
-                    latency
-                }
-                _ => {
-                    unreadable += 1;
-                    None
-                }
-            };
-            read_queues.push(Queue {
-                name,
-                depth,
-                latency,
-            });
+            read_queues.push(queue(name, len, oldest, now, &mut unreadable));
         }
         let mut processes = Vec::with_capacity(identities.len());
         for identity in identities {
@@ -354,6 +332,34 @@ impl Sidekiq {
             processed,
             unreadable,
         })
+    }
+}
+
+/// One queue from its `LLEN` and `LINDEX -1` answers; what is not what Redis answers for a
+/// list is counted unreadable.
+fn queue(
+    name: String,
+    len: &Value,
+    oldest: &Value,
+    now: DateTime<Utc>,
+    unreadable: &mut u32,
+) -> Queue {
+    let depth = whole(len).unwrap_or_else(|| {
+        *unreadable += 1;
+        0
+    });
+    let latency = match oldest {
+        Value::Nil => Some(Duration::ZERO),
+        Value::BulkString(job) => latency(job, now),
+        _ => None,
+    };
+    if latency.is_none() {
+        *unreadable += 1;
+    }
+    Queue {
+        name,
+        depth,
+        latency,
     }
 }
 
@@ -556,6 +562,54 @@ mod tests {
     }
 
     #[test]
+    fn a_queue_from_its_two_answers() {
+        let mut unreadable = 0;
+        let job = Value::BulkString(br#"{"enqueued_at":1796637599250}"#.to_vec());
+        assert_eq!(
+            queue("a".into(), &Value::Int(4), &job, now(), &mut unreadable),
+            Queue {
+                name: "a".into(),
+                depth: 4,
+                latency: Some(Duration::from_secs(1)),
+            }
+        );
+        assert_eq!(
+            queue(
+                "b".into(),
+                &Value::Int(0),
+                &Value::Nil,
+                now(),
+                &mut unreadable
+            )
+            .latency,
+            Some(Duration::ZERO)
+        );
+        assert_eq!(unreadable, 0);
+        // Not what Redis answers for a list: counted, never trusted.
+        assert_eq!(
+            queue(
+                "c".into(),
+                &bulk("many"),
+                &Value::Int(3),
+                now(),
+                &mut unreadable
+            ),
+            Queue {
+                name: "c".into(),
+                depth: 0,
+                latency: None,
+            }
+        );
+        assert_eq!(unreadable, 2);
+        let garbled = bulk("{");
+        assert_eq!(
+            queue("d".into(), &Value::Int(1), &garbled, now(), &mut unreadable).latency,
+            None
+        );
+        assert_eq!(unreadable, 3);
+    }
+
+    #[test]
     fn whole_numbers_only() {
         assert_eq!(whole(&Value::Int(7)), Some(7));
         assert_eq!(whole(&Value::Int(-7)), None);
@@ -629,6 +683,17 @@ mod tests {
             panic!("not live");
         };
         assert_eq!((p.busy, p.concurrency, p.quiet), (0, Some(10), true));
+        // A long heartbeat (many queues, labels) within the bound is taken.
+        let long = Value::Array(vec![
+            bulk("1"),
+            Value::Nil,
+            Value::Nil,
+            bulk(&format!(
+                r#"{{"hostname":"worker.9","labels":["{}"]}}"#,
+                "l".repeat(60_000)
+            )),
+        ]);
+        assert!(matches!(heartbeat("x".into(), &long), Heartbeat::Live(_)));
         // Expired: gone.
         let gone = Value::Array(vec![Value::Nil, Value::Nil, Value::Nil, Value::Nil]);
         assert!(matches!(heartbeat("x".into(), &gone), Heartbeat::Gone));
@@ -742,7 +807,10 @@ mod tests {
         let t = Duration::from_secs(1);
         let s = Sidekiq::new("rediss://:hunter2@example.com:6380", false, t).unwrap();
         assert_eq!(s.shown(), "rediss://***@example.com:6380");
-        assert!(!format!("{s:?}").contains("hunter2"));
+        assert_eq!(
+            format!("{s:?}"),
+            r#"Sidekiq { url: "rediss://***@example.com:6380" }"#
+        );
         for bad in [
             "http://:hunter2@example.com",
             "hunter2",
