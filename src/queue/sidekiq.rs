@@ -398,10 +398,10 @@ fn names(answer: Option<&Value>, unreadable: &mut u32) -> BTreeSet<String> {
     out
 }
 
+/// A bulk string as UTF-8: how Redis answers with a member or a field.
 fn text(v: &Value) -> Option<&str> {
     match v {
         Value::BulkString(b) => std::str::from_utf8(b).ok(),
-        Value::SimpleString(s) => Some(s),
         _ => None,
     }
 }
@@ -619,9 +619,14 @@ mod tests {
         assert_eq!(whole(&Value::BulkString(b"+1".to_vec())), None);
         assert_eq!(whole(&Value::BulkString(b"4.0".to_vec())), None);
         assert_eq!(
+            whole(&Value::BulkString(b"18446744073709551615".to_vec())),
+            Some(u64::MAX)
+        );
+        assert_eq!(
             whole(&Value::BulkString(b"99999999999999999999".to_vec())),
             None
         );
+        assert_eq!(whole(&Value::SimpleString("7".into())), None);
         assert_eq!(
             whole(&Value::BulkString(b"000000000000000000001".to_vec())),
             None
