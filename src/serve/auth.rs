@@ -252,6 +252,13 @@ mod tests {
             t.fail(first, t0 + Duration::from_secs(62)),
             Duration::from_millis(250)
         );
+        // Exactly FORGET_AFTER after their failures, every client is forgotten at once.
+        let mut same = Throttle::default();
+        for i in 0..MAX_CLIENTS {
+            same.fail(IpAddr::from(std::net::Ipv4Addr::from(i as u32 + 1)), t0);
+        }
+        same.fail(newcomer, t0 + FORGET_AFTER);
+        assert_eq!(same.len(), 1, "expired at FORGET_AFTER, not after it");
         // After FORGET_AFTER, a newcomer clears the expired ones at once.
         let late = t0 + FORGET_AFTER + Duration::from_secs(70);
         t.fail("8.8.8.8".parse().unwrap(), late);
