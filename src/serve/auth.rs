@@ -206,6 +206,7 @@ mod tests {
         let a: IpAddr = "1.1.1.1".parse().unwrap();
         let b: IpAddr = "2.2.2.2".parse().unwrap();
         let mut t = Throttle::default();
+        assert!(t.is_empty());
         assert_eq!(t.fail(a, t0), Duration::from_millis(250));
         assert_eq!(t.fail(a, t0), Duration::from_millis(500));
         assert_eq!(t.fail(b, t0), Duration::from_millis(250), "per client");
