@@ -423,6 +423,10 @@ fn suggest(m: &ArgMatches, env: &Env) -> ExitCode {
         (false, None, Some(_)) => {
             let mut alone = raw.clone();
             alone.set(field::SCHEDULE, "00:00=0");
+            if alone.get(field::APP).is_none() {
+                // Only the max is checked here; the target is named below.
+                alone.set(field::APP, "app");
+            }
             match crate::config::targets(&alone, env) {
                 Ok(t) => t.all.first().map(|t| t.thresholds.max),
                 Err(e) => return config_error(&e),
