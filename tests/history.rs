@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use autoscale::history::{
     self, AlertRow, History, HistoryData, HistoryHandle, HoldReason, HoldRow, Options, Outcome,
-    ProbeRow, ProbeSource, Row, ScaleRow, Startup, StoreUrl, TrafficRow,
+    ProbeRow, ProbeSource, Row, ScaleRow, Startup, StoreUrl, TrafficRow, SCHEMA_VERSION,
 };
 use autoscale::logfmt::{Captured, Line};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
@@ -364,7 +364,12 @@ async fn writes_then_reads_back(backend: Backend) {
     let logs = Captured::default();
     let _guard = logs.install("debug");
     let started = History::start(db.url.clone(), options()).await;
-    assert_eq!(started.startup, Startup::Ready { schema_version: 1 });
+    assert_eq!(
+        started.startup,
+        Startup::Ready {
+            schema_version: SCHEMA_VERSION
+        }
+    );
     let h = &started.handle;
     let t0 = now_minute() - TimeDelta::hours(2);
     let minute = |m: i64| t0 + TimeDelta::minutes(m);
@@ -512,7 +517,7 @@ async fn writes_then_reads_back(backend: Backend) {
     let status = history::status(&db.url).await;
     assert!(status.reachable, "{status:?}");
     assert_eq!(status.error, None);
-    assert_eq!(status.schema_version, Some(1));
+    assert_eq!(status.schema_version, Some(SCHEMA_VERSION));
     assert_eq!(
         status.rows,
         vec![
@@ -598,8 +603,18 @@ async fn two_shards_write_overlapping_minutes_without_conflict(backend: Backend)
         History::start(db.url.clone(), options()),
         History::start(db.url.clone(), options())
     );
-    assert_eq!(a.startup, Startup::Ready { schema_version: 1 });
-    assert_eq!(b.startup, Startup::Ready { schema_version: 1 });
+    assert_eq!(
+        a.startup,
+        Startup::Ready {
+            schema_version: SCHEMA_VERSION
+        }
+    );
+    assert_eq!(
+        b.startup,
+        Startup::Ready {
+            schema_version: SCHEMA_VERSION
+        }
+    );
     let t0 = now_minute() - TimeDelta::hours(3);
     // Each shard writes 120 minutes of the same two targets, shifted by 60 minutes, in
     // opposite orders, flushing every 20 rows: the upserts interleave.
@@ -649,7 +664,12 @@ async fn an_outage_mid_run_drops_and_counts_then_rows_resume(backend: Backend) {
     let logs = Captured::default();
     let _guard = logs.install("debug");
     let started = History::start(db.url.clone(), options()).await;
-    assert_eq!(started.startup, Startup::Ready { schema_version: 1 });
+    assert_eq!(
+        started.startup,
+        Startup::Ready {
+            schema_version: SCHEMA_VERSION
+        }
+    );
     let h = started.handle.clone();
     let t0 = now_minute() - TimeDelta::hours(10);
     let mut m = 0;
@@ -854,7 +874,12 @@ async fn a_sqlite_file_deleted_while_in_use_is_said_and_created_again() {
     let logs = Captured::default();
     let _guard = logs.install("info");
     let started = History::start(db.url.clone(), options()).await;
-    assert_eq!(started.startup, Startup::Ready { schema_version: 1 });
+    assert_eq!(
+        started.startup,
+        Startup::Ready {
+            schema_version: SCHEMA_VERSION
+        }
+    );
     let h = &started.handle;
     let t0 = now_minute() - TimeDelta::hours(1);
     assert!(h.record(traffic("shop", "web", t0, 100)));
@@ -917,7 +942,12 @@ async fn postgres_tls_require_accepts_a_self_signed_certificate_and_verify_full_
     // Heroku Postgres certificates are not signed by a public authority: `require` encrypts
     // without verifying, as Heroku documents. The test cluster has a self-signed certificate.
     let required = History::start(with_mode("require"), options()).await;
-    assert_eq!(required.startup, Startup::Ready { schema_version: 1 });
+    assert_eq!(
+        required.startup,
+        Startup::Ready {
+            schema_version: SCHEMA_VERSION
+        }
+    );
     assert!(required.handle.close(FLUSH).await);
     let mut conn = sqlx::PgConnection::connect(&format!("{}?sslmode=require", db.direct))
         .await

@@ -24,6 +24,7 @@
 
 pub mod batch;
 pub mod outage;
+pub mod pack;
 pub mod rows;
 pub mod settings;
 mod store;
@@ -463,6 +464,24 @@ pub async fn targets(url: &StoreUrl) -> Result<Vec<(String, String)>, StoreError
         store.targets(MAX_TARGETS).await
     }
     .await;
+    store.close().await;
+    result
+}
+
+/// Converts a schema 1 history (a row per traffic minute and probe) to packed hours in place,
+/// `batch` rows a transaction, as the daemon's writer does between its batches; returns the
+/// transactions it took. Creates the schema when missing.
+pub async fn convert(url: &StoreUrl, batch: usize) -> Result<u64, StoreError> {
+    let options = Options::new(settings::DEFAULT_DAYS);
+    let (store, _) = writer::open(url, &options, READ_CONNECT_TIMEOUT).await?;
+    let mut steps = 0;
+    let result = loop {
+        match store.convert_step(batch.max(1)).await {
+            Ok(true) => steps += 1,
+            Ok(false) => break Ok(steps),
+            Err(e) => break Err(e),
+        }
+    };
     store.close().await;
     result
 }
