@@ -486,6 +486,21 @@ pub async fn convert(url: &StoreUrl, batch: usize) -> Result<u64, StoreError> {
     result
 }
 
+/// Writes `data` into `url` as schema 1 (a build before issue "Lean") wrote it, creating that
+/// schema in an empty database: the starting point of the migration's tests and measurements.
+#[doc(hidden)]
+pub async fn write_schema1(url: &StoreUrl, data: &HistoryData) -> Result<(), StoreError> {
+    let connect = Connect {
+        access: Access::Write,
+        acquire_timeout: READ_CONNECT_TIMEOUT,
+        busy_timeout: Duration::from_secs(5),
+    };
+    let store = Store::open(url, connect).await?;
+    let result = store.write_schema1(data).await;
+    store.close().await;
+    result
+}
+
 /// The store's state for `autoscale check`; never fails (an unreachable store says so).
 pub async fn status(url: &StoreUrl) -> StoreStatus {
     let mut status = StoreStatus {

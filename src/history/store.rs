@@ -534,6 +534,78 @@ impl Store {
         })
     }
 
+    /// Writes `data` as schema 1 did (a row per traffic minute and probe), creating schema 1
+    /// when the database has no history: how a history written by an earlier build looks, for
+    /// the migration's tests and measurements.
+    pub fn write_schema1<'a>(
+        &'a self,
+        data: &'a HistoryData,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let fail = |e: sqlx::Error| error(&self.url, "write", &e);
+            let fresh = self.schema_version().await.is_err();
+            with_pool!(&self.pool, pool => {
+                let mut tx = pool.begin().await.map_err(fail)?;
+                if fresh {
+                    (&mut *tx)
+                        .execute(
+                            "CREATE TABLE autoscale_schema \
+                             (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+                        )
+                        .await
+                        .map_err(fail)?;
+                    (&mut *tx).execute(MIGRATIONS[0].1).await.map_err(fail)?;
+                    (&mut *tx)
+                        .execute("INSERT INTO autoscale_schema (version, applied_at) VALUES (1, 0)")
+                        .await
+                        .map_err(fail)?;
+                }
+                let targets: Vec<(i64, (String, String))> = data.targets().into_iter().collect();
+                for chunk in targets.chunks(batch::MAX_ROWS_PER_STATEMENT) {
+                    let sql = self.sql(batch::insert_targets_sql(chunk.len()));
+                    let mut query = sqlx::query(&sql);
+                    for (id, (app, process)) in chunk {
+                        query = query.bind(id).bind(app.as_str()).bind(process.as_str());
+                    }
+                    query.execute(&mut *tx).await.map_err(fail)?;
+                }
+                insert_rows!(self, tx, fail, V1_TRAFFIC, data.traffic, |query, id, r| query
+                    .bind(id)
+                    .bind(to_millis(r.minute))
+                    .bind(r.busy)
+                    .bind(to_sql(r.requests))
+                    .bind(to_sql(r.p50_ms))
+                    .bind(to_sql(r.p95_ms))
+                    .bind(to_sql(r.p99_ms))
+                    .bind(to_sql(r.errors))
+                    .bind(to_sql(r.h10))
+                    .bind(to_sql(r.h12))
+                    .bind(to_sql(r.h13))
+                    .bind(to_sql(r.s2xx))
+                    .bind(to_sql(r.s3xx))
+                    .bind(to_sql(r.s4xx))
+                    .bind(to_sql(r.s5xx))
+                    .bind(to_sql(r.dynos)));
+                insert_rows!(self, tx, fail, V1_PROBES, data.probes, |query, id, r| query
+                    .bind(id)
+                    .bind(to_millis(r.at))
+                    .bind(r.latency_ms.map(to_sql))
+                    .bind(r.status.map(to_sql))
+                    .bind(r.source.as_str())
+                    .bind(r.outcome.as_str()));
+                tx.commit().await.map_err(fail)?;
+            });
+            // The events' tables are the same in both versions.
+            let mut events = HistoryData {
+                traffic: Vec::new(),
+                probes: Vec::new(),
+                ..data.clone()
+            };
+            self.write(&mut events, &HashSet::new()).await?;
+            Ok(())
+        })
+    }
+
     /// Whether the database has the table `name`.
     fn has_table<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
@@ -615,7 +687,7 @@ impl Store {
                     .collect()
                 });
                 let rows = self
-                    .read_rows(&names, &[old], first, until, usize::MAX - 1)
+                    .read_rows(&names, &[old], first, until, i64::MAX as usize - 1)
                     .await?;
                 let traffic = batch::traffic_hours(&rows.traffic);
                 let probes = batch::probe_hours(&rows.probes);
@@ -734,6 +806,10 @@ impl Store {
             let mut data = HistoryData::default();
             // Hours are at most as many as their minutes.
             for table in [TRAFFIC, PROBES] {
+                // A schema 1 history not yet migrated by a writer.
+                if !self.has_table(table.name).await? {
+                    continue;
+                }
                 let rows: Vec<(i64, i64, Vec<u8>)> = with_pool!(&self.pool, pool => {
                     let sql = self.sql(batch::select_sql(&table, names.len(), cap + 1));
                     let mut query = sqlx::query_as::<_, (i64, i64, i32, Vec<u8>)>(&sql);
