@@ -23,6 +23,7 @@
 //! target and at most [`Options::prune_batch`] rows per statement, between batches.
 
 pub mod batch;
+pub mod import;
 pub mod outage;
 pub mod pack;
 pub mod rows;

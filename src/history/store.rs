@@ -606,6 +606,22 @@ impl Store {
         })
     }
 
+    /// Gives free space back: a SQLite file is checkpointed and rebuilt (`VACUUM`), so that its
+    /// size is what the data takes; Postgres is left to autovacuum.
+    pub fn compact<'a>(&'a self) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            if let Pool::Sqlite(pool) = &self.pool {
+                let fail = |e: sqlx::Error| error(&self.url, "write", &e);
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(pool)
+                    .await
+                    .map_err(fail)?;
+                sqlx::query("VACUUM").execute(pool).await.map_err(fail)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Whether the database has the table `name`.
     fn has_table<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
