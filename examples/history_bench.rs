@@ -233,7 +233,14 @@ async fn migrate(url: &StoreUrl, pg_text: &str, targets: u64, days: i64) {
             let bytes = match url {
                 StoreUrl::Postgres(_) => {
                     let mut conn = sqlx::PgConnection::connect(pg_text).await.unwrap();
-                    conn.execute("VACUUM ANALYZE").await.unwrap();
+                    let names: Vec<String> = postgres_sizes(pg_text)
+                        .await
+                        .into_iter()
+                        .map(|(t, _)| t)
+                        .collect();
+                    conn.execute(format!("VACUUM ANALYZE {}", names.join(", ")).as_str())
+                        .await
+                        .unwrap();
                     postgres_sizes(pg_text)
                         .await
                         .iter()
@@ -408,7 +415,10 @@ async fn main() {
                 let sizes = postgres_sizes(&pg_text).await;
                 let fresh: i64 = sizes.iter().map(|(_, b)| b).sum();
                 let mut conn = sqlx::PgConnection::connect(&pg_text).await.unwrap();
-                conn.execute("VACUUM ANALYZE").await.unwrap();
+                let names: Vec<&str> = sizes.iter().map(|(t, _)| t.as_str()).collect();
+                conn.execute(format!("VACUUM ANALYZE {}", names.join(", ")).as_str())
+                    .await
+                    .unwrap();
                 let vacuumed = postgres_sizes(&pg_text).await;
                 let steady: i64 = vacuumed.iter().map(|(_, b)| b).sum();
                 for (table, bytes) in &vacuumed {

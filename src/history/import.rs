@@ -326,7 +326,8 @@ async fn write(
 async fn stored_for(store: &Store, batch: &HistoryData) -> Result<HistoryData, StoreError> {
     let mut stored = HistoryData::default();
     let rows = batch.clone().into_rows();
-    let mut spans: BTreeMap<(&str, &str), (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
+    type Span = (DateTime<Utc>, DateTime<Utc>);
+    let mut spans: BTreeMap<(&str, &str), Span> = BTreeMap::new();
     for row in &rows {
         let span = spans.entry(row.target()).or_insert((row.at(), row.at()));
         span.0 = span.0.min(row.at());

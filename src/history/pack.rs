@@ -365,7 +365,7 @@ pub fn unpack_probe(app: &str, process: &str, hour: i64, p: &PackedProbe) -> Opt
 
 /// `busy` as whole hundredths, when that is exactly what it is (bit for bit).
 fn as_hundredths(busy: f64) -> Option<u64> {
-    if !(busy >= 0.0 && busy <= 1e15) {
+    if !(0.0..=1e15).contains(&busy) {
         return None;
     }
     let n = (busy * 100.0).round() as u64;

@@ -892,7 +892,7 @@ impl Store {
             let mut data = HistoryData::default();
             with_pool!(&self.pool, pool => {
                 for table in tables {
-                    let sql = self.sql(batch::select_sql(&table, names.len(), cap + 1));
+                    let sql = self.sql(batch::select_sql(table, names.len(), cap + 1));
                     let mut query = sqlx::query(&sql);
                     for id in names.keys() {
                         query = query.bind(id);
