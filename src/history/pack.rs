@@ -303,7 +303,8 @@ pub fn pack_minute(row: &TrafficRow) -> (i64, PackedMinute) {
 
 /// A packed minute of the hour starting at `hour` back as a traffic row.
 pub fn unpack_minute(app: &str, process: &str, hour: i64, m: &PackedMinute) -> Option<TrafficRow> {
-    let minute = chrono::DateTime::from_timestamp_millis(hour + i64::from(m.minute) * 60_000)?;
+    let at = hour.checked_add(i64::from(m.minute) * 60_000)?;
+    let minute = chrono::DateTime::from_timestamp_millis(at)?;
     let [requests, p50_ms, p95_ms, p99_ms, errors, h10, h12, h13, s2xx, s3xx, s4xx, s5xx, dynos] =
         m.counts;
     Some(TrafficRow {
@@ -351,7 +352,7 @@ pub fn unpack_probe(app: &str, process: &str, hour: i64, p: &PackedProbe) -> Opt
     Some(ProbeRow {
         app: app.to_owned(),
         process: process.to_owned(),
-        at: chrono::DateTime::from_timestamp_millis(hour + i64::from(p.offset_ms))?,
+        at: chrono::DateTime::from_timestamp_millis(hour.checked_add(i64::from(p.offset_ms))?)?,
         source: if p.source == 1 {
             ProbeSource::Traffic
         } else {
@@ -706,6 +707,129 @@ mod tests {
             decode_probes(&[VERSION, DEFLATED, 1, 2, 3]),
             Err(Unreadable::Malformed)
         );
+    }
+
+    fn row(minute: &str, requests: u32) -> TrafficRow {
+        TrafficRow {
+            app: "shop".into(),
+            process: "web".into(),
+            minute: minute.parse().unwrap(),
+            requests,
+            p50_ms: 1,
+            p95_ms: 2,
+            p99_ms: 3,
+            errors: 4,
+            h10: 5,
+            h12: 6,
+            h13: 7,
+            s2xx: 8,
+            s3xx: 9,
+            s4xx: 10,
+            s5xx: 11,
+            busy: 0.25,
+            dynos: 12,
+        }
+    }
+
+    #[test]
+    fn rows_pack_into_their_hour_and_come_back_saturated_as_schema_1_stored_them() {
+        let r = row("2026-11-30T10:07:00Z", 1200);
+        let (hour, m) = pack_minute(&r);
+        assert_eq!(hour, r.minute.timestamp_millis() - 7 * 60_000);
+        assert_eq!(m.minute, 7);
+        assert_eq!(m.counts, [1200, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        assert_eq!(unpack_minute("shop", "web", hour, &m), Some(r.clone()));
+        let big = TrafficRow {
+            requests: u32::MAX,
+            dynos: i32::MAX as u32 + 1,
+            ..r
+        };
+        let (hour, m) = pack_minute(&big);
+        let back = unpack_minute("shop", "web", hour, &m).unwrap();
+        assert_eq!(
+            (back.requests, back.dynos),
+            (i32::MAX as u32, i32::MAX as u32)
+        );
+        assert_eq!(unpack_minute("a", "b", i64::MAX, &m), None);
+
+        let at: chrono::DateTime<chrono::Utc> = "2026-11-30T10:59:59.999Z".parse().unwrap();
+        for (source, outcome, status, latency) in [
+            (ProbeSource::Probe, Outcome::Down, None, None),
+            (
+                ProbeSource::Traffic,
+                Outcome::Slow,
+                Some(200),
+                Some(u32::MAX),
+            ),
+            (ProbeSource::Probe, Outcome::Ok, Some(503), Some(0)),
+            (ProbeSource::Traffic, Outcome::Fast, None, Some(7)),
+        ] {
+            let p = ProbeRow {
+                app: "shop".into(),
+                process: "web".into(),
+                at,
+                source,
+                outcome,
+                status,
+                latency_ms: latency,
+            };
+            let (hour, packed) = pack_probe(&p);
+            assert_eq!(packed.offset_ms, 3_599_999);
+            let back = unpack_probe("shop", "web", hour, &packed).unwrap();
+            let saturated = latency.map(|l| l.min(i32::MAX as u32));
+            assert_eq!(
+                back,
+                ProbeRow {
+                    latency_ms: saturated,
+                    ..p
+                }
+            );
+        }
+        let (_, packed) = pack_probe(&ProbeRow {
+            app: "a".into(),
+            process: "b".into(),
+            at,
+            source: ProbeSource::Probe,
+            outcome: Outcome::Ok,
+            status: None,
+            latency_ms: None,
+        });
+        assert_eq!(unpack_probe("a", "b", i64::MAX, &packed), None);
+    }
+
+    #[test]
+    fn merging_replaces_or_keeps_minutes_and_orders_probes() {
+        let a = minute(1, 10, 0.5);
+        let b = minute(2, 20, 0.5);
+        let b2 = minute(2, 99, 0.5);
+        let c = minute(0, 5, 0.5);
+        let stored = encode_minutes(&[a, b]);
+        let (n, value) = merge_minutes(Some(&stored), &[b2, c], Merge::NewWins);
+        assert_eq!(n, 3);
+        assert_eq!(decode_minutes(&value), Ok(vec![c, a, b2]));
+        let (n, value) = merge_minutes(Some(&stored), &[b2, c], Merge::OldWins);
+        assert_eq!(n, 3);
+        assert_eq!(decode_minutes(&value), Ok(vec![c, a, b]));
+        let (n, value) = merge_minutes(None, &[a], Merge::NewWins);
+        assert_eq!((n, decode_minutes(&value)), (1, Ok(vec![a])));
+        // A stored value this build cannot read is replaced.
+        let (n, _) = merge_minutes(Some(&[9, 0][..]), &[a], Merge::NewWins);
+        assert_eq!(n, 1);
+
+        let p = |offset_ms| PackedProbe {
+            offset_ms,
+            source: 0,
+            outcome: 2,
+            status: None,
+            latency_ms: None,
+        };
+        let stored = encode_probes(&[p(5), p(1)]);
+        let (n, value) = merge_probes(Some(&stored), &[p(3)], Merge::NewWins);
+        assert_eq!((n, decode_probes(&value)), (3, Ok(vec![p(5), p(1), p(3)])));
+        let (n, value) = merge_probes(Some(&stored), &[p(3)], Merge::OldWins);
+        assert_eq!((n, decode_probes(&value)), (3, Ok(vec![p(3), p(5), p(1)])));
+        let (n, value) = merge_probes(None, &[p(3)], Merge::NewWins);
+        assert_eq!((n, decode_probes(&value)), (1, Ok(vec![p(3)])));
     }
 
     #[test]

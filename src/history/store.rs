@@ -1041,7 +1041,7 @@ impl Store {
                             .fetch_all(pool)
                             .await
                             .map_err(fail)?;
-                            values.iter().filter_map(|v| first_offset(table, v)).min().map(|o| hour + o)
+                            values.iter().filter_map(|v| first_offset(table, v)).min().map(|o| hour.saturating_add(o))
                         }
                         first => first,
                     };
