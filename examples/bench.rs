@@ -29,6 +29,24 @@ fn proc_status(pid: u32, field: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Resident memory by kind from /proc/PID/smaps_rollup: anonymous (heap, stacks) and
+/// file-backed (the binary's code and data the process touched), in KiB.
+fn rss_split(pid: u32) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    let field = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    format!(
+        "anonymous {:.1} MiB, file-backed {:.1} MiB",
+        field("Pss_Anon:") / 1024.0,
+        field("Pss_File:") / 1024.0
+    )
+}
+
 /// utime + stime in seconds.
 fn cpu_seconds(pid: u32) -> Option<f64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -178,6 +196,7 @@ async fn many_targets(targets: usize, seconds: u64, compress: u64) {
     let checks = app.hits() - hits0;
     let rss = proc_status(pid, "VmRSS:").unwrap_or(0);
     let hwm = proc_status(pid, "VmHWM:").unwrap_or(0);
+    let split = rss_split(pid);
     let _ = child.start_kill();
     let _ = child.wait().await;
     let _ = reader.await;
@@ -186,7 +205,7 @@ async fn many_targets(targets: usize, seconds: u64, compress: u64) {
     let virtual_hours = (seconds * compress) as f64 / 3600.0;
     println!(
         "{targets:>5} targets ({apps} apps): startup {:.1} s; {calls} API calls in {seconds} s = {:.2} per target-hour (budget {} an hour, compressed ×{compress}); \
-         latest check start {worst} ms after its slot ({:.1} % of the {} s interval, {} checks); RSS {:.1} MiB (peak {:.1}); CPU {:.3} ms per check",
+         latest check start {worst} ms after its slot ({:.1} % of the {} s interval, {} checks); RSS {:.1} MiB (peak {:.1}; {split}); CPU {:.3} ms per check",
         startup.as_secs_f64(),
         calls as f64 / targets as f64 / virtual_hours,
         2000,
@@ -241,9 +260,10 @@ async fn one_target() {
     let rss = proc_status(pid, "VmRSS:").unwrap_or(0);
     let hwm = proc_status(pid, "VmHWM:").unwrap_or(0);
     println!(
-        "memory after 10 s: RSS {:.1} MiB (peak {:.1} MiB)",
+        "memory after 10 s: RSS {:.1} MiB (peak {:.1} MiB; {})",
         rss as f64 / 1024.0,
-        hwm as f64 / 1024.0
+        hwm as f64 / 1024.0,
+        rss_split(pid)
     );
 
     let cpu0 = cpu_seconds(pid).unwrap_or(0.0);

@@ -42,6 +42,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     result
 }
 
+/// The store's size in bytes: the SQLite file, or every autoscale table with its indexes after
+/// `VACUUM ANALYZE` (autovacuum's steady state).
+fn store_bytes(pg: Option<&str>, file: &Path) -> Result<u64, Box<dyn std::error::Error>> {
+    let Some(url) = pg else {
+        return Ok(std::fs::metadata(file)?.len());
+    };
+    let rt = tokio::runtime::Runtime::new()?;
+    let total: i64 = rt.block_on(async {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT relname::TEXT FROM pg_class WHERE relkind = 'r' AND relname LIKE 'autoscale%'",
+        )
+        .fetch_all(&mut conn)
+        .await?;
+        conn.execute(format!("VACUUM ANALYZE {}", tables.join(", ")).as_str())
+            .await?;
+        sqlx::query_scalar(
+            "SELECT sum(pg_total_relation_size(oid))::BIGINT FROM pg_class \
+             WHERE relkind = 'r' AND relname LIKE 'autoscale%'",
+        )
+        .fetch_one(&mut conn)
+        .await
+    })?;
+    Ok(total as u64)
+}
+
 fn run(binary: &Path, fixture: &Fixture, dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let gz = dir.join("router.log.gz");
     let mut encoder = flate2::write::GzEncoder::new(
@@ -75,6 +101,20 @@ fn run(binary: &Path, fixture: &Fixture, dir: &Path) -> Result<(), Box<dyn std::
         stores.push((url.to_string(), Some(url.to_string())));
     }
     for (store, pg) in &stores {
+        // An empty history first: what every store costs before its first target.
+        let out = Command::new(binary)
+            .args(["history", "import", "--history", store, "/dev/null"])
+            .env_clear()
+            .output()?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned().into());
+        }
+        let empty = store_bytes(pg.as_deref(), &file)?;
+        println!(
+            "{}: an empty history takes {:.1} KB",
+            if pg.is_some() { "postgres" } else { "sqlite" },
+            empty as f64 / 1024.0
+        );
         for round in ["first", "again"] {
             let began = Instant::now();
             let out = Command::new(binary)
@@ -95,42 +135,19 @@ fn run(binary: &Path, fixture: &Fixture, dir: &Path) -> Result<(), Box<dyn std::
             );
         }
         let weeks = fixture.days as f64 / 7.0;
-        match pg {
-            None => {
-                let bytes = std::fs::metadata(&file)?.len();
-                println!(
-                    "sqlite: {:.1} KB per target-week (the file after the import's VACUUM)",
-                    bytes as f64 / 1024.0 / weeks
-                );
+        let bytes = store_bytes(pg.as_deref(), &file)?;
+        println!(
+            "{}: {:.1} KB per target-week ({:.1} KB in all, {:.1} KB of it the empty history's){}",
+            if pg.is_some() { "postgres" } else { "sqlite" },
+            bytes.saturating_sub(empty) as f64 / 1024.0 / weeks,
+            bytes as f64 / 1024.0,
+            empty as f64 / 1024.0,
+            if pg.is_some() {
+                "; tables and indexes, pg_total_relation_size after VACUUM ANALYZE"
+            } else {
+                "; the file after the import's VACUUM"
             }
-            Some(url) => {
-                let rt = tokio::runtime::Runtime::new()?;
-                let sizes: Vec<(String, i64)> = rt.block_on(async {
-                    let mut conn = sqlx::PgConnection::connect(url).await?;
-                    let tables: Vec<String> = sqlx::query_scalar(
-                        "SELECT relname::TEXT FROM pg_class WHERE relkind = 'r' AND relname LIKE 'autoscale%'",
-                    )
-                    .fetch_all(&mut conn)
-                    .await?;
-                    conn.execute(format!("VACUUM ANALYZE {}", tables.join(", ")).as_str())
-                        .await?;
-                    sqlx::query_as(
-                        "SELECT relname::TEXT, pg_total_relation_size(oid) FROM pg_class \
-                         WHERE relkind = 'r' AND relname LIKE 'autoscale%' ORDER BY relname",
-                    )
-                    .fetch_all(&mut conn)
-                    .await
-                })?;
-                let total: i64 = sizes.iter().map(|(_, b)| b).sum();
-                for (table, bytes) in &sizes {
-                    println!("  {table:<24} {:>7.1} KB", *bytes as f64 / 1024.0);
-                }
-                println!(
-                    "postgres: {:.1} KB per target-week, tables and indexes (pg_total_relation_size after VACUUM ANALYZE)",
-                    total as f64 / 1024.0 / weeks
-                );
-            }
-        }
+        );
     }
     if let Some(admin) = &admin {
         let rt = tokio::runtime::Runtime::new()?;

@@ -123,6 +123,17 @@ pub async fn import(
         .await
         .map_err(|_| format!("{url}: no connection within 60s"))?
         .map_err(|e| e.message)?;
+    // A history of the previous format is converted first (and its old tables dropped).
+    loop {
+        match store.convert_step(BATCH_ROWS).await {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                store.close().await;
+                return Err(e.message);
+            }
+        }
+    }
     let stdin = [PathBuf::from("-")];
     let inputs = if files.is_empty() { &stdin[..] } else { files };
     let mut summary = Summary::default();

@@ -95,7 +95,7 @@ pub fn encode_minutes(minutes: &[PackedMinute]) -> Vec<u8> {
     for column in 0..COUNTS {
         put_column(
             &mut body,
-            minutes.iter().map(|m| u64::from(m.counts[column])),
+            minutes.iter().map(|m| stored_count(&m.counts, column)),
         );
     }
     let hundredths: Option<Vec<u64>> = minutes.iter().map(|m| as_hundredths(m.busy)).collect();
@@ -134,10 +134,13 @@ pub fn decode_minutes(value: &[u8]) -> Result<Vec<PackedMinute>, Unreadable> {
             busy: 0.0,
         })
         .collect();
-    for column in 0..COUNTS {
-        for (m, value) in minutes.iter_mut().zip(r.column(n)?) {
-            m.counts[column] = u32::try_from(value).map_err(|_| Unreadable::Malformed)?;
-        }
+    let mut columns = Vec::with_capacity(COUNTS);
+    for _ in 0..COUNTS {
+        columns.push(r.column(n)?);
+    }
+    for (i, m) in minutes.iter_mut().enumerate() {
+        let stored: [u64; COUNTS] = std::array::from_fn(|c| columns[c][i]);
+        m.counts = read_counts(&stored).ok_or(Unreadable::Malformed)?;
     }
     match r.byte()? {
         HUNDREDTHS => {
@@ -364,6 +367,43 @@ pub fn unpack_probe(app: &str, process: &str, hour: i64, p: &PackedProbe) -> Opt
     })
 }
 
+/// Indexes into the counts (see [`COUNTS`]).
+const REQUESTS: usize = 0;
+const ERRORS: usize = 4;
+const S2XX: usize = 8;
+const S3XX: usize = 9;
+const S4XX: usize = 10;
+const S5XX: usize = 11;
+
+/// A count as stored: most are themselves; 2xx is stored as what the other classes leave of
+/// the requests (`requests - 3xx - 4xx - 5xx - 2xx`: 0 but for requests without a status) and
+/// errors as their difference from 5xx (the router's errors answer 503): both nearly always 0,
+/// a column of one value, where the counts themselves would take two bytes a minute.
+fn stored_count(counts: &[u32; COUNTS], column: usize) -> u64 {
+    let c = |i: usize| i64::from(counts[i]);
+    match column {
+        S2XX => zigzag(c(REQUESTS) - c(S3XX) - c(S4XX) - c(S5XX) - c(S2XX)),
+        ERRORS => zigzag(c(S5XX) - c(ERRORS)),
+        _ => u64::from(counts[column]),
+    }
+}
+
+/// The counts back from their stored form; `None` when one is out of range (a damaged value).
+fn read_counts(stored: &[u64; COUNTS]) -> Option<[u32; COUNTS]> {
+    let mut counts = [0u32; COUNTS];
+    for (column, value) in stored.iter().enumerate() {
+        if column != S2XX && column != ERRORS {
+            counts[column] = u32::try_from(*value).ok()?;
+        }
+    }
+    let c = |i: usize| i64::from(counts[i]);
+    let s2xx = c(REQUESTS) - c(S3XX) - c(S4XX) - c(S5XX) - unzigzag(stored[S2XX]);
+    let errors = c(S5XX) - unzigzag(stored[ERRORS]);
+    counts[S2XX] = u32::try_from(s2xx).ok()?;
+    counts[ERRORS] = u32::try_from(errors).ok()?;
+    Some(counts)
+}
+
 /// `busy` as whole hundredths, when that is exactly what it is (bit for bit).
 fn as_hundredths(busy: f64) -> Option<u64> {
     if !(0.0..=1e15).contains(&busy) {
@@ -566,6 +606,62 @@ mod tests {
         for hour in [same, changing] {
             assert_eq!(decode_minutes(&encode_minutes(&hour)), Ok(hour));
         }
+    }
+
+    #[test]
+    fn two_xx_and_errors_are_stored_as_what_the_others_leave() {
+        // requests, p50, p95, p99, errors, h10, h12, h13, 2xx, 3xx, 4xx, 5xx, dynos
+        let usual = [3000, 40, 180, 900, 31, 1, 5, 2, 2900, 50, 19, 31, 3];
+        assert_eq!(stored_count(&usual, S2XX), 0);
+        assert_eq!(stored_count(&usual, ERRORS), 0);
+        assert_eq!(stored_count(&usual, REQUESTS), 3000);
+        assert_eq!(stored_count(&usual, 12), 3);
+        let stored: [u64; COUNTS] = std::array::from_fn(|c| stored_count(&usual, c));
+        assert_eq!(read_counts(&stored), Some(usual));
+        // Counts that do not add up, both ways, and at the extremes.
+        for counts in [
+            [10, 0, 0, 0, 0, 0, 0, 0, 3, 1, 1, 1, 0],
+            [
+                0,
+                0,
+                0,
+                0,
+                u32::MAX,
+                0,
+                0,
+                0,
+                u32::MAX,
+                u32::MAX,
+                u32::MAX,
+                u32::MAX,
+                0,
+            ],
+            [u32::MAX, 1, 2, 3, 0, 4, 5, 6, 0, 0, 0, 0, 7],
+            [5, 0, 0, 0, 9, 0, 0, 0, 1, 1, 1, 2, 0],
+        ] {
+            let stored: [u64; COUNTS] = std::array::from_fn(|c| stored_count(&counts, c));
+            assert_eq!(read_counts(&stored), Some(counts), "{counts:?}");
+            let hour = [PackedMinute {
+                minute: 9,
+                counts,
+                busy: 0.5,
+            }];
+            assert_eq!(decode_minutes(&encode_minutes(&hour)), Ok(hour.to_vec()));
+        }
+        // A stored residual that leaves a negative or too large count is refused.
+        let mut bad = [0u64; COUNTS];
+        bad[S2XX] = zigzag(1);
+        assert_eq!(read_counts(&bad), None);
+        bad[S2XX] = zigzag(-(1i64 << 33));
+        assert_eq!(read_counts(&bad), None);
+        let mut bad = [0u64; COUNTS];
+        bad[ERRORS] = zigzag(1);
+        assert_eq!(read_counts(&bad), None);
+        bad[ERRORS] = zigzag(-(1i64 << 33));
+        assert_eq!(read_counts(&bad), None);
+        let mut bad = [0u64; COUNTS];
+        bad[3] = 1 << 32;
+        assert_eq!(read_counts(&bad), None);
     }
 
     #[test]
