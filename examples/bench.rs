@@ -40,10 +40,11 @@ fn rss_split(pid: u32) -> String {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0.0)
     };
+    let anonymous = field("Anonymous:");
     format!(
         "anonymous {:.1} MiB, file-backed {:.1} MiB",
-        field("Pss_Anon:") / 1024.0,
-        field("Pss_File:") / 1024.0
+        anonymous / 1024.0,
+        (field("Rss:") - anonymous) / 1024.0
     )
 }
 
@@ -84,9 +85,11 @@ fn history_url() -> String {
 }
 
 fn binary() -> std::path::PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".to_owned());
     let binary = std::env::current_dir()
         .unwrap()
-        .join("target/release/autoscale");
+        .join(target)
+        .join("release/autoscale");
     assert!(
         binary.exists(),
         "build the release binary first: cargo build --release --locked"
@@ -141,6 +144,8 @@ async fn many_targets(targets: usize, seconds: u64, compress: u64) {
     let budget = 2000 * compress;
     let mut child = tokio::process::Command::new(binary())
         .env_clear()
+        // To try glibc's arena setting: MALLOC_ARENA_MAX=2 cargo run --example bench.
+        .envs(std::env::var("MALLOC_ARENA_MAX").map(|v| ("MALLOC_ARENA_MAX", v)))
         .env("AUTOSCALE_HISTORY", history_url())
         .env("HEROKU_API_KEY", KEY)
         .env("HEROKU_API_URL", api.url())
@@ -232,6 +237,8 @@ async fn one_target() {
     let timeout = Duration::from_secs(2);
     let mut child = tokio::process::Command::new(&binary)
         .env_clear()
+        // To try glibc's arena setting: MALLOC_ARENA_MAX=2 cargo run --example bench.
+        .envs(std::env::var("MALLOC_ARENA_MAX").map(|v| ("MALLOC_ARENA_MAX", v)))
         .env("AUTOSCALE_HISTORY", history_url())
         .env("HEROKU_API_KEY", KEY)
         .env("HEROKU_API_URL", api.url())

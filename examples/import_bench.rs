@@ -58,12 +58,20 @@ fn store_bytes(pg: Option<&str>, file: &Path) -> Result<u64, Box<dyn std::error:
         .await?;
         conn.execute(format!("VACUUM ANALYZE {}", tables.join(", ")).as_str())
             .await?;
-        sqlx::query_scalar(
-            "SELECT sum(pg_total_relation_size(oid))::BIGINT FROM pg_class \
-             WHERE relkind = 'r' AND relname LIKE 'autoscale%'",
+        let (total, main): (i64, i64) = sqlx::query_as(
+            "SELECT sum(pg_total_relation_size(oid))::BIGINT, \
+             sum(pg_relation_size(oid) + coalesce(pg_relation_size(NULLIF(reltoastrelid, 0)), 0) + \
+                 (SELECT coalesce(sum(pg_relation_size(indexrelid)), 0) FROM pg_index WHERE indrelid = c.oid))::BIGINT \
+             FROM pg_class c WHERE relkind = 'r' AND relname LIKE 'autoscale%'",
         )
         .fetch_one(&mut conn)
-        .await
+        .await?;
+        println!(
+            "  postgres: {:.1} KB in all, {:.1} KB of it tables' and indexes' pages (without the free-space and visibility maps, one set per table)",
+            total as f64 / 1024.0,
+            main as f64 / 1024.0
+        );
+        Ok::<_, sqlx::Error>(total)
     })?;
     Ok(total as u64)
 }
