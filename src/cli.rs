@@ -149,7 +149,7 @@ pub fn command() -> Command {
                 .arg(Arg::new("toml").long("toml").action(ArgAction::SetTrue).help("Also print the [[target]] block for the configuration file")),
         )
         .subcommand(replay_command())
-        .subcommand(crate::history::import::command())
+        .subcommand(crate::import::command())
 }
 
 /// `replay`: the settings of the table (as `chart` reads them) and its own flags.
@@ -265,7 +265,7 @@ pub fn main() -> ExitCode {
         Some(("suggest", m)) => suggest(m, &env),
         Some(("replay", m)) => replay(m, &env),
         Some(("history", m)) => match m.subcommand() {
-            Some(("import", m)) => crate::history::import::main(m, &raw(m), &env),
+            Some(("import", m)) => crate::import::main(m, &raw(m), &env),
             _ => unreachable!("clap requires a history subcommand"),
         },
         Some((other, _)) => unreachable!("clap knows no subcommand {other}"),

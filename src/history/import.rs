@@ -1,60 +1,26 @@
-//! `autoscale history import [--history URL] FILE…`: backfills the history from logs a team
-//! already keeps (a log add-on's archive, `heroku logs` output): router lines, Logplex frames,
-//! the daemon's `event=` lines, plain or `.gz`; `-` or no file reads standard input.
+//! The store's side of `autoscale history import` (the command is [`crate::import`]): a store
+//! opened for importing (a schema 1 history converted first), batches written without what the
+//! store already has, and the file compacted at the end.
 //!
-//! Each input is read by `chart`'s reader (the same minutes, probes, scales, holds and alerts
-//! `chart` would draw from it), then written in batches. Idempotent: a traffic minute already
-//! stored with the same figures, and an event already stored, are left alone, so importing the
-//! same file twice changes nothing. A progress bar goes to standard error when it is a terminal;
-//! one summary line to standard output at the end. A SQLite file is compacted (`VACUUM`) at the
-//! end, so its size is what the data takes.
+//! Idempotent: a traffic minute already stored with the same figures, and an event already
+//! stored, are left alone, so importing the same file twice changes nothing. A SQLite file is
+//! compacted (`VACUUM`) at the end, so its size is what the data takes.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal as _, Read, Write as _};
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::io::Write as _;
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use clap::{Arg, ArgAction, ArgMatches, Command};
 
-use super::rows::{AlertRow, HoldReason, HoldRow, ProbeRow, Row, ScaleRow, TrafficRow};
-use super::settings::{HistorySetting, StoreUrl};
+use super::rows::{Row, TrafficRow};
+use super::settings::StoreUrl;
 use super::store::{Store, StoreError};
 use super::{HistoryData, Options, MAX_READ_ROWS};
-use crate::chart::dataset::Dataset;
-use crate::chart::read::{Hints, Reader};
-use crate::config::{field, Env, Raw};
 
 /// Rows written per transaction.
 const BATCH_ROWS: usize = 5_000;
 /// Longest wait for the database: connecting, one batch.
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-/// `history` and its `import` subcommand.
-pub fn command() -> Command {
-    Command::new("history")
-        .about("The daemon's history database.")
-        .subcommand_required(true)
-        .subcommand(
-            Command::new("import")
-                .about("Backfill the history from logs you kept: router lines (heroku logs, a log add-on's archive), Logplex drain frames, the daemon's event= lines, plain or .gz. Importing a file twice changes nothing.")
-                .arg(
-                    Arg::new(field::HISTORY)
-                        .long("history")
-                        .env(field::HISTORY)
-                        .hide_env_values(true)
-                        .value_name("URL")
-                        .help("Where to import: postgres://…, sqlite://PATH [default: AUTOSCALE_HISTORY, else DATABASE_URL, else sqlite://autoscale-history.sqlite]"),
-                )
-                .arg(
-                    Arg::new("files")
-                        .value_name("FILE")
-                        .action(ArgAction::Append)
-                        .help("Files to read (plain or gzip); - or none: standard input"),
-                ),
-        )
-}
 
 /// What an import did, for the summary line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -74,225 +40,64 @@ pub struct Summary {
     pub events_same: u64,
 }
 
-/// `autoscale history import`; `raw` holds `--history` as the settings table reads it.
-pub fn main(m: &ArgMatches, raw: &Raw, env: &Env) -> ExitCode {
-    let settings = match crate::config::history(raw, env) {
-        Ok(s) => s,
-        Err(e) => {
-            crate::say_err!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let url = match settings.store {
-        HistorySetting::On(url) => url,
-        HistorySetting::Off { .. } => {
-            crate::say_err!(
-                "error: AUTOSCALE_HISTORY=off: there is no history to import into; example: --history sqlite://autoscale-history.sqlite"
-            );
-            return ExitCode::from(2);
-        }
-    };
-    let files: Vec<PathBuf> = m
-        .get_many::<String>("files")
-        .map(|v| v.map(PathBuf::from).collect())
-        .unwrap_or_default();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    match runtime.block_on(import(&url, &files, std::io::stderr().is_terminal())) {
-        Ok((summary, size)) => {
-            println!("{}", summary_line(&summary, &url, size));
-            ExitCode::SUCCESS
-        }
-        Err(message) => {
-            crate::say_err!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+/// A store open for importing.
+pub struct Importer {
+    store: Store,
+    url: StoreUrl,
+    known: std::collections::HashSet<i64>,
 }
 
-/// Imports `files` (none: standard input) into `url`; the summary and the store's size after.
-pub async fn import(
-    url: &StoreUrl,
-    files: &[PathBuf],
-    progress: bool,
-) -> Result<(Summary, Option<u64>), String> {
-    let options = Options::new(super::settings::DEFAULT_DAYS);
-    let (store, _) = tokio::time::timeout(TIMEOUT, super::writer::open(url, &options, TIMEOUT))
-        .await
-        .map_err(|_| format!("{url}: no connection within 60s"))?
-        .map_err(|e| e.message)?;
-    // A history of the previous format is converted first (and its old tables dropped).
-    loop {
-        match store.convert_step(BATCH_ROWS).await {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                store.close().await;
-                return Err(e.message);
+impl Importer {
+    /// Opens `url` for writing (creating the history when it has none) and converts a schema 1
+    /// history first.
+    pub async fn open(url: &StoreUrl) -> Result<Importer, String> {
+        let options = Options::new(super::settings::DEFAULT_DAYS);
+        let (store, _) = tokio::time::timeout(TIMEOUT, super::writer::open(url, &options, TIMEOUT))
+            .await
+            .map_err(|_| format!("{url}: no connection within 60s"))?
+            .map_err(|e| e.message)?;
+        loop {
+            match store.convert_step(BATCH_ROWS).await {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    store.close().await;
+                    return Err(e.message);
+                }
             }
         }
+        Ok(Importer {
+            store,
+            url: url.clone(),
+            known: std::collections::HashSet::new(),
+        })
     }
-    let stdin = [PathBuf::from("-")];
-    let inputs = if files.is_empty() { &stdin[..] } else { files };
-    let mut summary = Summary::default();
-    let mut targets = std::collections::BTreeSet::new();
-    let result = async {
-        for path in inputs {
-            let dataset = read_input(path, progress)?;
-            summary.inputs += 1;
-            summary.lines += dataset.lines.useful() - dataset.lines.history;
-            summary.skipped_lines += dataset.lines.garbage + dataset.lines.other;
-            let data = rows_of(&dataset);
-            targets.extend(
-                dataset
-                    .targets()
-                    .iter()
-                    .map(|t| (t.app.clone(), t.process.clone())),
-            );
-            summary.targets = targets.len() as u64;
-            write(&store, data, &mut summary, progress)
-                .await
-                .map_err(|e| e.message)?;
-        }
-        if progress {
-            eprint!("\r\x1b[2K");
-        }
-        store.compact().await.map_err(|e| e.message)?;
-        Ok::<_, String>(())
+
+    /// Writes what `data` has that the store has not, counted in `summary`; `progress` draws
+    /// how far it got on standard error.
+    pub async fn write(
+        &mut self,
+        data: HistoryData,
+        summary: &mut Summary,
+        progress: bool,
+    ) -> Result<(), String> {
+        write(&self.store, data, summary, &mut self.known, progress)
+            .await
+            .map_err(|e| e.message)
     }
-    .await;
-    store.close().await;
-    result?;
-    Ok((summary, super::status(url).await.size_bytes))
-}
 
-/// One input through `chart`'s reader, with a progress bar on standard error.
-fn read_input(path: &Path, progress: bool) -> Result<Dataset, String> {
-    let mut reader = Reader::new();
-    let name = path.display().to_string();
-    let read = if name == "-" {
-        let stdin = std::io::stdin().lock();
-        reader.read(Progress::new("stdin", None, progress, stdin))
-    } else {
-        let file = std::fs::File::open(path).map_err(|e| format!("cannot read {name}: {e}"))?;
-        let size = file.metadata().ok().map(|m| m.len());
-        reader.read(Progress::new(&name, size, progress, file))
-    };
-    read.map_err(|e| format!("cannot read {name}: {e}"))?;
-    Ok(reader.finish(&Hints::default()))
-}
-
-/// A reader that draws how far it got (bytes of the file, before decompression).
-struct Progress<R> {
-    inner: R,
-    name: String,
-    size: Option<u64>,
-    done: u64,
-    shown: Option<Instant>,
-    on: bool,
-}
-
-impl<R: Read> Progress<R> {
-    fn new(name: &str, size: Option<u64>, on: bool, inner: R) -> Progress<R> {
-        Progress {
-            inner,
-            name: name.to_owned(),
-            size,
-            done: 0,
-            shown: None,
-            on,
-        }
+    /// Compacts and closes the store; its size after.
+    pub async fn finish(self) -> Result<Option<u64>, String> {
+        let compacted = self.store.compact().await;
+        self.store.close().await;
+        compacted.map_err(|e| e.message)?;
+        Ok(super::status(&self.url).await.size_bytes)
     }
-}
 
-impl<R: Read> Read for Progress<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.done += n as u64;
-        if self.on
-            && self
-                .shown
-                .is_none_or(|t| t.elapsed() >= Duration::from_millis(200))
-        {
-            self.shown = Some(Instant::now());
-            eprint!("\r\x1b[2K{}", bar(&self.name, self.done, self.size));
-            let _ = std::io::stderr().flush();
-        }
-        Ok(n)
+    /// Closes the store after a failure.
+    pub async fn abandon(self) {
+        self.store.close().await;
     }
-}
-
-/// `reading NAME [#####.....]  45 %  12.3 MB`, or without a size `reading NAME 12.3 MB`.
-pub fn bar(name: &str, done: u64, size: Option<u64>) -> String {
-    let mb = done as f64 / 1e6;
-    match size.filter(|&s| s > 0) {
-        Some(size) => {
-            let share = (done.min(size) as f64 / size as f64).clamp(0.0, 1.0);
-            let filled = (share * 20.0).round() as usize;
-            format!(
-                "reading {name} [{}{}] {:>3.0} % {mb:.1} MB",
-                "#".repeat(filled),
-                ".".repeat(20 - filled),
-                share * 100.0
-            )
-        }
-        None => format!("reading {name} {mb:.1} MB"),
-    }
-}
-
-/// The rows a dataset holds, as the daemon would have recorded them.
-pub fn rows_of(dataset: &Dataset) -> HistoryData {
-    let mut data = HistoryData::default();
-    for t in dataset.targets() {
-        let (app, process) = (t.app.clone(), t.process.clone());
-        data.traffic.extend(t.minutes().map(TrafficRow::of_minute));
-        data.probes.extend(t.probes.iter().map(|p| {
-            ProbeRow {
-                app: app.clone(),
-                process: process.clone(),
-                at: p.at,
-                source: p.source,
-                outcome: p.outcome,
-                status: p.status.map(u32::from),
-                latency_ms: p
-                    .latency_ms
-                    .filter(|l| l.is_finite())
-                    .map(|l| l.round().clamp(0.0, f64::from(u32::MAX)) as u32),
-            }
-        }));
-        data.scales.extend(t.scales.iter().filter_map(|s| {
-            Some(ScaleRow {
-                app: app.clone(),
-                process: process.clone(),
-                at: s.at,
-                from: s.from?,
-                to: s.to?,
-                reason: s.reason.clone(),
-                result: s.result.clone(),
-            })
-        }));
-        data.holds.extend(t.holds.iter().filter_map(|h| {
-            Some(HoldRow {
-                app: app.clone(),
-                process: process.clone(),
-                at: h.at,
-                reason: HoldReason::parse(&h.reason)?,
-                quantity: h.quantity.unwrap_or(0),
-                until: h.until,
-                ended: h.ended,
-            })
-        }));
-        data.alerts.extend(t.alerts.iter().map(|a| AlertRow {
-            app: app.clone(),
-            process: process.clone(),
-            at: a.at,
-            kind: a.kind.clone(),
-            message: String::new(),
-        }));
-    }
-    data
 }
 
 /// Writes `data` in batches, leaving out what the store already has.
@@ -300,6 +105,7 @@ async fn write(
     store: &Store,
     data: HistoryData,
     summary: &mut Summary,
+    known: &mut std::collections::HashSet<i64>,
     progress: bool,
 ) -> Result<(), StoreError> {
     // Normalized as the writer stores them, so that they compare with what is stored.
@@ -309,14 +115,13 @@ async fn write(
         .filter_map(|r| r.normalized().ok())
         .collect();
     let total = rows.len();
-    let mut known = std::collections::HashSet::new();
     let mut done = 0;
     for chunk in rows.chunks(BATCH_ROWS) {
         let batch = HistoryData::batch(chunk.to_vec());
         let stored = stored_for(store, &batch).await?;
         let mut fresh = without_stored(batch, &stored, summary);
         if !fresh.is_empty() {
-            let written = tokio::time::timeout(TIMEOUT, store.write(&mut fresh, &known))
+            let written = tokio::time::timeout(TIMEOUT, store.write(&mut fresh, known))
                 .await
                 .map_err(|_| StoreError {
                     kind: "timeout",
@@ -443,4 +248,130 @@ pub fn summary_line(s: &Summary, url: &StoreUrl, size: Option<u64>) -> String {
         s.events_new,
         s.events_same,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::rows::{AlertRow, Outcome, ProbeRow, ProbeSource};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn minute(m: &str, requests: u32) -> TrafficRow {
+        TrafficRow {
+            app: "shop".into(),
+            process: "web".into(),
+            minute: at(m),
+            requests,
+            p50_ms: 1,
+            p95_ms: 2,
+            p99_ms: 3,
+            errors: 0,
+            h10: 0,
+            h12: 0,
+            h13: 0,
+            s2xx: requests,
+            s3xx: 0,
+            s4xx: 0,
+            s5xx: 0,
+            busy: 0.5,
+            dynos: 1,
+        }
+    }
+
+    fn probe(when: &str) -> ProbeRow {
+        ProbeRow {
+            app: "shop".into(),
+            process: "web".into(),
+            at: at(when),
+            source: ProbeSource::Probe,
+            outcome: Outcome::Ok,
+            status: Some(200),
+            latency_ms: Some(80),
+        }
+    }
+
+    #[test]
+    fn what_is_stored_is_left_out_and_counted() {
+        let stored = HistoryData {
+            traffic: vec![
+                minute("2026-11-30T10:00:00Z", 5),
+                minute("2026-11-30T10:01:00Z", 5),
+            ],
+            probes: vec![probe("2026-11-30T10:00:10Z")],
+            ..HistoryData::default()
+        };
+        let mut saturated = minute("2026-11-30T10:02:00Z", u32::MAX);
+        saturated.s2xx = 0;
+        let mut stored_saturated = saturated.clone();
+        stored_saturated.requests = i32::MAX as u32;
+        let stored = HistoryData {
+            traffic: [stored.traffic, vec![stored_saturated]].concat(),
+            ..stored
+        };
+        let batch = HistoryData {
+            traffic: vec![
+                minute("2026-11-30T10:00:00Z", 5),
+                minute("2026-11-30T10:01:00Z", 6),
+                saturated,
+                minute("2026-11-30T10:03:00Z", 7),
+            ],
+            probes: vec![
+                probe("2026-11-30T10:00:10Z"),
+                probe("2026-11-30T10:00:10Z"),
+                probe("2026-11-30T10:00:20Z"),
+            ],
+            alerts: vec![AlertRow {
+                app: "shop".into(),
+                process: "web".into(),
+                at: at("2026-11-30T10:00:00Z"),
+                kind: "scale_out".into(),
+                message: String::new(),
+            }],
+            ..HistoryData::default()
+        };
+        let mut summary = Summary::default();
+        let fresh = without_stored(batch, &stored, &mut summary);
+        assert_eq!(
+            fresh.traffic.iter().map(|r| r.requests).collect::<Vec<_>>(),
+            [6, 7]
+        );
+        // One equal probe is stored: one of the two equal ones is new.
+        assert_eq!(fresh.probes.len(), 2);
+        assert_eq!(fresh.alerts.len(), 1);
+        assert_eq!(
+            summary,
+            Summary {
+                minutes_new: 1,
+                minutes_changed: 1,
+                minutes_same: 2,
+                events_new: 3,
+                events_same: 1,
+                ..Summary::default()
+            }
+        );
+    }
+
+    #[test]
+    fn the_summary_is_one_line() {
+        let s = Summary {
+            inputs: 2,
+            lines: 100,
+            skipped_lines: 3,
+            targets: 1,
+            minutes_new: 4,
+            minutes_changed: 5,
+            minutes_same: 6,
+            events_new: 7,
+            events_same: 8,
+        };
+        let url = StoreUrl::Sqlite("h.sqlite".into());
+        assert_eq!(
+            summary_line(&s, &url, Some(1_250_000)),
+            format!("imported 2 input(s), 100 line(s) (3 skipped), 1 target(s): traffic minutes 4 new, 5 changed, 6 already there; events 7 new, 8 already there; {url} is 1.25 MB")
+        );
+        assert!(summary_line(&s, &url, None).ends_with("is unknown size"));
+    }
 }
