@@ -53,6 +53,7 @@ both!(
     close_writes_what_is_queued_then_refuses,
     a_schema1_week_converts_in_place_and_reads_the_same,
     the_writer_converts_a_schema1_history_at_start,
+    two_shards_converting_at_once_merge_each_row_once,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -1223,5 +1224,47 @@ async fn the_writer_converts_a_schema1_history_at_start(backend: Backend) {
         "recorded after the start: kept"
     );
     assert!(started.handle.close(FLUSH).await);
+    db.drop_all().await;
+}
+
+/// Shards starting together all convert: they take turns, and no probe is merged twice.
+async fn two_shards_converting_at_once_merge_each_row_once(backend: Backend) {
+    let Some(db) = Db::fresh(backend).await else {
+        return;
+    };
+    let start = now_minute() - TimeDelta::days(3);
+    let mut old = HistoryData::default();
+    for app in ["shop", "cart", "blog"] {
+        for m in 0..900 {
+            let at = start + TimeDelta::minutes(m);
+            old.traffic.push(traffic(app, "web", at, m as u32));
+            old.probes
+                .push(probe(app, at + TimeDelta::seconds(7), Outcome::Ok));
+        }
+    }
+    history::write_schema1(&db.url, &old).await.unwrap();
+    let since = start - TimeDelta::hours(1);
+    let until = start + TimeDelta::days(1);
+    let mut before = Vec::new();
+    for app in ["shop", "cart", "blog"] {
+        before.push(
+            history::read(&db.url, app, None, since, until)
+                .await
+                .unwrap(),
+        );
+    }
+    let (a, b, c) = tokio::join!(
+        history::convert(&db.url, 100),
+        history::convert(&db.url, 100),
+        history::convert(&db.url, 100)
+    );
+    assert!(a.unwrap() + b.unwrap() + c.unwrap() >= 27);
+    for (app, before) in ["shop", "cart", "blog"].into_iter().zip(before) {
+        let after = history::read(&db.url, app, None, since, until)
+            .await
+            .unwrap();
+        assert_eq!(after.probes.len(), 900, "{app}");
+        assert_eq!(after, before, "{app}");
+    }
     db.drop_all().await;
 }

@@ -45,6 +45,8 @@ pub const SCHEMA_VERSION: i64 = 2;
 const KEYS_PER_STATEMENT: usize = 250;
 /// Key of the Postgres advisory lock held while migrating ("autoscal" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6175_746f_7363_616c;
+/// Key of the Postgres advisory lock held while converting schema 1's rows ("autoscam").
+const CONVERT_LOCK: i64 = 0x6175_746f_7363_616d;
 
 /// A database failure, already safe to print (see [`StoreUrl::scrub`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -653,83 +655,128 @@ impl Store {
     /// `false` when nothing is left to convert.
     pub fn convert_step<'a>(&'a self, batch: usize) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
-            let fail = |e: sqlx::Error| error(&self.url, "convert", &e);
             for old in [V1_TRAFFIC, V1_PROBES] {
-                if !self.has_table(old.name).await? {
-                    continue;
+                match self.convert_table(old, batch).await {
+                    Ok(true) => return Ok(true),
+                    Ok(false) => {}
+                    // Dropped by another shard that finished it meanwhile.
+                    Err(e) if is_missing_table(&e.message) => {}
+                    Err(e) => return Err(e),
                 }
-                let time = old.time;
-                let first: Option<(i64, i64)> = with_pool!(&self.pool, pool => {
-                    sqlx::query_as(&format!(
-                        "SELECT target_id, {time} FROM {} ORDER BY target_id, {time} LIMIT 1",
-                        old.name
-                    ))
-                    .fetch_optional(pool)
-                    .await
-                    .map_err(fail)?
-                });
-                let Some((target, first)) = first else {
-                    with_pool!(&self.pool, pool => {
-                        sqlx::query(&format!("DROP TABLE IF EXISTS {}", old.name))
-                            .execute(pool)
-                            .await
-                            .map_err(fail)?;
-                    });
-                    continue;
-                };
-                let bound: Option<i64> = with_pool!(&self.pool, pool => {
-                    sqlx::query_scalar(&format!(
-                        "SELECT {time} FROM {} WHERE target_id = $1 ORDER BY {time} LIMIT 1 OFFSET {}",
-                        old.name,
-                        batch.saturating_sub(1)
-                    ))
-                    .bind(target)
-                    .fetch_optional(pool)
-                    .await
-                    .map_err(fail)?
-                });
-                // Whole hours, so that an hour is merged once.
-                let until = bound.map_or(i64::MAX, |b| hour_of(b) + HOUR_MS);
-                let names: BTreeMap<i64, (String, String)> = with_pool!(&self.pool, pool => {
-                    sqlx::query_as::<_, (i64, String, String)>(
-                        "SELECT id, app, process FROM autoscale_targets WHERE id = $1",
-                    )
-                    .bind(target)
-                    .fetch_all(pool)
-                    .await
-                    .map_err(fail)?
-                    .into_iter()
-                    .map(|(id, a, p)| (id, (a, p)))
-                    .collect()
-                });
-                let rows = self
-                    .read_rows(&names, &[old], first, until, i64::MAX as usize - 1)
-                    .await?;
-                let traffic = batch::traffic_hours(&rows.traffic);
-                let probes = batch::probe_hours(&rows.probes);
-                with_pool!(&self.pool, pool => {
-                    let mut tx = match &self.pool {
-                        Pool::Postgres(_) => pool.begin().await,
-                        Pool::Sqlite(_) => pool.begin_with("BEGIN IMMEDIATE").await,
-                    }
-                    .map_err(fail)?;
-                    write_hours!(self, tx, fail, TRAFFIC, traffic, pack::merge_minutes, Merge::OldWins);
-                    write_hours!(self, tx, fail, PROBES, probes, pack::merge_probes, Merge::OldWins);
-                    // Rows of no known target or an unknown label cannot be converted: gone too.
-                    sqlx::query(&format!(
-                        "DELETE FROM {} WHERE target_id = $1 AND {time} < $2",
-                        old.name
-                    ))
-                    .bind(target)
-                    .bind(until)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(fail)?;
-                    tx.commit().await.map_err(fail)?;
-                });
-                return Ok(true);
             }
             Ok(false)
+        })
+    }
+
+    /// One step of [`Store::convert_step`] on schema 1's table `old`; `false` when it is gone
+    /// or now dropped.
+    fn convert_table<'a>(
+        &'a self,
+        old: Table,
+        batch: usize,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let fail = |e: sqlx::Error| error(&self.url, "convert", &e);
+            if !self.has_table(old.name).await? {
+                return Ok(false);
+            }
+            let time = old.time;
+            let first: Option<(i64, i64)> = with_pool!(&self.pool, pool => {
+                sqlx::query_as(&format!(
+                    "SELECT target_id, {time} FROM {} ORDER BY target_id, {time} LIMIT 1",
+                    old.name
+                ))
+                .fetch_optional(pool)
+                .await
+                .map_err(fail)?
+            });
+            let Some((target, first)) = first else {
+                with_pool!(&self.pool, pool => {
+                    sqlx::query(&format!("DROP TABLE IF EXISTS {}", old.name))
+                        .execute(pool)
+                        .await
+                        .map_err(fail)?;
+                });
+                return Ok(false);
+            };
+            let bound: Option<i64> = with_pool!(&self.pool, pool => {
+                sqlx::query_scalar(&format!(
+                    "SELECT {time} FROM {} WHERE target_id = $1 ORDER BY {time} LIMIT 1 OFFSET {}",
+                    old.name,
+                    batch.saturating_sub(1)
+                ))
+                .bind(target)
+                .fetch_optional(pool)
+                .await
+                .map_err(fail)?
+            });
+            // Whole hours, so that an hour is merged once.
+            let until = bound.map_or(i64::MAX, |b| hour_of(b) + HOUR_MS);
+            let names: BTreeMap<i64, (String, String)> = with_pool!(&self.pool, pool => {
+                sqlx::query_as::<_, (i64, String, String)>(
+                    "SELECT id, app, process FROM autoscale_targets WHERE id = $1",
+                )
+                .bind(target)
+                .fetch_all(pool)
+                .await
+                .map_err(fail)?
+                .into_iter()
+                .map(|(id, a, p)| (id, (a, p)))
+                .collect()
+            });
+            let count: i64 = with_pool!(&self.pool, pool => {
+                sqlx::query_scalar(&format!(
+                    "SELECT count(*) FROM {} WHERE target_id = $1 AND {time} < $2",
+                    old.name
+                ))
+                .bind(target)
+                .bind(until)
+                .fetch_one(pool)
+                .await
+                .map_err(fail)?
+            });
+            let rows = self
+                .read_rows(&names, &[old], first, until, i64::MAX as usize - 1)
+                .await?;
+            let traffic = batch::traffic_hours(&rows.traffic);
+            let probes = batch::probe_hours(&rows.probes);
+            with_pool!(&self.pool, pool => {
+                let mut tx = match &self.pool {
+                    Pool::Postgres(_) => pool.begin().await,
+                    Pool::Sqlite(_) => pool.begin_with("BEGIN IMMEDIATE").await,
+                }
+                .map_err(fail)?;
+                // Shards converting at once take turns (SQLite: BEGIN IMMEDIATE).
+                if let Pool::Postgres(_) = &self.pool {
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(CONVERT_LOCK)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(fail)?;
+                }
+                // Deleted first (rows of no known target or an unknown label cannot be
+                // converted: gone too). Fewer or more rows than were read: another shard
+                // converted them meanwhile (or an older build wrote more): this step is
+                // rolled back and taken again, so no probe is merged twice.
+                let deleted = sqlx::query(&format!(
+                    "DELETE FROM {} WHERE target_id = $1 AND {time} < $2",
+                    old.name
+                ))
+                .bind(target)
+                .bind(until)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?
+                .rows_affected();
+                if i64::try_from(deleted).ok() != Some(count) {
+                    tx.rollback().await.map_err(fail)?;
+                    return Ok(true);
+                }
+                write_hours!(self, tx, fail, TRAFFIC, traffic, pack::merge_minutes, Merge::OldWins);
+                write_hours!(self, tx, fail, PROBES, probes, pack::merge_probes, Merge::OldWins);
+                tx.commit().await.map_err(fail)?;
+            });
+            Ok(true)
         })
     }
 
