@@ -155,6 +155,7 @@ pub fn command() -> Command {
                 .about("The dashboard: a web process (web: ./autoscale serve) that shows every target from the history, behind a password.")
                 .args(settings(cmd::SERVE)),
         )
+        .subcommand(crate::import::command())
 }
 
 /// `replay`: the settings of the table (as `chart` reads them) and its own flags.
@@ -274,6 +275,10 @@ pub fn main() -> ExitCode {
         Some(("suggest", m)) => suggest(m, &env),
         Some(("replay", m)) => replay(m, &env),
         Some(("serve", m)) => serve(m, &env),
+        Some(("history", m)) => match m.subcommand() {
+            Some(("import", m)) => crate::import::main(m, &raw(m), &env),
+            _ => unreachable!("clap requires a history subcommand"),
+        },
         Some((other, _)) => unreachable!("clap knows no subcommand {other}"),
     }
 }

@@ -350,7 +350,7 @@ async fn keeps_its_history(mut store: Store) {
         .unwrap_or_else(|| panic!("no history line\n{check_out}"));
     assert!(line.starts_with("ok"), "{line}");
     assert!(
-        line.contains("schema version 1") && line.contains("traffic "),
+        line.contains("schema version 2") && line.contains("traffic "),
         "{line}"
     );
     if store.pg.is_some() {
