@@ -498,7 +498,14 @@ impl Reading {
         if let Some(store) = slot.as_ref() {
             return Ok(store.clone());
         }
-        let store = Arc::new(open_for_reading(&self.url).await?);
+        let store = open_for_reading(&self.url).await?;
+        // The schema is checked once a connection is made, not at every read (the index reads
+        // every target's day: a round trip each saved).
+        if let Err(e) = store.schema_version().await {
+            store.close().await;
+            return Err(e);
+        }
+        let store = Arc::new(store);
         *slot = Some(store.clone());
         Ok(store)
     }
@@ -543,20 +550,14 @@ impl Reading {
         until: DateTime<Utc>,
     ) -> Result<HistoryData, StoreError> {
         let store = self.store().await?;
-        let work = async {
-            store.schema_version().await?;
-            store.read(app, process, since, until, MAX_READ_ROWS).await
-        };
+        let work = store.read(app, process, since, until, MAX_READ_ROWS);
         self.bounded(&store, work).await
     }
 
     /// As [`targets`].
     pub async fn targets(&self) -> Result<Vec<(String, String)>, StoreError> {
         let store = self.store().await?;
-        let work = async {
-            store.schema_version().await?;
-            store.targets(MAX_TARGETS).await
-        };
+        let work = store.targets(MAX_TARGETS);
         self.bounded(&store, work).await
     }
 }
