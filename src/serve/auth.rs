@@ -200,7 +200,11 @@ mod tests {
         assert_eq!(delay(6), Duration::from_secs(8));
         assert_eq!(delay(7), MAX_DELAY);
         assert_eq!(delay(u32::MAX), MAX_DELAY);
-        assert_eq!(FORGET_AFTER, Duration::from_secs(900), "15 minutes, as docs/dashboard.md says");
+        assert_eq!(
+            FORGET_AFTER,
+            Duration::from_secs(900),
+            "15 minutes, as docs/dashboard.md says"
+        );
 
         let t0 = Instant::now();
         let a: IpAddr = "1.1.1.1".parse().unwrap();
