@@ -256,15 +256,6 @@ async fn sigterm_lets_the_patch_in_flight_finish() {
     sigterm_with_a_patch_in_flight(ALTERNATING).await;
 }
 
-/// The same while the daemon is still starting: an edge fired every second asks for 1, so the
-/// first round of the startup itself sends the PATCH (the daemon restarted across the edge),
-/// and SIGTERM comes before the start lines. That PATCH was abandoned when a signal came this
-/// early, whenever the daemon started within a second after one of ALTERNATING's edges.
-#[tokio::test]
-async fn sigterm_during_startup_lets_its_patch_finish() {
-    sigterm_with_a_patch_in_flight("* * * * * *=1").await;
-}
-
 async fn sigterm_with_a_patch_in_flight(schedule: &str) {
     let w = World::new(2).await;
     // The first PATCH takes 5 s to answer; SIGTERM arrives while it is in flight.

@@ -267,18 +267,12 @@ pub async fn run_with(
     };
     let mut refused: Option<ApiError> = None;
     loop {
-        // A signal while apps are still starting (a slow API): no call is started any more
-        // and retries stop (the client sees the same token), so each startup ends with the
-        // call it has in flight — which may be its first round's PATCH (an edge the daemon
-        // restarted across): that PATCH is finished, as the loops' are, within the budget.
+        // A signal while apps are still starting (a slow API) stops at once: the startups
+        // only read, and are abandoned; the loops already running finish a PATCH in flight.
         let joined = tokio::select! {
             joined = starting.join_next() => joined,
             () = cancel.cancelled() => {
                 let began = std::time::Instant::now();
-                let _ = tokio::time::timeout(SHUTDOWN_BUDGET, async {
-                    while starting.join_next().await.is_some() {}
-                })
-                .await;
                 starting.abort_all();
                 let finished = stop_early(edges).await;
                 drop(notifier);
