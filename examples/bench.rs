@@ -29,6 +29,25 @@ fn proc_status(pid: u32, field: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Resident memory by kind from /proc/PID/smaps_rollup: anonymous (heap, stacks) and
+/// file-backed (the binary's code and data the process touched), in KiB.
+fn rss_split(pid: u32) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    let field = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let anonymous = field("Anonymous:");
+    format!(
+        "anonymous {:.1} MiB, file-backed {:.1} MiB",
+        anonymous / 1024.0,
+        (field("Rss:") - anonymous) / 1024.0
+    )
+}
+
 /// utime + stime in seconds.
 fn cpu_seconds(pid: u32) -> Option<f64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -66,9 +85,11 @@ fn history_url() -> String {
 }
 
 fn binary() -> std::path::PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".to_owned());
     let binary = std::env::current_dir()
         .unwrap()
-        .join("target/release/autoscale");
+        .join(target)
+        .join("release/autoscale");
     assert!(
         binary.exists(),
         "build the release binary first: cargo build --release --locked"
@@ -123,6 +144,8 @@ async fn many_targets(targets: usize, seconds: u64, compress: u64) {
     let budget = 2000 * compress;
     let mut child = tokio::process::Command::new(binary())
         .env_clear()
+        // To try glibc's arena setting: MALLOC_ARENA_MAX=2 cargo run --example bench.
+        .envs(std::env::var("MALLOC_ARENA_MAX").map(|v| ("MALLOC_ARENA_MAX", v)))
         .env("AUTOSCALE_HISTORY", history_url())
         .env("HEROKU_API_KEY", KEY)
         .env("HEROKU_API_URL", api.url())
@@ -178,6 +201,7 @@ async fn many_targets(targets: usize, seconds: u64, compress: u64) {
     let checks = app.hits() - hits0;
     let rss = proc_status(pid, "VmRSS:").unwrap_or(0);
     let hwm = proc_status(pid, "VmHWM:").unwrap_or(0);
+    let split = rss_split(pid);
     let _ = child.start_kill();
     let _ = child.wait().await;
     let _ = reader.await;
@@ -186,7 +210,7 @@ async fn many_targets(targets: usize, seconds: u64, compress: u64) {
     let virtual_hours = (seconds * compress) as f64 / 3600.0;
     println!(
         "{targets:>5} targets ({apps} apps): startup {:.1} s; {calls} API calls in {seconds} s = {:.2} per target-hour (budget {} an hour, compressed ×{compress}); \
-         latest check start {worst} ms after its slot ({:.1} % of the {} s interval, {} checks); RSS {:.1} MiB (peak {:.1}); CPU {:.3} ms per check",
+         latest check start {worst} ms after its slot ({:.1} % of the {} s interval, {} checks); RSS {:.1} MiB (peak {:.1}; {split}); CPU {:.3} ms per check",
         startup.as_secs_f64(),
         calls as f64 / targets as f64 / virtual_hours,
         2000,
@@ -213,6 +237,8 @@ async fn one_target() {
     let timeout = Duration::from_secs(2);
     let mut child = tokio::process::Command::new(&binary)
         .env_clear()
+        // To try glibc's arena setting: MALLOC_ARENA_MAX=2 cargo run --example bench.
+        .envs(std::env::var("MALLOC_ARENA_MAX").map(|v| ("MALLOC_ARENA_MAX", v)))
         .env("AUTOSCALE_HISTORY", history_url())
         .env("HEROKU_API_KEY", KEY)
         .env("HEROKU_API_URL", api.url())
@@ -241,9 +267,10 @@ async fn one_target() {
     let rss = proc_status(pid, "VmRSS:").unwrap_or(0);
     let hwm = proc_status(pid, "VmHWM:").unwrap_or(0);
     println!(
-        "memory after 10 s: RSS {:.1} MiB (peak {:.1} MiB)",
+        "memory after 10 s: RSS {:.1} MiB (peak {:.1} MiB; {})",
         rss as f64 / 1024.0,
-        hwm as f64 / 1024.0
+        hwm as f64 / 1024.0,
+        rss_split(pid)
     );
 
     let cpu0 = cpu_seconds(pid).unwrap_or(0.0);

@@ -17,6 +17,9 @@
 //!    the writer batches as in production (a transaction every 2 s). The process's utime +
 //!    stime over the window (/proc/self/stat) is the writer's CPU plus the trivial row
 //!    generation, as a % of one core.
+//! 4. Migration (`-- --migrate-targets 100 --migrate-days 35`, instead of 1–3): that many
+//!    targets and days written as schema 1 (a row per minute and probe), then converted in place
+//!    (`history::convert`, as the writer does at start); sizes before and after, its time.
 
 use std::time::{Duration, Instant};
 
@@ -191,6 +194,113 @@ async fn read_week(url: &StoreUrl, start: DateTime<Utc>) -> (usize, Vec<f64>) {
     (rows, times)
 }
 
+/// `targets` targets × `days` days written as schema 1 did (rows per minute and probe), then
+/// converted in place (`history::convert`, 5,000 rows a transaction, as the writer does):
+/// prints the sizes before and after and the conversion's time.
+async fn migrate(url: &StoreUrl, pg_text: &str, targets: u64, days: i64) {
+    let start = Utc::now().duration_trunc(TimeDelta::hours(1)).unwrap() - TimeDelta::days(days);
+    let began = Instant::now();
+    for t in 0..targets {
+        let app = format!("old-app-{t}");
+        let mut data = history::HistoryData::default();
+        for m in 0..days * 24 * 60 {
+            let minute = start + TimeDelta::minutes(m);
+            let n = (m as u64) * targets + t;
+            data.traffic.push(traffic(&app, minute, n));
+            if m % 3 == 0 {
+                data.probes
+                    .push(probe(&app, minute + TimeDelta::seconds(17), n));
+            }
+            if m % 240 == 0 {
+                data.scales.push(ScaleRow {
+                    app: app.clone(),
+                    process: "web".into(),
+                    at: minute + TimeDelta::seconds(1),
+                    from: 2,
+                    to: 3,
+                    reason: "schedule".into(),
+                    result: "ok".into(),
+                });
+            }
+        }
+        history::write_schema1(url, &data)
+            .await
+            .expect("schema 1 rows");
+    }
+    let size = |label: &str| {
+        let label = label.to_owned();
+        async move {
+            let bytes = match url {
+                StoreUrl::Postgres(_) => {
+                    let mut conn = sqlx::PgConnection::connect(pg_text).await.unwrap();
+                    let names: Vec<String> = postgres_sizes(pg_text)
+                        .await
+                        .into_iter()
+                        .map(|(t, _)| t)
+                        .collect();
+                    conn.execute(format!("VACUUM ANALYZE {}", names.join(", ")).as_str())
+                        .await
+                        .unwrap();
+                    postgres_sizes(pg_text)
+                        .await
+                        .iter()
+                        .map(|(_, b)| b)
+                        .sum::<i64>() as u64
+                }
+                StoreUrl::Sqlite(path) => {
+                    let mut conn =
+                        sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                            .await
+                            .unwrap();
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE); VACUUM")
+                        .await
+                        .unwrap();
+                    conn.close().await.unwrap();
+                    std::fs::metadata(path).unwrap().len()
+                }
+            };
+            let weeks = targets as f64 * days as f64 / 7.0;
+            println!(
+                "{}: {label}: {:.1} MB, {:.1} KB per target-week",
+                url.kind(),
+                bytes as f64 / 1e6,
+                bytes as f64 / 1024.0 / weeks
+            );
+        }
+    };
+    println!(
+        "{}: wrote {targets} targets x {days} days as schema 1 in {:.0} s",
+        url.kind(),
+        began.elapsed().as_secs_f64()
+    );
+    size("schema 1 (a row per minute), after VACUUM").await;
+    let began = Instant::now();
+    let steps = history::convert(url, 5_000).await.expect("convert");
+    println!(
+        "{}: converted in {:.1} s ({steps} transactions of at most ~5,000 rows, {:.0} ms each)",
+        url.kind(),
+        began.elapsed().as_secs_f64(),
+        began.elapsed().as_secs_f64() * 1000.0 / steps.max(1) as f64
+    );
+    size("schema 2 (packed hours), after VACUUM").await;
+    let began = Instant::now();
+    let data = history::read(
+        url,
+        "old-app-0",
+        Some("web"),
+        start,
+        start + TimeDelta::days(7),
+    )
+    .await
+    .unwrap();
+    println!(
+        "{}: read one converted target-week ({} rows) in {:.0} ms",
+        url.kind(),
+        data.len(),
+        began.elapsed().as_secs_f64() * 1000.0
+    );
+}
+
 async fn postgres_sizes(url: &str) -> Vec<(String, i64)> {
     let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
     sqlx::query_as(
@@ -275,6 +385,21 @@ async fn main() {
     let start = Utc::now().duration_trunc(TimeDelta::minutes(1)).unwrap() - TimeDelta::days(8);
     println!("history benchmark: {targets} targets x one week, then 1,000 targets at real rate for {cpu_window} s");
     let only_sqlite = std::env::var("BENCH_ONLY_SQLITE").is_ok();
+    let migrate_targets = arg("--migrate-targets", 0);
+    if migrate_targets > 0 {
+        let days = arg("--migrate-days", 35) as i64;
+        for url in [&sqlite_url, &pg_url] {
+            if only_sqlite && url.kind() == "postgres" {
+                continue;
+            }
+            migrate(url, &pg_text, migrate_targets, days).await;
+        }
+        conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+            .await
+            .ok();
+        let _ = std::fs::remove_dir_all(dir);
+        return;
+    }
     for url in [&pg_url, &sqlite_url] {
         if only_sqlite && url.kind() == "postgres" {
             continue;
@@ -290,12 +415,10 @@ async fn main() {
                 let sizes = postgres_sizes(&pg_text).await;
                 let fresh: i64 = sizes.iter().map(|(_, b)| b).sum();
                 let mut conn = sqlx::PgConnection::connect(&pg_text).await.unwrap();
-                conn.execute(
-                    "VACUUM ANALYZE autoscale_targets, autoscale_traffic, autoscale_probes, \
-                     autoscale_scales, autoscale_holds, autoscale_alerts",
-                )
-                .await
-                .unwrap();
+                let names: Vec<&str> = sizes.iter().map(|(t, _)| t.as_str()).collect();
+                conn.execute(format!("VACUUM ANALYZE {}", names.join(", ")).as_str())
+                    .await
+                    .unwrap();
                 let vacuumed = postgres_sizes(&pg_text).await;
                 let steady: i64 = vacuumed.iter().map(|(_, b)| b).sum();
                 for (table, bytes) in &vacuumed {
@@ -315,9 +438,19 @@ async fn main() {
                     + std::fs::metadata(path.with_extension("sqlite-wal"))
                         .map(|m| m.len())
                         .unwrap_or(0);
+                let mut conn =
+                    sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                        .await
+                        .unwrap();
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE); VACUUM")
+                    .await
+                    .unwrap();
+                conn.close().await.unwrap();
+                let vacuumed = std::fs::metadata(path).unwrap().len();
                 println!(
-                    "sqlite: {:.1} KB per target-week (file and WAL)",
-                    bytes as f64 / 1024.0 / targets as f64
+                    "sqlite: {:.1} KB per target-week as written (file and WAL), {:.1} KB after VACUUM",
+                    bytes as f64 / 1024.0 / targets as f64,
+                    vacuumed as f64 / 1024.0 / targets as f64
                 );
             }
         }

@@ -4,11 +4,12 @@
 //!
 //! ```text
 //! source .ci/postgres     # optional: also measures Postgres (AUTOSCALE_TEST_POSTGRES_URL)
-//! cargo run --release --example serve_bench
+//! cargo run --release --example serve_bench [-- --targets 100]
 //! ```
 //!
 //! The history is the tests' week (`tests/serve_support`): 10,080 traffic minutes and 3,360
-//! checks of `shop/web`, and a second target, written by the daemon's own writer. The server
+//! checks of `shop/web`, and a second target, written by the daemon's own writer; `--targets N`
+//! adds N more, each with a day of traffic minutes (the index reads each target's last day). The server
 //! runs in this process, as `autoscale serve` runs it, on 127.0.0.1. Times are the best of 5
 //! uncached answers (the server keeps an index for 10 s and a page for 30 s); "20 at once" is
 //! the wall time for 20 concurrent requests of the same page, the cache emptied first. Memory
@@ -74,13 +75,62 @@ async fn measure(name: &str, url: &autoscale::history::StoreUrl) {
     server.stop().await;
 }
 
+/// `n` more targets (`app-000/web`, …), a day of traffic minutes each.
+async fn more_targets(url: &autoscale::history::StoreUrl, n: usize) {
+    use autoscale::history::{History, Options, TrafficRow};
+    use chrono::{DurationRound, TimeDelta, Utc};
+    if n == 0 {
+        return;
+    }
+    let started = History::start(url.clone(), Options::new(35)).await;
+    let now = Utc::now().duration_trunc(TimeDelta::minutes(1)).unwrap();
+    for i in 0..n {
+        for m in 1..=1440 {
+            started.handle.record(TrafficRow {
+                app: format!("app-{i:03}"),
+                process: "web".into(),
+                minute: now - TimeDelta::minutes(m),
+                requests: 100,
+                p50_ms: 30,
+                p95_ms: 90,
+                p99_ms: 150,
+                errors: 0,
+                h10: 0,
+                h12: 0,
+                h13: 0,
+                s2xx: 100,
+                s3xx: 0,
+                s4xx: 0,
+                s5xx: 0,
+                busy: 0.5,
+                dynos: 2,
+            });
+        }
+        assert!(started.handle.flush(Duration::from_secs(60)).await);
+    }
+    assert!(started.handle.close(Duration::from_secs(60)).await);
+    let _ = started.task.await;
+}
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    let extra = arg("--targets", 0);
     let sqlite = serve_support::fill("bench").await;
+    more_targets(&sqlite.url(), extra).await;
     measure("SQLite", &sqlite.url()).await;
     sqlite.remove();
     if let Some(pg) = serve_support::postgres("bench").await {
         serve_support::write_week(&pg.url()).await;
+        more_targets(&pg.url(), extra).await;
         measure("Postgres", &pg.url()).await;
         pg.remove().await;
     }

@@ -155,6 +155,7 @@ pub fn command() -> Command {
                 .about("The dashboard: a web process (web: ./autoscale serve) that shows every target from the history, behind a password.")
                 .args(settings(cmd::SERVE)),
         )
+        .subcommand(crate::import::command())
 }
 
 /// `replay`: the settings of the table (as `chart` reads them) and its own flags.
@@ -274,6 +275,10 @@ pub fn main() -> ExitCode {
         Some(("suggest", m)) => suggest(m, &env),
         Some(("replay", m)) => replay(m, &env),
         Some(("serve", m)) => serve(m, &env),
+        Some(("history", m)) => match m.subcommand() {
+            Some(("import", m)) => crate::import::main(m, &raw(m), &env),
+            _ => unreachable!("clap requires a history subcommand"),
+        },
         Some((other, _)) => unreachable!("clap knows no subcommand {other}"),
     }
 }
@@ -423,6 +428,10 @@ fn suggest(m: &ArgMatches, env: &Env) -> ExitCode {
         (false, None, Some(_)) => {
             let mut alone = raw.clone();
             alone.set(field::SCHEDULE, "00:00=0");
+            if alone.get(field::APP).is_none() {
+                // Only the max is checked here; the target is named below.
+                alone.set(field::APP, "app");
+            }
             match crate::config::targets(&alone, env) {
                 Ok(t) => t.all.first().map(|t| t.thresholds.max),
                 Err(e) => return config_error(&e),

@@ -25,6 +25,8 @@
 //!   every call counted).
 //! - [`history`]: traffic, probes, scales, holds and alerts kept in Postgres or SQLite, never in
 //!   the way of scaling.
+//! - [`import`]: `autoscale history import`: kept logs (router lines, `event=` lines, `.gz`)
+//!   read as `chart` reads them and written into the history, idempotently.
 //! - [`http`]: the one reqwest builder, capped body reads, URL redaction.
 //! - [`demo`]: the real daemon against the simulator, with a scripted story and a chart.
 //! - [`serve`]: the dashboard (`autoscale serve`): the history read-only, behind a password.
@@ -60,6 +62,7 @@ pub mod event;
 pub mod heroku;
 pub mod history;
 pub mod http;
+pub mod import;
 pub mod insight;
 pub mod logfmt;
 pub mod notify;

@@ -253,11 +253,15 @@ async fn sigterm_exits_0_quickly_with_a_shutdown_event() {
 
 #[tokio::test]
 async fn sigterm_lets_the_patch_in_flight_finish() {
+    sigterm_with_a_patch_in_flight(ALTERNATING).await;
+}
+
+async fn sigterm_with_a_patch_in_flight(schedule: &str) {
     let w = World::new(2).await;
     // The first PATCH takes 5 s to answer; SIGTERM arrives while it is in flight.
     w.api
         .fail_next(Some("PATCH"), Fault::Delay(Duration::from_secs(5)));
-    let mut d = Daemon::spawn(&[], &schedule_only(&w, ALTERNATING));
+    let mut d = Daemon::spawn(&[], &schedule_only(&w, schedule));
     until("the PATCH to arrive", Duration::from_secs(15), || {
         !w.api.patches().is_empty()
     })
@@ -265,7 +269,7 @@ async fn sigterm_lets_the_patch_in_flight_finish() {
     d.signal("TERM");
     let status = d.wait_exit(Duration::from_secs(10)).await;
     assert_eq!(status.code(), Some(0));
-    assert_eq!(w.quantity(), 1);
+    assert_eq!(w.quantity(), 1, "{}", d.dump());
     let events: Vec<String> = d
         .events()
         .iter()

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use autoscale::history::{
     self, AlertRow, History, HistoryData, HistoryHandle, HoldReason, HoldRow, Options, Outcome,
-    ProbeRow, ProbeSource, Row, ScaleRow, Startup, StoreUrl, TrafficRow,
+    ProbeRow, ProbeSource, Row, ScaleRow, Startup, StoreUrl, TrafficRow, SCHEMA_VERSION,
 };
 use autoscale::logfmt::{Captured, Line};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
@@ -51,6 +51,9 @@ both!(
     an_outage_mid_run_drops_and_counts_then_rows_resume,
     an_unreachable_database_at_start_runs_and_warns,
     close_writes_what_is_queued_then_refuses,
+    a_schema1_week_converts_in_place_and_reads_the_same,
+    the_writer_converts_a_schema1_history_at_start,
+    two_shards_converting_at_once_merge_each_row_once,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -364,7 +367,12 @@ async fn writes_then_reads_back(backend: Backend) {
     let logs = Captured::default();
     let _guard = logs.install("debug");
     let started = History::start(db.url.clone(), options()).await;
-    assert_eq!(started.startup, Startup::Ready { schema_version: 1 });
+    assert_eq!(
+        started.startup,
+        Startup::Ready {
+            schema_version: SCHEMA_VERSION
+        }
+    );
     let h = &started.handle;
     let t0 = now_minute() - TimeDelta::hours(2);
     let minute = |m: i64| t0 + TimeDelta::minutes(m);
@@ -512,7 +520,7 @@ async fn writes_then_reads_back(backend: Backend) {
     let status = history::status(&db.url).await;
     assert!(status.reachable, "{status:?}");
     assert_eq!(status.error, None);
-    assert_eq!(status.schema_version, Some(1));
+    assert_eq!(status.schema_version, Some(SCHEMA_VERSION));
     assert_eq!(
         status.rows,
         vec![
@@ -598,8 +606,18 @@ async fn two_shards_write_overlapping_minutes_without_conflict(backend: Backend)
         History::start(db.url.clone(), options()),
         History::start(db.url.clone(), options())
     );
-    assert_eq!(a.startup, Startup::Ready { schema_version: 1 });
-    assert_eq!(b.startup, Startup::Ready { schema_version: 1 });
+    assert_eq!(
+        a.startup,
+        Startup::Ready {
+            schema_version: SCHEMA_VERSION
+        }
+    );
+    assert_eq!(
+        b.startup,
+        Startup::Ready {
+            schema_version: SCHEMA_VERSION
+        }
+    );
     let t0 = now_minute() - TimeDelta::hours(3);
     // Each shard writes 120 minutes of the same two targets, shifted by 60 minutes, in
     // opposite orders, flushing every 20 rows: the upserts interleave.
@@ -649,7 +667,12 @@ async fn an_outage_mid_run_drops_and_counts_then_rows_resume(backend: Backend) {
     let logs = Captured::default();
     let _guard = logs.install("debug");
     let started = History::start(db.url.clone(), options()).await;
-    assert_eq!(started.startup, Startup::Ready { schema_version: 1 });
+    assert_eq!(
+        started.startup,
+        Startup::Ready {
+            schema_version: SCHEMA_VERSION
+        }
+    );
     let h = started.handle.clone();
     let t0 = now_minute() - TimeDelta::hours(10);
     let mut m = 0;
@@ -854,7 +877,12 @@ async fn a_sqlite_file_deleted_while_in_use_is_said_and_created_again() {
     let logs = Captured::default();
     let _guard = logs.install("info");
     let started = History::start(db.url.clone(), options()).await;
-    assert_eq!(started.startup, Startup::Ready { schema_version: 1 });
+    assert_eq!(
+        started.startup,
+        Startup::Ready {
+            schema_version: SCHEMA_VERSION
+        }
+    );
     let h = &started.handle;
     let t0 = now_minute() - TimeDelta::hours(1);
     assert!(h.record(traffic("shop", "web", t0, 100)));
@@ -917,7 +945,12 @@ async fn postgres_tls_require_accepts_a_self_signed_certificate_and_verify_full_
     // Heroku Postgres certificates are not signed by a public authority: `require` encrypts
     // without verifying, as Heroku documents. The test cluster has a self-signed certificate.
     let required = History::start(with_mode("require"), options()).await;
-    assert_eq!(required.startup, Startup::Ready { schema_version: 1 });
+    assert_eq!(
+        required.startup,
+        Startup::Ready {
+            schema_version: SCHEMA_VERSION
+        }
+    );
     assert!(required.handle.close(FLUSH).await);
     let mut conn = sqlx::PgConnection::connect(&format!("{}?sslmode=require", db.direct))
         .await
@@ -976,4 +1009,262 @@ async fn postgres_passwords_never_reach_output() {
     assert!(!all.contains(PASSWORD), "a password leaked:\n{all}");
     assert!(!all.contains("Sekr1t"), "a password leaked:\n{all}");
     assert!(all.contains("password authentication failed"), "{all}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema 1 (a row per minute and probe) to schema 2 (packed hours)
+
+/// A week of one target as the daemon records it, with a second process, the extremes (counts
+/// past `i32`, a `busy` that is not whole hundredths, probes without status or latency, two
+/// probes at one instant) and events of every kind.
+fn schema1_week(start: DateTime<Utc>) -> HistoryData {
+    let mut data = HistoryData::default();
+    for m in 0..7 * 24 * 60 {
+        let at = start + TimeDelta::minutes(m);
+        let n = m as u32;
+        let mut row = traffic("shop", "web", at, 800 + n % 400);
+        row.p50_ms = 30 + n % 20;
+        row.p99_ms = 600 + (n * 37) % 900;
+        row.errors = n % 3;
+        row.busy = f64::from(n % 700) / 100.0;
+        row.dynos = 2 + n % 3;
+        if m == 100 {
+            row.requests = u32::MAX;
+            row.busy = 1.0 / 3.0;
+        }
+        // A quiet hour with gaps.
+        if (2000..2060).contains(&m) && m % 7 != 0 {
+            continue;
+        }
+        data.traffic.push(row);
+        if m % 3 == 0 {
+            let mut p = probe("shop", at + TimeDelta::milliseconds(17_250), Outcome::Fast);
+            if m % 33 == 0 {
+                p.outcome = Outcome::Down;
+                p.status = None;
+                p.latency_ms = None;
+                p.source = ProbeSource::Traffic;
+            }
+            p.latency_ms = p.latency_ms.map(|l| l + n % 200);
+            data.probes.push(p.clone());
+            if m % 999 == 0 {
+                data.probes.push(p);
+            }
+        }
+        if m % 10 == 0 {
+            data.traffic.push(traffic("shop", "worker", at, n));
+        }
+        if m % 240 == 0 {
+            data.scales.push(ScaleRow {
+                app: "shop".into(),
+                process: "web".into(),
+                at: at + TimeDelta::seconds(1),
+                from: 2,
+                to: 3,
+                reason: "schedule".into(),
+                result: "ok".into(),
+            });
+        }
+        if m % 720 == 0 {
+            data.holds.push(HoldRow {
+                app: "shop".into(),
+                process: "web".into(),
+                at,
+                reason: HoldReason::Manual,
+                quantity: 4,
+                until: Some(at + TimeDelta::hours(1)),
+                ended: false,
+            });
+            data.alerts.push(AlertRow {
+                app: "shop".into(),
+                process: "web".into(),
+                at,
+                kind: "scale_out".into(),
+                message: "shop/web: down".into(),
+            });
+        }
+    }
+    data
+}
+
+async fn tables(db: &Db) -> Vec<String> {
+    let sql = match db.backend {
+        Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+        Backend::Postgres => {
+            "SELECT tablename::TEXT FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+        }
+    };
+    match db.backend {
+        Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(&db.direct).await.unwrap();
+            sqlx::query_scalar(sql).fetch_all(&mut conn).await.unwrap()
+        }
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&db.direct).await.unwrap();
+            sqlx::query_scalar(sql).fetch_all(&mut conn).await.unwrap()
+        }
+    }
+}
+
+/// Writes a week through schema 1's path, reads it (schema 1's tables), converts in batches,
+/// reads again: the same rows, in the same order; schema 1's tables are gone.
+async fn a_schema1_week_converts_in_place_and_reads_the_same(backend: Backend) {
+    let Some(db) = Db::fresh(backend).await else {
+        return;
+    };
+    let start = now_minute() - TimeDelta::days(8);
+    let week = schema1_week(start);
+    history::write_schema1(&db.url, &week).await.unwrap();
+    assert!(tables(&db).await.contains(&"autoscale_traffic".to_string()));
+    let (since, until) = (start - TimeDelta::hours(1), start + TimeDelta::days(8));
+    let before = history::read(&db.url, "shop", None, since, until)
+        .await
+        .unwrap();
+    assert_eq!(before.traffic.len(), week.traffic.len());
+    assert!(before.traffic.len() > 11_000);
+    let saturated = before
+        .traffic
+        .iter()
+        .find(|r| r.minute == start + TimeDelta::minutes(100) && r.process == "web")
+        .unwrap();
+    assert_eq!(saturated.requests, i32::MAX as u32, "schema 1 saturated");
+    assert_eq!(saturated.busy, 1.0 / 3.0);
+    assert_eq!(before.probes.len(), week.probes.len());
+    assert_eq!(before.len(), week.len());
+    let steps = history::convert(&db.url, 1_000).await.unwrap();
+    assert!(steps >= 14, "{steps} steps");
+    let names = tables(&db).await;
+    assert!(
+        !names.contains(&"autoscale_traffic".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        !names.contains(&"autoscale_probes".to_string()),
+        "{names:?}"
+    );
+    let after = history::read(&db.url, "shop", None, since, until)
+        .await
+        .unwrap();
+    assert_eq!(after, before);
+    // A window cutting hours reads the same as well.
+    let (from, to) = (
+        start + TimeDelta::minutes(95),
+        start + TimeDelta::minutes(3001),
+    );
+    let window = history::read(&db.url, "shop", Some("web"), from, to)
+        .await
+        .unwrap();
+    let expected: Vec<&TrafficRow> = before
+        .traffic
+        .iter()
+        .filter(|r| r.process == "web" && from <= r.minute && r.minute < to)
+        .collect();
+    assert_eq!(window.traffic.iter().collect::<Vec<_>>(), expected);
+    let status = history::status(&db.url).await;
+    assert_eq!(status.schema_version, Some(SCHEMA_VERSION));
+    assert_eq!(status.oldest, Some(start));
+    assert_eq!(
+        status.rows[0],
+        ("autoscale_traffic", before.traffic.len() as u64)
+    );
+    assert_eq!(
+        status.rows[1],
+        ("autoscale_probes", before.probes.len() as u64)
+    );
+    // Nothing left: converting again does nothing.
+    assert_eq!(history::convert(&db.url, 1_000).await.unwrap(), 0);
+    db.drop_all().await;
+}
+
+/// A daemon started on a schema 1 history converts it between its batches, and what it records
+/// meanwhile is kept: a minute it records again wins over the converted one.
+async fn the_writer_converts_a_schema1_history_at_start(backend: Backend) {
+    let Some(db) = Db::fresh(backend).await else {
+        return;
+    };
+    let start = now_minute() - TimeDelta::days(2);
+    let mut old = HistoryData::default();
+    for m in 0..600 {
+        old.traffic
+            .push(traffic("shop", "web", start + TimeDelta::minutes(m), 10));
+        old.probes
+            .push(probe("shop", start + TimeDelta::minutes(m), Outcome::Ok));
+    }
+    history::write_schema1(&db.url, &old).await.unwrap();
+    let started = History::start(
+        db.url.clone(),
+        Options {
+            prune_batch: 50,
+            ..options()
+        },
+    )
+    .await;
+    assert_eq!(
+        started.startup,
+        Startup::Ready {
+            schema_version: SCHEMA_VERSION
+        }
+    );
+    started
+        .handle
+        .record(traffic("shop", "web", start + TimeDelta::minutes(599), 77));
+    assert!(started.handle.flush(FLUSH).await);
+    until(
+        Duration::from_secs(30),
+        "schema 1 to be converted",
+        || async { !tables(&db).await.contains(&"autoscale_probes".to_string()) },
+    )
+    .await;
+    let read = read_all(&db, "shop", Some("web")).await;
+    assert_eq!(read.traffic.len(), 600);
+    assert_eq!(read.probes.len(), 600);
+    assert_eq!(read.traffic[598].requests, 10);
+    assert_eq!(
+        read.traffic[599].requests, 77,
+        "recorded after the start: kept"
+    );
+    assert!(started.handle.close(FLUSH).await);
+    db.drop_all().await;
+}
+
+/// Shards starting together all convert: they take turns, and no probe is merged twice.
+async fn two_shards_converting_at_once_merge_each_row_once(backend: Backend) {
+    let Some(db) = Db::fresh(backend).await else {
+        return;
+    };
+    let start = now_minute() - TimeDelta::days(3);
+    let mut old = HistoryData::default();
+    for app in ["shop", "cart", "blog"] {
+        for m in 0..900 {
+            let at = start + TimeDelta::minutes(m);
+            old.traffic.push(traffic(app, "web", at, m as u32));
+            old.probes
+                .push(probe(app, at + TimeDelta::seconds(7), Outcome::Ok));
+        }
+    }
+    history::write_schema1(&db.url, &old).await.unwrap();
+    let since = start - TimeDelta::hours(1);
+    let until = start + TimeDelta::days(1);
+    let mut before = Vec::new();
+    for app in ["shop", "cart", "blog"] {
+        before.push(
+            history::read(&db.url, app, None, since, until)
+                .await
+                .unwrap(),
+        );
+    }
+    let (a, b, c) = tokio::join!(
+        history::convert(&db.url, 100),
+        history::convert(&db.url, 100),
+        history::convert(&db.url, 100)
+    );
+    assert!(a.unwrap() + b.unwrap() + c.unwrap() >= 27);
+    for (app, before) in ["shop", "cart", "blog"].into_iter().zip(before) {
+        let after = history::read(&db.url, app, None, since, until)
+            .await
+            .unwrap();
+        assert_eq!(after.probes.len(), 900, "{app}");
+        assert_eq!(after, before, "{app}");
+    }
+    db.drop_all().await;
 }

@@ -350,7 +350,7 @@ async fn keeps_its_history(mut store: Store) {
         .unwrap_or_else(|| panic!("no history line\n{check_out}"));
     assert!(line.starts_with("ok"), "{line}");
     assert!(
-        line.contains("schema version 1") && line.contains("traffic "),
+        line.contains("schema version 2") && line.contains("traffic "),
         "{line}"
     );
     if store.pg.is_some() {
@@ -361,13 +361,26 @@ async fn keeps_its_history(mut store: Store) {
             .to_owned();
         assert!(!check_out.contains(&password), "{check_out}");
     }
-    serves_what_it_kept(&store, w.quantity()).await;
+    // What the index must say of the last scale: the latest one the history kept (a scale made
+    // while the store was away is not in it).
+    let kept = history::read(
+        &store.store_url(),
+        APP,
+        Some("web"),
+        Utc::now() - chrono::Duration::hours(1),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let last = kept.scales.last().map(|s| (s.to, s.reason.clone()));
+    serves_what_it_kept(&store, last).await;
     store.drop_all().await;
 }
 
-/// `autoscale serve` over the history the daemon wrote: the index shows the target as it is
-/// (the quantity the fake runs now, the last scale, a live stream), and its page draws it.
-async fn serves_what_it_kept(store: &Store, quantity: u32) {
+/// `autoscale serve` over the history the daemon wrote: the index shows the target as the
+/// history has it (the last scale kept and the quantity it set, a live stream, the last check),
+/// and its page draws it.
+async fn serves_what_it_kept(store: &Store, last_scale: Option<(u32, String)>) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -413,9 +426,15 @@ async fn serves_what_it_kept(store: &Store, quantity: u32) {
         .find(|r| r["app"] == APP && r["process"] == "web")
         .unwrap_or_else(|| panic!("{index}"))
         .clone();
-    assert_eq!(row["quantity"], quantity, "{row}");
-    assert!(row["last_scale"]["reason"].is_string(), "{row}");
+    match last_scale {
+        Some((to, reason)) => {
+            assert_eq!(row["quantity"], to, "{row}");
+            assert_eq!(row["last_scale"]["reason"], reason.as_str(), "{row}");
+        }
+        None => assert!(row["last_scale"].is_null(), "{row}"),
+    }
     assert_eq!(row["stream"], "live", "{row}");
+    assert!(row["check"][0].is_string(), "the last check: {row}");
     let page = client
         .get(format!("{base}/t/{APP}/web?since=1h"))
         .send()

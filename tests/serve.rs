@@ -395,20 +395,9 @@ fn the_binary_refuses_to_serve_without_a_password_except_on_loopback() {
 
 #[test]
 fn the_binary_serves_on_loopback_without_a_password_and_stops_on_sigterm() {
-    let bin = env!("CARGO_BIN_EXE_autoscale");
     let dir = serve_support::Dir::new("loopback");
     let port = serve_support::free_port();
-    let mut child = std::process::Command::new(bin)
-        .arg("serve")
-        .env_clear()
-        .env("AUTOSCALE_HISTORY", dir.url_text())
-        .env("AUTOSCALE_DASHBOARD_BIND", "127.0.0.1")
-        .env("PORT", port.to_string())
-        .current_dir(&dir.path)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_serve(&dir, port, &[]);
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
         match serve_support::status_of(port, "/healthz") {
@@ -423,7 +412,7 @@ fn the_binary_serves_on_loopback_without_a_password_and_stops_on_sigterm() {
         503,
         "no login asked on loopback"
     );
-    unsafe_kill_term(child.id());
+    kill_term(child.id());
     let deadline = Instant::now() + Duration::from_secs(10);
     let code = loop {
         if let Some(s) = child.try_wait().unwrap() {
@@ -443,7 +432,58 @@ fn the_binary_serves_on_loopback_without_a_password_and_stops_on_sigterm() {
     dir.remove();
 }
 
-fn unsafe_kill_term(pid: u32) {
+#[test]
+fn the_binary_never_prints_the_password() {
+    let dir = serve_support::Dir::new("password");
+    let port = serve_support::free_port();
+    let mut child = spawn_serve(&dir, port, &[("AUTOSCALE_DASHBOARD_PASSWORD", PASSWORD)]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while serve_support::status_of(port, "/").is_err() {
+        assert!(Instant::now() < deadline, "serve never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        serve_support::status_of(port, "/").unwrap(),
+        401,
+        "a password asks for it"
+    );
+    kill_term(child.id());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        all.contains("login: password (AUTOSCALE_DASHBOARD_PASSWORD)"),
+        "{all}"
+    );
+    assert!(!all.contains(PASSWORD) && !all.contains("battery"), "{all}");
+    dir.remove();
+}
+
+/// `autoscale serve` on 127.0.0.1:`port` over `dir`'s history, with `envs` besides.
+fn spawn_serve(dir: &serve_support::Dir, port: u16, envs: &[(&str, &str)]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_autoscale"))
+        .arg("serve")
+        .env_clear()
+        .env("AUTOSCALE_HISTORY", dir.url_text())
+        .env("AUTOSCALE_DASHBOARD_BIND", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .envs(envs.iter().copied())
+        .current_dir(&dir.path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn kill_term(pid: u32) {
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();

@@ -118,6 +118,8 @@ struct Open {
     response: reqwest::Response,
     /// Server-Sent Events (by the response's content type), or plain lines.
     sse: Option<SseDecoder>,
+    /// The line being assembled across chunks: it grows to the longest line seen (a router line
+    /// is ~300 bytes), not a fixed 8 KiB per stream (4 MiB at 500 streams).
     buffer: Vec<u8>,
     /// Inside a line longer than MAX_LINE: skipped up to its end.
     skipping: bool,
@@ -344,7 +346,7 @@ impl TrafficStream {
                 return Connect::Open(Box::new(Open {
                     response: r,
                     sse,
-                    buffer: Vec::with_capacity(8192),
+                    buffer: Vec::new(),
                     skipping: false,
                 }));
             }

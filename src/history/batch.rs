@@ -6,7 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use super::rows::{target_id, Row, TrafficRow};
+use super::pack::{self, PackedMinute, PackedProbe};
+use super::rows::{target_id, ProbeRow, Row, TrafficRow};
 use super::HistoryData;
 
 /// One table: its name, the column that holds its time, its columns in bind order (the first
@@ -19,7 +20,23 @@ pub struct Table {
     pub key: Option<&'static [&'static str]>,
 }
 
+/// Traffic minutes, packed per target and hour (schema 2; see [`super::pack`]): `n` minutes in
+/// `data`.
 pub const TRAFFIC: Table = Table {
+    name: "autoscale_traffic_hours",
+    time: "hour",
+    columns: &["target_id", "hour", "n", "data"],
+    key: Some(&["target_id", "hour"]),
+};
+/// Probes, packed per target and hour like the traffic.
+pub const PROBES: Table = Table {
+    name: "autoscale_probe_hours",
+    time: "hour",
+    columns: &["target_id", "hour", "n", "data"],
+    key: Some(&["target_id", "hour"]),
+};
+/// Schema 1's row per traffic minute: converted to [`TRAFFIC`] and dropped by the migration.
+pub const V1_TRAFFIC: Table = Table {
     name: "autoscale_traffic",
     time: "minute",
     columns: &[
@@ -42,7 +59,8 @@ pub const TRAFFIC: Table = Table {
     ],
     key: Some(&["target_id", "minute"]),
 };
-pub const PROBES: Table = Table {
+/// Schema 1's row per probe: converted to [`PROBES`] and dropped by the migration.
+pub const V1_PROBES: Table = Table {
     name: "autoscale_probes",
     time: "at",
     columns: &[
@@ -82,6 +100,13 @@ pub const ALERTS: Table = Table {
 };
 /// Every table with rows in time, in the order a batch writes them.
 pub const TABLES: [Table; 5] = [TRAFFIC, PROBES, SCALES, HOLDS, ALERTS];
+
+impl Table {
+    /// Packed per hour (see [`super::pack`]) rather than a row per event.
+    pub fn packed(&self) -> bool {
+        self.time == "hour"
+    }
+}
 /// The names behind each target id.
 pub const TARGETS_TABLE: &str = "autoscale_targets";
 
@@ -140,6 +165,35 @@ impl HistoryData {
         self.alerts.retain(|r| keep(&r.app, &r.process));
         before - self.len()
     }
+}
+
+/// Traffic rows grouped per (target, hour) for the packed table, each hour's minutes sorted,
+/// once each (the last given wins).
+pub fn traffic_hours(rows: &[TrafficRow]) -> BTreeMap<(i64, i64), Vec<PackedMinute>> {
+    let mut hours: BTreeMap<(i64, i64), BTreeMap<u8, PackedMinute>> = BTreeMap::new();
+    for row in rows {
+        let (hour, minute) = pack::pack_minute(row);
+        let id = target_id(&row.app, &row.process);
+        hours
+            .entry((id, hour))
+            .or_default()
+            .insert(minute.minute, minute);
+    }
+    hours
+        .into_iter()
+        .map(|(key, minutes)| (key, minutes.into_values().collect()))
+        .collect()
+}
+
+/// Probe rows grouped per (target, hour) for the packed table, in the order given.
+pub fn probe_hours(rows: &[ProbeRow]) -> BTreeMap<(i64, i64), Vec<PackedProbe>> {
+    let mut hours: BTreeMap<(i64, i64), Vec<PackedProbe>> = BTreeMap::new();
+    for row in rows {
+        let (hour, probe) = pack::pack_probe(row);
+        let id = target_id(&row.app, &row.process);
+        hours.entry((id, hour)).or_default().push(probe);
+    }
+    hours
 }
 
 /// `INSERT INTO table (columns) VALUES ($1, ...), ...` for `rows` rows; for a table with a key,
@@ -206,6 +260,26 @@ pub fn placeholders(first: usize, count: usize) -> String {
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A packed table's rows for some (target, hour) keys (`$1, $2`, `$3, $4`, ...).
+pub fn select_hours_sql(table: &Table, keys: usize) -> String {
+    let values: Vec<String> = (0..keys)
+        .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+        .collect();
+    format!(
+        "SELECT target_id, hour, data FROM {} WHERE (target_id, hour) IN (VALUES {})",
+        table.name,
+        values.join(", ")
+    )
+}
+
+/// Inserts packed rows that are not there yet (the others are left alone); returns the keys
+/// it inserted.
+pub fn insert_new_sql(table: &Table, rows: usize) -> String {
+    let upsert = insert_sql(table, rows);
+    let values = upsert.split(" ON CONFLICT").next().unwrap_or(&upsert);
+    format!("{values} ON CONFLICT (target_id, hour) DO NOTHING RETURNING target_id, hour")
 }
 
 /// Rows of `table` for some targets (`$1`..`$targets`) in `[since, until)` (the next two
@@ -448,7 +522,7 @@ mod tests {
             insert_sql(&ALERTS, 2),
             "INSERT INTO autoscale_alerts (target_id, at, kind, message) VALUES ($1, $2, $3, $4), ($5, $6, $7, $8)"
         );
-        let upsert = insert_sql(&TRAFFIC, 1);
+        let upsert = insert_sql(&V1_TRAFFIC, 1);
         assert!(upsert.ends_with(
             " ON CONFLICT (target_id, minute) DO UPDATE SET busy = excluded.busy, requests = excluded.requests, \
              p50_ms = excluded.p50_ms, p95_ms = excluded.p95_ms, p99_ms = excluded.p99_ms, errors = excluded.errors, \
@@ -462,6 +536,26 @@ mod tests {
             assert_eq!(table.columns[..2], ["target_id", table.time]);
             assert!(MAX_ROWS_PER_STATEMENT * table.columns.len() <= 32_766);
         }
+    }
+
+    #[test]
+    fn packed_tables_upsert_per_hour_and_select_by_key() {
+        assert!(TRAFFIC.packed() && PROBES.packed());
+        assert!(!V1_TRAFFIC.packed() && !SCALES.packed() && !V1_PROBES.packed());
+        assert_eq!(
+            insert_sql(&TRAFFIC, 2),
+            "INSERT INTO autoscale_traffic_hours (target_id, hour, n, data) VALUES ($1, $2, $3, $4), \
+             ($5, $6, $7, $8) ON CONFLICT (target_id, hour) DO UPDATE SET n = excluded.n, data = excluded.data"
+        );
+        assert_eq!(
+            insert_new_sql(&PROBES, 1),
+            "INSERT INTO autoscale_probe_hours (target_id, hour, n, data) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (target_id, hour) DO NOTHING RETURNING target_id, hour"
+        );
+        assert_eq!(
+            select_hours_sql(&TRAFFIC, 2),
+            "SELECT target_id, hour, data FROM autoscale_traffic_hours WHERE (target_id, hour) IN (VALUES ($1, $2), ($3, $4))"
+        );
     }
 
     #[test]
@@ -496,7 +590,10 @@ mod tests {
         // Positional binding is right only when the placeholders run 1, 2, 3, ... once each.
         let built = [
             insert_sql(&TRAFFIC, 3),
-            insert_sql(&PROBES, 2),
+            insert_sql(&V1_TRAFFIC, 3),
+            insert_sql(&V1_PROBES, 2),
+            insert_new_sql(&PROBES, 2),
+            select_hours_sql(&TRAFFIC, 3),
             insert_targets_sql(4),
             select_targets_sql(5),
             select_sql(&HOLDS, 3, 10),
@@ -512,15 +609,15 @@ mod tests {
     #[test]
     fn prune_sql_and_cutoff() {
         assert_eq!(
-            prune_bound_sql(&TRAFFIC, 5000),
+            prune_bound_sql(&V1_TRAFFIC, 5000),
             "SELECT minute FROM autoscale_traffic WHERE target_id = $1 AND minute < $2 ORDER BY minute LIMIT 1 OFFSET 4999"
         );
         assert_eq!(
-            prune_sql(&PROBES, true),
+            prune_sql(&V1_PROBES, true),
             "DELETE FROM autoscale_probes WHERE target_id = $1 AND at <= $2"
         );
         assert_eq!(
-            prune_sql(&PROBES, false),
+            prune_sql(&V1_PROBES, false),
             "DELETE FROM autoscale_probes WHERE target_id = $1 AND at < $2"
         );
         assert_eq!(retention_cutoff(1_000_000_000_000, 35), 996_976_000_000);

@@ -23,7 +23,9 @@
 //! target and at most [`Options::prune_batch`] rows per statement, between batches.
 
 pub mod batch;
+pub mod import;
 pub mod outage;
+pub mod pack;
 pub mod rows;
 pub mod settings;
 mod store;
@@ -496,7 +498,14 @@ impl Reading {
         if let Some(store) = slot.as_ref() {
             return Ok(store.clone());
         }
-        let store = Arc::new(open_for_reading(&self.url).await?);
+        let store = open_for_reading(&self.url).await?;
+        // The schema is checked once a connection is made, not at every read (the index reads
+        // every target's day: a round trip each saved).
+        if let Err(e) = store.schema_version().await {
+            store.close().await;
+            return Err(e);
+        }
+        let store = Arc::new(store);
         *slot = Some(store.clone());
         Ok(store)
     }
@@ -541,22 +550,49 @@ impl Reading {
         until: DateTime<Utc>,
     ) -> Result<HistoryData, StoreError> {
         let store = self.store().await?;
-        let work = async {
-            store.schema_version().await?;
-            store.read(app, process, since, until, MAX_READ_ROWS).await
-        };
+        let work = store.read(app, process, since, until, MAX_READ_ROWS);
         self.bounded(&store, work).await
     }
 
     /// As [`targets`].
     pub async fn targets(&self) -> Result<Vec<(String, String)>, StoreError> {
         let store = self.store().await?;
-        let work = async {
-            store.schema_version().await?;
-            store.targets(MAX_TARGETS).await
-        };
+        let work = store.targets(MAX_TARGETS);
         self.bounded(&store, work).await
     }
+}
+
+/// Converts a schema 1 history (a row per traffic minute and probe) to packed hours in place,
+/// `batch` rows a transaction, as the daemon's writer does between its batches; returns the
+/// transactions it took. Creates the schema when missing.
+pub async fn convert(url: &StoreUrl, batch: usize) -> Result<u64, StoreError> {
+    let options = Options::new(settings::DEFAULT_DAYS);
+    let (store, _) = writer::open(url, &options, READ_CONNECT_TIMEOUT).await?;
+    let mut steps = 0;
+    let result = loop {
+        match store.convert_step(batch.max(1)).await {
+            Ok(true) => steps += 1,
+            Ok(false) => break Ok(steps),
+            Err(e) => break Err(e),
+        }
+    };
+    store.close().await;
+    result
+}
+
+/// Writes `data` into `url` as schema 1 (a build before issue "Lean") wrote it, creating that
+/// schema in an empty database: the starting point of the migration's tests and measurements.
+#[doc(hidden)]
+pub async fn write_schema1(url: &StoreUrl, data: &HistoryData) -> Result<(), StoreError> {
+    let connect = Connect {
+        access: Access::Write,
+        acquire_timeout: READ_CONNECT_TIMEOUT,
+        busy_timeout: Duration::from_secs(5),
+    };
+    let store = Store::open(url, connect).await?;
+    let result = store.write_schema1(data).await;
+    store.close().await;
+    result
 }
 
 /// The store's state for `autoscale check`; never fails (an unreachable store says so).

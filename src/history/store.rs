@@ -13,7 +13,7 @@
 //! Ours is `autoscale_schema`, guarded by a transaction-scoped advisory lock on Postgres and by
 //! `BEGIN IMMEDIATE` on SQLite, so shards starting together apply it once.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -23,7 +23,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Executor, Row as SqlRow};
 
-use super::batch::{self, Table, ALERTS, HOLDS, PROBES, SCALES, TABLES, TRAFFIC};
+use super::batch::{
+    self, Table, ALERTS, HOLDS, PROBES, SCALES, TABLES, TRAFFIC, V1_PROBES, V1_TRAFFIC,
+};
+use super::pack::{self, hour_of, Merge, HOUR_MS};
 use super::rows::{
     from_millis, from_sql, parse_outcome, target_id, to_millis, to_sql, AlertRow, HoldReason,
     HoldRow, ProbeRow, ProbeSource, ScaleRow, TrafficRow,
@@ -32,11 +35,18 @@ use super::settings::{StoreUrl, Tls};
 use super::HistoryData;
 
 /// The schema, in order; each text runs once, in one transaction with its version's record.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("schema/0001_tables.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("schema/0001_tables.sql")),
+    (2, include_str!("schema/0002_packed.sql")),
+];
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+/// Most (target, hour) keys in one statement on a packed table (4 values each).
+const KEYS_PER_STATEMENT: usize = 250;
 /// Key of the Postgres advisory lock held while migrating ("autoscal" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6175_746f_7363_616c;
+/// Key of the Postgres advisory lock held while converting schema 1's rows ("autoscam").
+const CONVERT_LOCK: i64 = 0x6175_746f_7363_616d;
 
 /// A database failure, already safe to print (see [`StoreUrl::scrub`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -98,6 +108,70 @@ macro_rules! insert_rows {
                 $query = $bind;
             }
             $query.execute(&mut *$tx).await.map_err($fail)?;
+        }
+    };
+}
+
+/// Merges `$hours` ((target, hour) → new entries, sorted by key) into a packed table in `tx`:
+/// rows not there yet are inserted, then every row of the keys is read (locked, on Postgres,
+/// so that two shards merging one hour take turns), merged with `$merge` and written back when
+/// it changed. Keys go in order, so two shards lock rows in the same order.
+macro_rules! write_hours {
+    ($store:ident, $tx:ident, $fail:ident, $table:expr, $hours:expr, $merge:path, $how:expr) => {
+        let keys: Vec<_> = $hours.iter().collect();
+        for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+            let sql = $store.sql(batch::insert_new_sql(&$table, chunk.len()));
+            let mut query = sqlx::query(&sql);
+            for ((id, hour), new) in chunk {
+                let (n, data) = $merge(None, new, $how);
+                query = query.bind(*id).bind(*hour).bind(n as i32).bind(data);
+            }
+            let mut inserted: HashSet<(i64, i64)> = HashSet::new();
+            for row in query.fetch_all(&mut *$tx).await.map_err($fail)? {
+                inserted.insert((
+                    row.try_get(0).map_err($fail)?,
+                    row.try_get(1).map_err($fail)?,
+                ));
+            }
+            let chunk: Vec<_> = chunk
+                .iter()
+                .filter(|((id, hour), _)| !inserted.contains(&(*id, *hour)))
+                .collect();
+            if chunk.is_empty() {
+                continue;
+            }
+            let mut sql = $store.sql(batch::select_hours_sql(&$table, chunk.len()));
+            if let Pool::Postgres(_) = &$store.pool {
+                sql.push_str(" ORDER BY target_id, hour FOR UPDATE");
+            }
+            let mut query = sqlx::query(&sql);
+            for ((id, hour), _) in &chunk {
+                query = query.bind(*id).bind(*hour);
+            }
+            let mut stored: HashMap<(i64, i64), Vec<u8>> = HashMap::new();
+            for row in query.fetch_all(&mut *$tx).await.map_err($fail)? {
+                let key = (
+                    row.try_get(0).map_err($fail)?,
+                    row.try_get(1).map_err($fail)?,
+                );
+                stored.insert(key, row.try_get(2).map_err($fail)?);
+            }
+            let mut changed = Vec::new();
+            for ((id, hour), new) in chunk {
+                let old = stored.get(&(*id, *hour));
+                let (n, data) = $merge(old.map(Vec::as_slice), new, $how);
+                if old != Some(&data) {
+                    changed.push((*id, *hour, n, data));
+                }
+            }
+            if !changed.is_empty() {
+                let sql = $store.sql(batch::insert_sql(&$table, changed.len()));
+                let mut query = sqlx::query(&sql);
+                for (id, hour, n, data) in changed {
+                    query = query.bind(id).bind(hour).bind(n as i32).bind(data);
+                }
+                query.execute(&mut *$tx).await.map_err($fail)?;
+            }
         }
     };
 }
@@ -247,7 +321,11 @@ impl Store {
                 .unwrap_or(0);
                 let mut version = found;
                 for (number, sql) in MIGRATIONS.iter().filter(|(n, _)| *n > found) {
-                    (&mut *tx).execute(*sql).await.map_err(fail)?;
+                    let sql = match &self.pool {
+                        Pool::Postgres(_) => sql.to_string(),
+                        Pool::Sqlite(_) => sql.replace("BYTEA", "BLOB"),
+                    };
+                    (&mut *tx).execute(sql.as_str()).await.map_err(fail)?;
                     sqlx::query("INSERT INTO autoscale_schema (version, applied_at) VALUES ($1, $2)")
                         .bind(number)
                         .bind(now)
@@ -325,30 +403,10 @@ impl Store {
                 let refused: Vec<i64> = written.refused.iter().map(|(id, _, _)| *id).collect();
                 written.refused_rows = batch.without_targets(&refused) as u64;
 
-                insert_rows!(self, tx, fail, TRAFFIC, batch.traffic, |query, id, r| query
-                    .bind(id)
-                    .bind(to_millis(r.minute))
-                    .bind(r.busy)
-                    .bind(to_sql(r.requests))
-                    .bind(to_sql(r.p50_ms))
-                    .bind(to_sql(r.p95_ms))
-                    .bind(to_sql(r.p99_ms))
-                    .bind(to_sql(r.errors))
-                    .bind(to_sql(r.h10))
-                    .bind(to_sql(r.h12))
-                    .bind(to_sql(r.h13))
-                    .bind(to_sql(r.s2xx))
-                    .bind(to_sql(r.s3xx))
-                    .bind(to_sql(r.s4xx))
-                    .bind(to_sql(r.s5xx))
-                    .bind(to_sql(r.dynos)));
-                insert_rows!(self, tx, fail, PROBES, batch.probes, |query, id, r| query
-                    .bind(id)
-                    .bind(to_millis(r.at))
-                    .bind(r.latency_ms.map(to_sql))
-                    .bind(r.status.map(to_sql))
-                    .bind(r.source.as_str())
-                    .bind(r.outcome.as_str()));
+                let traffic = batch::traffic_hours(&batch.traffic);
+                write_hours!(self, tx, fail, TRAFFIC, traffic, pack::merge_minutes, Merge::NewWins);
+                let probes = batch::probe_hours(&batch.probes);
+                write_hours!(self, tx, fail, PROBES, probes, pack::merge_probes, Merge::NewWins);
                 insert_rows!(self, tx, fail, SCALES, batch.scales, |query, id, r| query
                     .bind(id)
                     .bind(to_millis(r.at))
@@ -409,7 +467,8 @@ impl Store {
     }
 
     /// Deletes at most about `batch` rows of one target older than `cutoff_ms`; `true` when
-    /// more may be left.
+    /// more may be left. A packed table deletes whole hours, `batch` hours at a time, then cuts
+    /// the hour that holds the cutoff to what is not older.
     pub fn prune_step<'a>(
         &'a self,
         table: &'a Table,
@@ -419,16 +478,21 @@ impl Store {
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let fail = |e: sqlx::Error| error(&self.url, "prune", &e);
+            let before = if table.packed() {
+                hour_of(cutoff_ms)
+            } else {
+                cutoff_ms
+            };
             with_pool!(&self.pool, pool => {
                 let bound: Option<i64> = sqlx::query_scalar(&batch::prune_bound_sql(table, batch))
                     .bind(target)
-                    .bind(cutoff_ms)
+                    .bind(before)
                     .fetch_optional(pool)
                     .await
                     .map_err(fail)?;
                 let (sql, until) = match bound {
                     Some(bound) => (batch::prune_sql(table, true), bound),
-                    None => (batch::prune_sql(table, false), cutoff_ms),
+                    None => (batch::prune_sql(table, false), before),
                 };
                 sqlx::query(&sql)
                     .bind(target)
@@ -436,8 +500,292 @@ impl Store {
                     .execute(pool)
                     .await
                     .map_err(fail)?;
+                if bound.is_none() && table.packed() && before < cutoff_ms {
+                    let mut tx = pool.begin().await.map_err(fail)?;
+                    let sql = self.sql(batch::select_hours_sql(table, 1));
+                    let value: Option<(i64, i64, Vec<u8>)> = sqlx::query_as(&sql)
+                        .bind(target)
+                        .bind(before)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(fail)?;
+                    if let Some((_, hour, value)) = value {
+                        let keep_from = cutoff_ms - hour;
+                        let (n, data) = if table.name == TRAFFIC.name {
+                            let mut minutes = pack::decode_minutes(&value).unwrap_or_default();
+                            minutes.retain(|m| i64::from(m.minute) * 60_000 >= keep_from);
+                            (minutes.len(), pack::encode_minutes(&minutes))
+                        } else {
+                            let mut probes = pack::decode_probes(&value).unwrap_or_default();
+                            probes.retain(|p| i64::from(p.offset_ms) >= keep_from);
+                            (probes.len(), pack::encode_probes(&probes))
+                        };
+                        if n == 0 {
+                            sqlx::query(&batch::prune_sql(table, true))
+                                .bind(target)
+                                .bind(hour)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(fail)?;
+                        } else if data != value {
+                            sqlx::query(&self.sql(batch::insert_sql(table, 1)))
+                                .bind(target)
+                                .bind(hour)
+                                .bind(n as i32)
+                                .bind(data)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(fail)?;
+                        }
+                    }
+                    tx.commit().await.map_err(fail)?;
+                }
                 Ok(bound.is_some())
             })
+        })
+    }
+
+    /// Writes `data` as schema 1 did (a row per traffic minute and probe), creating schema 1
+    /// when the database has no history: how a history written by an earlier build looks, for
+    /// the migration's tests and measurements.
+    pub fn write_schema1<'a>(
+        &'a self,
+        data: &'a HistoryData,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let fail = |e: sqlx::Error| error(&self.url, "write", &e);
+            let fresh = self.schema_version().await.is_err();
+            with_pool!(&self.pool, pool => {
+                let mut tx = pool.begin().await.map_err(fail)?;
+                if fresh {
+                    (&mut *tx)
+                        .execute(
+                            "CREATE TABLE autoscale_schema \
+                             (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+                        )
+                        .await
+                        .map_err(fail)?;
+                    (&mut *tx).execute(MIGRATIONS[0].1).await.map_err(fail)?;
+                    (&mut *tx)
+                        .execute("INSERT INTO autoscale_schema (version, applied_at) VALUES (1, 0)")
+                        .await
+                        .map_err(fail)?;
+                }
+                let targets: Vec<(i64, (String, String))> = data.targets().into_iter().collect();
+                for chunk in targets.chunks(batch::MAX_ROWS_PER_STATEMENT) {
+                    let sql = self.sql(batch::insert_targets_sql(chunk.len()));
+                    let mut query = sqlx::query(&sql);
+                    for (id, (app, process)) in chunk {
+                        query = query.bind(id).bind(app.as_str()).bind(process.as_str());
+                    }
+                    query.execute(&mut *tx).await.map_err(fail)?;
+                }
+                insert_rows!(self, tx, fail, V1_TRAFFIC, data.traffic, |query, id, r| query
+                    .bind(id)
+                    .bind(to_millis(r.minute))
+                    .bind(r.busy)
+                    .bind(to_sql(r.requests))
+                    .bind(to_sql(r.p50_ms))
+                    .bind(to_sql(r.p95_ms))
+                    .bind(to_sql(r.p99_ms))
+                    .bind(to_sql(r.errors))
+                    .bind(to_sql(r.h10))
+                    .bind(to_sql(r.h12))
+                    .bind(to_sql(r.h13))
+                    .bind(to_sql(r.s2xx))
+                    .bind(to_sql(r.s3xx))
+                    .bind(to_sql(r.s4xx))
+                    .bind(to_sql(r.s5xx))
+                    .bind(to_sql(r.dynos)));
+                insert_rows!(self, tx, fail, V1_PROBES, data.probes, |query, id, r| query
+                    .bind(id)
+                    .bind(to_millis(r.at))
+                    .bind(r.latency_ms.map(to_sql))
+                    .bind(r.status.map(to_sql))
+                    .bind(r.source.as_str())
+                    .bind(r.outcome.as_str()));
+                tx.commit().await.map_err(fail)?;
+            });
+            // The events' tables are the same in both versions.
+            let mut events = HistoryData {
+                traffic: Vec::new(),
+                probes: Vec::new(),
+                ..data.clone()
+            };
+            self.write(&mut events, &HashSet::new()).await?;
+            Ok(())
+        })
+    }
+
+    /// Gives free space back: a SQLite file is checkpointed and rebuilt (`VACUUM`), so that its
+    /// size is what the data takes; Postgres is left to autovacuum.
+    pub fn compact<'a>(&'a self) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            if let Pool::Sqlite(pool) = &self.pool {
+                let fail = |e: sqlx::Error| error(&self.url, "write", &e);
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(pool)
+                    .await
+                    .map_err(fail)?;
+                sqlx::query("VACUUM").execute(pool).await.map_err(fail)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Whether the database has the table `name`.
+    fn has_table<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let fail = |e: sqlx::Error| error(&self.url, "read", &e);
+            let n: i64 = match &self.pool {
+                Pool::Postgres(pool) => sqlx::query_scalar(
+                    "SELECT count(*) FROM pg_catalog.pg_tables \
+                     WHERE tablename = $1 AND schemaname = current_schema()",
+                )
+                .bind(name)
+                .fetch_one(pool)
+                .await
+                .map_err(fail)?,
+                Pool::Sqlite(pool) => sqlx::query_scalar(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $1",
+                )
+                .bind(name)
+                .fetch_one(pool)
+                .await
+                .map_err(fail)?,
+            };
+            Ok(n > 0)
+        })
+    }
+
+    /// One step of converting schema 1's rows (a row per traffic minute or probe) to packed
+    /// hours: about `batch` rows of one target, oldest first, moved in one transaction (a
+    /// minute already packed is kept: it was written later). A table left empty is dropped.
+    /// `false` when nothing is left to convert.
+    pub fn convert_step<'a>(&'a self, batch: usize) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            for old in [V1_TRAFFIC, V1_PROBES] {
+                match self.convert_table(old, batch).await {
+                    Ok(true) => return Ok(true),
+                    Ok(false) => {}
+                    // Dropped by another shard that finished it meanwhile.
+                    Err(e) if is_missing_table(&e.message) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(false)
+        })
+    }
+
+    /// One step of [`Store::convert_step`] on schema 1's table `old`; `false` when it is gone
+    /// or now dropped.
+    fn convert_table<'a>(
+        &'a self,
+        old: Table,
+        batch: usize,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let fail = |e: sqlx::Error| error(&self.url, "convert", &e);
+            if !self.has_table(old.name).await? {
+                return Ok(false);
+            }
+            let time = old.time;
+            let first: Option<(i64, i64)> = with_pool!(&self.pool, pool => {
+                sqlx::query_as(&format!(
+                    "SELECT target_id, {time} FROM {} ORDER BY target_id, {time} LIMIT 1",
+                    old.name
+                ))
+                .fetch_optional(pool)
+                .await
+                .map_err(fail)?
+            });
+            let Some((target, first)) = first else {
+                with_pool!(&self.pool, pool => {
+                    sqlx::query(&format!("DROP TABLE IF EXISTS {}", old.name))
+                        .execute(pool)
+                        .await
+                        .map_err(fail)?;
+                });
+                return Ok(false);
+            };
+            let bound: Option<i64> = with_pool!(&self.pool, pool => {
+                sqlx::query_scalar(&format!(
+                    "SELECT {time} FROM {} WHERE target_id = $1 ORDER BY {time} LIMIT 1 OFFSET {}",
+                    old.name,
+                    batch.saturating_sub(1)
+                ))
+                .bind(target)
+                .fetch_optional(pool)
+                .await
+                .map_err(fail)?
+            });
+            // Whole hours, so that an hour is merged once.
+            let until = bound.map_or(i64::MAX, |b| hour_of(b) + HOUR_MS);
+            let names: BTreeMap<i64, (String, String)> = with_pool!(&self.pool, pool => {
+                sqlx::query_as::<_, (i64, String, String)>(
+                    "SELECT id, app, process FROM autoscale_targets WHERE id = $1",
+                )
+                .bind(target)
+                .fetch_all(pool)
+                .await
+                .map_err(fail)?
+                .into_iter()
+                .map(|(id, a, p)| (id, (a, p)))
+                .collect()
+            });
+            let count: i64 = with_pool!(&self.pool, pool => {
+                sqlx::query_scalar(&format!(
+                    "SELECT count(*) FROM {} WHERE target_id = $1 AND {time} < $2",
+                    old.name
+                ))
+                .bind(target)
+                .bind(until)
+                .fetch_one(pool)
+                .await
+                .map_err(fail)?
+            });
+            let rows = self
+                .read_rows(&names, &[old], first, until, i64::MAX as usize - 1)
+                .await?;
+            let traffic = batch::traffic_hours(&rows.traffic);
+            let probes = batch::probe_hours(&rows.probes);
+            with_pool!(&self.pool, pool => {
+                let mut tx = match &self.pool {
+                    Pool::Postgres(_) => pool.begin().await,
+                    Pool::Sqlite(_) => pool.begin_with("BEGIN IMMEDIATE").await,
+                }
+                .map_err(fail)?;
+                // Shards converting at once take turns (SQLite: BEGIN IMMEDIATE).
+                if let Pool::Postgres(_) = &self.pool {
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(CONVERT_LOCK)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(fail)?;
+                }
+                // Deleted first (rows of no known target or an unknown label cannot be
+                // converted: gone too). Fewer or more rows than were read: another shard
+                // converted them meanwhile (or an older build wrote more): this step is
+                // rolled back and taken again, so no probe is merged twice.
+                let deleted = sqlx::query(&format!(
+                    "DELETE FROM {} WHERE target_id = $1 AND {time} < $2",
+                    old.name
+                ))
+                .bind(target)
+                .bind(until)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?
+                .rows_affected();
+                if i64::try_from(deleted).ok() != Some(count) {
+                    tx.rollback().await.map_err(fail)?;
+                    return Ok(true);
+                }
+                write_hours!(self, tx, fail, TRAFFIC, traffic, pack::merge_minutes, Merge::OldWins);
+                write_hours!(self, tx, fail, PROBES, probes, pack::merge_probes, Merge::OldWins);
+                tx.commit().await.map_err(fail)?;
+            });
+            Ok(true)
         })
     }
 
@@ -454,9 +802,8 @@ impl Store {
         Box::pin(async move {
             let fail = |e: sqlx::Error| error(&self.url, "read", &e);
             let (since, until) = (to_millis(since), to_millis(until));
-            let mut data = HistoryData::default();
-            with_pool!(&self.pool, pool => {
-                let targets: Vec<(i64, String, String)> = sqlx::query_as(
+            let targets: Vec<(i64, String, String)> = with_pool!(&self.pool, pool => {
+                sqlx::query_as(
                     "SELECT id, app, process FROM autoscale_targets \
                      WHERE app = $1 AND ($2 IS NULL OR process = $2) ORDER BY id",
                 )
@@ -464,27 +811,151 @@ impl Store {
                 .bind(process)
                 .fetch_all(pool)
                 .await
-                .map_err(fail)?;
-                if targets.is_empty() {
-                    return Ok(data);
+                .map_err(fail)?
+            });
+            if targets.is_empty() {
+                return Ok(HistoryData::default());
+            }
+            let names: BTreeMap<i64, (String, String)> =
+                targets.into_iter().map(|(id, a, p)| (id, (a, p))).collect();
+            let mut data = self
+                .read_rows(&names, &[SCALES, HOLDS, ALERTS], since, until, cap)
+                .await?;
+            // Schema 1's tables, while the writer still converts them (and drops them when
+            // done, perhaps just now).
+            for table in [V1_TRAFFIC, V1_PROBES] {
+                if !self.has_table(table.name).await? {
+                    continue;
                 }
-                let names: BTreeMap<i64, (String, String)> =
-                    targets.into_iter().map(|(id, a, p)| (id, (a, p))).collect();
-                for table in TABLES {
+                match self.read_rows(&names, &[table], since, until, cap).await {
+                    Ok(old) => {
+                        data.traffic.extend(old.traffic);
+                        data.probes.extend(old.probes);
+                    }
+                    Err(e) if is_missing_table(&e.message) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            let packed = self.read_packed(&names, since, until, cap).await?;
+            // A minute in both (converted meanwhile) is the packed one.
+            let minutes: HashSet<(i64, i64)> = packed
+                .traffic
+                .iter()
+                .map(|r| (target_id(&r.app, &r.process), to_millis(r.minute)))
+                .collect();
+            data.traffic.retain(|r| {
+                !minutes.contains(&(target_id(&r.app, &r.process), to_millis(r.minute)))
+            });
+            data.traffic.extend(packed.traffic);
+            data.probes.extend(packed.probes);
+            // As schema 1 read them: by time, then target.
+            data.traffic
+                .sort_by_cached_key(|r| (r.minute, target_id(&r.app, &r.process)));
+            data.probes
+                .sort_by_cached_key(|r| (r.at, target_id(&r.app, &r.process)));
+            for (kind, n) in [
+                ("traffic", data.traffic.len()),
+                ("probe", data.probes.len()),
+            ] {
+                if n > cap {
+                    return Err(too_many(cap, kind));
+                }
+            }
+            Ok(data)
+        })
+    }
+
+    /// The packed traffic and probes of `names` in `[since, until)`, unsorted.
+    fn read_packed<'a>(
+        &'a self,
+        names: &'a BTreeMap<i64, (String, String)>,
+        since: i64,
+        until: i64,
+        cap: usize,
+    ) -> BoxFuture<'a, Result<HistoryData, StoreError>> {
+        Box::pin(async move {
+            let fail = |e: sqlx::Error| error(&self.url, "read", &e);
+            let mut data = HistoryData::default();
+            // Hours are at most as many as their minutes.
+            for table in [TRAFFIC, PROBES] {
+                // A schema 1 history not yet migrated by a writer.
+                if !self.has_table(table.name).await? {
+                    continue;
+                }
+                let rows: Vec<(i64, i64, Vec<u8>)> = with_pool!(&self.pool, pool => {
                     let sql = self.sql(batch::select_sql(&table, names.len(), cap + 1));
+                    let mut query = sqlx::query_as::<_, (i64, i64, i32, Vec<u8>)>(&sql);
+                    for id in names.keys() {
+                        query = query.bind(id);
+                    }
+                    query
+                        .bind(hour_of(since))
+                        .bind(until)
+                        .fetch_all(pool)
+                        .await
+                        .map_err(fail)?
+                        .into_iter()
+                        .map(|(id, hour, _, value)| (id, hour, value))
+                        .collect()
+                });
+                if rows.len() > cap {
+                    return Err(too_many(cap, table.name));
+                }
+                for (id, hour, value) in rows {
+                    let Some((app, process)) = names.get(&id) else {
+                        continue;
+                    };
+                    let inside = |at: i64| since <= at && at < until;
+                    // A value this build cannot read (a newer format, damage) is skipped.
+                    if table.name == TRAFFIC.name {
+                        for m in pack::decode_minutes(&value).unwrap_or_default() {
+                            match pack::unpack_minute(app, process, hour, &m) {
+                                Some(row) if inside(to_millis(row.minute)) => {
+                                    data.traffic.push(row)
+                                }
+                                _ => {}
+                            }
+                        }
+                    } else {
+                        for p in pack::decode_probes(&value).unwrap_or_default() {
+                            match pack::unpack_probe(app, process, hour, &p) {
+                                Some(row) if inside(to_millis(row.at)) => data.probes.push(row),
+                                _ => {}
+                            }
+                        }
+                    }
+                    if data.traffic.len() > cap || data.probes.len() > cap {
+                        return Err(too_many(cap, table.name));
+                    }
+                }
+            }
+            Ok(data)
+        })
+    }
+
+    /// Rows of `names` in `[since, until)` from tables with a row per event, each kind
+    /// time-ordered; more than `cap` rows of one table is an error.
+    fn read_rows<'a>(
+        &'a self,
+        names: &'a BTreeMap<i64, (String, String)>,
+        tables: &'a [Table],
+        since: i64,
+        until: i64,
+        cap: usize,
+    ) -> BoxFuture<'a, Result<HistoryData, StoreError>> {
+        Box::pin(async move {
+            let fail = |e: sqlx::Error| error(&self.url, "read", &e);
+            let mut data = HistoryData::default();
+            with_pool!(&self.pool, pool => {
+                for table in tables {
+                    let sql = self.sql(batch::select_sql(table, names.len(), cap + 1));
                     let mut query = sqlx::query(&sql);
                     for id in names.keys() {
                         query = query.bind(id);
                     }
                     let rows = query.bind(since).bind(until).fetch_all(pool).await.map_err(fail)?;
                     if rows.len() > cap {
-                        return Err(StoreError {
-                            kind: "too_many",
-                            message: format!(
-                                "more than {cap} {} rows in the range: ask for a shorter one",
-                                table.name
-                            ),
-                        });
+                        return Err(too_many(cap, table.name));
                     }
                     for row in &rows {
                         let id: i64 = row.try_get(0).map_err(fail)?;
@@ -581,13 +1052,31 @@ impl Store {
             let fail = |e: sqlx::Error| error(&self.url, "read", &e);
             let mut rows = Vec::new();
             let mut oldest: Option<i64> = None;
+            let mut v1 = Vec::new();
+            for table in [V1_TRAFFIC, V1_PROBES] {
+                if self.has_table(table.name).await? {
+                    v1.push(table);
+                }
+            }
             with_pool!(&self.pool, pool => {
-                for table in TABLES {
-                    let count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {}", table.name))
+                for table in TABLES.iter().chain(&v1) {
+                    // Packed tables: the minutes or probes they hold, counted with schema 1's
+                    // rows still to convert, under schema 1's names.
+                    let count = if table.packed() { "coalesce(sum(n), 0)" } else { "count(*)" };
+                    let count: i64 = sqlx::query_scalar(&format!("SELECT {count} FROM {}", table.name))
                         .fetch_one(pool)
                         .await
                         .map_err(fail)?;
-                    rows.push((table.name, u64::try_from(count).unwrap_or(0)));
+                    let count = u64::try_from(count).unwrap_or(0);
+                    let label = match table.name {
+                        n if n == TRAFFIC.name => V1_TRAFFIC.name,
+                        n if n == PROBES.name => V1_PROBES.name,
+                        n => n,
+                    };
+                    match rows.iter_mut().find(|(l, _)| *l == label) {
+                        Some((_, n)) => *n += count,
+                        None => rows.push((label, count)),
+                    }
                     // Per target through the (target_id, time) index, then the smallest.
                     let first: Option<i64> = sqlx::query_scalar(&format!(
                         "SELECT min(t) FROM (SELECT (SELECT min({time}) FROM {table} \
@@ -598,6 +1087,20 @@ impl Store {
                     .fetch_one(pool)
                     .await
                     .map_err(fail)?;
+                    // A packed table's first hour: its first minute or probe.
+                    let first = match first {
+                        Some(hour) if table.packed() => {
+                            let values: Vec<Vec<u8>> = sqlx::query_scalar(&format!(
+                                "SELECT data FROM {} WHERE hour = $1", table.name
+                            ))
+                            .bind(hour)
+                            .fetch_all(pool)
+                            .await
+                            .map_err(fail)?;
+                            values.iter().filter_map(|v| first_offset(table, v)).min().map(|o| hour.saturating_add(o))
+                        }
+                        first => first,
+                    };
                     oldest = match (oldest, first) {
                         (Some(a), Some(b)) => Some(a.min(b)),
                         (a, b) => a.or(b),
@@ -609,8 +1112,10 @@ impl Store {
                 Pool::Postgres(pool) => {
                     let sum = TABLES
                         .iter()
-                        .map(|t| format!("pg_total_relation_size('{}')", t.name))
-                        .chain(["pg_total_relation_size('autoscale_targets')".to_string()])
+                        .chain(&[V1_TRAFFIC, V1_PROBES])
+                        .map(|t| t.name)
+                        .chain(["autoscale_targets"])
+                        .map(|t| format!("coalesce(pg_total_relation_size(to_regclass('{t}')), 0)"))
                         .collect::<Vec<_>>()
                         .join(" + ");
                     sqlx::query_scalar(&format!("SELECT ({sum})::BIGINT"))
@@ -647,6 +1152,24 @@ impl Store {
             Pool::Postgres(_) => sql,
             Pool::Sqlite(_) => batch::for_sqlite(&sql),
         }
+    }
+}
+
+/// Milliseconds from a packed value's hour to its first minute or probe.
+fn first_offset(table: &Table, value: &[u8]) -> Option<i64> {
+    if table.name == TRAFFIC.name {
+        let minutes = pack::decode_minutes(value).ok()?;
+        minutes.first().map(|m| i64::from(m.minute) * 60_000)
+    } else {
+        let probes = pack::decode_probes(value).ok()?;
+        probes.iter().map(|p| i64::from(p.offset_ms)).min()
+    }
+}
+
+fn too_many(cap: usize, what: &str) -> StoreError {
+    StoreError {
+        kind: "too_many",
+        message: format!("more than {cap} {what} rows in the range: ask for a shorter one"),
     }
 }
 

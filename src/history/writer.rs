@@ -29,8 +29,10 @@ pub(crate) enum Control {
     },
 }
 
-/// Retention work in progress: (table, target) pairs still to visit.
+/// Retention work in progress: first schema 1's rows still to convert (see
+/// [`Store::convert_step`]), then (table, target) pairs still to visit.
 struct Prune {
+    convert: bool,
     cutoff_ms: i64,
     todo: VecDeque<(Table, i64)>,
 }
@@ -154,7 +156,7 @@ impl Writer {
                 }
                 _ = std::future::ready(()), if prune.is_some() && !self.outage.is_lost() => {
                     if let Some(job) = &mut prune {
-                        if !self.prune_step(job).await || job.todo.is_empty() {
+                        if !self.prune_step(job).await || (!job.convert && job.todo.is_empty()) {
                             prune = None;
                         }
                     }
@@ -379,7 +381,11 @@ impl Writer {
                     .iter()
                     .flat_map(|t| ids.iter().map(move |id| (*t, *id)))
                     .collect();
-                (!todo.is_empty()).then_some(Prune { cutoff_ms, todo })
+                Some(Prune {
+                    convert: true,
+                    cutoff_ms,
+                    todo,
+                })
             }
             Ok(Err(e)) => {
                 self.fail(e.kind, &e.message, 0);
@@ -397,6 +403,27 @@ impl Writer {
         let Some(store) = &self.store else {
             return false;
         };
+        if job.convert {
+            return match timeout(
+                self.options.op_timeout,
+                store.convert_step(self.options.prune_batch),
+            )
+            .await
+            {
+                Ok(Ok(more)) => {
+                    job.convert = more;
+                    true
+                }
+                Ok(Err(e)) => {
+                    self.fail(e.kind, &e.message, 0);
+                    false
+                }
+                Err(_) => {
+                    self.fail("timeout", "converting schema 1's rows timed out", 0);
+                    false
+                }
+            };
+        }
         let Some((table, target)) = job.todo.front().copied() else {
             return false;
         };

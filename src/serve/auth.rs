@@ -166,10 +166,14 @@ mod tests {
         assert!(!p.admits(Some(b"Bearer s3cret:with colon")));
         assert!(!p.admits(Some(b"Basic !!!not base64")));
         assert!(!p.admits(Some(b"Basic")));
+        // Trailing spaces are trimmed: a header of exactly MAX_HEADER bytes is read, one more
+        // byte is refused unread.
         let mut long = basic("anyone:s3cret:with colon");
-        long.extend(std::iter::repeat_n(b' ', MAX_HEADER));
+        long.resize(MAX_HEADER, b' ');
+        assert!(p.admits(Some(&long)), "at the cap");
+        long.push(b' ');
         assert!(!p.admits(Some(&long)), "too long to read");
-        assert!(!format!("{p:?}").contains("s3cret"));
+        assert_eq!(format!("{p:?}"), "Password(***)", "never the password");
     }
 
     #[test]
@@ -196,11 +200,17 @@ mod tests {
         assert_eq!(delay(6), Duration::from_secs(8));
         assert_eq!(delay(7), MAX_DELAY);
         assert_eq!(delay(u32::MAX), MAX_DELAY);
+        assert_eq!(
+            FORGET_AFTER,
+            Duration::from_secs(900),
+            "15 minutes, as docs/dashboard.md says"
+        );
 
         let t0 = Instant::now();
         let a: IpAddr = "1.1.1.1".parse().unwrap();
         let b: IpAddr = "2.2.2.2".parse().unwrap();
         let mut t = Throttle::default();
+        assert!(t.is_empty());
         assert_eq!(t.fail(a, t0), Duration::from_millis(250));
         assert_eq!(t.fail(a, t0), Duration::from_millis(500));
         assert_eq!(t.fail(b, t0), Duration::from_millis(250), "per client");
@@ -247,6 +257,13 @@ mod tests {
             t.fail(first, t0 + Duration::from_secs(62)),
             Duration::from_millis(250)
         );
+        // Exactly FORGET_AFTER after their failures, every client is forgotten at once.
+        let mut same = Throttle::default();
+        for i in 0..MAX_CLIENTS {
+            same.fail(IpAddr::from(std::net::Ipv4Addr::from(i as u32 + 1)), t0);
+        }
+        same.fail(newcomer, t0 + FORGET_AFTER);
+        assert_eq!(same.len(), 1, "expired at FORGET_AFTER, not after it");
         // After FORGET_AFTER, a newcomer clears the expired ones at once.
         let late = t0 + FORGET_AFTER + Duration::from_secs(70);
         t.fail("8.8.8.8".parse().unwrap(), late);

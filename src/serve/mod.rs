@@ -246,27 +246,31 @@ async fn index_data(state: &State) -> Result<Arc<String>, StoreError> {
         }
     }
     names.truncate(crate::history::MAX_TARGETS);
-    let mut reader = Reader::new();
+    // One target at a time: memory holds one target's day, whatever the number of targets.
+    let mut rows = Vec::with_capacity(names.len());
     for (app, process) in &names {
         let data = state
             .history
             .read(app, Some(process), now - index::WINDOW, now)
             .await?;
+        let configured: Vec<Target> = state
+            .targets
+            .iter()
+            .filter(|t| &t.app == app && &t.process == process)
+            .cloned()
+            .collect();
+        let mut reader = Reader::new();
         reader.read_history(data);
-    }
-    let mut dataset = reader.finish(&Hints {
-        target: None,
-        configured: &state.targets,
-    });
-    for (app, process) in &names {
+        let mut dataset = reader.finish(&Hints {
+            target: None,
+            configured: &configured,
+        });
         dataset.include(app, process);
+        dataset.configure(&configured);
+        if let Some(t) = dataset.target(app, process) {
+            rows.push(index::row(t, now));
+        }
     }
-    dataset.configure(&state.targets);
-    let mut rows: Vec<index::Row> = dataset
-        .targets()
-        .iter()
-        .map(|t| index::row(t, now))
-        .collect();
     index::sort(&mut rows);
     let json = Arc::new(pages::index_json(now, &rows));
     *cache = Some((Instant::now(), json.clone()));
