@@ -612,6 +612,27 @@ impl Client {
         self.call(Method::PATCH, &path, Some(body)).await
     }
 
+    /// One config var of an app (`GET /apps/{app}/config-vars`): its value, or None when the
+    /// app has no such var. The answer holds every secret of the app: only the one var asked
+    /// for is kept, and nothing of the body is ever put in an error.
+    pub async fn config_var(&self, app: &str, name: &str) -> Result<Option<String>, ApiError> {
+        let path = format!("/apps/{}/config-vars", segment(app));
+        let answer = self
+            .send(Method::GET, &path, None, HeaderMap::new())
+            .await?;
+        let vars: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&answer.body)
+            .map_err(|_| ApiError::Decode {
+                method: Method::GET,
+                path: path.clone(),
+                message: "the config vars are not a JSON object".to_owned(),
+                attempts: 1,
+            })?;
+        Ok(vars
+            .get(name)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned))
+    }
+
     async fn call<T: DeserializeOwned>(
         &self,
         method: Method,

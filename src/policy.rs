@@ -74,6 +74,8 @@ pub enum Reason {
     ScaleIn,
     /// The app's traffic needs more dynos (or, for some minutes, fewer).
     Load,
+    /// A worker's job queue needs more dynos (or, for some reads, fewer).
+    Queue,
 }
 
 impl Reason {
@@ -86,6 +88,7 @@ impl Reason {
             Reason::Floor => "floor",
             Reason::ScaleIn => "scale_in",
             Reason::Load => "load",
+            Reason::Queue => "queue",
         }
     }
 
@@ -161,6 +164,9 @@ pub struct Load {
     /// The largest need of the last SCALE_IN_AFTER minutes since the last scale, when every one
     /// of them was below the current quantity: what a calm scale-in may go down to.
     pub scale_in_to: Option<u32>,
+    /// What the need comes from: [`Reason::Load`] (router traffic) or [`Reason::Queue`] (a
+    /// worker's job queue); the `reason=` of the scales it asks for.
+    pub reason: Reason,
 }
 
 /// Dynos needed to serve `busy` requests in service at once (Little's law: the sum of service
@@ -364,10 +370,11 @@ fn follow_schedule(view: &View) -> Decision {
     // What the traffic needs, within the max; above what runs and above the schedule, it is
     // the traffic that scales out (below the schedule, the floor's own rule does).
     let needed = load.map(|l| l.desired.min(limits.max));
+    let by = load.map_or(Reason::Load, |l| l.reason);
     if let Some(needed) = needed.filter(|n| *n > current && *n > floor.unwrap_or(0)) {
         return Decision::just(Action::Scale {
             to: needed,
-            reason: Reason::Load,
+            reason: by,
         });
     }
     let Some(schedule_floor) = floor else {
@@ -436,10 +443,7 @@ fn follow_schedule(view: &View) -> Decision {
         {
             let to = to.max(floor);
             if to < current {
-                return Decision::just(Action::Scale {
-                    to,
-                    reason: Reason::Load,
-                });
+                return Decision::just(Action::Scale { to, reason: by });
             }
         }
         // Scaling on load, the traffic decides when to come down; otherwise a run of fast
@@ -930,6 +934,7 @@ mod tests {
             desired,
             recent: desired,
             scale_in_to,
+            reason: Reason::Load,
         })
     }
 
@@ -1043,6 +1048,29 @@ mod tests {
             });
             assert_eq!(d.action, want, "{name}");
         }
+        // A worker's queue asks the same way, and its scales say so.
+        let queue = |l: Option<Load>| {
+            l.map(|l| Load {
+                reason: Reason::Queue,
+                ..l
+            })
+        };
+        let out = run(&Round {
+            current: 2,
+            floor: Some(2),
+            load: queue(load(4, None)),
+            history: &[Ok],
+            ..ROUND
+        });
+        assert_eq!(out.action, scale(4, Reason::Queue));
+        let calm = run(&Round {
+            current: 5,
+            floor: Some(2),
+            load: queue(load(1, Some(3))),
+            history: &[Ok],
+            ..ROUND
+        });
+        assert_eq!(calm.action, scale(3, Reason::Queue));
         // Low traffic while the app fails is no calm: at max, it stays.
         let d = run(&Round {
             current: 5,
@@ -1057,6 +1085,7 @@ mod tests {
             desired: 0,
             recent: 3,
             scale_in_to: None,
+            reason: Reason::Load,
         });
         let d = run(&Round {
             current: 5,

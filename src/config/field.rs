@@ -158,6 +158,7 @@ pub const QUEUE_URL: &str = "AUTOSCALE_QUEUE_URL";
 pub const QUEUES: &str = "AUTOSCALE_QUEUES";
 pub const QUEUE_LATENCY: &str = "AUTOSCALE_QUEUE_LATENCY";
 pub const QUEUE_INTERVAL: &str = "AUTOSCALE_QUEUE_INTERVAL";
+pub const QUEUE_TLS_VERIFY: &str = "AUTOSCALE_QUEUE_TLS_VERIFY";
 pub const DRAIN: &str = "AUTOSCALE_DRAIN";
 pub const DRAIN_TIMEOUT: &str = "AUTOSCALE_DRAIN_TIMEOUT";
 pub const API_BUDGET: &str = "AUTOSCALE_API_BUDGET";
@@ -216,6 +217,7 @@ pub const FIELDS: &[Field] = &[
     target(QUEUES, "queues", "queues", DAEMON, "Comma-separated queues this process works [default: every queue of the store]", "default,mailers"),
     target(QUEUE_LATENCY, "queue-latency", "queue_latency", DAEMON | INSIGHT | SERVE, "The longest a job should wait before a worker takes it [default: 30s]", "30s"),
     target(QUEUE_INTERVAL, "queue-interval", "queue_interval", DAEMON | REPLAY, "How often the queue's store is read [default: 10s]", "10s"),
+    target(QUEUE_TLS_VERIFY, "queue-tls-verify", "queue_tls_verify", DAEMON | CHECK, "on: verify a rediss:// store's certificate (Heroku's Key-Value Store serves a self-signed one, so Heroku documents verification off) [default: off]", "on"),
     target(DRAIN, "drain", "drain", DAEMON | REPLAY, "on: before a scale-in, the dynos that will stop finish their running jobs first [default: off]", "on"),
     target(DRAIN_TIMEOUT, "drain-timeout", "drain_timeout", DAEMON | REPLAY, "The longest a scale-in waits for that [default: 10m]", "10m"),
     global(CONFIG, "config", TARGETS, "TOML file of targets, or the TOML text itself [default: ./autoscale.toml when it exists]", "autoscale.toml"),
@@ -253,9 +255,8 @@ pub fn heading(var: &str) -> &'static str {
         CHECK_URL | CHECK_INTERVAL | CHECK_TIMEOUT | SLOW | FAST | SCALE_OUT_AFTER
         | SCALE_IN_AFTER | ERROR_RATE => "Health checks",
         TRAFFIC | CONCURRENCY | UTILIZATION => "Load (router traffic)",
-        QUEUE | QUEUE_URL | QUEUES | QUEUE_LATENCY | QUEUE_INTERVAL | DRAIN | DRAIN_TIMEOUT => {
-            "Job queues (workers)"
-        }
+        QUEUE | QUEUE_URL | QUEUES | QUEUE_LATENCY | QUEUE_INTERVAL | QUEUE_TLS_VERIFY | DRAIN
+        | DRAIN_TIMEOUT => "Job queues (workers)",
         MANUAL_HOLD | PAUSE_UNTIL | DEPLOY_GRACE => "Holds",
         HEROKU_API_KEY | HEROKU_API_URL | API_BUDGET | CHECK_CONCURRENCY | SHARDS | SHARD => {
             "Heroku API and many targets"

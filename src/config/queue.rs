@@ -6,7 +6,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::field::{DRAIN, DRAIN_TIMEOUT, QUEUE, QUEUES, QUEUE_INTERVAL, QUEUE_LATENCY, QUEUE_URL};
+use super::field::{
+    DRAIN, DRAIN_TIMEOUT, QUEUE, QUEUES, QUEUE_INTERVAL, QUEUE_LATENCY, QUEUE_TLS_VERIFY, QUEUE_URL,
+};
 use super::{duration, parse_bool, ConfigError, Value};
 
 /// The job libraries of the contract.
@@ -121,6 +123,8 @@ pub struct QueueSettings {
     pub latency: Duration,
     /// How often the store is read.
     pub interval: Duration,
+    /// Verify a `rediss://` store's certificate (Heroku's are self-signed: off by default).
+    pub verify_tls: bool,
     /// Quiet the stopping dynos' workers before a scale-in.
     pub drain: bool,
     /// The longest a scale-in waits for them.
@@ -153,6 +157,7 @@ pub fn resolve<'a>(
             QUEUES,
             QUEUE_LATENCY,
             QUEUE_INTERVAL,
+            QUEUE_TLS_VERIFY,
             DRAIN,
             DRAIN_TIMEOUT,
         ]
@@ -196,6 +201,7 @@ pub fn resolve<'a>(
             "10s",
         ));
     }
+    let verify_tls = on_off(get(QUEUE_TLS_VERIFY))?;
     let drain = match get(DRAIN) {
         None => false,
         Some(v) => match v.trimmed().to_ascii_lowercase().as_str() {
@@ -225,9 +231,20 @@ pub fn resolve<'a>(
         queues,
         latency,
         interval,
+        verify_tls,
         drain,
         drain_timeout,
     }))
+}
+
+/// An on/off setting (true, yes, 1 ... too), off when unset.
+fn on_off(v: Option<Value>) -> Result<bool, ConfigError> {
+    let Some(v) = v else { return Ok(false) };
+    match v.trimmed().to_ascii_lowercase().as_str() {
+        "" | "off" => Ok(false),
+        "on" => Ok(true),
+        other => parse_bool(other).ok_or_else(|| v.err("must be on or off", "on")),
+    }
 }
 
 /// Whether a value came from the file's `[defaults]` table.
@@ -385,6 +402,7 @@ mod tests {
                 queues: None,
                 latency: Duration::from_secs(30),
                 interval: Duration::from_secs(10),
+                verify_tls: false,
                 drain: false,
                 drain_timeout: Duration::from_secs(600),
             }
@@ -404,6 +422,7 @@ mod tests {
             (QUEUES, "critical, default,mailers,default"),
             (QUEUE_LATENCY, "1m"),
             (QUEUE_INTERVAL, "5s"),
+            (QUEUE_TLS_VERIFY, "on"),
             (DRAIN, "on"),
             (DRAIN_TIMEOUT, "15m"),
         ]);
@@ -418,6 +437,7 @@ mod tests {
                 queues: Some(vec!["critical".into(), "default".into(), "mailers".into()]),
                 latency: Duration::from_secs(60),
                 interval: Duration::from_secs(5),
+                verify_tls: true,
                 drain: true,
                 drain_timeout: Duration::from_secs(900),
             }
@@ -496,6 +516,10 @@ mod tests {
             (
                 &[(QUEUE, "sidekiq"), (QUEUE_URL, "$")],
                 "not a config var name",
+            ),
+            (
+                &[(QUEUE, "sidekiq"), (QUEUE_TLS_VERIFY, "sure")],
+                "AUTOSCALE_QUEUE_TLS_VERIFY (--queue-tls-verify)=\"sure\": must be on or off; example: AUTOSCALE_QUEUE_TLS_VERIFY=on",
             ),
             (
                 &[(QUEUE, "sidekiq"), (QUEUE_URL, "$REDIS-URL")],

@@ -33,6 +33,7 @@ pub mod app;
 pub mod checks;
 pub mod edges;
 mod holidays;
+pub mod queue;
 mod recording;
 mod startup;
 pub mod stream;
@@ -344,6 +345,24 @@ pub async fn run_with(
                     permits.clone(),
                     cancel.clone(),
                 ));
+            }
+            if target.queue.is_some() && !started.all_disabled {
+                let interval = target.queue.as_ref().map_or(Duration::ZERO, |q| q.interval);
+                tasks.spawn(
+                    queue::QueueTask {
+                        target: target.clone(),
+                        index,
+                        handle: handle.clone(),
+                        client: client.clone(),
+                        notifier: notifier.clone(),
+                        clock,
+                        // Workers' reads spread over their interval, the first within a second.
+                        start_after: interval
+                            .mul_f64(k as f64 / total.max(1) as f64)
+                            .min(Duration::from_secs(1)),
+                    }
+                    .run(cancel.clone()),
+                );
             }
             k += 1;
         }

@@ -86,10 +86,12 @@ pub mod names {
     pub const CONFIG_WARNING: &str = "config_warning";
     pub const SCHEDULER_ERROR: &str = "scheduler_error";
     pub const SCHEDULE_DONE: &str = "schedule_done";
+    pub const QUEUE: &str = "queue";
+    pub const QUEUE_SOURCE: &str = "queue_source";
 }
 
 /// Every `event=` name the daemon writes, in the order of [`Event`]'s variants.
-pub const NAMES: [&str; 22] = [
+pub const NAMES: [&str; 24] = [
     names::START,
     names::BUDGET,
     names::PROBE,
@@ -112,6 +114,8 @@ pub const NAMES: [&str; 22] = [
     names::CONFIG_WARNING,
     names::SCHEDULER_ERROR,
     names::SCHEDULE_DONE,
+    names::QUEUE,
+    names::QUEUE_SOURCE,
 ];
 
 /// `result=` of a scale.
@@ -145,6 +149,13 @@ pub enum StreamState {
     Connected,
     Lost,
     Off,
+}
+
+/// `state=` of a worker's job queue store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueState {
+    Ok,
+    Lost,
 }
 
 /// `state=` of the history.
@@ -209,6 +220,7 @@ words! {
     HistoryState { Ok = "ok", Lost = "lost", Off = "off", Closed = "closed", Refused = "refused" }
     NotifyResult { Ok = "ok", Error = "error", Dropped = "dropped", Throttled = "throttled" }
     BudgetState { Halved = "halved", Normal = "normal" }
+    QueueState { Ok = "ok", Lost = "lost" }
 }
 
 /// One event line of the daemon (see the module docs). Fields are in line order.
@@ -429,6 +441,29 @@ pub enum Event {
         app: Option<String>,
         process: Option<String>,
         message: String,
+    },
+    /// `queue` (info): one minute of a worker's job queue, as its latest read saw it (the sums
+    /// over its queues and the largest latency). `busy` and `done` are blank where the store
+    /// does not say (`done`: jobs finished since the previous line).
+    Queue {
+        app: String,
+        process: String,
+        depth: u64,
+        latency_ms: u64,
+        busy: Option<u64>,
+        done: Option<u64>,
+    },
+    /// `queue_source` (warn when lost, info when ok again): the store of a worker's queue could
+    /// not be read, or can again. `reason` only when lost; `url` is shown redacted; `message` is
+    /// the line's message.
+    QueueSource {
+        app: String,
+        process: String,
+        state: QueueState,
+        library: String,
+        url: String,
+        reason: Option<String>,
+        message: Option<String>,
     },
     /// `scheduler_error` (warn or error). `message` is the scheduler's error.
     SchedulerError { message: String },

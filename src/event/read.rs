@@ -209,6 +209,23 @@ impl Event {
                 late: r.opt("late")?,
                 message: message(),
             },
+            names::QUEUE => Event::Queue {
+                app: r.s("app")?,
+                process: r.s("process")?,
+                depth: r.n("depth")?,
+                latency_ms: r.n("latency_ms")?,
+                busy: r.blank("busy")?,
+                done: r.blank("done")?,
+            },
+            names::QUEUE_SOURCE => Event::QueueSource {
+                app: r.s("app")?,
+                process: r.s("process")?,
+                state: r.n("state")?,
+                library: r.s("library")?,
+                url: r.s("url")?,
+                reason: r.s("reason"),
+                message: message(),
+            },
             names::HOLIDAYS_FEED => Event::HolidaysFeed {
                 state: r.s("state")?,
                 url: r.s("url")?,

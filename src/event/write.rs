@@ -60,6 +60,8 @@ impl Event {
             Event::ConfigWarning { .. } => names::CONFIG_WARNING,
             Event::SchedulerError { .. } => names::SCHEDULER_ERROR,
             Event::ScheduleDone => names::SCHEDULE_DONE,
+            Event::Queue { .. } => names::QUEUE,
+            Event::QueueSource { .. } => names::QUEUE_SOURCE,
         }
     }
 
@@ -98,6 +100,7 @@ impl Event {
             Event::Notify { message, .. }
             | Event::TrafficStream { message, .. }
             | Event::HolidaysFeed { message, .. }
+            | Event::QueueSource { message, .. }
             | Event::History(History { message, .. }) => field(message),
             Event::ScheduleDone => fixed("no entry of this app's schedules fires again"),
             Event::Start { .. }
@@ -106,6 +109,7 @@ impl Event {
             | Event::HoldEnd { .. }
             | Event::Shutdown { .. }
             | Event::Traffic { .. }
+            | Event::Queue { .. }
             | Event::HistoryBatch { .. } => None,
         }
     }
@@ -389,6 +393,37 @@ impl Event {
                     .opt("router", router)
                     .opt("garbage", garbage)
                     .opt("late", late);
+            }
+            Event::Queue {
+                app,
+                process,
+                depth,
+                latency_ms,
+                busy,
+                done,
+            } => {
+                p.put("app", app)
+                    .put("process", process)
+                    .put("depth", depth)
+                    .put("latency_ms", latency_ms)
+                    .blank("busy", busy)
+                    .blank("done", done);
+            }
+            Event::QueueSource {
+                app,
+                process,
+                state,
+                library,
+                url,
+                reason,
+                message: _,
+            } => {
+                p.put("app", app)
+                    .put("process", process)
+                    .put("state", state)
+                    .put("library", library)
+                    .put("url", url)
+                    .opt("reason", reason);
             }
             Event::HolidaysFeed {
                 state,

@@ -48,6 +48,8 @@ pub enum Kind {
     Paused,
     /// Any other scale (schedule, floor, scale-in): sent with AUTOSCALE_NOTIFY_ON=all.
     Scale,
+    /// A worker's job queue store cannot be read: nothing is scaled in on it until it can.
+    QueueLost,
     /// `autoscale notify-test`.
     Test,
 }
@@ -65,6 +67,7 @@ impl Kind {
             Kind::ManualHold => "manual_hold",
             Kind::Paused => "paused",
             Kind::Scale => "scale",
+            Kind::QueueLost => "queue_lost",
             Kind::Test => "test",
         }
     }
@@ -179,6 +182,7 @@ impl Notice {
                 self.to.unwrap_or(0),
                 self.reason
             ),
+            Kind::QueueLost => format!("{app}: the {} job queue cannot be read", self.process),
             Kind::Test => format!("{app}: autoscale test message"),
         }
     }
@@ -239,6 +243,10 @@ impl Notice {
                 self.from.unwrap_or(0),
                 self.to.unwrap_or(0),
                 self.reason
+            ),
+            Kind::QueueLost => format!(
+                "autoscale cannot read the job queue of {app} {p} at {when}: {}. {p} keeps its dynos (nothing is scaled in on missing data) and follows its schedule until the queue can be read again.",
+                self.message
             ),
             Kind::Test => format!(
                 "This is a test message from autoscale for {app} {p}, sent at {when}. If you read this, alerts reach you."

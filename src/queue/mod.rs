@@ -15,6 +15,10 @@ use std::time::Duration;
 pub mod policy;
 pub mod sidekiq;
 
+/// The jobs one worker dyno runs at once when neither AUTOSCALE_CONCURRENCY nor the store says:
+/// Sidekiq's own default (5 since 7.0).
+pub const DEFAULT_CONCURRENCY: u32 = 5;
+
 /// One read of a store for one target: sums over its queues, the largest latency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Totals {
@@ -27,6 +31,9 @@ pub struct Totals {
     /// The store's counter of jobs finished (Sidekiq's `stat:processed`), where it keeps one:
     /// two reads' difference is the jobs done between them.
     pub done_counter: Option<u64>,
+    /// The jobs one of the target's processes runs at once, as they report it (the largest),
+    /// where the store says: AUTOSCALE_CONCURRENCY's value when it is not set.
+    pub concurrency: Option<u32>,
 }
 
 impl Totals {
@@ -61,6 +68,7 @@ mod tests {
         latency: Duration::from_secs(40),
         busy: Some(20),
         done_counter: Some(1_000),
+        concurrency: Some(10),
     };
 
     const NOW: Totals = Totals {
@@ -68,6 +76,7 @@ mod tests {
         latency: Duration::from_secs(45),
         busy: Some(20),
         done_counter: Some(1_040),
+        concurrency: Some(10),
     };
 
     #[test]

@@ -266,6 +266,34 @@ pub fn decide(view: &View) -> Decision {
     }
 }
 
+/// What a decision asks of the schedule's policy ([`crate::policy::Load`], `reason=queue`):
+/// a scale-out or a calm scale-in as it is; otherwise no more dynos, and a schedule edge never
+/// below what the jobs need now — what runs, while jobs wait (a calm figure needs an empty
+/// queue).
+pub fn as_load(
+    decision: &Decision,
+    reading: &Reading,
+    settings: &Settings,
+    current: u32,
+) -> crate::policy::Load {
+    let (desired, recent, scale_in_to) = match decision.action {
+        Action::Out { to } => (to, to, None),
+        Action::In { to } => (to, to, Some(to)),
+        Action::Stay if reading.depth > 0 => (0, current, None),
+        Action::Stay => (
+            0,
+            steady_need(reading, rates(reading), settings).unwrap_or(current),
+            None,
+        ),
+    };
+    crate::policy::Load {
+        desired,
+        recent,
+        scale_in_to,
+        reason: crate::policy::Reason::Queue,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -818,5 +846,41 @@ mod tests {
             ..view(Some(&EXAMPLE), 2, Calm::default())
         };
         assert_eq!(decide(&v).action, Action::Out { to: 20 });
+    }
+
+    #[test]
+    fn a_decision_as_the_schedule_policy_s_load() {
+        use crate::policy::{Load, Reason};
+        let load = |desired, recent, scale_in_to| Load {
+            desired,
+            recent,
+            scale_in_to,
+            reason: Reason::Queue,
+        };
+        let decision = |action| Decision {
+            action,
+            calm: Calm::default(),
+        };
+        let out = decision(Action::Out { to: 15 });
+        assert_eq!(as_load(&out, &EXAMPLE, &SETTINGS, 2), load(15, 15, None));
+        let calm = decision(Action::In { to: 5 });
+        assert_eq!(
+            as_load(&calm, &idle(Some(3)), &SETTINGS, 8),
+            load(5, 5, Some(5))
+        );
+        let stay = decision(Action::Stay);
+        // Jobs wait (under the target): an edge keeps what runs.
+        let waiting = Reading {
+            latency: secs(10),
+            ..EXAMPLE
+        };
+        assert_eq!(as_load(&stay, &waiting, &SETTINGS, 7), load(0, 7, None));
+        // None waits: an edge goes no lower than the running jobs need (25 at 10 a dyno).
+        assert_eq!(
+            as_load(&stay, &idle(Some(25)), &SETTINGS, 7),
+            load(0, 3, None)
+        );
+        // ... and where the store does not say what runs, no lower than what runs.
+        assert_eq!(as_load(&stay, &idle(None), &SETTINGS, 7), load(0, 7, None));
     }
 }

@@ -50,6 +50,9 @@ pub enum Error {
     Url(String),
     #[error("cannot reach {url}: {reason}")]
     Connect { url: String, reason: String },
+    /// The store refused the credentials (Heroku rotates them: read the URL again).
+    #[error("{url} refused the credentials: {reason}")]
+    Refused { url: String, reason: String },
     #[error("reading {url}: {reason}")]
     Read { url: String, reason: String },
     #[error("{url}: the `{key}` set holds more than {max} names{hint}")]
@@ -125,6 +128,12 @@ impl Snapshot {
                 .unwrap_or(Duration::ZERO),
             busy: Some(busy),
             done_counter: self.processed,
+            concurrency: self
+                .processes
+                .iter()
+                .filter(|p| is_dyno_of(&p.hostname, process_type))
+                .filter_map(|p| p.concurrency)
+                .max(),
         }
     }
 }
@@ -222,9 +231,13 @@ impl Sidekiq {
             .client
             .get_multiplexed_async_connection_with_config(&config)
             .await
-            .map_err(|e| Error::Connect {
-                url: self.shown.clone(),
-                reason: describe(&e),
+            .map_err(|e| {
+                let (url, reason) = (self.shown.clone(), describe(&e));
+                if refused(&e) {
+                    Error::Refused { url, reason }
+                } else {
+                    Error::Connect { url, reason }
+                }
             })?;
         self.connection = Some(c.clone());
         Ok(c)
@@ -371,6 +384,13 @@ fn short(shown: &str) -> Error {
 }
 
 /// A Redis error in words, with nothing from the URL (the client never puts the password in).
+/// Whether the server refused the credentials: a wrong password (`WRONGPASS`, or a failed
+/// `AUTH`), or none where one is needed (`NOAUTH`).
+fn refused(e: &redis::RedisError) -> bool {
+    e.kind() == redis::ErrorKind::AuthenticationFailed
+        || matches!(e.code(), Some("WRONGPASS" | "NOAUTH"))
+}
+
 fn describe(e: &redis::RedisError) -> String {
     e.to_string()
 }
@@ -764,7 +784,7 @@ mod tests {
             identity: format!("{host}:1:ab"),
             hostname: host.into(),
             busy,
-            concurrency: Some(5),
+            concurrency: Some(busy + 1),
             quiet: false,
             queues: vec![],
         };
@@ -801,10 +821,13 @@ mod tests {
                 latency: Duration::from_secs(3),
                 busy: Some(9),
                 done_counter: Some(77),
+                concurrency: Some(6),
             }
         );
         assert_eq!(s.totals("urgent").busy, Some(2));
+        assert_eq!(s.totals("urgent").concurrency, Some(3));
         assert_eq!(s.totals("web").busy, Some(0));
+        assert_eq!(s.totals("web").concurrency, None);
     }
 
     #[test]

@@ -113,6 +113,8 @@ struct Inner {
     requests: Vec<Recorded>,
     remaining: u64,
     serial: u64,
+    /// (app name, var name) → value: what `GET /apps/{app}/config-vars` answers.
+    config_vars: Vec<(String, String, String)>,
 }
 
 /// The running fake. Dropping it stops the server.
@@ -232,6 +234,17 @@ impl FakeHeroku {
             a.fir = true;
         }
         self.logplex.set_fir(app, lifetime);
+    }
+
+    /// Sets an app's config var (as `heroku config:set`; records no request).
+    pub fn set_config_var(&self, app: &str, name: &str, value: &str) {
+        let mut inner = self.inner.lock().unwrap();
+        inner
+            .config_vars
+            .retain(|(a, n, _)| !(a == app && n == name));
+        inner
+            .config_vars
+            .push((app.to_owned(), name.to_owned(), value.to_owned()));
     }
 
     /// Adds a process type to an app, at `quantity` dynos of `size` (e.g. "Standard-1X", "Eco").

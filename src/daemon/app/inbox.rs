@@ -13,6 +13,20 @@ pub(super) struct Pending {
     pub(super) latest: Option<(Probe, u64)>,
     /// Finished minutes of traffic, oldest first (a few at most: a round takes them all).
     pub(super) minutes: Vec<Minute>,
+    /// The worker's job queue, as its latest read said (latest wins).
+    pub(super) queue: Option<QueueNews>,
+}
+
+/// What a worker's queue task says after a read of its store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueNews {
+    /// The store was read at `at`.
+    Read {
+        totals: crate::queue::Totals,
+        at: DateTime<Utc>,
+    },
+    /// The store could not be read: nothing is known.
+    Lost,
 }
 
 /// Traffic minutes kept per target between two rounds.
@@ -121,6 +135,18 @@ impl AppHandle {
                 slot.minutes.remove(0);
             }
             slot.minutes.push(minute);
+        }
+        self.inbox.notify.notify_one();
+    }
+
+    /// Target `index`'s job queue was read (or could not be).
+    pub fn queue(&self, index: usize, news: QueueNews) {
+        {
+            let mut state = self.inbox.state.lock().expect("inbox lock");
+            let Some(slot) = state.checks.get_mut(index) else {
+                return;
+            };
+            slot.queue = Some(news);
         }
         self.inbox.notify.notify_one();
     }

@@ -42,12 +42,13 @@ mod formation;
 mod holds;
 mod inbox;
 mod output;
+mod queue;
 mod record;
 mod target;
 
 use formation::{Cache, ReleaseCache};
 use holds::end_hold;
-pub use inbox::{AppHandle, Inbox, TrafficState};
+pub use inbox::{AppHandle, Inbox, QueueNews, TrafficState};
 use inbox::{Pending, Taken};
 use output::{log_probe, log_skip, say_scale, HoldNews};
 use target::{Known, TargetState, Trouble, LOAD_WINDOW};
@@ -323,6 +324,10 @@ impl AppLoop {
                 continue;
             };
             self.observe(i, &formation, now);
+            let mut pending = pending;
+            if let Some(news) = pending.queue.take() {
+                self.queue_news(i, news, self.current(i, &formation), now);
+            }
             self.record_checks(i, pending, Some(self.current(i, &formation)), now);
         }
         // Minutes the stream closed count once their figures (recorded above) are in.

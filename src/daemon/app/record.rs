@@ -26,6 +26,7 @@ impl AppLoop {
             outcomes,
             latest,
             minutes,
+            queue: _,
         } = pending;
         if let Some((probe, late_ms)) = latest {
             let check = Check {
@@ -105,6 +106,16 @@ impl AppLoop {
     /// CONCURRENCY, or while the stream is away: the schedule and the checks decide alone then.
     pub(super) fn load(&self, index: usize, current: u32) -> Option<Load> {
         let t = &self.targets[index];
+        // A worker scales on its queue: what its latest read asks for, or — nothing known —
+        // what runs (nothing is scaled in on missing data).
+        if t.target.queue.is_some() {
+            return Some(t.queue.load.unwrap_or(Load {
+                desired: 0,
+                recent: current,
+                scale_in_to: None,
+                reason: Reason::Queue,
+            }));
+        }
         t.target.traffic.concurrency?;
         let TrafficState::Through(latest) = self.traffic else {
             return None;
@@ -131,6 +142,7 @@ impl AppLoop {
             desired,
             recent,
             scale_in_to,
+            reason: Reason::Load,
         })
     }
 

@@ -47,8 +47,22 @@ pub(super) struct TargetState {
     /// The needs of the minutes closed since the last scale, newest last: a calm scale-in on
     /// load counts only these.
     pub(super) calm: VecDeque<u32>,
+    /// A worker's job queue: its latest read and what it asks for.
+    pub(super) queue: QueueMemory,
     /// What was already said, so it is not said again every round.
     pub(super) said: Said,
+}
+
+/// A worker's job queue between rounds.
+#[derive(Debug, Default)]
+pub(super) struct QueueMemory {
+    /// The latest read, and when: the next one's rates are counted from it.
+    pub(super) last: Option<(crate::queue::Totals, DateTime<Utc>)>,
+    /// Calm reads in a row.
+    pub(super) calm: crate::queue::policy::Calm,
+    /// What the latest read asks for; None while nothing is known (before the first read, or
+    /// with the store lost): then nothing is scaled in.
+    pub(super) load: Option<Load>,
 }
 
 /// What a target's log lines already said: none of it changes a decision, only whether a
@@ -81,6 +95,7 @@ impl TargetState {
             disabled: None,
             load: VecDeque::new(),
             calm: VecDeque::new(),
+            queue: QueueMemory::default(),
             said: Said::default(),
         }
     }

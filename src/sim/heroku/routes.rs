@@ -32,6 +32,7 @@ pub(super) fn router(inner: Shared) -> Router {
             get(formation_list).patch(formation_batch_update),
         )
         .route("/apps/{app}/releases", get(release_list))
+        .route("/apps/{app}/config-vars", get(config_vars))
         .route(
             "/apps/{app}/log-sessions",
             axum::routing::post(log_session_create),
@@ -288,6 +289,26 @@ async fn app_info(State(inner): State<Shared>, Path(app): Path<String>) -> Respo
             "Couldn't find that app.",
         ),
     }
+}
+
+/// `GET /apps/{app}/config-vars`: an object of every var's name and value (the schema's
+/// "Config Vars Info for App").
+async fn config_vars(State(inner): State<Shared>, Path(app): Path<String>) -> Response {
+    let inner = inner.lock().unwrap();
+    let Some(a) = find_app(&inner, &app) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Couldn't find that app.",
+        );
+    };
+    let vars: serde_json::Map<String, serde_json::Value> = inner
+        .config_vars
+        .iter()
+        .filter(|(owner, _, _)| *owner == a.name)
+        .map(|(_, name, value)| (name.clone(), serde_json::Value::String(value.clone())))
+        .collect();
+    axum::Json(vars).into_response()
 }
 
 async fn formation_list(

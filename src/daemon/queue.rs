@@ -1,0 +1,253 @@
+//! A worker's job queue, read every AUTOSCALE_QUEUE_INTERVAL by a task of its own: each read's
+//! figures go to the app's loop (which decides), a line a minute says them (`event=queue`), and
+//! a store that cannot be read is said once per outage (`event=queue_source`, alert
+//! `queue_lost`) until it can again.
+//!
+//! - The store's URL is the setting's, or the target app's config var (`$REDIS_URL` by
+//!   default), read through the Platform API once and again only when the store refuses the
+//!   credentials (Heroku rotates them), at most once a minute.
+//! - Every read is bounded ([`READ_TIMEOUT`], never above the interval): a slow store delays
+//!   only its own target, never another one (each target has its own task).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Timelike, Utc};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Level;
+
+use crate::clock::Clock;
+use crate::config::queue::{Library, QueueSettings, QueueUrl};
+use crate::config::Target;
+use crate::daemon::app::{AppHandle, QueueNews};
+use crate::event::{Event, QueueState};
+use crate::heroku::Client;
+use crate::notify::{Kind, Notice, Notifier};
+use crate::queue::sidekiq::{Error as StoreError, Sidekiq};
+use crate::queue::Totals;
+
+/// The longest one read of a store may take (connecting included).
+pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// A config var refused by its store is read again after this long, doubling at each refusal up
+/// to [`CONFIG_VAR_REREAD_MAX`]: a rotation is picked up within seconds, and a store refusing
+/// every credential costs a few calls an hour, not one per read.
+const CONFIG_VAR_REREAD: Duration = Duration::from_secs(10);
+const CONFIG_VAR_REREAD_MAX: Duration = Duration::from_secs(600);
+
+/// One worker target's queue reads.
+pub struct QueueTask {
+    pub target: Target,
+    /// The target's index in its app's loop.
+    pub index: usize,
+    pub handle: AppHandle,
+    pub client: Client,
+    pub notifier: Notifier,
+    pub clock: Clock,
+    /// When the first read is made (targets' reads are spread over the interval).
+    pub start_after: Duration,
+}
+
+/// When a config var refused by its store may be read again.
+#[derive(Debug)]
+struct VarReads {
+    next: Option<Instant>,
+    wait: Duration,
+}
+
+impl Default for VarReads {
+    fn default() -> VarReads {
+        VarReads {
+            next: None,
+            wait: CONFIG_VAR_REREAD,
+        }
+    }
+}
+
+/// What the last minute line said: the next one's `done` counts from there.
+#[derive(Debug, Default)]
+struct MinuteLine {
+    minute: Option<DateTime<Utc>>,
+    counter: Option<u64>,
+}
+
+impl QueueTask {
+    pub async fn run(self, cancel: CancellationToken) {
+        let Some(settings) = self.target.queue.clone() else {
+            return;
+        };
+        let timeout = READ_TIMEOUT.min(settings.interval);
+        let mut store: Option<Sidekiq> = None;
+        let mut var = VarReads::default();
+        let mut lost: Option<String> = None;
+        let mut line = MinuteLine::default();
+        let mut next = Instant::now() + self.start_after;
+        loop {
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep_until(next) => {}
+            }
+            // A read that took long is not followed by a burst: the next one is an interval on.
+            next = (next + settings.interval).max(Instant::now());
+            let read = tokio::select! {
+                biased;
+                () = cancel.cancelled() => return,
+                read = self.read(&settings, &mut store, &mut var, timeout) => read,
+            };
+            match read {
+                Ok((totals, shown)) => {
+                    var.wait = CONFIG_VAR_REREAD;
+                    let at = self.clock.now();
+                    if lost.take().is_some() {
+                        self.said(QueueState::Ok, &settings, shown, None);
+                    }
+                    self.handle
+                        .queue(self.index, QueueNews::Read { totals, at });
+                    self.minute_line(&mut line, &totals, at);
+                }
+                Err((reason, shown)) => {
+                    if lost.is_none() {
+                        self.said(QueueState::Lost, &settings, shown, Some(&reason));
+                        self.notifier.notify(Notice {
+                            reason: "queue_lost".to_owned(),
+                            message: reason.clone(),
+                            ..Notice::new(Kind::QueueLost, &self.target.app, &self.target.process)
+                        });
+                    }
+                    lost = Some(reason);
+                    self.handle.queue(self.index, QueueNews::Lost);
+                }
+            }
+        }
+    }
+
+    /// One read: the store (made first, from the URL or its config var), then its figures for
+    /// this target. The error's reason and the URL are as they may be printed.
+    async fn read(
+        &self,
+        settings: &QueueSettings,
+        store: &mut Option<Sidekiq>,
+        var: &mut VarReads,
+        timeout: Duration,
+    ) -> Result<(Totals, String), (String, String)> {
+        let shown_setting = settings.url.shown();
+        if store.is_none() {
+            let url = match &settings.url {
+                QueueUrl::Url(url) => url.clone(),
+                QueueUrl::ConfigVar(name) => {
+                    if let Some(at) = var.next.filter(|at| *at > Instant::now()) {
+                        return Err((
+                            format!(
+                                "the store refused the credentials of ${name}; it is read again in {}",
+                                humantime::format_duration(Duration::from_secs(
+                                    at.saturating_duration_since(Instant::now()).as_secs() + 1
+                                ))
+                            ),
+                            shown_setting,
+                        ));
+                    }
+                    var.next = None;
+                    match self.client.config_var(&self.target.app, name).await {
+                        Ok(Some(url)) => url,
+                        Ok(None) => {
+                            return Err((
+                                format!(
+                                    "{} has no config var {name} (set AUTOSCALE_QUEUE_URL, e.g. $REDIS_TLS_URL)",
+                                    self.target.app
+                                ),
+                                shown_setting,
+                            ))
+                        }
+                        Err(e) => {
+                            return Err((
+                                format!("reading the config var {name}: {}", e.message()),
+                                shown_setting,
+                            ))
+                        }
+                    }
+                }
+            };
+            match settings.library {
+                Library::Sidekiq => match Sidekiq::new(&url, settings.verify_tls, timeout) {
+                    Ok(s) => *store = Some(s),
+                    Err(e) => return Err((e.to_string(), shown_setting)),
+                },
+                other => {
+                    return Err((
+                        format!("no reader for {other} in this version"),
+                        shown_setting,
+                    ))
+                }
+            }
+        }
+        let Some(reader) = store.as_mut() else {
+            return Err(("no store".to_owned(), shown_setting));
+        };
+        let shown = reader.shown().to_owned();
+        match reader
+            .read(settings.queues.as_deref(), self.clock.now())
+            .await
+        {
+            Ok(snapshot) => Ok((snapshot.totals(&self.target.process), shown)),
+            Err(e) => {
+                // Rotated credentials: the config var is read again (the next read, or a
+                // minute after the last reading of it).
+                if matches!(e, StoreError::Refused { .. })
+                    && matches!(settings.url, QueueUrl::ConfigVar(_))
+                {
+                    *store = None;
+                    var.next = Some(Instant::now() + var.wait);
+                    var.wait = (var.wait * 2).min(CONFIG_VAR_REREAD_MAX);
+                }
+                Err((e.to_string(), shown))
+            }
+        }
+    }
+
+    fn said(&self, state: QueueState, settings: &QueueSettings, url: String, reason: Option<&str>) {
+        let (level, message) = match state {
+            QueueState::Lost => (
+                Level::WARN,
+                "the job queue cannot be read: nothing is scaled in on missing data",
+            ),
+            QueueState::Ok => (Level::INFO, "the job queue can be read again"),
+        };
+        Event::QueueSource {
+            app: self.target.app.clone(),
+            process: self.target.process.clone(),
+            state,
+            library: settings.library.as_str().to_owned(),
+            url,
+            reason: reason.map(str::to_owned),
+            message: Some(message.to_owned()),
+        }
+        .emit(level);
+    }
+
+    /// `event=queue` at the first read of each minute: the read's figures, and the jobs done
+    /// since the previous line.
+    fn minute_line(&self, line: &mut MinuteLine, totals: &Totals, at: DateTime<Utc>) {
+        let minute = at
+            .with_second(0)
+            .and_then(|m| m.with_nanosecond(0))
+            .unwrap_or(at);
+        if line.minute == Some(minute) {
+            return;
+        }
+        let done = match (line.counter, totals.done_counter) {
+            (Some(before), Some(now)) => now.checked_sub(before),
+            _ => None,
+        };
+        line.minute = Some(minute);
+        line.counter = totals.done_counter;
+        Event::Queue {
+            app: self.target.app.clone(),
+            process: self.target.process.clone(),
+            depth: totals.depth,
+            latency_ms: u64::try_from(totals.latency.as_millis()).unwrap_or(u64::MAX),
+            busy: totals.busy,
+            done,
+        }
+        .emit(Level::INFO);
+    }
+}

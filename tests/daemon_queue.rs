@@ -1,0 +1,308 @@
+//! Workers on their job queue, end to end: the daemon binary against the fake Heroku API and a
+//! real Redis holding Sidekiq's keys, written byte for byte as Sidekiq 8.1 writes them. Without
+//! `AUTOSCALE_TEST_REDIS_URL` (`source .ci/redis`) every test is skipped loudly, unless
+//! `AUTOSCALE_REQUIRE_REDIS=1` (CI). Each test owns one of Redis's numbered databases (the reader
+//! tests take 1 to 9).
+
+mod common;
+mod sidekiq_support;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use autoscale::sim::Receiver;
+use common::*;
+use sidekiq_support::*;
+
+/// A worker scaled on its Sidekiq queue: read every second, a target of 5 s, 5 jobs a dyno,
+/// scale-in after 3 calm reads, checks off.
+fn worker_env(w: &World, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut settings = vec![
+        ("AUTOSCALE_PROCESS", "worker"),
+        ("AUTOSCALE_SCHEDULE", "00:00=1"),
+        ("AUTOSCALE_MAX", "10"),
+        ("AUTOSCALE_CHECK_URL", "off"),
+        ("AUTOSCALE_QUEUE", "sidekiq"),
+        ("AUTOSCALE_QUEUE_INTERVAL", "1s"),
+        ("AUTOSCALE_QUEUE_LATENCY", "5s"),
+        ("AUTOSCALE_CONCURRENCY", "5"),
+        ("AUTOSCALE_SCALE_IN_AFTER", "3"),
+    ];
+    settings.extend_from_slice(extra);
+    w.env_with(&settings)
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// `count` Sidekiq 8.1 jobs pushed into `default`, enqueued `age_ms` ago.
+async fn backlog(c: &mut redis::aio::MultiplexedConnection, count: usize, age_ms: i64) {
+    let at = now_ms() - age_ms;
+    let jobs: Vec<String> = (0..count)
+        .map(|i| job8("default", "HardJob", &format!("j{i}"), at - 5, at))
+        .collect();
+    push(c, "default", &jobs).await;
+}
+
+fn worker_patches(w: &World) -> Vec<autoscale::sim::Recorded> {
+    w.api
+        .patches()
+        .into_iter()
+        .filter(|p| p.path == format!("/apps/{APP}/formation/worker"))
+        .collect()
+}
+
+fn patched_quantity(p: &autoscale::sim::Recorded) -> u64 {
+    let body: serde_json::Value = serde_json::from_str(&p.body).unwrap();
+    body["quantity"].as_u64().unwrap()
+}
+
+/// Neither the store's password nor the token in anything the daemon printed.
+fn assert_no_secret(d: &Daemon, url: &str) {
+    let password = url::Url::parse(url)
+        .unwrap()
+        .password()
+        .unwrap_or("")
+        .to_owned();
+    let out = d.dump();
+    assert!(!out.contains(KEY), "the token was printed");
+    if !password.is_empty() {
+        assert!(
+            !out.contains(&password),
+            "the store's password was printed:\n{out}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_backlog_scales_the_worker_out_within_a_read_through_the_apps_config_var() {
+    let Some((url, mut c)) = database(10).await else {
+        return;
+    };
+    let w = World::new(2).await;
+    // The default queue URL: the app's own $REDIS_URL, read through the Platform API.
+    w.api.set_config_var(APP, "REDIS_URL", &url);
+    w.api
+        .set_config_var(APP, "SECRET_KEY_BASE", "not-for-autoscale-7f3a");
+    heartbeat8(&mut c, "worker.1", 0).await;
+    let mut d = Daemon::spawn(&[], &worker_env(&w, &[]));
+    let first = d
+        .wait_for("the first queue line", Duration::from_secs(20), |l| {
+            l.event() == Some("queue")
+        })
+        .await;
+    assert_eq!(first.get("app"), Some(APP));
+    assert_eq!(first.get("process"), Some("worker"));
+    assert_eq!(first.get("depth"), Some("0"));
+    assert_eq!(first.get("latency_ms"), Some("0"));
+    assert_eq!(first.get("busy"), Some("0"));
+    assert!(worker_patches(&w).is_empty(), "{}", d.dump());
+
+    // A backlog over the target appears: 40 jobs waiting for 20 s.
+    let appeared = SystemTime::now();
+    backlog(&mut c, 40, 20_000).await;
+    until("a PATCH of the worker", Duration::from_secs(15), || {
+        !worker_patches(&w).is_empty()
+    })
+    .await;
+    let patch = &worker_patches(&w)[0];
+    let took = patch.wall.duration_since(appeared).unwrap();
+    eprintln!(
+        "backlog to PATCH: {} ms (QUEUE_INTERVAL 1s)",
+        took.as_millis()
+    );
+    assert_api_headers(patch);
+    assert_eq!(
+        patch.headers.get("content-type").map(String::as_str),
+        Some("application/json")
+    );
+    // The first reads saw no job done yet, so no rate: one more dyno than runs.
+    assert_eq!(patch.body, r#"{"quantity":2}"#);
+    let scale = d
+        .wait_for("the scale line", Duration::from_secs(5), |l| {
+            l.event() == Some("scale") && l.get("process") == Some("worker")
+        })
+        .await;
+    assert_eq!(scale.get("reason"), Some("queue"), "{}", d.dump());
+    assert_eq!(scale.get("from"), Some("1"));
+    assert_eq!(scale.get("result"), Some("ok"));
+    // The config vars were read once, as the API expects to be asked; nothing else of them
+    // was ever printed.
+    let reads: Vec<_> = w
+        .api
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == format!("/apps/{APP}/config-vars"))
+        .collect();
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert_eq!(reads[0].method, "GET");
+    assert_api_headers(&reads[0]);
+    assert!(!d.dump().contains("not-for-autoscale-7f3a"));
+    assert_no_secret(&d, &url);
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
+}
+
+#[tokio::test]
+async fn idle_workers_stop_at_a_floor_of_0_and_start_when_a_job_comes() {
+    let Some((url, mut c)) = database(11).await else {
+        return;
+    };
+    let w = World::new(2).await;
+    w.api.set_quantity(APP, "worker", 2);
+    w.api
+        .set_updated_at(APP, "worker", "2026-01-01T00:00:00Z".parse().unwrap());
+    heartbeat8(&mut c, "worker.1", 0).await;
+    heartbeat8(&mut c, "worker.2", 0).await;
+    let env = worker_env(
+        &w,
+        &[
+            ("AUTOSCALE_SCHEDULE", "00:00=0"),
+            ("AUTOSCALE_QUEUE_URL", &url),
+        ],
+    );
+    let mut d = Daemon::spawn(&[], &env);
+    // Calm for 3 reads: the schedule's floor of 0.
+    until("a scale-in to 0", Duration::from_secs(20), || {
+        worker_patches(&w).first().map(patched_quantity) == Some(0)
+    })
+    .await;
+    let scale = d
+        .wait_for("the scale-in line", Duration::from_secs(5), |l| {
+            l.event() == Some("scale") && l.get("to") == Some("0")
+        })
+        .await;
+    assert_eq!(scale.get("reason"), Some("queue"), "{}", d.dump());
+    assert_eq!(scale.get("from"), Some("2"));
+    // No config var read: the URL was given.
+    assert!(!w
+        .api
+        .requests()
+        .iter()
+        .any(|r| r.path.ends_with("/config-vars")));
+
+    // One job, just enqueued (far under the target): waiting at 0 dynos is enough.
+    backlog(&mut c, 1, 0).await;
+    until("a scale-out to 1", Duration::from_secs(15), || {
+        worker_patches(&w).get(1).map(patched_quantity) == Some(1)
+    })
+    .await;
+    let up = d
+        .wait_for("the scale-out line", Duration::from_secs(5), |l| {
+            l.event() == Some("scale") && l.get("to") == Some("1")
+        })
+        .await;
+    assert_eq!(up.get("reason"), Some("queue"));
+    assert_eq!(up.get("from"), Some("0"));
+    assert_eq!(worker_patches(&w).len(), 2, "{}", d.dump());
+    assert_no_secret(&d, &url);
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
+}
+
+#[tokio::test]
+async fn a_store_refusing_rotated_credentials_is_lost_once_alerted_never_scaled_in_then_read_again()
+{
+    let Some((url, mut c)) = database(12).await else {
+        return;
+    };
+    let w = World::new(2).await;
+    w.api.set_quantity(APP, "worker", 3);
+    w.api
+        .set_updated_at(APP, "worker", "2026-01-01T00:00:00Z".parse().unwrap());
+    heartbeat8(&mut c, "worker.1", 0).await;
+    // Heroku rotated the credentials: the old password is refused.
+    let mut stale = url::Url::parse(&url).unwrap();
+    stale.set_password(Some("rotated-away-51c9")).unwrap();
+    w.api.set_config_var(APP, "REDIS_URL", stale.as_str());
+    let hooks = Receiver::start().await.unwrap();
+    let hook = hooks.url("/hook");
+    let env = worker_env(
+        &w,
+        &[
+            ("AUTOSCALE_SCALE_IN_AFTER", "1"),
+            ("AUTOSCALE_NOTIFY_WEBHOOK", &hook),
+        ],
+    );
+    let mut d = Daemon::spawn(&[], &env);
+    let lost = d
+        .wait_for("queue_source lost", Duration::from_secs(20), |l| {
+            l.event() == Some("queue_source")
+        })
+        .await;
+    assert_eq!(lost.get("state"), Some("lost"), "{}", d.dump());
+    assert_eq!(lost.get("level"), Some("warn"));
+    assert_eq!(lost.get("library"), Some("sidekiq"));
+    assert!(
+        lost.get("reason")
+            .unwrap()
+            .contains("refused the credentials"),
+        "{}",
+        d.dump()
+    );
+    until("the queue_lost alert", Duration::from_secs(10), || {
+        hooks
+            .received()
+            .iter()
+            .any(|r| r.json().is_some_and(|j| j["event"] == "queue_lost"))
+    })
+    .await;
+    // Reads go on failing (a read a second): said once, and nothing scaled in on missing data
+    // although the floor is 1 and one calm read would do.
+    until(
+        "three more seconds of reads",
+        Duration::from_secs(10),
+        || lost_for(&d) >= Duration::from_secs(3),
+    )
+    .await;
+    let sources = d.events_named("queue_source");
+    assert_eq!(sources.len(), 1, "{}", d.dump());
+    assert!(worker_patches(&w).is_empty(), "{}", d.dump());
+
+    // The new credentials in the config var: read again (within 10 s of the refusal), the
+    // store is back, and the calm queue scales in to the floor.
+    w.api.set_config_var(APP, "REDIS_URL", &url);
+    let ok = d
+        .wait_for("queue_source ok", Duration::from_secs(25), |l| {
+            l.event() == Some("queue_source") && l.get("state") == Some("ok")
+        })
+        .await;
+    assert_eq!(ok.get("level"), Some("info"));
+    until("a scale-in to the floor", Duration::from_secs(10), || {
+        worker_patches(&w).first().map(patched_quantity) == Some(1)
+    })
+    .await;
+    let config_reads = w
+        .api
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/config-vars"))
+        .count();
+    assert!(
+        (2..=3).contains(&config_reads),
+        "read again on refusal, with a backoff: {config_reads}"
+    );
+    let out = d.dump();
+    assert!(!out.contains("rotated-away-51c9"), "{out}");
+    assert_no_secret(&d, &url);
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
+}
+
+/// How long ago the first `queue_source state=lost` line was written (its `ts`).
+fn lost_for(d: &Daemon) -> Duration {
+    let Some(line) = d
+        .events_named("queue_source")
+        .into_iter()
+        .find(|l| l.get("state") == Some("lost"))
+    else {
+        return Duration::ZERO;
+    };
+    let ts = chrono::DateTime::parse_from_rfc3339(line.get("ts").unwrap()).unwrap();
+    (chrono::Utc::now() - ts.with_timezone(&chrono::Utc))
+        .to_std()
+        .unwrap_or_default()
+}
