@@ -306,3 +306,172 @@ fn lost_for(d: &Daemon) -> Duration {
         .to_std()
         .unwrap_or_default()
 }
+
+/// The signals Sidekiq's "Quiet" leaves for a process: the list and its time to live.
+async fn signals(c: &mut redis::aio::MultiplexedConnection, identity: &str) -> (Vec<String>, i64) {
+    let key = format!("{identity}-signals");
+    let list: Vec<String> = redis::cmd("LRANGE")
+        .arg(&key)
+        .arg(0)
+        .arg(-1)
+        .query_async(c)
+        .await
+        .unwrap();
+    let ttl: i64 = redis::cmd("TTL").arg(&key).query_async(c).await.unwrap();
+    (list, ttl)
+}
+
+/// worker.2 runs a job; worker.1 is idle: 2 dynos, a calm queue that needs 1.
+async fn draining_world(
+    db: u8,
+    extra: &[(&str, &str)],
+) -> Option<(World, Daemon, redis::aio::MultiplexedConnection, String)> {
+    let (url, mut c) = database(db).await?;
+    let w = World::new(2).await;
+    w.api.set_quantity(APP, "worker", 2);
+    w.api
+        .set_updated_at(APP, "worker", "2026-01-01T00:00:00Z".parse().unwrap());
+    heartbeat7(&mut c, "worker.1", 0, false).await;
+    heartbeat7(&mut c, "worker.2", 1, false).await;
+    let mut settings = vec![
+        ("AUTOSCALE_QUEUE_URL", url.as_str()),
+        ("AUTOSCALE_DRAIN", "on"),
+    ];
+    settings.extend_from_slice(extra);
+    let d = Daemon::spawn(&[], &worker_env(&w, &settings));
+    d.wait_for("the drain", Duration::from_secs(20), |l| {
+        l.event() == Some("drain")
+    })
+    .await;
+    Some((w, d, c, url))
+}
+
+/// How many signals wait for `identity` (a plain blocking read, for `until`).
+fn signals_len(url: &str, identity: &str) -> usize {
+    let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+    redis::cmd("LLEN")
+        .arg(format!("{identity}-signals"))
+        .query(&mut c)
+        .unwrap()
+}
+
+fn quiet_for(since: SystemTime) -> Duration {
+    SystemTime::now().duration_since(since).unwrap_or_default()
+}
+
+const WORKER_2: &str = "worker.2:4:0f1e2d3c4b5a";
+const WORKER_1: &str = "worker.1:4:0f1e2d3c4b5a";
+
+#[tokio::test]
+async fn a_drain_quiets_the_stopping_dyno_and_scales_in_once_its_job_is_done() {
+    let Some((w, mut d, mut c, url)) = draining_world(13, &[]).await else {
+        return;
+    };
+    let started = d.events_named("drain")[0].clone();
+    assert_eq!(started.get("state"), Some("started"), "{}", d.dump());
+    assert_eq!(started.get("from"), Some("2"));
+    assert_eq!(started.get("to"), Some("1"));
+    // Quiet, as Sidekiq's Web UI sends it: TSTP on worker.2's signals, for 60 s; worker.1 kept.
+    until("a TSTP for worker.2", Duration::from_secs(5), || {
+        signals_len(&url, WORKER_2) >= 1
+    })
+    .await;
+    let (list, ttl) = signals(&mut c, WORKER_2).await;
+    assert!(list.iter().all(|s| s == "TSTP"), "{list:?}");
+    assert!((1..=60).contains(&ttl), "{ttl}");
+    assert_eq!(signals(&mut c, WORKER_1).await.0, Vec::<String>::new());
+    // Reads go on (a TSTP again while it is not quiet yet): no PATCH while its job runs.
+    until(
+        "three reads into the drain",
+        Duration::from_secs(10),
+        || signals_len(&url, WORKER_2) >= 3,
+    )
+    .await;
+    assert!(worker_patches(&w).is_empty(), "{}", d.dump());
+    // Sidekiq read the signal: quiet, still running its job.
+    heartbeat7(&mut c, "worker.2", 1, true).await;
+    let quiet_at = SystemTime::now();
+    let before = signals_len(&url, WORKER_2);
+    until(
+        "two reads of the quiet process",
+        Duration::from_secs(10),
+        || {
+            signals_len(&url, WORKER_2) == before
+                && quiet_for(quiet_at) >= Duration::from_millis(2_500)
+        },
+    )
+    .await;
+    assert!(worker_patches(&w).is_empty(), "{}", d.dump());
+    // Its job is done: the scale-in goes.
+    let idle_at = SystemTime::now();
+    heartbeat7(&mut c, "worker.2", 0, true).await;
+    until("the scale-in", Duration::from_secs(10), || {
+        !worker_patches(&w).is_empty()
+    })
+    .await;
+    let patch = &worker_patches(&w)[0];
+    assert_eq!(patch.body, r#"{"quantity":1}"#);
+    assert!(patch.wall >= idle_at, "PATCHed before the job was done");
+    let done = d
+        .wait_for("drain done", Duration::from_secs(5), |l| {
+            l.event() == Some("drain") && l.get("state") == Some("done")
+        })
+        .await;
+    assert_eq!(done.get("busy"), Some("0"));
+    assert!(done.get("waited_ms").unwrap().parse::<u64>().unwrap() >= 2_500);
+    let scale = d
+        .wait_for("the scale line", Duration::from_secs(5), |l| {
+            l.event() == Some("scale")
+        })
+        .await;
+    assert_eq!(scale.get("reason"), Some("queue"));
+    assert_eq!(scale.get("to"), Some("1"));
+    assert_no_secret(&d, &url);
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
+}
+
+#[tokio::test]
+async fn a_scale_out_cancels_a_drain_and_a_drain_that_never_ends_times_out() {
+    let Some((w, mut d, mut c, url)) = draining_world(14, &[]).await else {
+        return;
+    };
+    // A backlog while draining: out at once, the drain cancelled.
+    backlog(&mut c, 40, 20_000).await;
+    let cancelled = d
+        .wait_for("drain cancelled", Duration::from_secs(10), |l| {
+            l.event() == Some("drain") && l.get("state") == Some("cancelled")
+        })
+        .await;
+    assert_eq!(cancelled.get("to"), Some("1"));
+    until("the scale-out", Duration::from_secs(10), || {
+        !worker_patches(&w).is_empty()
+    })
+    .await;
+    assert_eq!(worker_patches(&w)[0].body, r#"{"quantity":3}"#);
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
+    drop((w, c, url));
+
+    // worker.2's job never ends: after DRAIN_TIMEOUT, in anyway, said at warn.
+    let Some((w, mut d, _c, url)) = draining_world(15, &[("AUTOSCALE_DRAIN_TIMEOUT", "2s")]).await
+    else {
+        return;
+    };
+    let timeout = d
+        .wait_for("drain timeout", Duration::from_secs(10), |l| {
+            l.event() == Some("drain") && l.get("state") == Some("timeout")
+        })
+        .await;
+    assert_eq!(timeout.get("level"), Some("warn"));
+    assert_eq!(timeout.get("busy"), Some("1"));
+    assert!(timeout.get("waited_ms").unwrap().parse::<u64>().unwrap() >= 2_000);
+    until("the scale-in", Duration::from_secs(10), || {
+        !worker_patches(&w).is_empty()
+    })
+    .await;
+    assert_eq!(worker_patches(&w)[0].body, r#"{"quantity":1}"#);
+    assert_no_secret(&d, &url);
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
+}

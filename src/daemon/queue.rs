@@ -19,7 +19,7 @@ use tracing::Level;
 use crate::clock::Clock;
 use crate::config::queue::{Library, QueueSettings, QueueUrl};
 use crate::config::Target;
-use crate::daemon::app::{AppHandle, QueueNews};
+use crate::daemon::app::{AppHandle, QueueNews, StoppingNews};
 use crate::event::{Event, QueueState};
 use crate::heroku::Client;
 use crate::notify::{Kind, Notice, Notifier};
@@ -80,29 +80,39 @@ impl QueueTask {
         let mut var = VarReads::default();
         let mut lost: Option<String> = None;
         let mut line = MinuteLine::default();
+        let mut orders = self.handle.drain_orders(self.index);
         let mut next = Instant::now() + self.start_after;
         loop {
+            // A drain ordered is carried out at once (its first read quiets the stopping dynos).
             tokio::select! {
                 biased;
                 () = cancel.cancelled() => return,
                 () = tokio::time::sleep_until(next) => {}
+                Ok(()) = orders.changed() => {}
             }
+            let keep = *orders.borrow_and_update();
             // A read that took long is not followed by a burst: the next one is an interval on.
             next = (next + settings.interval).max(Instant::now());
             let read = tokio::select! {
                 biased;
                 () = cancel.cancelled() => return,
-                read = self.read(&settings, &mut store, &mut var, timeout) => read,
+                read = self.read(&settings, &mut store, &mut var, timeout, keep) => read,
             };
             match read {
-                Ok((totals, shown)) => {
+                Ok((totals, stopping, shown)) => {
                     var.wait = CONFIG_VAR_REREAD;
                     let at = self.clock.now();
                     if lost.take().is_some() {
                         self.said(QueueState::Ok, &settings, shown, None);
                     }
-                    self.handle
-                        .queue(self.index, QueueNews::Read { totals, at });
+                    self.handle.queue(
+                        self.index,
+                        QueueNews::Read {
+                            totals,
+                            at,
+                            stopping,
+                        },
+                    );
                     self.minute_line(&mut line, &totals, at);
                 }
                 Err((reason, shown)) => {
@@ -122,14 +132,16 @@ impl QueueTask {
     }
 
     /// One read: the store (made first, from the URL or its config var), then its figures for
-    /// this target. The error's reason and the URL are as they may be printed.
+    /// this target; during a drain (`keep`), the processes on the stopping dynos not quiet yet
+    /// are quieted. The error's reason and the URL are as they may be printed.
     async fn read(
         &self,
         settings: &QueueSettings,
         store: &mut Option<Sidekiq>,
         var: &mut VarReads,
         timeout: Duration,
-    ) -> Result<(Totals, String), (String, String)> {
+        keep: Option<u32>,
+    ) -> Result<(Totals, Option<StoppingNews>, String), (String, String)> {
         let shown_setting = settings.url.shown();
         if store.is_none() {
             let url = match &settings.url {
@@ -188,7 +200,25 @@ impl QueueTask {
             .read(settings.queues.as_deref(), self.clock.now())
             .await
         {
-            Ok(snapshot) => Ok((snapshot.totals(&self.target.process), shown)),
+            Ok(snapshot) => {
+                let process = &self.target.process;
+                let stopping = match keep {
+                    Some(keep) => {
+                        let stopping = snapshot.stopping(process, keep);
+                        reader
+                            .quiet(&stopping.loud)
+                            .await
+                            .map_err(|e| (e.to_string(), shown.clone()))?;
+                        Some(StoppingNews {
+                            keep,
+                            busy: stopping.busy,
+                            loud: u32::try_from(stopping.loud.len()).unwrap_or(u32::MAX),
+                        })
+                    }
+                    None => None,
+                };
+                Ok((snapshot.totals(process), stopping, shown))
+            }
             Err(e) => {
                 // Rotated credentials: the config var is read again (the next read, or a
                 // minute after the last reading of it).

@@ -88,10 +88,11 @@ pub mod names {
     pub const SCHEDULE_DONE: &str = "schedule_done";
     pub const QUEUE: &str = "queue";
     pub const QUEUE_SOURCE: &str = "queue_source";
+    pub const DRAIN: &str = "drain";
 }
 
 /// Every `event=` name the daemon writes, in the order of [`Event`]'s variants.
-pub const NAMES: [&str; 24] = [
+pub const NAMES: [&str; 25] = [
     names::START,
     names::BUDGET,
     names::PROBE,
@@ -116,6 +117,7 @@ pub const NAMES: [&str; 24] = [
     names::SCHEDULE_DONE,
     names::QUEUE,
     names::QUEUE_SOURCE,
+    names::DRAIN,
 ];
 
 /// `result=` of a scale.
@@ -156,6 +158,15 @@ pub enum StreamState {
 pub enum QueueState {
     Ok,
     Lost,
+}
+
+/// `state=` of a drain before a worker's scale-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrainState {
+    Started,
+    Done,
+    Timeout,
+    Cancelled,
 }
 
 /// `state=` of the history.
@@ -221,6 +232,7 @@ words! {
     NotifyResult { Ok = "ok", Error = "error", Dropped = "dropped", Throttled = "throttled" }
     BudgetState { Halved = "halved", Normal = "normal" }
     QueueState { Ok = "ok", Lost = "lost" }
+    DrainState { Started = "started", Done = "done", Timeout = "timeout", Cancelled = "cancelled" }
 }
 
 /// One event line of the daemon (see the module docs). Fields are in line order.
@@ -463,6 +475,21 @@ pub enum Event {
         library: String,
         url: String,
         reason: Option<String>,
+        message: Option<String>,
+    },
+    /// `drain` (info; warn at a timeout): before a worker's scale-in from `from` to `to`, the
+    /// processes on the dynos that will stop (`TYPE.(to+1)` and up) are quieted and the PATCH
+    /// waits until they run no job (`done`), or AUTOSCALE_DRAIN_TIMEOUT (`timeout`); a scale-out
+    /// meanwhile cancels it. `busy` (the jobs they still run) and `waited_ms` are absent at
+    /// `started`. `message` is the line's message.
+    Drain {
+        app: String,
+        process: String,
+        state: DrainState,
+        from: u32,
+        to: u32,
+        busy: Option<u64>,
+        waited_ms: Option<u64>,
         message: Option<String>,
     },
     /// `scheduler_error` (warn or error). `message` is the scheduler's error.

@@ -226,6 +226,16 @@ impl Event {
                 reason: r.s("reason"),
                 message: message(),
             },
+            names::DRAIN => Event::Drain {
+                app: r.s("app")?,
+                process: r.s("process")?,
+                state: r.n("state")?,
+                from: r.n("from")?,
+                to: r.n("to")?,
+                busy: r.opt("busy")?,
+                waited_ms: r.opt("waited_ms")?,
+                message: message(),
+            },
             names::HOLIDAYS_FEED => Event::HolidaysFeed {
                 state: r.s("state")?,
                 url: r.s("url")?,

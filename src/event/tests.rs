@@ -277,6 +277,30 @@ fn samples() -> Vec<Event> {
             reason: None,
             message: Some(s("the job queue can be read again")),
         },
+        Event::Drain {
+            app: s("shop"),
+            process: s("worker"),
+            state: DrainState::Started,
+            from: 4,
+            to: 2,
+            busy: None,
+            waited_ms: None,
+            message: Some(s(
+                "quieting the workers on worker.3 and up before the scale-in",
+            )),
+        },
+        Event::Drain {
+            app: s("shop"),
+            process: s("worker"),
+            state: DrainState::Timeout,
+            from: 4,
+            to: 2,
+            busy: Some(3),
+            waited_ms: Some(600_000),
+            message: Some(s(
+                "scaling in with jobs still running after AUTOSCALE_DRAIN_TIMEOUT",
+            )),
+        },
         Event::TrafficStream {
             app: s("shop"),
             state: StreamState::Connected,

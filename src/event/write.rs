@@ -62,6 +62,7 @@ impl Event {
             Event::ScheduleDone => names::SCHEDULE_DONE,
             Event::Queue { .. } => names::QUEUE,
             Event::QueueSource { .. } => names::QUEUE_SOURCE,
+            Event::Drain { .. } => names::DRAIN,
         }
     }
 
@@ -101,6 +102,7 @@ impl Event {
             | Event::TrafficStream { message, .. }
             | Event::HolidaysFeed { message, .. }
             | Event::QueueSource { message, .. }
+            | Event::Drain { message, .. }
             | Event::History(History { message, .. }) => field(message),
             Event::ScheduleDone => fixed("no entry of this app's schedules fires again"),
             Event::Start { .. }
@@ -424,6 +426,24 @@ impl Event {
                     .put("library", library)
                     .put("url", url)
                     .opt("reason", reason);
+            }
+            Event::Drain {
+                app,
+                process,
+                state,
+                from,
+                to,
+                busy,
+                waited_ms,
+                message: _,
+            } => {
+                p.put("app", app)
+                    .put("process", process)
+                    .put("state", state)
+                    .put("from", from)
+                    .put("to", to)
+                    .opt("busy", busy)
+                    .opt("waited_ms", waited_ms);
             }
             Event::HolidaysFeed {
                 state,

@@ -146,6 +146,47 @@ pub fn is_dyno_of(hostname: &str, process_type: &str) -> bool {
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// The dyno number of `hostname` for `process_type`: 3 for `worker.3`.
+pub fn dyno_number(hostname: &str, process_type: &str) -> Option<u32> {
+    if !is_dyno_of(hostname, process_type) {
+        return None;
+    }
+    hostname[process_type.len() + 1..].parse().ok()
+}
+
+/// The processes on the dynos a scale-in to `keep` stops (Heroku stops the highest-numbered:
+/// `TYPE.(keep+1)` and up).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Stopping {
+    /// Jobs they run.
+    pub busy: u64,
+    /// Those not quiet yet: their identities (a TSTP is sent to each).
+    pub loud: Vec<String>,
+    /// How many there are.
+    pub processes: u32,
+}
+
+impl Snapshot {
+    /// What runs on the dynos of `process_type` that a scale-in to `keep` stops.
+    pub fn stopping(&self, process_type: &str, keep: u32) -> Stopping {
+        let mut out = Stopping::default();
+        for p in &self.processes {
+            if dyno_number(&p.hostname, process_type).is_some_and(|n| n > keep) {
+                out.busy = out.busy.saturating_add(u64::from(p.busy));
+                out.processes += 1;
+                if !p.quiet {
+                    out.loud.push(p.identity.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// How long Sidekiq keeps a signal for a process to read at its next heartbeat (`api.rb`'s
+/// `signal`: `EXPIRE key 60`).
+pub const SIGNAL_TTL_SECS: u64 = 60;
+
 /// A Sidekiq store: a Redis URL and, once connected, the connection (reconnected at the next
 /// read after a failure).
 pub struct Sidekiq {
@@ -192,6 +233,54 @@ impl Sidekiq {
     /// The URL as it may be printed.
     pub fn shown(&self) -> &str {
         &self.shown
+    }
+
+    /// Quiets the processes `identities` as Sidekiq's Web UI does ("Quiet", `Process#quiet!`):
+    /// `MULTI`, `LPUSH IDENTITY-signals TSTP`, `EXPIRE IDENTITY-signals 60`, `EXEC` each. A
+    /// process reads its signals at its next heartbeat (every few seconds), then takes no new
+    /// job and finishes those it runs. Bounded by the read timeout.
+    pub async fn quiet(&mut self, identities: &[String]) -> Result<(), Error> {
+        if identities.is_empty() {
+            return Ok(());
+        }
+        let shown = self.shown.clone();
+        let timeout = self.timeout;
+        let send = async {
+            let mut c = self.connection().await?;
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            for identity in identities {
+                let key = format!("{identity}-signals");
+                pipe.cmd("LPUSH")
+                    .arg(&key)
+                    .arg("TSTP")
+                    .ignore()
+                    .cmd("EXPIRE")
+                    .arg(&key)
+                    .arg(SIGNAL_TTL_SECS)
+                    .ignore();
+            }
+            pipe.query_async::<()>(&mut c)
+                .await
+                .map_err(|e| Error::Read {
+                    url: shown.clone(),
+                    reason: describe(&e),
+                })
+        };
+        match tokio::time::timeout(timeout, send).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                self.connection = None;
+                Err(e)
+            }
+            Err(_) => {
+                self.connection = None;
+                Err(Error::Read {
+                    url: self.shown.clone(),
+                    reason: "no answer to the quiet signal".to_owned(),
+                })
+            }
+        }
     }
 
     /// One read: `queues` (deduplicated), or every queue of the `queues` set when None; every

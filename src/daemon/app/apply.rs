@@ -1,8 +1,9 @@
 //! Apply: the decisions carried out — skips logged once, one PATCH (a batch for several
 //! targets) for what differs, and every scale said in the log, the history and the alerts.
 
+use super::queue::DrainEnd;
 use super::*;
-use crate::event::ScaleResult;
+use crate::event::{DrainState, ScaleResult};
 
 /// A scale a round decided: which target, from what, to what, and why.
 #[derive(Debug, Clone, Copy)]
@@ -54,13 +55,61 @@ impl AppLoop {
                     }
                     t.said.skip = Some((skip, current));
                 }
-                Action::Scale { to, reason } => scales.push(Change {
-                    index: i,
+                Action::Scale { to, reason } => {
+                    let change = Change {
+                        index: i,
+                        from: current,
+                        to,
+                        reason,
+                        decision: d,
+                    };
+                    if self.targets[i].queue.drain.is_some() {
+                        // A drain under way: a scale-out cancels it; anything else waits
+                        // for it (below).
+                        if to > current {
+                            self.end_drain(i, DrainState::Cancelled, now);
+                            scales.push(change);
+                        }
+                    } else if self.drains(i, current, to, now) {
+                        self.start_drain(change, now);
+                    } else {
+                        scales.push(change);
+                    }
+                }
+            }
+        }
+        // Drains that are over: their scale-in, from what runs now.
+        for i in 0..self.targets.len() {
+            if scales.iter().any(|c| c.index == i) {
+                continue;
+            }
+            let Some(end) = self.drain_ready(i, now) else {
+                continue;
+            };
+            let Some(drain) = self.targets[i].queue.drain else {
+                continue;
+            };
+            // Someone set a quantity meanwhile: theirs is kept, the drain's scale-in is not made.
+            if self.targets[i].hold.is_some() {
+                self.end_drain(i, DrainState::Cancelled, now);
+                continue;
+            }
+            let Some(current) = self
+                .formation(&self.targets[i].target.process)
+                .map(|f| self.current(i, f))
+            else {
+                continue;
+            };
+            let state = match end {
+                DrainEnd::Done => DrainState::Done,
+                DrainEnd::Timeout { .. } => DrainState::Timeout,
+            };
+            self.end_drain(i, state, now);
+            if drain.change.to < current {
+                scales.push(Change {
                     from: current,
-                    to,
-                    reason,
-                    decision: d,
-                }),
+                    ..drain.change
+                });
             }
         }
         if scales.is_empty() {

@@ -17,6 +17,17 @@ pub(super) struct Pending {
     pub(super) queue: Option<QueueNews>,
 }
 
+/// What runs on the dynos a drain's scale-in stops, as a read saw it (after it quieted them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoppingNews {
+    /// The drain's quantity: dynos numbered above it stop.
+    pub keep: u32,
+    /// Jobs they run.
+    pub busy: u64,
+    /// Processes not quiet yet.
+    pub loud: u32,
+}
+
 /// What a worker's queue task says after a read of its store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueNews {
@@ -24,6 +35,8 @@ pub enum QueueNews {
     Read {
         totals: crate::queue::Totals,
         at: DateTime<Utc>,
+        /// During a drain: what still runs on the dynos that will stop.
+        stopping: Option<StoppingNews>,
     },
     /// The store could not be read: nothing is known.
     Lost,
@@ -59,6 +72,9 @@ pub struct Inbox {
     pub(super) checks_off: Vec<AtomicBool>,
     /// Each target's process when it reads traffic (router lines are per process).
     pub(super) traffic: Vec<Option<String>>,
+    /// Per target, the drain its queue task carries out: quiet the processes on dynos numbered
+    /// above this quantity (None: no drain).
+    pub(super) drains: Vec<tokio::sync::watch::Sender<Option<u32>>>,
     /// Rounds finished, for callers that drive the loop step by step (replay, tests).
     pub(super) rounds: std::sync::atomic::AtomicU64,
     pub(super) round_done: Notify,
@@ -75,6 +91,9 @@ impl Inbox {
             }),
             notify: Notify::new(),
             checks_off: (0..targets).map(|_| AtomicBool::new(false)).collect(),
+            drains: (0..targets)
+                .map(|_| tokio::sync::watch::Sender::new(None))
+                .collect(),
             traffic,
             rounds: std::sync::atomic::AtomicU64::new(0),
             round_done: Notify::new(),
@@ -149,6 +168,15 @@ impl AppHandle {
             slot.queue = Some(news);
         }
         self.inbox.notify.notify_one();
+    }
+
+    /// Target `index`'s drain orders, for its queue task: quiet the processes on dynos numbered
+    /// above the quantity it holds.
+    pub fn drain_orders(&self, index: usize) -> tokio::sync::watch::Receiver<Option<u32>> {
+        match self.inbox.drains.get(index) {
+            Some(sender) => sender.subscribe(),
+            None => tokio::sync::watch::Sender::new(None).subscribe(),
+        }
     }
 
     /// The traffic stream's state changed: minutes up to `through` are closed, or it is away.

@@ -48,7 +48,7 @@ mod target;
 
 use formation::{Cache, ReleaseCache};
 use holds::end_hold;
-pub use inbox::{AppHandle, Inbox, QueueNews, TrafficState};
+pub use inbox::{AppHandle, Inbox, QueueNews, StoppingNews, TrafficState};
 use inbox::{Pending, Taken};
 use output::{log_probe, log_skip, say_scale, HoldNews};
 use target::{Known, TargetState, Trouble, LOAD_WINDOW};
@@ -341,7 +341,8 @@ impl AppLoop {
         let mut decisions = self.decide_all(now, wake);
         let wants_patch = decisions
             .iter()
-            .any(|(i, d)| matches!(d.action, Action::Scale { .. }) && !self.simulated(*i, now));
+            .any(|(i, d)| matches!(d.action, Action::Scale { .. }) && !self.simulated(*i, now))
+            || (0..self.targets.len()).any(|i| self.drain_ready(i, now).is_some());
         // Always read before a PATCH: the decision is made again on what runs now.
         let fresh = self
             .cache

@@ -3,6 +3,7 @@
 //! between reads. A lost store forgets the ask: nothing is scaled in on missing data.
 
 use super::*;
+use crate::event::{DrainState, Event};
 use crate::queue::policy::{self as queue_policy, Settings};
 
 impl AppLoop {
@@ -18,7 +19,12 @@ impl AppLoop {
         let Some(q) = &t.target.queue else {
             return;
         };
-        let QueueNews::Read { totals, at } = news else {
+        let QueueNews::Read {
+            totals,
+            at,
+            stopping,
+        } = news
+        else {
             t.queue.calm = queue_policy::Calm::default();
             t.queue.load = None;
             return;
@@ -53,5 +59,131 @@ impl AppLoop {
             &decision, &reading, &settings, current,
         ));
         t.queue.last = Some((totals, at));
+        t.queue.stopping = stopping.map(|s| (s, at));
+    }
+}
+
+/// How a drain ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DrainEnd {
+    /// The stopping dynos are quiet and run no job.
+    Done,
+    /// AUTOSCALE_DRAIN_TIMEOUT passed: scaled in anyway, with `busy` jobs (where known).
+    Timeout { busy: Option<u64> },
+}
+
+impl AppLoop {
+    /// Whether target `index`'s scale-in must drain first: a worker with AUTOSCALE_DRAIN=on,
+    /// really scaling in (a dry run or a pause quiets nothing).
+    pub(super) fn drains(&self, index: usize, from: u32, to: u32, now: DateTime<Utc>) -> bool {
+        to < from
+            && !self.simulated(index, now)
+            && self.targets[index]
+                .target
+                .queue
+                .as_ref()
+                .is_some_and(|q| q.drain)
+    }
+
+    /// Whether target `index`'s drain is over: a read made after it began saw the stopping
+    /// dynos quiet and idle, or the timeout passed.
+    pub(super) fn drain_ready(&self, index: usize, now: DateTime<Utc>) -> Option<DrainEnd> {
+        let t = &self.targets[index];
+        let drain = t.queue.drain?;
+        let seen = t
+            .queue
+            .stopping
+            .filter(|(s, at)| s.keep == drain.change.to && *at > drain.since)
+            .map(|(s, _)| s);
+        if seen.is_some_and(|s| s.busy == 0 && s.loud == 0) {
+            return Some(DrainEnd::Done);
+        }
+        let timeout = t.target.queue.as_ref().map(|q| q.drain_timeout)?;
+        let waited = (now - drain.since).to_std().unwrap_or_default();
+        (waited >= timeout).then_some(DrainEnd::Timeout {
+            busy: seen.map(|s| s.busy),
+        })
+    }
+
+    /// Begins a drain: the queue task quiets the processes on the dynos numbered above
+    /// `change.to`; the scale-in waits.
+    pub(super) fn start_drain(&mut self, change: super::apply::Change, now: DateTime<Utc>) {
+        let i = change.index;
+        let t = &mut self.targets[i];
+        t.queue.drain = Some(super::target::Drain { change, since: now });
+        t.queue.stopping = None;
+        self.inbox.drains[i].send_replace(Some(change.to));
+        self.say_drain(i, DrainState::Started, change.from, change.to, None, None);
+    }
+
+    /// Ends target `index`'s drain (the orders to its queue task too) and says how.
+    pub(super) fn end_drain(&mut self, index: usize, state: DrainState, now: DateTime<Utc>) {
+        let Some(drain) = self.targets[index].queue.drain.take() else {
+            return;
+        };
+        self.inbox.drains[index].send_replace(None);
+        let busy = match state {
+            DrainState::Done => Some(0),
+            _ => self.targets[index]
+                .queue
+                .stopping
+                .filter(|(s, at)| s.keep == drain.change.to && *at > drain.since)
+                .map(|(s, _)| s.busy),
+        };
+        let waited = u64::try_from((now - drain.since).num_milliseconds()).unwrap_or(0);
+        self.say_drain(
+            index,
+            state,
+            drain.change.from,
+            drain.change.to,
+            busy,
+            Some(waited),
+        );
+    }
+
+    fn say_drain(
+        &self,
+        index: usize,
+        state: DrainState,
+        from: u32,
+        to: u32,
+        busy: Option<u64>,
+        waited_ms: Option<u64>,
+    ) {
+        let t = &self.targets[index].target;
+        let (level, message) = match state {
+            DrainState::Started => (
+                Level::INFO,
+                format!(
+                    "quieting the workers on {}.{} and up: the scale-in waits until they run no job",
+                    t.process,
+                    to + 1
+                ),
+            ),
+            DrainState::Done => (
+                Level::INFO,
+                "the stopping dynos run no job: scaling in".to_owned(),
+            ),
+            DrainState::Timeout => (
+                Level::WARN,
+                "AUTOSCALE_DRAIN_TIMEOUT passed: scaling in with jobs still running".to_owned(),
+            ),
+            DrainState::Cancelled => (
+                Level::INFO,
+                "a scale-out cancels the drain (the quieted workers stay quiet until their dynos restart)"
+                    .to_owned(),
+            ),
+        };
+        Event::Drain {
+            app: t.app.clone(),
+            process: t.process.clone(),
+            state,
+            from,
+            to,
+            busy,
+            waited_ms,
+            message: Some(message),
+        }
+        .emit(level);
     }
 }

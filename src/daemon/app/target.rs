@@ -63,6 +63,17 @@ pub(super) struct QueueMemory {
     /// What the latest read asks for; None while nothing is known (before the first read, or
     /// with the store lost): then nothing is scaled in.
     pub(super) load: Option<Load>,
+    /// During a drain, what the latest read saw on the dynos that will stop, and when.
+    pub(super) stopping: Option<(super::StoppingNews, DateTime<Utc>)>,
+    /// The drain under way: the scale-in it holds back until the stopping dynos are idle.
+    pub(super) drain: Option<Drain>,
+}
+
+/// A scale-in held back while the dynos it stops finish their jobs.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Drain {
+    pub(super) change: super::apply::Change,
+    pub(super) since: DateTime<Utc>,
 }
 
 /// What a target's log lines already said: none of it changes a decision, only whether a
