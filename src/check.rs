@@ -189,6 +189,9 @@ pub async fn run(config: &Config, warnings: &[String]) -> u8 {
             &http,
         )
         .await;
+        if let Some(q) = &t.queue {
+            check_queue(&mut report, t, q, &client, token_ok).await;
+        }
     }
     // Holidays: the next ones known, and whether each feed loaded.
     for status in crate::plan::fetch_feeds(&targets.all, Utc::now()).await {
@@ -253,6 +256,140 @@ pub async fn run(config: &Config, warnings: &[String]) -> u8 {
     }
     check_history(&mut report, &config.history).await;
     u8::from(report.failed)
+}
+
+/// Queues listed one per line, at most this many (then how many more).
+const QUEUE_LINES: usize = 20;
+
+/// A worker's job queue: its store read once, each queue's depth and latency, what the
+/// process type's dynos run. An unreadable store fails the check.
+async fn check_queue(
+    report: &mut Report,
+    t: &Target,
+    q: &crate::config::queue::QueueSettings,
+    client: &Client,
+    token_ok: bool,
+) {
+    use crate::config::queue::QueueUrl;
+    let url = match &q.url {
+        QueueUrl::Url(url) => url.clone(),
+        QueueUrl::ConfigVar(_) if !token_ok => {
+            report.line(
+                Status::Skipped,
+                "queue",
+                format!("{} needs a working token", q.url.shown()),
+            );
+            return;
+        }
+        QueueUrl::ConfigVar(name) => {
+            match crate::queue::config_var_url(client, &t.app, name).await {
+                Ok(url) => url,
+                Err(reason) => {
+                    report.line(Status::Failed, "queue", reason);
+                    return;
+                }
+            }
+        }
+    };
+    let Some(kind) = q.library.reader() else {
+        report.line(
+            Status::Failed,
+            "queue",
+            format!("no reader for {} in this version", q.library),
+        );
+        return;
+    };
+    let mut store = match crate::queue::Store::open(
+        kind,
+        &url,
+        q.verify_tls,
+        crate::daemon::queue::READ_TIMEOUT,
+    ) {
+        Ok(store) => store,
+        Err(e) => {
+            report.line(Status::Failed, "queue", e.to_string());
+            return;
+        }
+    };
+    let read = store
+        .read(q.queues.as_deref(), &t.process, None, Utc::now())
+        .await;
+    let read = match read {
+        Ok(read) => read,
+        Err(e) => {
+            report.line(Status::Failed, "queue", format!("{}: {e}", q.library));
+            return;
+        }
+    };
+    let totals = &read.totals;
+    report.line(
+        Status::Ok,
+        "queue",
+        format!(
+            "{} at {}: {} queue{}, {} job{} waiting, the oldest for {}; {} running on {} dynos{}",
+            q.library,
+            store.shown(),
+            read.queues.len(),
+            if read.queues.len() == 1 { "" } else { "s" },
+            totals.depth,
+            if totals.depth == 1 { "" } else { "s" },
+            age(totals.latency),
+            totals
+                .busy
+                .map_or_else(|| "?".to_owned(), |b| b.to_string()),
+            t.process,
+            totals
+                .concurrency
+                .map(|c| format!(" ({c} at once each)"))
+                .unwrap_or_default()
+        ),
+    );
+    for queue in read.queues.iter().take(QUEUE_LINES) {
+        let latency = queue.latency.map_or_else(|| "unreadable".to_owned(), age);
+        let over = queue.latency.is_some_and(|l| l > q.latency);
+        report.line(
+            if over { Status::Warn } else { Status::Ok },
+            "queue",
+            format!(
+                "  {}: depth {}, latency {latency}{}",
+                queue.name,
+                queue.depth,
+                if over { " (over the target)" } else { "" }
+            ),
+        );
+    }
+    if read.queues.len() > QUEUE_LINES {
+        report.line(
+            Status::Ok,
+            "queue",
+            format!("  … and {} more", read.queues.len() - QUEUE_LINES),
+        );
+    }
+    if read.unreadable > 0 {
+        report.line(
+            Status::Warn,
+            "queue",
+            format!(
+                "{} value{} not as {} writes them (left out)",
+                read.unreadable,
+                if read.unreadable == 1 {
+                    " was"
+                } else {
+                    "s were"
+                },
+                q.library
+            ),
+        );
+    }
+}
+
+/// A job's age as a person reads it: milliseconds under a second, whole seconds above.
+fn age(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        humantime::format_duration(Duration::from_secs(d.as_secs_f64().round() as u64)).to_string()
+    }
 }
 
 /// The history store: reachable, its schema version, rows per table, the oldest row and its
@@ -473,4 +610,19 @@ pub async fn notify_test(config: &crate::notify::NotifyConfig, app: &str, proces
         }
     }
     u8::from(report.failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_as_a_person_reads_them() {
+        assert_eq!(age(Duration::ZERO), "0ms");
+        assert_eq!(age(Duration::from_millis(999)), "999ms");
+        assert_eq!(age(Duration::from_millis(1_000)), "1s");
+        assert_eq!(age(Duration::from_millis(12_499)), "12s");
+        assert_eq!(age(Duration::from_millis(12_500)), "13s");
+        assert_eq!(age(Duration::from_secs(3_725)), "1h 2m 5s");
+    }
 }

@@ -475,3 +475,62 @@ async fn a_scale_out_cancels_a_drain_and_a_drain_that_never_ends_times_out() {
     d.signal("TERM");
     assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
 }
+
+#[tokio::test]
+async fn check_reads_each_queue_once_and_fails_on_a_store_it_cannot_read() {
+    let Some((url, mut c)) = database(16).await else {
+        return;
+    };
+    let w = World::new(2).await;
+    w.api.set_config_var(APP, "REDIS_URL", &url);
+    backlog(&mut c, 3, 12_000).await;
+    redis::cmd("SADD")
+        .arg("queues")
+        .arg("mailers")
+        .query_async::<()>(&mut c)
+        .await
+        .unwrap();
+    heartbeat7(&mut c, "worker.1", 2, false).await;
+    let env = worker_env(&w, &[]);
+    let (code, out, err) = output(&["check"], &env).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let queue_lines: Vec<&str> = out.lines().filter(|l| l.contains("queue  ")).collect();
+    let port = url::Url::parse(&url).unwrap().port().unwrap();
+    assert_eq!(
+        queue_lines,
+        [
+            format!("ok      queue          sidekiq at redis://***@127.0.0.1:{port}/16: 2 queues, 3 jobs waiting, the oldest for 12s; 2 running on worker dynos (10 at once each)").as_str(),
+            "warn    queue            default: depth 3, latency 12s (over the target)",
+            "ok      queue            mailers: depth 0, latency 0ms",
+        ],
+        "{out}"
+    );
+    // The store read once, the config var once; nothing written to the store.
+    let reads = w
+        .api
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/config-vars"))
+        .count();
+    assert_eq!(reads, 1);
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 4, "{keys:?}");
+
+    // A store that refuses: exit 1, one failed line, the password unsaid.
+    let mut wrong = url::Url::parse(&url).unwrap();
+    wrong.set_password(Some("not-the-one-8d2f")).unwrap();
+    w.api.set_config_var(APP, "REDIS_URL", wrong.as_str());
+    let (code, out, err) = output(&["check"], &env).await;
+    assert_eq!(code, 1, "{out}{err}");
+    let failed: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("failed") && l.contains("queue"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{out}");
+    assert!(failed[0].contains("refused the credentials"), "{out}");
+    assert!(!out.contains("not-the-one-8d2f") && !err.contains("not-the-one-8d2f"));
+}

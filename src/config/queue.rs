@@ -72,9 +72,17 @@ impl Library {
         }
     }
 
-    /// Whether this version has a reader for it (the others are in the contract, to come).
+    /// Its reader in this version (the others are in the contract, to come).
+    pub fn reader(self) -> Option<crate::queue::Kind> {
+        match self {
+            Library::Sidekiq => Some(crate::queue::Kind::Sidekiq),
+            _ => None,
+        }
+    }
+
+    /// Whether this version has a reader for it.
     pub fn readable(self) -> bool {
-        self == Library::Sidekiq
+        self.reader().is_some()
     }
 }
 

@@ -17,14 +17,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::Level;
 
 use crate::clock::Clock;
-use crate::config::queue::{Library, QueueSettings, QueueUrl};
+use crate::config::queue::{QueueSettings, QueueUrl};
 use crate::config::Target;
 use crate::daemon::app::{AppHandle, QueueNews, StoppingNews};
 use crate::event::{Event, QueueState};
 use crate::heroku::Client;
 use crate::notify::{Kind, Notice, Notifier};
-use crate::queue::sidekiq::{Error as StoreError, Sidekiq};
-use crate::queue::Totals;
+use crate::queue::{Error as StoreError, Store, Totals};
 
 /// The longest one read of a store may take (connecting included).
 pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -76,7 +75,7 @@ impl QueueTask {
             return;
         };
         let timeout = READ_TIMEOUT.min(settings.interval);
-        let mut store: Option<Sidekiq> = None;
+        let mut store: Option<Store> = None;
         let mut var = VarReads::default();
         let mut lost: Option<String> = None;
         let mut line = MinuteLine::default();
@@ -137,7 +136,7 @@ impl QueueTask {
     async fn read(
         &self,
         settings: &QueueSettings,
-        store: &mut Option<Sidekiq>,
+        store: &mut Option<Store>,
         var: &mut VarReads,
         timeout: Duration,
         keep: Option<u32>,
@@ -159,37 +158,20 @@ impl QueueTask {
                         ));
                     }
                     var.next = None;
-                    match self.client.config_var(&self.target.app, name).await {
-                        Ok(Some(url)) => url,
-                        Ok(None) => {
-                            return Err((
-                                format!(
-                                    "{} has no config var {name} (set AUTOSCALE_QUEUE_URL, e.g. $REDIS_TLS_URL)",
-                                    self.target.app
-                                ),
-                                shown_setting,
-                            ))
-                        }
-                        Err(e) => {
-                            return Err((
-                                format!("reading the config var {name}: {}", e.message()),
-                                shown_setting,
-                            ))
-                        }
-                    }
+                    crate::queue::config_var_url(&self.client, &self.target.app, name)
+                        .await
+                        .map_err(|reason| (reason, shown_setting.clone()))?
                 }
             };
-            match settings.library {
-                Library::Sidekiq => match Sidekiq::new(&url, settings.verify_tls, timeout) {
-                    Ok(s) => *store = Some(s),
-                    Err(e) => return Err((e.to_string(), shown_setting)),
-                },
-                other => {
-                    return Err((
-                        format!("no reader for {other} in this version"),
-                        shown_setting,
-                    ))
-                }
+            let Some(kind) = settings.library.reader() else {
+                return Err((
+                    format!("no reader for {} in this version", settings.library),
+                    shown_setting,
+                ));
+            };
+            match Store::open(kind, &url, settings.verify_tls, timeout) {
+                Ok(s) => *store = Some(s),
+                Err(e) => return Err((e.to_string(), shown_setting)),
             }
         }
         let Some(reader) = store.as_mut() else {
@@ -197,31 +179,24 @@ impl QueueTask {
         };
         let shown = reader.shown().to_owned();
         match reader
-            .read(settings.queues.as_deref(), self.clock.now())
+            .read(
+                settings.queues.as_deref(),
+                &self.target.process,
+                keep,
+                self.clock.now(),
+            )
             .await
         {
-            Ok(snapshot) => {
-                let process = &self.target.process;
-                let stopping = match keep {
-                    Some(keep) => {
-                        let stopping = snapshot.stopping(process, keep);
-                        reader
-                            .quiet(&stopping.loud)
-                            .await
-                            .map_err(|e| (e.to_string(), shown.clone()))?;
-                        Some(StoppingNews {
-                            keep,
-                            busy: stopping.busy,
-                            loud: u32::try_from(stopping.loud.len()).unwrap_or(u32::MAX),
-                        })
-                    }
-                    None => None,
-                };
-                Ok((snapshot.totals(process), stopping, shown))
+            Ok(read) => {
+                let stopping = keep.zip(read.stopping).map(|(keep, s)| StoppingNews {
+                    keep,
+                    busy: s.busy,
+                    loud: u32::try_from(s.loud.len()).unwrap_or(u32::MAX),
+                });
+                Ok((read.totals, stopping, shown))
             }
             Err(e) => {
-                // Rotated credentials: the config var is read again (the next read, or a
-                // minute after the last reading of it).
+                // Rotated credentials: the config var is read again (after a backoff).
                 if matches!(e, StoreError::Refused { .. })
                     && matches!(settings.url, QueueUrl::ConfigVar(_))
                 {

@@ -12,8 +12,105 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 pub mod policy;
 pub mod sidekiq;
+
+pub use sidekiq::{Error, Queue, Stopping};
+
+/// The libraries this version reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sidekiq,
+}
+
+/// An open store of one of the libraries read: the same calls whatever the library.
+#[derive(Debug)]
+pub enum Store {
+    Sidekiq(sidekiq::Sidekiq),
+}
+
+/// One read of a store for one process type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreRead {
+    /// Every queue read (for `check`).
+    pub queues: Vec<Queue>,
+    /// The sums for the process type.
+    pub totals: Totals,
+    /// During a drain: what runs on the dynos that stop (after they were sent the quiet signal).
+    pub stopping: Option<Stopping>,
+    /// Values that were not what the library writes (left out, counted).
+    pub unreadable: u32,
+}
+
+impl Store {
+    /// A store of `kind` at `url` (nothing is sent yet). Every read is bounded by `timeout`.
+    pub fn open(
+        kind: Kind,
+        url: &str,
+        verify_tls: bool,
+        timeout: Duration,
+    ) -> Result<Store, Error> {
+        match kind {
+            Kind::Sidekiq => sidekiq::Sidekiq::new(url, verify_tls, timeout).map(Store::Sidekiq),
+        }
+    }
+
+    /// The URL as it may be printed.
+    pub fn shown(&self) -> &str {
+        match self {
+            Store::Sidekiq(s) => s.shown(),
+        }
+    }
+
+    /// One read: `queues` (None: every queue of the store), the figures of `process_type`'s
+    /// dynos; with `drain_to`, the processes on its dynos numbered above are quieted where the
+    /// library allows it, and what they still run is said.
+    pub async fn read(
+        &mut self,
+        queues: Option<&[String]>,
+        process_type: &str,
+        drain_to: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<StoreRead, Error> {
+        match self {
+            Store::Sidekiq(s) => {
+                let snapshot = s.read(queues, now).await?;
+                let stopping = match drain_to {
+                    Some(keep) => {
+                        let stopping = snapshot.stopping(process_type, keep);
+                        s.quiet(&stopping.loud).await?;
+                        Some(stopping)
+                    }
+                    None => None,
+                };
+                Ok(StoreRead {
+                    totals: snapshot.totals(process_type),
+                    queues: snapshot.queues,
+                    stopping,
+                    unreadable: snapshot.unreadable,
+                })
+            }
+        }
+    }
+}
+
+/// The URL of a store given as `$NAME`: the app's config var, read through the Platform API
+/// (`GET /apps/{app}/config-vars`). The error is one line that may be printed.
+pub async fn config_var_url(
+    client: &crate::heroku::Client,
+    app: &str,
+    name: &str,
+) -> Result<String, String> {
+    match client.config_var(app, name).await {
+        Ok(Some(url)) => Ok(url),
+        Ok(None) => Err(format!(
+            "{app} has no config var {name} (set AUTOSCALE_QUEUE_URL, e.g. $REDIS_TLS_URL)"
+        )),
+        Err(e) => Err(format!("reading the config var {name}: {}", e.message())),
+    }
+}
 
 /// The jobs one worker dyno runs at once when neither AUTOSCALE_CONCURRENCY nor the store says:
 /// Sidekiq's own default (5 since 7.0).
