@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 
 pub mod policy;
 pub mod sidekiq;
+pub mod sim;
 
 pub use sidekiq::{Error, Queue, Stopping};
 

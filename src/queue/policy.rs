@@ -49,9 +49,16 @@
 //! 2. The oldest job waited longer than `QUEUE_LATENCY`, or jobs wait while 0 dynos run → scale
 //!    out at once to the first formula; at least one more than now when over the target (also
 //!    when the rates are unknown: the first read, no job done yet), at least 1 when jobs wait.
+//!    The same, before the target is passed, when the backlog will not be gone in time at the
+//!    dynos' full speed: `latency + depth × S / (n × CONCURRENCY) > W` → out at once to the
+//!    first formula (a burst of jobs is met at the read that sees it, not once its oldest job
+//!    is already late; on a simulated bursty day this took the minutes within the target from
+//!    96 % to 100 %, `examples/queue_day.rs`).
 //! 3. A calm read — no job waiting, the running figure known, and the jobs needing fewer dynos
 //!    than run — extends the streak; SCALE_IN_AFTER of them in a row scale in to the most any
-//!    of them needed. Anything else breaks the streak.
+//!    of them needed. The need leaves headroom: `⌈max(busy, λ × S) / (CONCURRENCY × u)⌉` with
+//!    `u` = AUTOSCALE_UTILIZATION (0.7 by default), so that the jobs' ups and downs do not
+//!    push the oldest past the target right after. Anything else breaks the streak.
 //!
 //! Every quantity asked for is within the schedule's floor and the max (the floor wins if the
 //! two cross, as in [`crate::policy`]); a floor of 0 lets idle workers stop.
@@ -88,7 +95,7 @@ pub struct Since {
 }
 
 /// The target's settings the policy needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Settings {
     /// Jobs one dyno runs at once (AUTOSCALE_CONCURRENCY); 0 counts as 1.
     pub concurrency: u32,
@@ -96,6 +103,9 @@ pub struct Settings {
     pub latency: Duration,
     /// Calm reads in a row before scaling in (AUTOSCALE_SCALE_IN_AFTER); None: never.
     pub scale_in_after: Option<u32>,
+    /// The share of the slots the steady jobs may fill after a scale-in (AUTOSCALE_UTILIZATION):
+    /// the rest absorbs the jobs' ups and downs. Outside (0, 1] counts as 1.
+    pub utilization: f64,
 }
 
 /// Calm reads in a row, and the most dynos any of them needed. Kept by the caller between
@@ -195,14 +205,36 @@ pub fn scale_out_need(reading: &Reading, rates: Option<Rates>, settings: &Settin
     Some(dynos(throughput * service, settings.concurrency))
 }
 
-/// What the running and arriving jobs need: ⌈max(busy, λ × S) / CONCURRENCY⌉, at least 1
-/// while jobs arrive. None when the store does not say what runs.
+/// What the running and arriving jobs need: ⌈max(busy, λ × S) / (CONCURRENCY × u)⌉ (u the
+/// utilization), at least 1 while jobs arrive. None when the store does not say what runs.
 pub fn steady_need(reading: &Reading, rates: Option<Rates>, settings: &Settings) -> Option<u32> {
     let busy = reading.busy? as f64;
     let arriving = rates.map_or(0.0, |r| r.arrival * r.service.unwrap_or(0.0));
-    let need = dynos(busy.max(arriving), settings.concurrency);
+    let u = settings.utilization;
+    let u = if u > 0.0 && u <= 1.0 { u } else { 1.0 };
+    let need = dynos(busy.max(arriving) / u, settings.concurrency);
     let arrive = rates.is_some_and(|r| r.arrival > 0.0);
     Some(if arrive { need.max(1) } else { need })
+}
+
+/// Whether the oldest waiting job will have waited past the target before the backlog is
+/// gone, at the `current` dynos' full speed: latency + depth × S / (current × CONCURRENCY) > W
+/// (the arrivals meanwhile not even counted). False without a service time or dynos.
+pub fn drains_late(
+    reading: &Reading,
+    rates: Option<Rates>,
+    settings: &Settings,
+    current: u32,
+) -> bool {
+    let Some(service) = rates.and_then(|r| r.service) else {
+        return false;
+    };
+    if current == 0 || reading.depth == 0 {
+        return false;
+    }
+    let speed = f64::from(current) * f64::from(settings.concurrency.max(1)) / service;
+    let gone_in = reading.depth as f64 / speed;
+    reading.latency.as_secs_f64() + gone_in > settings.latency.as_secs_f64()
 }
 
 /// The policy (module docs, "The rules").
@@ -226,8 +258,19 @@ pub fn decide(view: &View) -> Decision {
     let rates = rates(reading);
     let over = reading.latency > settings.latency;
     let waiting_at_zero = current == 0 && reading.depth > 0;
+    let need = scale_out_need(reading, rates, settings);
+    // The backlog will not be gone in time at the capacity running: out now, to what it needs
+    // (a burst of jobs is met at the read that sees it, not once its oldest job is late).
+    if !over && drains_late(reading, rates, settings, current) {
+        if let Some(to) = need.map(within).filter(|to| *to > current) {
+            return Decision {
+                action: Action::Out { to },
+                calm: Calm::default(),
+            };
+        }
+    }
     if over || waiting_at_zero {
-        let mut to = scale_out_need(reading, rates, settings).unwrap_or(0);
+        let mut to = need.unwrap_or(0);
         if over {
             to = to.max(current.saturating_add(1));
         }
@@ -302,6 +345,7 @@ mod tests {
         concurrency: 10,
         latency: Duration::from_secs(30),
         scale_in_after: Some(3),
+        utilization: 1.0,
     };
 
     const fn secs(s: u64) -> Duration {
@@ -547,9 +591,15 @@ mod tests {
 
     #[test]
     fn a_backlog_under_the_target_is_no_reason_to_scale() {
-        // The worked example's figures, the oldest job 10 s old: the queue is kept up with.
+        // 10 jobs waiting (10 before), the oldest 10 s old, 2 dynos finishing 4 a second: gone
+        // in 2.5 s, the queue is kept up with.
         let under = Reading {
+            depth: 10,
             latency: secs(10),
+            since: Some(Since {
+                depth: 10,
+                ..EXAMPLE.since.unwrap()
+            }),
             ..EXAMPLE
         };
         assert_eq!(
@@ -558,6 +608,16 @@ mod tests {
                 action: Action::Stay,
                 calm: Calm::default()
             }
+        );
+        // The worked example's 600 waiting, the oldest only 10 s old: at 4 a second they would
+        // be gone in 150 s, so out now, to the same 15.
+        let early = Reading {
+            latency: secs(10),
+            ..EXAMPLE
+        };
+        assert_eq!(
+            decide(&view(Some(&early), 2, Calm::default())).action,
+            Action::Out { to: 15 }
         );
         // Nothing waits at 0 dynos: they stay stopped.
         let r = idle(Some(0));
@@ -882,5 +942,92 @@ mod tests {
         );
         // ... and where the store does not say what runs, no lower than what runs.
         assert_eq!(as_load(&stay, &idle(None), &SETTINGS, 7), load(0, 7, None));
+    }
+
+    #[test]
+    fn a_backlog_that_will_be_late_scales_out_before_its_oldest_job_is() {
+        // 600 jobs just arrived (the oldest 2 s old), 2 s a job, 1 dyno of 10: gone in 120 s.
+        let burst = Reading {
+            depth: 600,
+            latency: secs(2),
+            busy: Some(10),
+            since: Some(Since {
+                done: 50,
+                elapsed: secs(10),
+                depth: 0,
+                busy: Some(10),
+            }),
+        };
+        let r = rates(&burst);
+        assert!(drains_late(&burst, r, &SETTINGS, 1));
+        // λ = 65/s, S = 2 s: (65 + 600/30) × 2 / 10 = 17 dynos, at once.
+        assert_eq!(
+            decide(&view(Some(&burst), 1, Calm::default())).action,
+            Action::Out { to: 17 }
+        );
+        // 20 dynos clear it in 6 s: on time, nothing to do.
+        assert!(!drains_late(&burst, r, &SETTINGS, 20));
+        // Exactly on time is on time: 28 s old, 100 jobs, 5 dynos of 10 at 1 s a job → 2 s.
+        let edge = Reading {
+            depth: 100,
+            latency: secs(28),
+            busy: Some(50),
+            since: Some(Since {
+                done: 500,
+                elapsed: secs(10),
+                depth: 100,
+                busy: Some(50),
+            }),
+        };
+        assert!(!drains_late(&edge, rates(&edge), &SETTINGS, 5));
+        assert!(drains_late(
+            &Reading {
+                latency: Duration::from_millis(28_001),
+                ..edge
+            },
+            rates(&edge),
+            &SETTINGS,
+            5
+        ));
+        // Late, but already as many dynos as the formula asks: nothing.
+        let d = decide(&View {
+            current: 17,
+            ..view(Some(&burst), 17, Calm::default())
+        });
+        assert_eq!(d.action, Action::Stay);
+        // No service time, no dynos, or no backlog: no prediction.
+        assert!(!drains_late(&burst, None, &SETTINGS, 1));
+        assert!(!drains_late(&burst, r, &SETTINGS, 0));
+        assert!(!drains_late(
+            &Reading { depth: 0, ..burst },
+            r,
+            &SETTINGS,
+            1
+        ));
+    }
+
+    #[test]
+    fn utilization_leaves_headroom_after_a_scale_in() {
+        // 35 jobs running, none waiting, 10 a dyno: 4 dynos at full use, 5 at 70 %.
+        let r = idle(Some(35));
+        assert_eq!(steady_need(&r, rates(&r), &SETTINGS), Some(4));
+        let headroom = Settings {
+            utilization: 0.7,
+            ..SETTINGS
+        };
+        assert_eq!(steady_need(&r, rates(&r), &headroom), Some(5));
+        // A utilization outside (0, 1] counts as 1.
+        for u in [0.0, -0.5, 1.5, f64::NAN] {
+            let odd = Settings {
+                utilization: u,
+                ..SETTINGS
+            };
+            assert_eq!(steady_need(&r, rates(&r), &odd), Some(4), "{u}");
+        }
+        let full = Settings {
+            utilization: 1.0,
+            ..SETTINGS
+        };
+        assert_eq!(steady_need(&r, rates(&r), &full), Some(4));
     }
 }

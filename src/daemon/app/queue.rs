@@ -44,6 +44,7 @@ impl AppLoop {
                 .unwrap_or(crate::queue::DEFAULT_CONCURRENCY),
             latency: q.latency,
             scale_in_after: t.target.thresholds.scale_in_after,
+            utilization: t.target.traffic.utilization,
         };
         let view = queue_policy::View {
             reading: Some(&reading),
