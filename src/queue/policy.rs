@@ -41,7 +41,8 @@
 //! `(10 + 600/30) × 5 = 150` slots, so **15 dynos** at once (not 3: "+1" would take 13 reads to
 //! get there while the backlog grows by 6 jobs a second). Check: 15 dynos finish 30 jobs/s, the
 //! backlog shrinks by 20 a second and is gone in 30 s. Once it is gone, the steady load is
-//! `λ × S = 50` busy slots: after SCALE_IN_AFTER calm reads, **5 dynos**.
+//! `λ × S = 50` busy slots: after SCALE_IN_AFTER calm reads, **5 dynos** at UTILIZATION 1.0,
+//! 8 at 0.7.
 //!
 //! # The rules, in order
 //! 1. No reading (the store could not be read): nothing, and the calm streak is broken —
