@@ -445,6 +445,33 @@ struct Inner {
     /// Stops waiting between retries when the daemon shuts down.
     cancel: CancellationToken,
     calls: Arc<Calls>,
+    /// Formation changes (PATCH) under way, with their retries: a shutdown waits for them.
+    writes: Writes,
+}
+
+/// A count of calls under way, and a wake-up when it drops to 0.
+#[derive(Debug, Default)]
+struct Writes {
+    count: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+/// Counts one write under way for as long as it lives.
+struct Writing<'a>(&'a Writes);
+
+impl<'a> Writing<'a> {
+    fn new(writes: &'a Writes) -> Writing<'a> {
+        writes.count.fetch_add(1, Ordering::SeqCst);
+        Writing(writes)
+    }
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
 }
 
 impl fmt::Debug for Client {
@@ -479,12 +506,30 @@ impl Client {
                 retry,
                 cancel,
                 calls: Arc::new(Calls::default()),
+                writes: Writes::default(),
             }),
         }
     }
 
     pub fn base_url(&self) -> &Url {
         &self.inner.base
+    }
+
+    /// Formation changes (PATCH) under way now.
+    pub fn writes_in_flight(&self) -> usize {
+        self.inner.writes.count.load(Ordering::SeqCst)
+    }
+
+    /// Waits until no formation change (PATCH) is under way: what a shutdown must let finish.
+    pub async fn writes_done(&self) {
+        let writes = &self.inner.writes;
+        loop {
+            let idle = writes.idle.notified();
+            if writes.count.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
+        }
     }
 
     /// The calls counter every clone shares.
@@ -663,6 +708,7 @@ impl Client {
         if self.inner.cancel.is_cancelled() {
             return Err(cancelled());
         }
+        let _writing = (method == Method::PATCH).then(|| Writing::new(&self.inner.writes));
         let mut attempt = 1;
         loop {
             match self.attempt(&method, path, body.as_ref(), &headers).await {

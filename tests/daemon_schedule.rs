@@ -256,6 +256,13 @@ async fn sigterm_lets_the_patch_in_flight_finish() {
     sigterm_with_a_patch_in_flight(ALTERNATING).await;
 }
 
+/// An edge every second: the PATCH in flight is the startup round's own (before the start
+/// lines), which a SIGTERM must let finish too.
+#[tokio::test]
+async fn sigterm_during_startup_lets_its_patch_finish() {
+    sigterm_with_a_patch_in_flight("* * * * * *=1").await;
+}
+
 async fn sigterm_with_a_patch_in_flight(schedule: &str) {
     let w = World::new(2).await;
     // The first PATCH takes 5 s to answer; SIGTERM arrives while it is in flight.

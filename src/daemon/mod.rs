@@ -61,6 +61,8 @@ pub const ALERT_GRACE: Duration = Duration::from_secs(3);
 /// How long the history may take to write what is queued at exit (rows left then are dropped,
 /// counted).
 pub const HISTORY_CLOSE: Duration = Duration::from_secs(5);
+/// How long startups whose PATCH finished after a signal may take to log it.
+const STARTUP_WRAP_UP: Duration = Duration::from_secs(1);
 /// Apps started at once (each startup is one or two API calls).
 const STARTUP_CONCURRENCY: usize = 8;
 /// How long startup waits for the holiday feeds' first fetch (each has its own 10 s timeout).
@@ -269,11 +271,22 @@ pub async fn run_with(
     let mut refused: Option<ApiError> = None;
     loop {
         // A signal while apps are still starting (a slow API) stops at once: the startups
-        // only read, and are abandoned; the loops already running finish a PATCH in flight.
+        // are abandoned once no PATCH of theirs is under way; the loops already running
+        // finish a PATCH in flight.
         let joined = tokio::select! {
             joined = starting.join_next() => joined,
             () = cancel.cancelled() => {
                 let began = std::time::Instant::now();
+                // A startup's PATCH under way (an edge the daemon restarted across) is let
+                // finish, within the budget, and its startup a moment to say so; a startup
+                // that only reads is abandoned at once.
+                if client.writes_in_flight() > 0 {
+                    let _ = tokio::time::timeout(SHUTDOWN_BUDGET, client.writes_done()).await;
+                    let _ = tokio::time::timeout(STARTUP_WRAP_UP, async {
+                        while starting.join_next().await.is_some() {}
+                    })
+                    .await;
+                }
                 starting.abort_all();
                 let finished = stop_early(edges).await;
                 drop(notifier);
