@@ -625,7 +625,13 @@ pub fn target_sharing(
     // Only a max someone set is warned about: the default (the schedule's peak, as the contract
     // has it) is a choice this program made, and a warning on every default run would teach
     // users to ignore warnings. `plan` and the README say what the default means.
-    if max <= largest && get(MAX).is_some() {
+    if max <= largest && queue.is_some() {
+        // A worker's queue scales within the max: at the schedule's peak it has no room.
+        warnings.push(format!(
+            "max {max} is the schedule's peak: the job queue can never ask for more dynos than the schedule; set max above {largest} (e.g. AUTOSCALE_MAX={})",
+            largest.saturating_mul(2).max(largest + 1).max(4)
+        ));
+    } else if max <= largest && get(MAX).is_some() {
         warnings.push(format!(
             "max {max} is the schedule's peak: at peak an unhealthy app has nothing to scale out to; set max above {largest}"
         ));
@@ -958,6 +964,25 @@ mod tests {
             "a max set to the peak leaves no headroom, and it is said: {:?}",
             t.warnings
         );
+        // A worker on its queue with the default max has no room at all: said, with a value.
+        let worker = &one(&with(&[
+            (PROCESS, "worker"),
+            (SCHEDULE, "00:00=0; 08:00=2"),
+            (field::QUEUE, "sidekiq"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            worker.warnings,
+            ["max 2 is the schedule's peak: the job queue can never ask for more dynos than the schedule; set max above 2 (e.g. AUTOSCALE_MAX=4)"]
+        );
+        let roomy = &one(&with(&[
+            (PROCESS, "worker"),
+            (SCHEDULE, "00:00=0; 08:00=2"),
+            (field::QUEUE, "sidekiq"),
+            (MAX, "3"),
+        ]))
+        .unwrap();
+        assert!(roomy.warnings.is_empty(), "{:?}", roomy.warnings);
     }
 
     #[test]
