@@ -226,6 +226,11 @@ pub fn resolve<'a>(
             "10m",
         ));
     }
+    if drain && library != Library::Sidekiq {
+        warnings.push(format!(
+            "AUTOSCALE_DRAIN=on: only Sidekiq's workers can be asked to stop taking jobs in this version; {library}'s scale-ins are not drained"
+        ));
+    }
     if latency <= interval {
         warnings.push(format!(
             "AUTOSCALE_QUEUE_LATENCY ({}) is not above AUTOSCALE_QUEUE_INTERVAL ({}): a job may wait past the target before a read sees it",

@@ -83,7 +83,7 @@ impl AppLoop {
                 .target
                 .queue
                 .as_ref()
-                .is_some_and(|q| q.drain)
+                .is_some_and(|q| q.drain && q.library == crate::config::queue::Library::Sidekiq)
     }
 
     /// Whether target `index`'s drain is over: a read made after it began saw the stopping
