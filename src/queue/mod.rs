@@ -4,6 +4,8 @@
 //! - [`policy`]: pure; from one read of the queue (depth, latency, busy, jobs done) to how many
 //!   dynos the worker needs (Little's law, module docs).
 //! - [`sidekiq`]: Sidekiq 7 and 8, read from Redis in two pipelined round trips.
+//! - [`good_job`]: GoodJob 3 and 4, and [`solid_queue`]: Solid Queue, read from Postgres in one
+//!   read-only transaction of indexed statements each.
 //! - [`Totals`]: what one read of any store gives for one target, and how two of them make the
 //!   policy's [`policy::Reading`].
 //!
@@ -12,8 +14,14 @@
 
 use std::time::Duration;
 
+pub mod good_job;
+mod pg;
 pub mod policy;
 pub mod sidekiq;
+pub mod solid_queue;
+
+/// What every reader answers with, and how it fails.
+pub use sidekiq::{Error, Queue};
 
 /// The jobs one worker dyno runs at once when neither AUTOSCALE_CONCURRENCY nor the store says:
 /// Sidekiq's own default (5 since 7.0).
