@@ -176,6 +176,13 @@ impl GoodJob {
     }
 }
 
+/// The statements of one read from v3.29 on (`$1`: now as epoch seconds, `$2`: the queues
+/// asked for), for the tests' `EXPLAIN`.
+#[doc(hidden)]
+pub fn statements(named: bool) -> Vec<String> {
+    vec![ready_sql(named), processes_sql(true)]
+}
+
 /// Which of GoodJob's tables and columns this database has.
 const SCHEMA: &str = "SELECT to_regclass('good_jobs') IS NOT NULL, \
      EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('good_jobs') \

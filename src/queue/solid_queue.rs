@@ -197,6 +197,19 @@ impl SolidQueue {
     }
 }
 
+/// The statements of one read, for the tests' `EXPLAIN`: the counter's, then the ready jobs'
+/// (`$1`: the queues asked for), the due jobs' and the processes' (`$1`: now as epoch seconds,
+/// `$2`: the queues asked for).
+#[doc(hidden)]
+pub fn statements(named: bool) -> Vec<String> {
+    vec![
+        COUNTER.to_owned(),
+        ready_sql(named),
+        due_sql(named),
+        processes_sql(),
+    ]
+}
+
 /// Whether Solid Queue's tables are here (the six this reader reads).
 const SCHEMA: &str = "SELECT to_regclass('solid_queue_jobs') IS NOT NULL \
        AND to_regclass('solid_queue_ready_executions') IS NOT NULL \
