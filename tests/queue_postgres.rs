@@ -436,6 +436,8 @@ async fn solid_queue_ready_due_running_paused_and_done() {
         ]
     );
     assert_eq!((totals.depth, totals.latency), (2, Duration::from_secs(10)));
+    // The counter is the store's, whichever queues are named.
+    assert_eq!(totals.done_counter, Some(12));
     drop_database(c, "solidqueue_1").await;
 }
 
@@ -740,7 +742,7 @@ async fn one_read_of_100_queues_and_a_million_jobs() {
                 '{t}'::timestamp + n * interval '1 microsecond', '{t}', '{t}' \
          FROM (SELECT gen_random_uuid() AS id, n FROM generate_series(1, 1000000) n) s; \
          INSERT INTO good_job_processes (id, created_at, updated_at, state) \
-         SELECT gen_random_uuid(), '{t}', '{now}', '{{\"hostname\":\"worker.' || n || '\",\"schedulers\":[{{\"max_threads\":5}}]}}' FROM generate_series(1, 20) n",
+         SELECT gen_random_uuid(), '{t}', '{now}', ('{{\"hostname\":\"worker.' || n || '\",\"schedulers\":[{{\"max_threads\":5}}]}}')::jsonb FROM generate_series(1, 20) n",
         params = active_job_params("ExampleJob", "q1"), now = ts(1_000)).as_str())
         .await
         .unwrap();

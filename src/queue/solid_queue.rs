@@ -106,8 +106,7 @@ impl SolidQueue {
                     .to_owned(),
             });
         }
-        let (sequence, waiting, scheduled, claimed, blocked): (
-            Option<i64>,
+        let (sequence, scheduled, claimed, blocked): (
             Option<i64>,
             Option<i64>,
             Option<i64>,
@@ -119,6 +118,8 @@ impl SolidQueue {
             .map_err(fail)?;
         let at = pg::epoch_seconds(now);
         let mut ready: BTreeMap<String, Ready> = BTreeMap::new();
+        // Every ready job, for the counter: the per-queue rows' sum when every queue is read.
+        let mut waiting = Some(0i64);
         for (statement, due) in [
             (ready_sql(queues.is_some()), false),
             (due_sql(queues.is_some()), true),
@@ -139,6 +140,9 @@ impl SolidQueue {
                 ));
             }
             for (name, depth, oldest) in rows {
+                if !due {
+                    waiting = waiting.map(|w| w.saturating_add(depth.unwrap_or(0).max(0)));
+                }
                 let slot = ready.entry(name).or_default();
                 *slot = slot.merge(Ready {
                     depth: pg::count(depth),
@@ -151,6 +155,13 @@ impl SolidQueue {
                 self.pg.shown(),
                 "solid_queue_ready_executions",
             ));
+        }
+        if queues.is_some() {
+            waiting = sqlx::query_scalar(READY)
+                .persistent(false)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(fail)?;
         }
         let paused: Vec<String> = sqlx::query_scalar(PAUSES)
             .persistent(false)
@@ -220,15 +231,17 @@ const SCHEMA: &str = "SELECT to_regclass('solid_queue_jobs') IS NOT NULL \
        AND to_regclass('solid_queue_pauses') IS NOT NULL";
 
 /// The jobs' sequence (its last value, when this session may read it) and the jobs still in
-/// the four tables a job waits or runs in.
+/// three of the four tables a job waits or runs in (the ready ones are counted per queue).
 const COUNTER: &str = "SELECT \
        (SELECT CASE WHEN s IS NOT NULL AND has_sequence_privilege(s, 'SELECT') \
                     THEN pg_sequence_last_value(s::regclass) END \
           FROM (SELECT pg_get_serial_sequence('solid_queue_jobs', 'id') AS s) seq), \
-       (SELECT count(*) FROM solid_queue_ready_executions), \
        (SELECT count(*) FROM solid_queue_scheduled_executions), \
        (SELECT count(*) FROM solid_queue_claimed_executions), \
        (SELECT count(*) FROM solid_queue_blocked_executions)";
+
+/// Every ready job, when the queues read are only some.
+const READY: &str = "SELECT count(*) FROM solid_queue_ready_executions";
 
 /// The paused queues.
 const PAUSES: &str = "SELECT left(queue_name, 512) FROM solid_queue_pauses LIMIT 1001";
