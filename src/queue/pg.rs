@@ -545,6 +545,20 @@ mod tests {
     }
 
     #[test]
+    fn errors_without_a_server_answer_are_connect_errors() {
+        assert_eq!(kind(&sqlx::Error::PoolTimedOut), Kind::Connect);
+        assert_eq!(
+            kind(&sqlx::Error::Io(
+                std::io::ErrorKind::ConnectionRefused.into()
+            )),
+            Kind::Connect
+        );
+        assert_eq!(kind(&sqlx::Error::Protocol("x".into())), Kind::Connect);
+        assert_eq!(kind(&sqlx::Error::RowNotFound), Kind::Read);
+        assert_eq!(kind(&sqlx::Error::ColumnNotFound("x".into())), Kind::Read);
+    }
+
+    #[test]
     fn authorization_codes() {
         assert!(is_auth_code(Some("28P01")));
         assert!(is_auth_code(Some("28000")));
