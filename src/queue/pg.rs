@@ -254,10 +254,11 @@ pub(crate) struct Worker {
 }
 
 /// Whether `hostname` is a Heroku dyno name of some type (`worker.3`): what `$DYNO` looks like.
+/// A process type starts with a letter (an address such as `10.0.0.1` is no dyno name).
 pub(crate) fn is_dyno_name(hostname: &str) -> bool {
-    hostname
-        .rsplit_once('.')
-        .is_some_and(|(kind, _)| !kind.is_empty() && is_dyno_of(hostname, kind))
+    hostname.rsplit_once('.').is_some_and(|(kind, _)| {
+        kind.starts_with(|c: char| c.is_ascii_alphabetic()) && is_dyno_of(hostname, kind)
+    })
 }
 
 /// Busy and concurrency for `process_type` from the live processes. The libraries record the
@@ -431,6 +432,9 @@ mod tests {
         assert!(!is_dyno_name("worker.x"));
         assert!(!is_dyno_name("1b2c3d4e-5f60-7182-93a4-b5c6d7e8f901"));
         assert!(!is_dyno_name("ip-10-0-0-1.ec2.internal"));
+        assert!(!is_dyno_name("10.0.0.1"));
+        assert!(!is_dyno_name("_x.1"));
+        assert!(is_dyno_name("w.1"));
     }
 
     fn worker(host: &str, running: u64, concurrency: Option<u32>) -> Worker {
@@ -587,6 +591,20 @@ mod tests {
             assert!(!e.contains("hunter2"), "{e}");
             assert!(e.starts_with("queue URL"), "{e}");
         }
+    }
+
+    #[test]
+    fn sessions_are_read_only_in_utc_with_the_statement_timeout() {
+        let pg = Pg::new("postgres://u:p@127.0.0.1/d", Duration::from_millis(2_500)).unwrap();
+        let options = pg.options.get_options().unwrap_or_default();
+        for wanted in [
+            "default_transaction_read_only=on",
+            "statement_timeout=2500ms",
+            "TimeZone=UTC",
+        ] {
+            assert!(options.contains(wanted), "{options}");
+        }
+        assert_eq!(pg.options.get_application_name(), Some("autoscale-queue"));
     }
 
     #[test]
