@@ -76,6 +76,8 @@ impl Library {
     pub fn reader(self) -> Option<crate::queue::Kind> {
         match self {
             Library::Sidekiq => Some(crate::queue::Kind::Sidekiq),
+            Library::GoodJob => Some(crate::queue::Kind::GoodJob),
+            Library::SolidQueue => Some(crate::queue::Kind::SolidQueue),
             _ => None,
         }
     }
@@ -285,8 +287,14 @@ fn library(v: &Value) -> Result<Library, ConfigError> {
         return Err(v.err(format!("not a job library ({})", names()), "sidekiq"));
     };
     if !library.readable() {
+        let readable = Library::ALL
+            .iter()
+            .filter(|l| l.readable())
+            .map(|l| l.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
         return Err(v.err(
-            format!("{library} has no reader in this version yet (it reads: sidekiq)"),
+            format!("{library} has no reader in this version yet (it reads: {readable})"),
             "sidekiq",
         ));
     }
@@ -425,6 +433,29 @@ mod tests {
     }
 
     #[test]
+    fn the_postgres_libraries_with_a_reader_read_database_url() {
+        for (given, library) in [
+            ("good_job", Library::GoodJob),
+            ("good-job", Library::GoodJob),
+            ("solid_queue", Library::SolidQueue),
+        ] {
+            let got = ok(&[(QUEUE, given)]);
+            assert_eq!(got.library, library);
+            assert_eq!(got.url, QueueUrl::ConfigVar("DATABASE_URL".into()));
+        }
+        assert_eq!(
+            ok(&[(QUEUE, "solid_queue"), (QUEUE_URL, "$QUEUE_DATABASE_URL")]).url,
+            QueueUrl::ConfigVar("QUEUE_DATABASE_URL".into())
+        );
+        let readable: Vec<&str> = Library::ALL
+            .into_iter()
+            .filter(|l| l.readable())
+            .map(|l| l.as_str())
+            .collect();
+        assert_eq!(readable, ["sidekiq", "good_job", "solid_queue"]);
+    }
+
+    #[test]
     fn every_setting_given() {
         let (got, warnings) = resolve_pairs(&[
             (QUEUE, " Sidekiq "),
@@ -511,8 +542,8 @@ mod tests {
                 "AUTOSCALE_QUEUE (--queue)=\"sidekiqq\": not a job library (sidekiq, resque, rq, celery, bullmq, good_job, solid_queue, que, delayed_job); example: AUTOSCALE_QUEUE=sidekiq",
             ),
             (
-                &[(QUEUE, "good-job")],
-                "AUTOSCALE_QUEUE (--queue)=\"good-job\": good_job has no reader in this version yet (it reads: sidekiq); example: AUTOSCALE_QUEUE=sidekiq",
+                &[(QUEUE, "delayed-job")],
+                "AUTOSCALE_QUEUE (--queue)=\"delayed-job\": delayed_job has no reader in this version yet (it reads: sidekiq, good_job, solid_queue); example: AUTOSCALE_QUEUE=sidekiq",
             ),
             (
                 &[(QUEUE, "sidekiq"), (QUEUE_URL, "postgres://u:hunter2@db.example.com/x")],

@@ -4,6 +4,8 @@
 //! - [`policy`]: pure; from one read of the queue (depth, latency, busy, jobs done) to how many
 //!   dynos the worker needs (Little's law, module docs).
 //! - [`sidekiq`]: Sidekiq 7 and 8, read from Redis in two pipelined round trips.
+//! - [`good_job`]: GoodJob 3 and 4, and [`solid_queue`]: Solid Queue, read from Postgres in one
+//!   read-only transaction of indexed statements each.
 //! - [`Totals`]: what one read of any store gives for one target, and how two of them make the
 //!   policy's [`policy::Reading`].
 //!
@@ -14,22 +16,30 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+pub mod good_job;
+mod pg;
 pub mod policy;
 pub mod sidekiq;
 pub mod sim;
+pub mod solid_queue;
 
+/// What every reader answers with, and how it fails.
 pub use sidekiq::{Error, Queue, Stopping};
 
 /// The libraries this version reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Sidekiq,
+    GoodJob,
+    SolidQueue,
 }
 
 /// An open store of one of the libraries read: the same calls whatever the library.
 #[derive(Debug)]
 pub enum Store {
     Sidekiq(sidekiq::Sidekiq),
+    GoodJob(good_job::GoodJob),
+    SolidQueue(solid_queue::SolidQueue),
 }
 
 /// One read of a store for one process type.
@@ -55,6 +65,8 @@ impl Store {
     ) -> Result<Store, Error> {
         match kind {
             Kind::Sidekiq => sidekiq::Sidekiq::new(url, verify_tls, timeout).map(Store::Sidekiq),
+            Kind::GoodJob => good_job::GoodJob::new(url, timeout).map(Store::GoodJob),
+            Kind::SolidQueue => solid_queue::SolidQueue::new(url, timeout).map(Store::SolidQueue),
         }
     }
 
@@ -62,12 +74,14 @@ impl Store {
     pub fn shown(&self) -> &str {
         match self {
             Store::Sidekiq(s) => s.shown(),
+            Store::GoodJob(s) => s.shown(),
+            Store::SolidQueue(s) => s.shown(),
         }
     }
 
     /// One read: `queues` (None: every queue of the store), the figures of `process_type`'s
-    /// dynos; with `drain_to`, the processes on its dynos numbered above are quieted where the
-    /// library allows it, and what they still run is said.
+    /// dynos; with `drain_to`, the processes on its dynos numbered above are quieted and what
+    /// they still run is said (Sidekiq's; the other libraries cannot be asked to quiet).
     pub async fn read(
         &mut self,
         queues: Option<&[String]>,
@@ -93,6 +107,24 @@ impl Store {
                     unreadable: snapshot.unreadable,
                 })
             }
+            Store::GoodJob(s) => {
+                let (queues, totals) = s.read(queues, process_type, now).await?;
+                Ok(StoreRead {
+                    queues,
+                    totals,
+                    stopping: None,
+                    unreadable: 0,
+                })
+            }
+            Store::SolidQueue(s) => {
+                let (queues, totals) = s.read(queues, process_type, now).await?;
+                Ok(StoreRead {
+                    queues,
+                    totals,
+                    stopping: None,
+                    unreadable: 0,
+                })
+            }
         }
     }
 }
@@ -107,7 +139,7 @@ pub async fn config_var_url(
     match client.config_var(app, name).await {
         Ok(Some(url)) => Ok(url),
         Ok(None) => Err(format!(
-            "{app} has no config var {name} (set AUTOSCALE_QUEUE_URL, e.g. $REDIS_TLS_URL)"
+            "{app} has no config var {name} (set AUTOSCALE_QUEUE_URL to the var that holds the store's URL)"
         )),
         Err(e) => Err(format!("reading the config var {name}: {}", e.message())),
     }
