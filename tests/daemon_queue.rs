@@ -5,6 +5,7 @@
 //! tests take 1 to 9).
 
 mod common;
+mod postgres_support;
 mod sidekiq_support;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -533,4 +534,53 @@ async fn check_reads_each_queue_once_and_fails_on_a_store_it_cannot_read() {
     assert_eq!(failed.len(), 1, "{out}");
     assert!(failed[0].contains("refused the credentials"), "{out}");
     assert!(!out.contains("not-the-one-8d2f") && !err.contains("not-the-one-8d2f"));
+}
+
+/// GoodJob 4 in the app's Postgres (`$DATABASE_URL`): a backlog scales the worker out as
+/// Sidekiq's does. Skipped without `AUTOSCALE_TEST_POSTGRES_URL`.
+#[tokio::test]
+async fn a_good_job_backlog_in_the_apps_database_scales_the_worker_out() {
+    use sqlx::Executor as _;
+    let Some((url, mut c)) = postgres_support::database("daemon_good_job").await else {
+        return;
+    };
+    c.execute(postgres_support::GOOD_JOB_4_TABLES)
+        .await
+        .unwrap();
+    c.execute(postgres_support::GOOD_JOB_4_INDEXES)
+        .await
+        .unwrap();
+    // 40 jobs enqueued before the support's fixed instant (2026-12-07 10:00 UTC): late by now.
+    for _ in 0..40 {
+        postgres_support::gj_enqueue(&mut c, "default", 20_000, 20_000).await;
+    }
+    let w = World::new(2).await;
+    w.api.set_config_var(APP, "DATABASE_URL", &url);
+    let mut d = Daemon::spawn(&[], &worker_env(&w, &[("AUTOSCALE_QUEUE", "good_job")]));
+    until("a PATCH of the worker", Duration::from_secs(20), || {
+        !worker_patches(&w).is_empty()
+    })
+    .await;
+    assert_eq!(
+        worker_patches(&w)[0].body,
+        r#"{"quantity":2}"#,
+        "{}",
+        d.dump()
+    );
+    let line = d
+        .wait_for("the queue line", Duration::from_secs(5), |l| {
+            l.event() == Some("queue")
+        })
+        .await;
+    assert_eq!(line.get("depth"), Some("40"), "{}", d.dump());
+    let scale = d
+        .wait_for("the scale line", Duration::from_secs(5), |l| {
+            l.event() == Some("scale")
+        })
+        .await;
+    assert_eq!(scale.get("reason"), Some("queue"));
+    assert_no_secret(&d, &url);
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
+    postgres_support::drop_database(c, "daemon_good_job").await;
 }

@@ -535,6 +535,21 @@ mod tests {
     }
 
     #[test]
+    fn drain_is_sidekiq_s_and_said_so_for_the_others() {
+        let (got, warnings) = resolve_pairs(&[(QUEUE, "good_job"), (DRAIN, "on")]);
+        let got = got.unwrap().unwrap();
+        assert_eq!(got.url, QueueUrl::ConfigVar("DATABASE_URL".into()));
+        assert_eq!(
+            warnings,
+            ["AUTOSCALE_DRAIN=on: only Sidekiq's workers can be asked to stop taking jobs in this version; good_job's scale-ins are not drained"]
+        );
+        let (_, warnings) = resolve_pairs(&[(QUEUE, "sidekiq"), (DRAIN, "on")]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let (_, warnings) = resolve_pairs(&[(QUEUE, "solid_queue")]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
     fn bad_values_are_one_line_errors() {
         let cases: &[(&[(&str, &str)], &str)] = &[
             (
