@@ -996,6 +996,20 @@ mod tests {
             ..view(Some(&burst), 17, Calm::default())
         });
         assert_eq!(d.action, Action::Stay);
+        // Late (29 s old, 7 s more at 17 dynos) but at what the formula asks: nothing to ask.
+        let late_at_need = Reading {
+            latency: secs(29),
+            ..burst
+        };
+        assert!(drains_late(&late_at_need, r, &SETTINGS, 17));
+        assert_eq!(
+            decide(&View {
+                max: 40,
+                ..view(Some(&late_at_need), 17, Calm::default())
+            })
+            .action,
+            Action::Stay
+        );
         // No service time, no dynos, or no backlog: no prediction.
         assert!(!drains_late(&burst, None, &SETTINGS, 1));
         assert!(!drains_late(&burst, r, &SETTINGS, 0));
