@@ -868,6 +868,49 @@ mod tests {
     }
 
     #[test]
+    fn the_stopping_dynos_are_those_numbered_above_the_quantity_kept() {
+        assert_eq!(dyno_number("worker.3", "worker"), Some(3));
+        assert_eq!(dyno_number("worker.12", "worker"), Some(12));
+        assert_eq!(dyno_number("worker.3", "work"), None);
+        assert_eq!(dyno_number("urgent.3", "worker"), None);
+        assert_eq!(dyno_number("worker.", "worker"), None);
+        assert_eq!(dyno_number("worker.99999999999", "worker"), None);
+        let process = |host: &str, busy, quiet| Process {
+            identity: format!("{host}:1:ab"),
+            hostname: host.into(),
+            busy,
+            concurrency: Some(10),
+            quiet,
+            queues: vec![],
+        };
+        let s = Snapshot {
+            queues: vec![],
+            processes: vec![
+                process("worker.1", 4, false),
+                process("worker.2", 2, false),
+                process("worker.3", 3, true),
+                process("worker.10", 1, false),
+                process("urgent.3", 7, false),
+                process("10.0.0.3", 5, false),
+            ],
+            processed: None,
+            unreadable: 0,
+        };
+        // Keeping 2: worker.3 (quiet already) and worker.10 stop; other types and hosts stay.
+        assert_eq!(
+            s.stopping("worker", 2),
+            Stopping {
+                busy: 4,
+                loud: vec!["worker.10:1:ab".into()],
+                processes: 2,
+            }
+        );
+        assert_eq!(s.stopping("worker", 10), Stopping::default());
+        assert_eq!(s.stopping("worker", 0).processes, 4);
+        assert_eq!(s.stopping("worker", 0).busy, 10);
+    }
+
+    #[test]
     fn totals_sum_the_queues_and_the_types_dynos() {
         let process = |host: &str, busy| Process {
             identity: format!("{host}:1:ab"),
