@@ -55,6 +55,18 @@ pub struct StoreRead {
     pub unreadable: u32,
 }
 
+impl StoreRead {
+    /// A read that only gives figures (no drain, nothing unreadable counted).
+    fn of((queues, totals): (Vec<Queue>, Totals)) -> StoreRead {
+        StoreRead {
+            queues,
+            totals,
+            stopping: None,
+            unreadable: 0,
+        }
+    }
+}
+
 impl Store {
     /// A store of `kind` at `url` (nothing is sent yet). Every read is bounded by `timeout`.
     pub fn open(
@@ -107,24 +119,8 @@ impl Store {
                     unreadable: snapshot.unreadable,
                 })
             }
-            Store::GoodJob(s) => {
-                let (queues, totals) = s.read(queues, process_type, now).await?;
-                Ok(StoreRead {
-                    queues,
-                    totals,
-                    stopping: None,
-                    unreadable: 0,
-                })
-            }
-            Store::SolidQueue(s) => {
-                let (queues, totals) = s.read(queues, process_type, now).await?;
-                Ok(StoreRead {
-                    queues,
-                    totals,
-                    stopping: None,
-                    unreadable: 0,
-                })
-            }
+            Store::GoodJob(s) => s.read(queues, process_type, now).await.map(StoreRead::of),
+            Store::SolidQueue(s) => s.read(queues, process_type, now).await.map(StoreRead::of),
         }
     }
 }
