@@ -339,9 +339,13 @@ impl Sidekiq {
     ) -> Result<Snapshot, Error> {
         let mut c = self.connection().await?;
         let shown = self.shown.clone();
-        let failed = |e: redis::RedisError| Error::Read {
-            url: shown.clone(),
-            reason: describe(&e),
+        let failed = |e: redis::RedisError| {
+            let (url, reason) = (shown.clone(), describe(&e));
+            if refused(&e) {
+                Error::Refused { url, reason }
+            } else {
+                Error::Read { url, reason }
+            }
         };
         let mut unreadable = 0u32;
 
@@ -476,8 +480,12 @@ fn short(shown: &str) -> Error {
 /// Whether the server refused the credentials: a wrong password (`WRONGPASS`, or a failed
 /// `AUTH`), or none where one is needed (`NOAUTH`).
 fn refused(e: &redis::RedisError) -> bool {
+    // A pipeline's refusal comes as its commands' errors, each `"NOAUTH": …`.
+    let text = e.to_string();
     e.kind() == redis::ErrorKind::AuthenticationFailed
         || matches!(e.code(), Some("WRONGPASS" | "NOAUTH"))
+        || text.contains("\"NOAUTH\"")
+        || text.contains("\"WRONGPASS\"")
 }
 
 fn describe(e: &redis::RedisError) -> String {
