@@ -291,23 +291,10 @@ async fn check_queue(
             }
         }
     };
-    let Some(kind) = q.library.reader() else {
-        report.line(
-            Status::Failed,
-            "queue",
-            format!("no reader for {} in this version", q.library),
-        );
-        return;
-    };
-    let mut store = match crate::queue::Store::open(
-        kind,
-        &url,
-        q.verify_tls,
-        crate::daemon::queue::READ_TIMEOUT,
-    ) {
+    let mut store = match q.open(&url, crate::daemon::queue::READ_TIMEOUT) {
         Ok(store) => store,
-        Err(e) => {
-            report.line(Status::Failed, "queue", e.to_string());
+        Err(reason) => {
+            report.line(Status::Failed, "queue", reason);
             return;
         }
     };

@@ -141,6 +141,18 @@ pub struct QueueSettings {
     pub drain_timeout: Duration,
 }
 
+impl QueueSettings {
+    /// The store at `url` (this setting's, or its config var's value), opened for this
+    /// library's reader; the error is one line that may be printed.
+    pub fn open(&self, url: &str, timeout: Duration) -> Result<crate::queue::Store, String> {
+        let kind = self
+            .library
+            .reader()
+            .ok_or_else(|| format!("no reader for {} in this version", self.library))?;
+        crate::queue::Store::open(kind, url, self.verify_tls, timeout).map_err(|e| e.to_string())
+    }
+}
+
 pub const DEFAULT_LATENCY: Duration = Duration::from_secs(30);
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(600);

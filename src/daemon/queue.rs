@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Level;
@@ -163,16 +163,11 @@ impl QueueTask {
                         .map_err(|reason| (reason, shown_setting.clone()))?
                 }
             };
-            let Some(kind) = settings.library.reader() else {
-                return Err((
-                    format!("no reader for {} in this version", settings.library),
-                    shown_setting,
-                ));
-            };
-            match Store::open(kind, &url, settings.verify_tls, timeout) {
-                Ok(s) => *store = Some(s),
-                Err(e) => return Err((e.to_string(), shown_setting)),
-            }
+            *store = Some(
+                settings
+                    .open(&url, timeout)
+                    .map_err(|reason| (reason, shown_setting.clone()))?,
+            );
         }
         let Some(reader) = store.as_mut() else {
             return Err(("no store".to_owned(), shown_setting));
@@ -232,10 +227,7 @@ impl QueueTask {
     /// `event=queue` at the first read of each minute: the read's figures, and the jobs done
     /// since the previous line.
     fn minute_line(&self, line: &mut MinuteLine, totals: &Totals, at: DateTime<Utc>) {
-        let minute = at
-            .with_second(0)
-            .and_then(|m| m.with_nanosecond(0))
-            .unwrap_or(at);
+        let minute = crate::traffic::minute::minute_of(at);
         if line.minute == Some(minute) {
             return;
         }

@@ -91,11 +91,7 @@ impl AppLoop {
     pub(super) fn drain_ready(&self, index: usize, now: DateTime<Utc>) -> Option<DrainEnd> {
         let t = &self.targets[index];
         let drain = t.queue.drain?;
-        let seen = t
-            .queue
-            .stopping
-            .filter(|(s, at)| s.keep == drain.change.to && *at > drain.since)
-            .map(|(s, _)| s);
+        let seen = self.stopping_seen(index, &drain);
         if seen.is_some_and(|s| s.busy == 0 && s.loud == 0) {
             return Some(DrainEnd::Done);
         }
@@ -104,6 +100,15 @@ impl AppLoop {
         (waited >= timeout).then_some(DrainEnd::Timeout {
             busy: seen.map(|s| s.busy),
         })
+    }
+
+    /// What the latest read made after `drain` began saw on its stopping dynos.
+    fn stopping_seen(&self, index: usize, drain: &super::target::Drain) -> Option<StoppingNews> {
+        self.targets[index]
+            .queue
+            .stopping
+            .filter(|(s, at)| s.keep == drain.change.to && *at > drain.since)
+            .map(|(s, _)| s)
     }
 
     /// Begins a drain: the queue task quiets the processes on the dynos numbered above
@@ -125,11 +130,7 @@ impl AppLoop {
         self.inbox.drains[index].send_replace(None);
         let busy = match state {
             DrainState::Done => Some(0),
-            _ => self.targets[index]
-                .queue
-                .stopping
-                .filter(|(s, at)| s.keep == drain.change.to && *at > drain.since)
-                .map(|(s, _)| s.busy),
+            _ => self.stopping_seen(index, &drain).map(|s| s.busy),
         };
         let waited = u64::try_from((now - drain.since).num_milliseconds()).unwrap_or(0);
         self.say_drain(
