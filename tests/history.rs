@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use autoscale::history::{
     self, AlertRow, History, HistoryData, HistoryHandle, HoldReason, HoldRow, Options, Outcome,
-    ProbeRow, ProbeSource, Row, ScaleRow, Startup, StoreUrl, TrafficRow, SCHEMA_VERSION,
+    ProbeRow, ProbeSource, QueueRow, Row, ScaleRow, Startup, StoreUrl, TrafficRow, SCHEMA_VERSION,
 };
 use autoscale::logfmt::{Captured, Line};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
@@ -464,6 +464,25 @@ async fn writes_then_reads_back(backend: Backend) {
     stored_alert.message.truncate(1023); // 1 KiB: 15 ASCII bytes, then 2-byte characters
     expected.alerts.push(stored_alert);
 
+    // A worker's queue minutes: one given twice (the last kept), one with blanks.
+    let queue = |m: i64, depth: u64, busy: Option<u64>| QueueRow {
+        app: "shop".into(),
+        process: "web".into(),
+        minute: minute(m),
+        depth,
+        latency_ms: depth * 250,
+        busy,
+        done: busy.map(|b| b * 30),
+        dynos: 2,
+        concurrency: 10,
+    };
+    assert!(h.record(queue(0, 400, Some(20))));
+    assert!(h.record(queue(0, 410, Some(19))));
+    let mut blank = queue(1, 0, None);
+    blank.minute += TimeDelta::seconds(7);
+    assert!(h.record(blank));
+    expected.queue = vec![queue(0, 410, Some(19)), queue(1, 0, None)];
+
     // Other targets: a second process of the app, and another app.
     assert!(h.record(traffic("shop", "worker", minute(1), 7)));
     assert!(h.record(traffic("cart", "web", minute(1), 8)));
@@ -474,11 +493,11 @@ async fn writes_then_reads_back(backend: Backend) {
 
     assert!(h.flush(FLUSH).await);
     let stats = h.stats();
-    assert_eq!(stats.queued, 14);
+    assert_eq!(stats.queued, 17);
     assert_eq!(stats.invalid, 1);
     assert_eq!(stats.dropped, 0);
-    // Two traffic rows landed on minutes already in the batch.
-    assert_eq!(stats.written, 11, "{stats:?}");
+    // Two traffic rows and a queue minute landed on minutes already in the batch.
+    assert_eq!(stats.written, 13, "{stats:?}");
 
     let web = read_all(&db, "shop", Some("web")).await;
     assert_eq!(web, expected);
@@ -513,9 +532,10 @@ async fn writes_then_reads_back(backend: Backend) {
     );
     assert_eq!(window.probes.len(), 1);
     assert_eq!(window.holds.len(), 0);
+    assert_eq!(window.queue.len(), 1);
     let merged = window.into_rows();
     assert!(merged.windows(2).all(|w| w[0].at() <= w[1].at()));
-    assert_eq!(merged.len(), 4);
+    assert_eq!(merged.len(), 5);
 
     let status = history::status(&db.url).await;
     assert!(status.reachable, "{status:?}");
@@ -525,6 +545,7 @@ async fn writes_then_reads_back(backend: Backend) {
         status.rows,
         vec![
             ("autoscale_traffic", 5),
+            ("autoscale_queue", 2),
             ("autoscale_probes", 2),
             ("autoscale_scales", 1),
             ("autoscale_holds", 2),
@@ -555,6 +576,17 @@ async fn retention_prunes_old_rows_and_keeps_new_ones(backend: Backend) {
             let at = base + TimeDelta::minutes(m);
             first.handle.record(traffic(app, "web", at, 1));
             first.handle.record(probe(app, at, Outcome::Ok));
+            first.handle.record(QueueRow {
+                app: app.into(),
+                process: "web".into(),
+                minute: at,
+                depth: 3,
+                latency_ms: 1_500,
+                busy: Some(1),
+                done: None,
+                dynos: 1,
+                concurrency: 5,
+            });
             first.handle.record(AlertRow {
                 app: app.into(),
                 process: "web".into(),
@@ -565,7 +597,7 @@ async fn retention_prunes_old_rows_and_keeps_new_ones(backend: Backend) {
         }
     }
     assert!(first.handle.close(FLUSH).await);
-    assert_eq!(first.handle.stats().written, 360);
+    assert_eq!(first.handle.stats().written, 480);
 
     // A writer with 35 days of retention prunes at start, 7 rows per statement.
     let pruning = History::start(
@@ -578,17 +610,20 @@ async fn retention_prunes_old_rows_and_keeps_new_ones(backend: Backend) {
     .await;
     until(Duration::from_secs(20), "old rows to be pruned", || async {
         let status = history::status(&db.url).await;
-        status.rows.iter().map(|(_, n)| n).sum::<u64>() == 180
+        status.rows.iter().map(|(_, n)| n).sum::<u64>() == 240
     })
     .await;
     let shop = read_all(&db, "shop", Some("web")).await;
     assert_eq!(shop.traffic.len(), 30);
     assert!(shop.traffic.iter().all(|r| r.minute >= kept));
+    assert_eq!(shop.queue.len(), 30);
+    assert!(shop.queue.iter().all(|r| r.minute >= kept));
     assert_eq!(shop.probes.len(), 30);
     assert_eq!(shop.alerts.len(), 30);
     let cart = read_all(&db, "cart", None).await;
     assert!(cart.traffic.iter().all(|r| r.minute >= now));
-    assert_eq!(cart.len(), 90);
+    assert!(cart.queue.iter().all(|r| r.minute >= now));
+    assert_eq!(cart.len(), 120);
     let status = history::status(&db.url).await;
     assert_eq!(status.oldest, Some(kept));
     assert!(pruning.handle.close(FLUSH).await);
@@ -1167,8 +1202,9 @@ async fn a_schema1_week_converts_in_place_and_reads_the_same(backend: Backend) {
         status.rows[0],
         ("autoscale_traffic", before.traffic.len() as u64)
     );
+    assert_eq!(status.rows[1], ("autoscale_queue", 0));
     assert_eq!(
-        status.rows[1],
+        status.rows[2],
         ("autoscale_probes", before.probes.len() as u64)
     );
     // Nothing left: converting again does nothing.

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use super::pack::{self, PackedMinute, PackedProbe};
-use super::rows::{target_id, ProbeRow, Row, TrafficRow};
+use super::pack::{self, PackedMinute, PackedProbe, PackedQueueMinute};
+use super::rows::{target_id, ProbeRow, QueueRow, Row, TrafficRow};
 use super::HistoryData;
 
 /// One table: its name, the column that holds its time, its columns in bind order (the first
@@ -24,6 +24,13 @@ pub struct Table {
 /// `data`.
 pub const TRAFFIC: Table = Table {
     name: "autoscale_traffic_hours",
+    time: "hour",
+    columns: &["target_id", "hour", "n", "data"],
+    key: Some(&["target_id", "hour"]),
+};
+/// A worker's queue minutes, packed per target and hour like the traffic (schema 3).
+pub const QUEUE: Table = Table {
+    name: "autoscale_queue_hours",
     time: "hour",
     columns: &["target_id", "hour", "n", "data"],
     key: Some(&["target_id", "hour"]),
@@ -99,7 +106,7 @@ pub const ALERTS: Table = Table {
     key: None,
 };
 /// Every table with rows in time, in the order a batch writes them.
-pub const TABLES: [Table; 5] = [TRAFFIC, PROBES, SCALES, HOLDS, ALERTS];
+pub const TABLES: [Table; 6] = [TRAFFIC, QUEUE, PROBES, SCALES, HOLDS, ALERTS];
 
 impl Table {
     /// Packed per hour (see [`super::pack`]) rather than a row per event.
@@ -122,11 +129,16 @@ impl HistoryData {
     pub fn batch(rows: Vec<Row>) -> HistoryData {
         let mut batch = HistoryData::default();
         let mut traffic: BTreeMap<(i64, i64), TrafficRow> = BTreeMap::new();
+        let mut queue: BTreeMap<(i64, i64), QueueRow> = BTreeMap::new();
         for row in rows {
             match row {
                 Row::Traffic(r) => {
                     let key = (target_id(&r.app, &r.process), r.minute.timestamp_millis());
                     traffic.insert(key, r);
+                }
+                Row::Queue(r) => {
+                    let key = (target_id(&r.app, &r.process), r.minute.timestamp_millis());
+                    queue.insert(key, r);
                 }
                 Row::Probe(r) => batch.probes.push(r),
                 Row::Scale(r) => batch.scales.push(r),
@@ -135,12 +147,14 @@ impl HistoryData {
             }
         }
         batch.traffic = traffic.into_values().collect();
+        batch.queue = queue.into_values().collect();
         batch
     }
 
     /// Every target the rows name: id → (app, process).
     pub fn targets(&self) -> BTreeMap<i64, (String, String)> {
         let names = (self.traffic.iter().map(|r| (&r.app, &r.process)))
+            .chain(self.queue.iter().map(|r| (&r.app, &r.process)))
             .chain(self.probes.iter().map(|r| (&r.app, &r.process)))
             .chain(self.scales.iter().map(|r| (&r.app, &r.process)))
             .chain(self.holds.iter().map(|r| (&r.app, &r.process)))
@@ -159,6 +173,7 @@ impl HistoryData {
         let before = self.len();
         let keep = |app: &str, process: &str| !ids.contains(&target_id(app, process));
         self.traffic.retain(|r| keep(&r.app, &r.process));
+        self.queue.retain(|r| keep(&r.app, &r.process));
         self.probes.retain(|r| keep(&r.app, &r.process));
         self.scales.retain(|r| keep(&r.app, &r.process));
         self.holds.retain(|r| keep(&r.app, &r.process));
@@ -173,6 +188,24 @@ pub fn traffic_hours(rows: &[TrafficRow]) -> BTreeMap<(i64, i64), Vec<PackedMinu
     let mut hours: BTreeMap<(i64, i64), BTreeMap<u8, PackedMinute>> = BTreeMap::new();
     for row in rows {
         let (hour, minute) = pack::pack_minute(row);
+        let id = target_id(&row.app, &row.process);
+        hours
+            .entry((id, hour))
+            .or_default()
+            .insert(minute.minute, minute);
+    }
+    hours
+        .into_iter()
+        .map(|(key, minutes)| (key, minutes.into_values().collect()))
+        .collect()
+}
+
+/// Queue rows grouped per (target, hour) for the packed table, each hour's minutes sorted, once
+/// each (the last given wins).
+pub fn queue_hours(rows: &[QueueRow]) -> BTreeMap<(i64, i64), Vec<PackedQueueMinute>> {
+    let mut hours: BTreeMap<(i64, i64), BTreeMap<u8, PackedQueueMinute>> = BTreeMap::new();
+    for row in rows {
+        let (hour, minute) = pack::pack_queue_minute(row);
         let id = target_id(&row.app, &row.process);
         hours
             .entry((id, hour))

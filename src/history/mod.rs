@@ -1,4 +1,4 @@
-//! History: the daemon remembers its traffic minutes, probes, scales, holds and alerts in the
+//! History: the daemon remembers its traffic minutes, queue minutes, probes, scales, holds and alerts in the
 //! user's own database (Heroku Postgres, or a SQLite file locally), so that `chart`, `suggest`
 //! and `replay` can look back further than Heroku's 1,500 log lines.
 //!
@@ -41,7 +41,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 pub use rows::{
-    AlertRow, HoldReason, HoldRow, Outcome, ProbeRow, ProbeSource, Row, ScaleRow, TrafficRow,
+    AlertRow, HoldReason, HoldRow, Outcome, ProbeRow, ProbeSource, QueueRow, Row, ScaleRow,
+    TrafficRow,
 };
 pub use settings::{resolve, HistorySetting, SettingError, Settings, StoreUrl};
 pub use store::{StoreError, SCHEMA_VERSION};
@@ -375,6 +376,7 @@ impl HistoryHandle {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HistoryData {
     pub traffic: Vec<TrafficRow>,
+    pub queue: Vec<QueueRow>,
     pub probes: Vec<ProbeRow>,
     pub scales: Vec<ScaleRow>,
     pub holds: Vec<HoldRow>,
@@ -384,6 +386,7 @@ pub struct HistoryData {
 impl HistoryData {
     pub fn len(&self) -> usize {
         self.traffic.len()
+            + self.queue.len()
             + self.probes.len()
             + self.scales.len()
             + self.holds.len()
@@ -394,13 +397,14 @@ impl HistoryData {
         self.len() == 0
     }
 
-    /// All rows in one time-ordered list (at one instant: traffic, probes, scales, holds,
-    /// alerts).
+    /// All rows in one time-ordered list (at one instant: traffic, queue minutes, probes,
+    /// scales, holds, alerts).
     pub fn into_rows(self) -> Vec<Row> {
         let mut rows: Vec<Row> = self
             .traffic
             .into_iter()
             .map(Row::Traffic)
+            .chain(self.queue.into_iter().map(Row::Queue))
             .chain(self.probes.into_iter().map(Row::Probe))
             .chain(self.scales.into_iter().map(Row::Scale))
             .chain(self.holds.into_iter().map(Row::Hold))

@@ -18,11 +18,15 @@
 //! previous probe), a flags byte (source, outcome, which optional fields follow), the status
 //! and the latency.
 //!
+//! Queue minutes (schema 3) like traffic minutes: the bitmap, then [`QUEUE_COLUMNS`] columns
+//! (depth, latency, busy, done, dynos, concurrency); `busy` and `done` stored one above their
+//! value, 0 meaning the store did not say.
+//!
 //! When it is smaller, the body after the two header bytes is deflated (flags bit 0).
 
 use std::io::{Read, Write};
 
-use super::rows::{from_sql, to_sql, Outcome, ProbeRow, ProbeSource, TrafficRow};
+use super::rows::{from_sql, to_sql, Outcome, ProbeRow, ProbeSource, QueueRow, TrafficRow};
 
 /// The format this build writes and reads.
 pub const VERSION: u8 = 1;
@@ -63,6 +67,18 @@ pub struct PackedMinute {
     pub busy: f64,
 }
 
+/// One queue minute of an hour, its values in stored order (see [`QUEUE_COLUMNS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackedQueueMinute {
+    /// The minute of the hour, 0 to 59.
+    pub minute: u8,
+    pub values: [u64; QUEUE_COLUMNS],
+}
+
+/// The values of a queue minute, in stored order: depth, latency (ms), busy + 1, done + 1
+/// (0: not known), dynos, concurrency.
+pub const QUEUE_COLUMNS: usize = 6;
+
 /// One probe of an hour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PackedProbe {
@@ -88,10 +104,7 @@ pub enum Unreadable {
 /// `minutes` (sorted by minute, each once, minute < 60) as one value.
 pub fn encode_minutes(minutes: &[PackedMinute]) -> Vec<u8> {
     let mut body = Vec::with_capacity(16 + minutes.len() * 16);
-    let bitmap = minutes
-        .iter()
-        .fold(0u64, |map, m| map | 1u64 << (m.minute % 64));
-    body.extend_from_slice(&bitmap.to_le_bytes());
+    body.extend_from_slice(&minutes_bitmap(minutes.iter().map(|m| m.minute)).to_le_bytes());
     for column in 0..COUNTS {
         put_column(
             &mut body,
@@ -118,13 +131,7 @@ pub fn encode_minutes(minutes: &[PackedMinute]) -> Vec<u8> {
 pub fn decode_minutes(value: &[u8]) -> Result<Vec<PackedMinute>, Unreadable> {
     let body = open(value)?;
     let mut r = Reader::new(&body);
-    let bitmap = u64::from_le_bytes(r.take(8)?.try_into().map_err(|_| Unreadable::Malformed)?);
-    if bitmap >> MINUTES != 0 {
-        return Err(Unreadable::Malformed);
-    }
-    let present: Vec<u8> = (0..MINUTES as u8)
-        .filter(|i| bitmap & (1u64 << i) != 0)
-        .collect();
+    let present = present_minutes(&mut r)?;
     let n = present.len();
     let mut minutes: Vec<PackedMinute> = present
         .iter()
@@ -158,6 +165,52 @@ pub fn decode_minutes(value: &[u8]) -> Result<Vec<PackedMinute>, Unreadable> {
     }
     r.end()?;
     Ok(minutes)
+}
+
+/// The bitmap of the minutes present.
+fn minutes_bitmap(minutes: impl Iterator<Item = u8>) -> u64 {
+    minutes.fold(0u64, |map, m| map | 1u64 << (m % 64))
+}
+
+/// The minutes a bitmap says are present (refused when it names a minute past 59).
+fn present_minutes(r: &mut Reader) -> Result<Vec<u8>, Unreadable> {
+    let bitmap = u64::from_le_bytes(r.take(8)?.try_into().map_err(|_| Unreadable::Malformed)?);
+    if bitmap >> MINUTES != 0 {
+        return Err(Unreadable::Malformed);
+    }
+    Ok((0..MINUTES as u8)
+        .filter(|i| bitmap & (1u64 << i) != 0)
+        .collect())
+}
+
+/// Queue `minutes` (sorted by minute, each once, minute < 60) as one value.
+pub fn encode_queue_minutes(minutes: &[PackedQueueMinute]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(8 + QUEUE_COLUMNS * 2 + minutes.len() * 8);
+    body.extend_from_slice(&minutes_bitmap(minutes.iter().map(|m| m.minute)).to_le_bytes());
+    for column in 0..QUEUE_COLUMNS {
+        put_column(&mut body, minutes.iter().map(|m| m.values[column]));
+    }
+    seal(body)
+}
+
+/// The queue minutes of a value, sorted by minute.
+pub fn decode_queue_minutes(value: &[u8]) -> Result<Vec<PackedQueueMinute>, Unreadable> {
+    let body = open(value)?;
+    let mut r = Reader::new(&body);
+    let present = present_minutes(&mut r)?;
+    let mut columns = Vec::with_capacity(QUEUE_COLUMNS);
+    for _ in 0..QUEUE_COLUMNS {
+        columns.push(r.column(present.len())?);
+    }
+    r.end()?;
+    Ok(present
+        .iter()
+        .enumerate()
+        .map(|(i, &minute)| PackedQueueMinute {
+            minute,
+            values: std::array::from_fn(|c| columns[c][i]),
+        })
+        .collect())
 }
 
 /// `probes` (in the order recorded) as one value.
@@ -259,6 +312,27 @@ pub fn merge_minutes(
     (all.len(), encode_minutes(&all))
 }
 
+/// A stored hour of queue minutes merged with `new` (sorted, each minute once; the new win):
+/// the number of minutes and the value to store. A stored value this build cannot read is
+/// replaced.
+pub fn merge_queue_minutes(
+    stored: Option<&[u8]>,
+    new: &[PackedQueueMinute],
+    merge: Merge,
+) -> (usize, Vec<u8>) {
+    let mut all: Vec<PackedQueueMinute> = stored
+        .and_then(|v| decode_queue_minutes(v).ok())
+        .unwrap_or_default();
+    for m in new {
+        match all.binary_search_by_key(&m.minute, |s| s.minute) {
+            Ok(i) if merge == Merge::NewWins => all[i] = *m,
+            Ok(_) => {}
+            Err(i) => all.insert(i, *m),
+        }
+    }
+    (all.len(), encode_queue_minutes(&all))
+}
+
 /// A stored hour of probes merged with `new`: the number of probes and the value to store.
 pub fn merge_probes(stored: Option<&[u8]>, new: &[PackedProbe], merge: Merge) -> (usize, Vec<u8>) {
     let stored = stored
@@ -328,6 +402,51 @@ pub fn unpack_minute(app: &str, process: &str, hour: i64, m: &PackedMinute) -> O
         s5xx,
         busy: m.busy,
         dynos,
+    })
+}
+
+/// A queue row as packed: the hour it belongs to and its minute.
+pub fn pack_queue_minute(row: &QueueRow) -> (i64, PackedQueueMinute) {
+    let at = row.minute.timestamp_millis();
+    let hour = hour_of(at);
+    let known = |v: Option<u64>| v.map_or(0, |v| v.saturating_add(1));
+    (
+        hour,
+        PackedQueueMinute {
+            minute: ((at - hour) / 60_000) as u8,
+            values: [
+                row.depth,
+                row.latency_ms,
+                known(row.busy),
+                known(row.done),
+                u64::from(row.dynos),
+                u64::from(row.concurrency),
+            ],
+        },
+    )
+}
+
+/// A packed queue minute of the hour starting at `hour` back as a row; `None` when a value is
+/// out of range (a damaged value).
+pub fn unpack_queue_minute(
+    app: &str,
+    process: &str,
+    hour: i64,
+    m: &PackedQueueMinute,
+) -> Option<QueueRow> {
+    let at = hour.checked_add(i64::from(m.minute) * 60_000)?;
+    let [depth, latency_ms, busy, done, dynos, concurrency] = m.values;
+    let known = |v: u64| v.checked_sub(1);
+    Some(QueueRow {
+        app: app.to_owned(),
+        process: process.to_owned(),
+        minute: chrono::DateTime::from_timestamp_millis(at)?,
+        depth,
+        latency_ms,
+        busy: known(busy),
+        done: known(done),
+        dynos: u32::try_from(dynos).ok()?,
+        concurrency: u32::try_from(concurrency).ok()?,
     })
 }
 
@@ -926,6 +1045,142 @@ mod tests {
         assert_eq!((n, decode_probes(&value)), (3, Ok(vec![p(3), p(5), p(1)])));
         let (n, value) = merge_probes(None, &[p(3)], Merge::NewWins);
         assert_eq!((n, decode_probes(&value)), (1, Ok(vec![p(3)])));
+    }
+
+    fn queue_row(minute: &str, depth: u64, busy: Option<u64>, done: Option<u64>) -> QueueRow {
+        QueueRow {
+            app: "shop".into(),
+            process: "worker".into(),
+            minute: minute.parse().unwrap(),
+            depth,
+            latency_ms: depth * 100,
+            busy,
+            done,
+            dynos: 3,
+            concurrency: 10,
+        }
+    }
+
+    #[test]
+    fn a_queue_hour_round_trips_small_with_unknowns_kept_apart_from_zero() {
+        let hour: Vec<PackedQueueMinute> = (0..60u8)
+            .map(|i| {
+                let mut row = queue_row(
+                    &format!("2026-12-07T10:{i:02}:00Z"),
+                    u64::from(i) * 7 % 50,
+                    Some(u64::from(i % 4)),
+                    Some(120 + u64::from(i)),
+                );
+                if i == 5 {
+                    (row.busy, row.done) = (None, None);
+                }
+                let (hour, packed) = pack_queue_minute(&row);
+                assert_eq!(hour, 1_796_637_600_000);
+                assert_eq!(packed.minute, i);
+                packed
+            })
+            .collect();
+        let value = encode_queue_minutes(&hour);
+        assert_eq!(value[0], VERSION);
+        assert!(value.len() < 60 * 8, "{} bytes", value.len());
+        let back = decode_queue_minutes(&value).unwrap();
+        assert_eq!(back, hour);
+        let rows: Vec<QueueRow> = back
+            .iter()
+            .map(|m| unpack_queue_minute("shop", "worker", 1_796_637_600_000, m).unwrap())
+            .collect();
+        assert_eq!(
+            rows[0],
+            queue_row("2026-12-07T10:00:00Z", 0, Some(0), Some(120))
+        );
+        assert_eq!(rows[5].busy, None);
+        assert_eq!(rows[5].done, None);
+        assert_eq!(rows[6].busy, Some(2));
+        assert_eq!(rows[59].minute.to_rfc3339(), "2026-12-07T10:59:00+00:00");
+        // The largest values saturate rather than wrap into "unknown".
+        let huge = QueueRow {
+            busy: Some(u64::MAX),
+            done: Some(u64::MAX - 1),
+            depth: u64::MAX,
+            latency_ms: u64::MAX,
+            dynos: u32::MAX,
+            concurrency: u32::MAX,
+            ..queue_row("2026-12-07T10:03:00Z", 0, None, None)
+        };
+        let (hour, packed) = pack_queue_minute(&huge);
+        let value = encode_queue_minutes(&[packed]);
+        let back = decode_queue_minutes(&value).unwrap();
+        let row = unpack_queue_minute("shop", "worker", hour, &back[0]).unwrap();
+        assert_eq!(row.busy, Some(u64::MAX - 1));
+        assert_eq!(row.done, Some(u64::MAX - 1));
+        assert_eq!((row.depth, row.dynos), (u64::MAX, u32::MAX));
+        assert_eq!(decode_queue_minutes(&encode_queue_minutes(&[])), Ok(vec![]));
+    }
+
+    #[test]
+    fn bad_queue_values_are_refused_never_a_panic() {
+        let (_, a) = pack_queue_minute(&queue_row("2026-12-07T10:01:00Z", 4, Some(1), None));
+        let (_, b) = pack_queue_minute(&queue_row("2026-12-07T10:02:00Z", 9, Some(2), Some(3)));
+        let good = encode_queue_minutes(&[a, b]);
+        for cut in 0..good.len() {
+            assert!(decode_queue_minutes(&good[..cut]).is_err(), "cut at {cut}");
+        }
+        for i in 0..good.len() {
+            for byte in [0u8, 1, 0x7f, 0x80, 0xff] {
+                let mut bad = good.clone();
+                bad[i] = byte;
+                let _ = decode_queue_minutes(&bad);
+            }
+        }
+        let raw = |body: &[u8]| [&[VERSION, 0][..], body].concat();
+        let mut empty = raw(&[0; 8]);
+        empty.extend([SAME, 0].repeat(QUEUE_COLUMNS));
+        assert_eq!(decode_queue_minutes(&empty), Ok(vec![]));
+        let mut trailing = empty.clone();
+        trailing.push(0);
+        assert_eq!(decode_queue_minutes(&trailing), Err(Unreadable::Malformed));
+        let mut short = raw(&[0; 8]);
+        short.extend([SAME, 0].repeat(QUEUE_COLUMNS - 1));
+        assert_eq!(decode_queue_minutes(&short), Err(Unreadable::Malformed));
+        let mut beyond = raw(&(1u64 << 60).to_le_bytes());
+        beyond.extend([SAME, 0].repeat(QUEUE_COLUMNS));
+        assert_eq!(decode_queue_minutes(&beyond), Err(Unreadable::Malformed));
+        assert_eq!(decode_queue_minutes(&[3, 0]), Err(Unreadable::Version(3)));
+        // Dynos past u32 (a damaged value): the minute is not read back.
+        let wide = PackedQueueMinute {
+            minute: 0,
+            values: [0, 0, 0, 0, u64::from(u32::MAX) + 1, 1],
+        };
+        assert_eq!(unpack_queue_minute("a", "w", 0, &wide), None);
+        let wide = PackedQueueMinute {
+            values: [0, 0, 0, 0, 1, u64::from(u32::MAX) + 1],
+            ..wide
+        };
+        assert_eq!(unpack_queue_minute("a", "w", 0, &wide), None);
+        assert_eq!(unpack_queue_minute("a", "w", i64::MAX, &wide), None);
+    }
+
+    #[test]
+    fn merging_queue_minutes_replaces_or_keeps() {
+        let at = |m: u8, depth: u64| PackedQueueMinute {
+            minute: m,
+            values: [depth, 0, 0, 0, 1, 5],
+        };
+        let stored = encode_queue_minutes(&[at(1, 10), at(3, 30)]);
+        let (n, value) =
+            merge_queue_minutes(Some(&stored), &[at(2, 20), at(3, 31)], Merge::NewWins);
+        assert_eq!(n, 3);
+        assert_eq!(
+            decode_queue_minutes(&value),
+            Ok(vec![at(1, 10), at(2, 20), at(3, 31)])
+        );
+        let (n, value) = merge_queue_minutes(Some(&stored), &[at(3, 31)], Merge::OldWins);
+        assert_eq!(n, 2);
+        assert_eq!(decode_queue_minutes(&value), Ok(vec![at(1, 10), at(3, 30)]));
+        // A stored value this build cannot read is replaced.
+        let (n, value) = merge_queue_minutes(Some(&[9, 9]), &[at(0, 1)], Merge::NewWins);
+        assert_eq!((n, decode_queue_minutes(&value)), (1, Ok(vec![at(0, 1)])));
+        assert_eq!(merge_queue_minutes(None, &[], Merge::NewWins).0, 0);
     }
 
     #[test]

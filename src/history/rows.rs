@@ -47,6 +47,28 @@ pub struct TrafficRow {
     pub dynos: u32,
 }
 
+/// One minute of a worker's job queue (the `event=queue` fields): what the minute's first read
+/// saw, and the dynos and concurrency it was read at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueRow {
+    pub app: String,
+    pub process: String,
+    /// Start of the minute; stored truncated to the whole minute.
+    pub minute: DateTime<Utc>,
+    /// Jobs ready to run.
+    pub depth: u64,
+    /// Age of the oldest ready job, in milliseconds (0 when none waits).
+    pub latency_ms: u64,
+    /// Jobs running on the target's dynos, where the store says.
+    pub busy: Option<u64>,
+    /// Jobs finished since the previous minute's line, where the store counts them.
+    pub done: Option<u64>,
+    /// Dynos running when it was read.
+    pub dynos: u32,
+    /// Jobs one dyno runs at once (AUTOSCALE_CONCURRENCY, or as the processes report it).
+    pub concurrency: u32,
+}
+
 /// One check of a target.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbeRow {
@@ -103,6 +125,7 @@ pub struct AlertRow {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Row {
     Traffic(TrafficRow),
+    Queue(QueueRow),
     Probe(ProbeRow),
     Scale(ScaleRow),
     Hold(HoldRow),
@@ -123,6 +146,7 @@ impl Row {
     pub fn target(&self) -> (&str, &str) {
         let (app, process) = match self {
             Row::Traffic(r) => (&r.app, &r.process),
+            Row::Queue(r) => (&r.app, &r.process),
             Row::Probe(r) => (&r.app, &r.process),
             Row::Scale(r) => (&r.app, &r.process),
             Row::Hold(r) => (&r.app, &r.process),
@@ -135,6 +159,7 @@ impl Row {
     pub fn at(&self) -> DateTime<Utc> {
         match self {
             Row::Traffic(r) => r.minute,
+            Row::Queue(r) => r.minute,
             Row::Probe(r) => r.at,
             Row::Scale(r) => r.at,
             Row::Hold(r) => r.at,
@@ -156,6 +181,10 @@ impl Row {
                 }
                 r.minute = whole_minute(r.minute);
                 Row::Traffic(r)
+            }
+            Row::Queue(mut r) => {
+                r.minute = whole_minute(r.minute);
+                Row::Queue(r)
             }
             Row::Probe(r) => Row::Probe(r),
             Row::Scale(mut r) => {
@@ -238,6 +267,7 @@ macro_rules! row_from {
 }
 row_from!(
     Traffic(TrafficRow),
+    Queue(QueueRow),
     Probe(ProbeRow),
     Scale(ScaleRow),
     Hold(HoldRow),

@@ -24,7 +24,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSy
 use sqlx::{ConnectOptions, Executor, Row as SqlRow};
 
 use super::batch::{
-    self, Table, ALERTS, HOLDS, PROBES, SCALES, TABLES, TRAFFIC, V1_PROBES, V1_TRAFFIC,
+    self, Table, ALERTS, HOLDS, PROBES, QUEUE, SCALES, TABLES, TRAFFIC, V1_PROBES, V1_TRAFFIC,
 };
 use super::pack::{self, hour_of, Merge, HOUR_MS};
 use super::rows::{
@@ -38,9 +38,10 @@ use super::HistoryData;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("schema/0001_tables.sql")),
     (2, include_str!("schema/0002_packed.sql")),
+    (3, include_str!("schema/0003_queue.sql")),
 ];
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 /// Most (target, hour) keys in one statement on a packed table (4 values each).
 const KEYS_PER_STATEMENT: usize = 250;
 /// Key of the Postgres advisory lock held while migrating ("autoscal" in ASCII).
@@ -405,6 +406,8 @@ impl Store {
 
                 let traffic = batch::traffic_hours(&batch.traffic);
                 write_hours!(self, tx, fail, TRAFFIC, traffic, pack::merge_minutes, Merge::NewWins);
+                let queue = batch::queue_hours(&batch.queue);
+                write_hours!(self, tx, fail, QUEUE, queue, pack::merge_queue_minutes, Merge::NewWins);
                 let probes = batch::probe_hours(&batch.probes);
                 write_hours!(self, tx, fail, PROBES, probes, pack::merge_probes, Merge::NewWins);
                 insert_rows!(self, tx, fail, SCALES, batch.scales, |query, id, r| query
@@ -510,16 +513,7 @@ impl Store {
                         .await
                         .map_err(fail)?;
                     if let Some((_, hour, value)) = value {
-                        let keep_from = cutoff_ms - hour;
-                        let (n, data) = if table.name == TRAFFIC.name {
-                            let mut minutes = pack::decode_minutes(&value).unwrap_or_default();
-                            minutes.retain(|m| i64::from(m.minute) * 60_000 >= keep_from);
-                            (minutes.len(), pack::encode_minutes(&minutes))
-                        } else {
-                            let mut probes = pack::decode_probes(&value).unwrap_or_default();
-                            probes.retain(|p| i64::from(p.offset_ms) >= keep_from);
-                            (probes.len(), pack::encode_probes(&probes))
-                        };
+                        let (n, data) = kept_from(table, &value, cutoff_ms - hour);
                         if n == 0 {
                             sqlx::query(&batch::prune_sql(table, true))
                                 .bind(target)
@@ -847,14 +841,18 @@ impl Store {
                 !minutes.contains(&(target_id(&r.app, &r.process), to_millis(r.minute)))
             });
             data.traffic.extend(packed.traffic);
+            data.queue.extend(packed.queue);
             data.probes.extend(packed.probes);
             // As schema 1 read them: by time, then target.
             data.traffic
                 .sort_by_cached_key(|r| (r.minute, target_id(&r.app, &r.process)));
             data.probes
                 .sort_by_cached_key(|r| (r.at, target_id(&r.app, &r.process)));
+            data.queue
+                .sort_by_cached_key(|r| (r.minute, target_id(&r.app, &r.process)));
             for (kind, n) in [
                 ("traffic", data.traffic.len()),
+                ("queue", data.queue.len()),
                 ("probe", data.probes.len()),
             ] {
                 if n > cap {
@@ -877,7 +875,7 @@ impl Store {
             let fail = |e: sqlx::Error| error(&self.url, "read", &e);
             let mut data = HistoryData::default();
             // Hours are at most as many as their minutes.
-            for table in [TRAFFIC, PROBES] {
+            for table in [TRAFFIC, QUEUE, PROBES] {
                 // A schema 1 history not yet migrated by a writer.
                 if !self.has_table(table.name).await? {
                     continue;
@@ -916,6 +914,13 @@ impl Store {
                                 _ => {}
                             }
                         }
+                    } else if table.name == QUEUE.name {
+                        for m in pack::decode_queue_minutes(&value).unwrap_or_default() {
+                            match pack::unpack_queue_minute(app, process, hour, &m) {
+                                Some(row) if inside(to_millis(row.minute)) => data.queue.push(row),
+                                _ => {}
+                            }
+                        }
                     } else {
                         for p in pack::decode_probes(&value).unwrap_or_default() {
                             match pack::unpack_probe(app, process, hour, &p) {
@@ -924,7 +929,8 @@ impl Store {
                             }
                         }
                     }
-                    if data.traffic.len() > cap || data.probes.len() > cap {
+                    if data.traffic.len() > cap || data.queue.len() > cap || data.probes.len() > cap
+                    {
                         return Err(too_many(cap, table.name));
                     }
                 }
@@ -1052,14 +1058,16 @@ impl Store {
             let fail = |e: sqlx::Error| error(&self.url, "read", &e);
             let mut rows = Vec::new();
             let mut oldest: Option<i64> = None;
-            let mut v1 = Vec::new();
-            for table in [V1_TRAFFIC, V1_PROBES] {
+            // Schema 1's tables while they are converted, and the tables of a newer schema
+            // than the database's (a writer of this build has not migrated it yet).
+            let mut present = Vec::new();
+            for table in TABLES.iter().chain(&[V1_TRAFFIC, V1_PROBES]) {
                 if self.has_table(table.name).await? {
-                    v1.push(table);
+                    present.push(*table);
                 }
             }
             with_pool!(&self.pool, pool => {
-                for table in TABLES.iter().chain(&v1) {
+                for table in &present {
                     // Packed tables: the minutes or probes they hold, counted with schema 1's
                     // rows still to convert, under schema 1's names.
                     let count = if table.packed() { "coalesce(sum(n), 0)" } else { "count(*)" };
@@ -1071,6 +1079,7 @@ impl Store {
                     let label = match table.name {
                         n if n == TRAFFIC.name => V1_TRAFFIC.name,
                         n if n == PROBES.name => V1_PROBES.name,
+                        n if n == QUEUE.name => "autoscale_queue",
                         n => n,
                     };
                     match rows.iter_mut().find(|(l, _)| *l == label) {
@@ -1157,12 +1166,44 @@ impl Store {
 
 /// Milliseconds from a packed value's hour to its first minute or probe.
 fn first_offset(table: &Table, value: &[u8]) -> Option<i64> {
-    if table.name == TRAFFIC.name {
-        let minutes = pack::decode_minutes(value).ok()?;
-        minutes.first().map(|m| i64::from(m.minute) * 60_000)
-    } else {
-        let probes = pack::decode_probes(value).ok()?;
-        probes.iter().map(|p| i64::from(p.offset_ms)).min()
+    let minute = |m: u8| i64::from(m) * 60_000;
+    match table.name {
+        n if n == TRAFFIC.name => pack::decode_minutes(value)
+            .ok()?
+            .first()
+            .map(|m| minute(m.minute)),
+        n if n == QUEUE.name => pack::decode_queue_minutes(value)
+            .ok()?
+            .first()
+            .map(|m| minute(m.minute)),
+        _ => pack::decode_probes(value)
+            .ok()?
+            .iter()
+            .map(|p| i64::from(p.offset_ms))
+            .min(),
+    }
+}
+
+/// What of a packed value is `keep_from` milliseconds into its hour or later: how many minutes
+/// or probes, and the value (an unreadable value keeps nothing).
+fn kept_from(table: &Table, value: &[u8], keep_from: i64) -> (usize, Vec<u8>) {
+    let kept = |m: u8| i64::from(m) * 60_000 >= keep_from;
+    match table.name {
+        n if n == TRAFFIC.name => {
+            let mut minutes = pack::decode_minutes(value).unwrap_or_default();
+            minutes.retain(|m| kept(m.minute));
+            (minutes.len(), pack::encode_minutes(&minutes))
+        }
+        n if n == QUEUE.name => {
+            let mut minutes = pack::decode_queue_minutes(value).unwrap_or_default();
+            minutes.retain(|m| kept(m.minute));
+            (minutes.len(), pack::encode_queue_minutes(&minutes))
+        }
+        _ => {
+            let mut probes = pack::decode_probes(value).unwrap_or_default();
+            probes.retain(|p| i64::from(p.offset_ms) >= keep_from);
+            (probes.len(), pack::encode_probes(&probes))
+        }
     }
 }
 
