@@ -89,7 +89,10 @@ async fn a_backlog_scales_the_worker_out_within_a_read_through_the_apps_config_v
     w.api
         .set_config_var(APP, "SECRET_KEY_BASE", "not-for-autoscale-7f3a");
     heartbeat8(&mut c, "worker.1", 0).await;
-    let mut d = Daemon::spawn(&[], &worker_env(&w, &[]));
+    let dir = std::env::temp_dir().join(format!("autoscale-queue-history-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = format!("sqlite://{}", dir.join("history.sqlite").display());
+    let mut d = Daemon::spawn(&[], &worker_env(&w, &[("AUTOSCALE_HISTORY", &store)]));
     let first = d
         .wait_for("the first queue line", Duration::from_secs(20), |l| {
             l.event() == Some("queue")
@@ -100,6 +103,8 @@ async fn a_backlog_scales_the_worker_out_within_a_read_through_the_apps_config_v
     assert_eq!(first.get("depth"), Some("0"));
     assert_eq!(first.get("latency_ms"), Some("0"));
     assert_eq!(first.get("busy"), Some("0"));
+    assert_eq!(first.get("dynos"), Some("1"));
+    assert_eq!(first.get("concurrency"), Some("5"));
     assert!(worker_patches(&w).is_empty(), "{}", d.dump());
 
     // A backlog over the target appears: 40 jobs waiting for 20 s.
@@ -145,6 +150,39 @@ async fn a_backlog_scales_the_worker_out_within_a_read_through_the_apps_config_v
     assert_no_secret(&d, &url);
     d.signal("TERM");
     assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
+    // Each minute's first read is in the history, as its line said it (flushed at the exit).
+    let lines: Vec<(String, String)> = d
+        .events_named("queue")
+        .iter()
+        .map(|l| {
+            (
+                l.get("depth").unwrap().to_owned(),
+                l.get("dynos").unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let url = autoscale::history::settings::parse_store_url(&store).unwrap();
+    let far = chrono::Utc::now() + chrono::TimeDelta::hours(1);
+    let kept = autoscale::history::read(
+        &url,
+        APP,
+        Some("worker"),
+        far - chrono::TimeDelta::days(1),
+        far,
+    )
+    .await
+    .unwrap();
+    let rows: Vec<(String, String)> = kept
+        .queue
+        .iter()
+        .map(|r| (r.depth.to_string(), r.dynos.to_string()))
+        .collect();
+    assert_eq!(rows, lines, "{}", d.dump());
+    assert!(kept
+        .queue
+        .iter()
+        .all(|r| r.concurrency == 5 && r.busy.is_some()));
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! A worker's job queue, read every AUTOSCALE_QUEUE_INTERVAL by a task of its own: each read's
-//! figures go to the app's loop (which decides), a line a minute says them (`event=queue`), and
-//! a store that cannot be read is said once per outage (`event=queue_source`, alert
+//! figures go to the app's loop (which decides, says them once a minute with `event=queue` and
+//! keeps that minute in the history), and a store that cannot be read is said once per outage (`event=queue_source`, alert
 //! `queue_lost`) until it can again.
 //!
 //! - The store's URL is the setting's, or the target app's config var (`$REDIS_URL` by
@@ -11,7 +11,6 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Level;
@@ -62,13 +61,6 @@ impl Default for VarReads {
     }
 }
 
-/// What the last minute line said: the next one's `done` counts from there.
-#[derive(Debug, Default)]
-struct MinuteLine {
-    minute: Option<DateTime<Utc>>,
-    counter: Option<u64>,
-}
-
 impl QueueTask {
     pub async fn run(self, cancel: CancellationToken) {
         let Some(settings) = self.target.queue.clone() else {
@@ -78,7 +70,6 @@ impl QueueTask {
         let mut store: Option<Store> = None;
         let mut var = VarReads::default();
         let mut lost: Option<String> = None;
-        let mut line = MinuteLine::default();
         let mut orders = self.handle.drain_orders(self.index);
         let mut next = Instant::now() + self.start_after;
         loop {
@@ -112,7 +103,6 @@ impl QueueTask {
                             stopping,
                         },
                     );
-                    self.minute_line(&mut line, &totals, at);
                 }
                 Err((reason, shown)) => {
                     if lost.is_none() {
@@ -222,29 +212,5 @@ impl QueueTask {
             message: Some(message.to_owned()),
         }
         .emit(level);
-    }
-
-    /// `event=queue` at the first read of each minute: the read's figures, and the jobs done
-    /// since the previous line.
-    fn minute_line(&self, line: &mut MinuteLine, totals: &Totals, at: DateTime<Utc>) {
-        let minute = crate::traffic::minute::minute_of(at);
-        if line.minute == Some(minute) {
-            return;
-        }
-        let done = match (line.counter, totals.done_counter) {
-            (Some(before), Some(now)) => now.checked_sub(before),
-            _ => None,
-        };
-        line.minute = Some(minute);
-        line.counter = totals.done_counter;
-        Event::Queue {
-            app: self.target.app.clone(),
-            process: self.target.process.clone(),
-            depth: totals.depth,
-            latency_ms: u64::try_from(totals.latency.as_millis()).unwrap_or(u64::MAX),
-            busy: totals.busy,
-            done,
-        }
-        .emit(Level::INFO);
     }
 }

@@ -454,9 +454,10 @@ pub enum Event {
         process: Option<String>,
         message: String,
     },
-    /// `queue` (info): one minute of a worker's job queue, as its latest read saw it (the sums
-    /// over its queues and the largest latency). `busy` and `done` are blank where the store
-    /// does not say (`done`: jobs finished since the previous line).
+    /// `queue` (info): one minute of a worker's job queue, as its first read of the minute saw
+    /// it (the sums over its queues and the largest latency). `busy` and `done` are blank where
+    /// the store does not say (`done`: jobs finished since the previous line); `dynos` ran when
+    /// it was read, each running `concurrency` jobs at once (the setting, or as reported).
     Queue {
         app: String,
         process: String,
@@ -464,6 +465,8 @@ pub enum Event {
         latency_ms: u64,
         busy: Option<u64>,
         done: Option<u64>,
+        dynos: u32,
+        concurrency: u32,
     },
     /// `queue_source` (warn when lost, info when ok again): the store of a worker's queue could
     /// not be read, or can again. `reason` only when lost; `url` is shown redacted; `message` is

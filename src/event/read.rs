@@ -216,6 +216,8 @@ impl Event {
                 latency_ms: r.n("latency_ms")?,
                 busy: r.blank("busy")?,
                 done: r.blank("done")?,
+                dynos: r.n("dynos")?,
+                concurrency: r.n("concurrency")?,
             },
             names::QUEUE_SOURCE => Event::QueueSource {
                 app: r.s("app")?,

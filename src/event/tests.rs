@@ -248,6 +248,8 @@ fn samples() -> Vec<Event> {
             latency_ms: 45_000,
             busy: Some(20),
             done: Some(240),
+            dynos: 2,
+            concurrency: 10,
         },
         Event::Queue {
             app: s("shop"),
@@ -256,6 +258,8 @@ fn samples() -> Vec<Event> {
             latency_ms: 0,
             busy: None,
             done: None,
+            dynos: 0,
+            concurrency: 5,
         },
         Event::QueueSource {
             app: s("shop"),

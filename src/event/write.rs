@@ -403,13 +403,17 @@ impl Event {
                 latency_ms,
                 busy,
                 done,
+                dynos,
+                concurrency,
             } => {
                 p.put("app", app)
                     .put("process", process)
                     .put("depth", depth)
                     .put("latency_ms", latency_ms)
                     .blank("busy", busy)
-                    .blank("done", done);
+                    .blank("done", done)
+                    .put("dynos", dynos)
+                    .put("concurrency", concurrency);
             }
             Event::QueueSource {
                 app,

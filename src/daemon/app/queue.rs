@@ -1,10 +1,13 @@
 //! A worker's job queue in the loop: each read its queue task sends is turned, once, into what
 //! it asks of the schedule's policy ([`crate::queue::policy::as_load`]); the calm streak is kept
-//! between reads. A lost store forgets the ask: nothing is scaled in on missing data.
+//! between reads. A lost store forgets the ask: nothing is scaled in on missing data. The first
+//! read of each minute is said (`event=queue`) and kept in the history.
 
 use super::*;
 use crate::event::{DrainState, Event};
+use crate::history::QueueRow;
 use crate::queue::policy::{self as queue_policy, Settings};
+use crate::queue::Totals;
 
 impl AppLoop {
     /// One read (or a failed one) of target `index`'s queue, at the quantity `current`.
@@ -61,6 +64,51 @@ impl AppLoop {
         ));
         t.queue.last = Some((totals, at));
         t.queue.stopping = stopping.map(|s| (s, at));
+        self.queue_minute(index, &totals, at, current, settings.concurrency);
+    }
+
+    /// `event=queue` and the history's queue minute, at the first read of each minute: the
+    /// read's figures, the jobs done since the previous line, the dynos running and their
+    /// concurrency.
+    fn queue_minute(
+        &mut self,
+        index: usize,
+        totals: &Totals,
+        at: DateTime<Utc>,
+        dynos: u32,
+        concurrency: u32,
+    ) {
+        let t = &mut self.targets[index];
+        let minute = crate::traffic::minute::minute_of(at);
+        let done = match t.queue.line {
+            Some((previous, _)) if previous == minute => return,
+            Some((_, Some(before))) => totals.done_counter.and_then(|now| now.checked_sub(before)),
+            _ => None,
+        };
+        t.queue.line = Some((minute, totals.done_counter));
+        let row = QueueRow {
+            app: t.target.app.clone(),
+            process: t.target.process.clone(),
+            minute,
+            depth: totals.depth,
+            latency_ms: u64::try_from(totals.latency.as_millis()).unwrap_or(u64::MAX),
+            busy: totals.busy,
+            done,
+            dynos,
+            concurrency,
+        };
+        Event::Queue {
+            app: row.app.clone(),
+            process: row.process.clone(),
+            depth: row.depth,
+            latency_ms: row.latency_ms,
+            busy: row.busy,
+            done: row.done,
+            dynos,
+            concurrency,
+        }
+        .emit(tracing::Level::INFO);
+        self.history.record(row);
     }
 }
 

@@ -67,6 +67,9 @@ pub(super) struct QueueMemory {
     pub(super) stopping: Option<(super::StoppingNews, DateTime<Utc>)>,
     /// The drain under way: the scale-in it holds back until the stopping dynos are idle.
     pub(super) drain: Option<Drain>,
+    /// The minute of the latest `event=queue` line, and the store's counter of jobs done then
+    /// (the next line's `done` counts from there).
+    pub(super) line: Option<(DateTime<Utc>, Option<u64>)>,
 }
 
 /// A scale-in held back while the dynos it stops finish their jobs.
