@@ -19,7 +19,9 @@ use crate::chart::dataset::Dataset;
 use crate::chart::read::{Hints, Reader};
 use crate::config::{field, Env, Raw};
 use crate::history::import::{summary_line, Importer, Summary};
-use crate::history::rows::{AlertRow, HoldReason, HoldRow, ProbeRow, ScaleRow, TrafficRow};
+use crate::history::rows::{
+    AlertRow, HoldReason, HoldRow, ProbeRow, QueueRow, ScaleRow, TrafficRow,
+};
 use crate::history::settings::{HistorySetting, StoreUrl};
 use crate::history::HistoryData;
 
@@ -210,6 +212,17 @@ pub fn rows_of(dataset: &Dataset) -> HistoryData {
     for t in dataset.targets() {
         let (app, process) = (t.app.clone(), t.process.clone());
         data.traffic.extend(t.minutes().map(TrafficRow::of_minute));
+        data.queue.extend(t.queue_minutes().map(|q| QueueRow {
+            app: app.clone(),
+            process: process.clone(),
+            minute: q.minute,
+            depth: q.depth,
+            latency_ms: q.latency_ms,
+            busy: q.busy,
+            done: q.done,
+            dynos: q.dynos,
+            concurrency: q.concurrency,
+        }));
         data.probes.extend(t.probes.iter().map(|p| {
             ProbeRow {
                 app: app.clone(),

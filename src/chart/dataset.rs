@@ -1,4 +1,5 @@
-//! A [`Dataset`]: per target (app, process) its traffic minutes, health checks, scale events,
+//! A [`Dataset`]: per target (app, process) its traffic minutes, queue minutes (a worker on its
+//! job queue), health checks, scale events,
 //! holds, alerts sent and the settings its `start` lines (or the configuration) give; what
 //! `chart`, `suggest` and `replay` look at, however it was read (see [`super::read`]).
 //!
@@ -30,6 +31,30 @@ pub const MAX_TARGETS: usize = 1024;
 pub const MAX_EVENTS: usize = 2_000_000;
 /// Traffic minutes a dataset keeps, all targets together (about 30 target-weeks).
 pub const MAX_MINUTES: usize = MAX_BATCH_MINUTES;
+
+/// One minute of a worker's job queue (`event=queue`, or the history's queue minute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueMinute {
+    pub minute: DateTime<Utc>,
+    /// Jobs ready to run.
+    pub depth: u64,
+    /// Age of the oldest ready job, in milliseconds.
+    pub latency_ms: u64,
+    /// Jobs running, where the store says.
+    pub busy: Option<u64>,
+    /// Jobs finished since the previous minute's line, where the store counts them.
+    pub done: Option<u64>,
+    /// Dynos running when it was read, and the jobs each runs at once.
+    pub dynos: u32,
+    pub concurrency: u32,
+}
+
+impl QueueMinute {
+    /// The jobs the running dynos can run at once.
+    pub fn capacity(&self) -> u64 {
+        u64::from(self.dynos) * u64::from(self.concurrency)
+    }
+}
 
 /// One health check (`event=probe`).
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +125,11 @@ pub struct Settings {
     pub concurrency: Option<u32>,
     pub utilization: Option<f64>,
     pub dry_run: bool,
+    /// A worker on its job queue: its library and the latency it is held under.
+    pub queue: Option<String>,
+    pub queue_latency_ms: Option<f64>,
+    /// Calm reads (or minutes) in a row before a scale-in; `None`: off.
+    pub scale_in_after: Option<u32>,
 }
 
 impl Settings {
@@ -117,6 +147,9 @@ impl Settings {
             concurrency: target.traffic.concurrency,
             utilization: Some(target.traffic.utilization),
             dry_run: target.dry_run,
+            queue: target.queue.as_ref().map(|q| q.library.as_str().to_owned()),
+            queue_latency_ms: target.queue.as_ref().map(|q| ms(q.latency)),
+            scale_in_after: target.thresholds.scale_in_after,
         }
     }
 }
@@ -171,6 +204,7 @@ pub struct TargetData {
     pub app: String,
     pub process: String,
     minutes: BTreeMap<DateTime<Utc>, Minute>,
+    queue: BTreeMap<DateTime<Utc>, QueueMinute>,
     pub probes: Vec<Probe>,
     pub scales: Vec<Scale>,
     pub holds: Vec<Hold>,
@@ -214,9 +248,18 @@ impl TargetData {
         self.minutes.len()
     }
 
+    /// The queue minutes, by time.
+    pub fn queue_minutes(&self) -> impl DoubleEndedIterator<Item = &QueueMinute> + '_ {
+        self.queue.values()
+    }
+
+    pub fn queue_minute_count(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Whether anything at all is known about the target.
     pub fn has_data(&self) -> bool {
-        !self.minutes.is_empty() || self.first_event.is_some()
+        !self.minutes.is_empty() || !self.queue.is_empty() || self.first_event.is_some()
     }
 
     /// The settings in force: the latest `start` line's, else the configuration's.
@@ -234,17 +277,19 @@ impl TargetData {
     /// The first and last instant anything is known about: traffic minutes (to their end) and
     /// the daemon's lines.
     pub fn span(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-        let minutes = self
-            .minutes
-            .keys()
-            .next()
-            .zip(self.minutes.keys().next_back())
-            .map(|(a, b)| (*a, *b + TimeDelta::minutes(1)));
-        let events = self.first_event.zip(self.last_event);
-        match (minutes, events) {
-            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
-            (one, other) => one.or(other),
-        }
+        let of = |keys: &mut dyn DoubleEndedIterator<Item = &DateTime<Utc>>| {
+            let first = *keys.next()?;
+            let last = keys.next_back().copied().unwrap_or(first);
+            Some((first, last + TimeDelta::minutes(1)))
+        };
+        [
+            of(&mut self.minutes.keys()),
+            of(&mut self.queue.keys()),
+            self.first_event.zip(self.last_event),
+        ]
+        .into_iter()
+        .flatten()
+        .reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))
     }
 
     /// The quantity as a step series (each value until the next), equal neighbours merged; at
@@ -480,6 +525,28 @@ impl Dataset {
             MinuteAdded::Same => {}
         }
         added
+    }
+
+    /// Adds one minute of a worker's queue (a second copy of a minute is the same minute: the
+    /// first is kept); the dynos it was read at are a quantity seen. `false` when a cap left it
+    /// out.
+    pub fn add_queue_minute(&mut self, app: &str, process: &str, minute: QueueMinute) -> bool {
+        let full = self.minutes >= MAX_MINUTES;
+        let Some(t) = self.target_mut(app, process) else {
+            self.lines.overflow += 1;
+            return false;
+        };
+        if t.queue.contains_key(&minute.minute) {
+            return true;
+        }
+        if full {
+            self.lines.overflow += 1;
+            return false;
+        }
+        t.quantities.push((minute.minute, minute.dynos));
+        t.queue.insert(minute.minute, minute);
+        self.minutes += 1;
+        true
     }
 
     /// Adds a health check; `false` when a cap left it out.

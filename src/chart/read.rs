@@ -45,7 +45,7 @@ use crate::traffic::minute::BatchAggregator;
 use crate::traffic::router::RouterLine;
 
 use super::dataset::{
-    Alert, Dataset, Hold, Probe, Scale, Settings, MAX_EVENTS, MAX_MINUTES, MAX_TARGETS,
+    Alert, Dataset, Hold, Probe, QueueMinute, Scale, Settings, MAX_EVENTS, MAX_MINUTES, MAX_TARGETS,
 };
 
 /// Entries a schedule read from a `start` line may have; a longer one is not used.
@@ -56,6 +56,11 @@ pub const MAX_NAME: usize = 100;
 pub const MAX_LABEL: usize = 64;
 /// Longest latency or threshold taken at face value: one day, in milliseconds.
 pub const MAX_MS: f64 = 86_400_000.0;
+/// Jobs a queue line may count (waiting, running, done in a minute): far above any real queue.
+pub const MAX_JOBS: u64 = 1_000_000_000_000;
+/// The oldest waiting job a queue line may report: a year, in milliseconds (a stuck queue can
+/// wait for days; a larger figure is not a real job's).
+pub const MAX_QUEUE_MS: u64 = 366 * 86_400_000;
 /// Requests one dyno serves at once, at most (as the configuration allows).
 pub const MAX_CONCURRENCY: u32 = 10_000;
 /// Times outside these years are not from a running daemon or router: such a line is garbage
@@ -119,6 +124,18 @@ impl Reader {
         d.lines.history += data.len() as u64;
         for row in data.traffic {
             d.add_minute(row.to_minute());
+        }
+        for row in data.queue {
+            let minute = QueueMinute {
+                minute: row.minute,
+                depth: row.depth,
+                latency_ms: row.latency_ms,
+                busy: row.busy,
+                done: row.done,
+                dynos: row.dynos,
+                concurrency: row.concurrency,
+            };
+            d.add_queue_minute(&row.app, &row.process, minute);
         }
         for row in data.probes {
             let probe = Probe {
@@ -236,6 +253,7 @@ impl Reader {
             EventKind::Hold(hold) => d.add_hold(app, process, hold),
             EventKind::Alert(alert) => d.add_alert(app, process, alert),
             EventKind::Quantity(q) => d.add_quantity(app, process, at, q),
+            EventKind::Queue(minute) => d.add_queue_minute(app, process, minute),
             EventKind::Seen => d.add_seen(app, process, at),
             EventKind::Ignored => true,
         };
@@ -471,6 +489,7 @@ enum EventKind {
     Hold(Hold),
     Alert(Alert),
     Quantity(u32),
+    Queue(QueueMinute),
     /// A line about the target that adds nothing but its time.
     Seen,
     /// A line of no interest (a `notify` that failed, ...).
@@ -543,6 +562,19 @@ fn read_event(line: &Line, at: DateTime<Utc>) -> Result<Event, Invalid> {
             kind: label(line.get("kind").unwrap_or("?")),
         }),
         "notify" => EventKind::Ignored,
+        // A line of an earlier build (no dynos): its time only.
+        "queue" if line.get("dynos").is_none() => EventKind::Seen,
+        "queue" => EventKind::Queue(QueueMinute {
+            minute: crate::traffic::minute::minute_of(at),
+            depth: count(line, "depth")?.ok_or(Invalid)?,
+            latency_ms: whole(line, "latency_ms", MAX_QUEUE_MS)?.ok_or(Invalid)?,
+            busy: count(line, "busy")?,
+            done: count(line, "done")?,
+            dynos: quantity(line, "dynos")?.ok_or(Invalid)?,
+            concurrency: whole(line, "concurrency", u64::from(MAX_CONCURRENCY))?
+                .filter(|c| *c > 0)
+                .ok_or(Invalid)? as u32,
+        }),
         // Lines of every target (shutdown) or of one (checks_off, config_warning, ...).
         _ => EventKind::Seen,
     };
@@ -574,6 +606,10 @@ fn start(line: &Line, at: DateTime<Utc>) -> Result<Settings, Invalid> {
     if utilization == Some(0.0) {
         return Err(Invalid);
     }
+    let scale_in_after = match line.get("scale_in_after") {
+        None | Some("") | Some("off") => None,
+        Some(_) => quantity(line, "scale_in_after")?,
+    };
     Ok(Settings {
         at,
         schedule,
@@ -585,6 +621,9 @@ fn start(line: &Line, at: DateTime<Utc>) -> Result<Settings, Invalid> {
         concurrency: concurrency.map(|c| c as u32),
         utilization,
         dry_run: line.get("dry_run") == Some("true"),
+        queue: line.get("queue").filter(|q| !q.is_empty()).map(label),
+        queue_latency_ms: duration_ms(line.get("queue_latency"))?,
+        scale_in_after,
     })
 }
 
@@ -627,6 +666,10 @@ fn whole(line: &Line, key: &str, max: u64) -> Result<Option<u64>, Invalid> {
         }
         Some(_) => Err(Invalid),
     }
+}
+
+fn count(line: &Line, key: &str) -> Result<Option<u64>, Invalid> {
+    whole(line, key, MAX_JOBS)
 }
 
 fn quantity(line: &Line, key: &str) -> Result<Option<u32>, Invalid> {
@@ -862,6 +905,72 @@ ts=2026-11-30T08:00:01.123Z level=info event=shutdown signal=SIGTERM clean=true 
             (s.concurrency, s.utilization, s.slow_ms, s.fast_ms),
             (Some(10000), Some(1.0), Some(MAX_MS), None)
         );
+    }
+
+    #[test]
+    fn a_workers_queue_lines_and_its_start_line() {
+        let text = "ts=2026-12-07T10:00:00.000Z level=info event=start app=a process=worker schedule=\"00:00=1\" tz=UTC max=20 scale_in_after=3 concurrency=10 queue=sidekiq queue_latency=30s\n\
+            ts=2026-12-07T10:00:02.000Z level=info event=queue app=a process=worker depth=600 latency_ms=45000 busy=20 done= dynos=2 concurrency=10\n\
+            ts=2026-12-07T10:01:01.000Z level=info event=queue app=a process=worker depth=0 latency_ms=0 busy= done=240 dynos=7 concurrency=10\n\
+            ts=2026-12-07T10:01:30.000Z level=info event=queue app=a process=worker depth=5 latency_ms=0 busy=1 done=1 dynos=7 concurrency=10\n\
+            ts=2026-12-07T10:02:00.000Z level=info event=queue app=a process=worker depth=1 latency_ms=0 busy= done=";
+        let d = read(text, &Hints::default());
+        let t = &d.targets()[0];
+        let s = t.settings().unwrap();
+        assert_eq!(s.queue.as_deref(), Some("sidekiq"));
+        assert_eq!(s.queue_latency_ms, Some(30_000.0));
+        assert_eq!((s.scale_in_after, s.concurrency), (Some(3), Some(10)));
+        let minutes: Vec<QueueMinute> = t.queue_minutes().copied().collect();
+        assert_eq!(
+            minutes,
+            [
+                QueueMinute {
+                    minute: ts("2026-12-07T10:00:00Z"),
+                    depth: 600,
+                    latency_ms: 45_000,
+                    busy: Some(20),
+                    done: None,
+                    dynos: 2,
+                    concurrency: 10,
+                },
+                QueueMinute {
+                    minute: ts("2026-12-07T10:01:00Z"),
+                    depth: 0,
+                    latency_ms: 0,
+                    busy: None,
+                    done: Some(240),
+                    dynos: 7,
+                    concurrency: 10,
+                },
+            ],
+            "a second line of a minute is the same minute; a line of an earlier build counts only its time"
+        );
+        assert_eq!(minutes[0].capacity(), 20);
+        assert_eq!(
+            t.quantity_steps(),
+            [
+                (ts("2026-12-07T10:00:00Z"), 2),
+                (ts("2026-12-07T10:01:00Z"), 7)
+            ]
+        );
+        assert_eq!(t.span().unwrap().1, ts("2026-12-07T10:02:00Z"));
+        assert_eq!(d.lines.garbage, 0);
+        let ok = "ts=2026-12-07T10:00:00.000Z level=info event=queue app=a process=worker depth=6 latency_ms=5 busy=1 done=2 dynos=2 concurrency=10";
+        for bad in [
+            ok.replace("depth=6", "depth=-6"),
+            ok.replace("depth=6", "depth=1000000000001"),
+            ok.replace("latency_ms=5", "latency_ms=31622400001"),
+            ok.replace("latency_ms=5", "latency_ms="),
+            ok.replace("busy=1", "busy=1.5"),
+            ok.replace("dynos=2", "dynos=10001"),
+            ok.replace("concurrency=10", "concurrency=0"),
+            ok.replace("concurrency=10", "concurrency="),
+        ] {
+            let d = read(&bad, &Hints::default());
+            assert_eq!(d.lines.garbage, 1, "{bad}");
+            assert!(d.is_empty(), "{bad}");
+        }
+        assert_eq!(read(ok, &Hints::default()).lines.garbage, 0);
     }
 
     #[test]

@@ -211,6 +211,8 @@ pub(super) fn log_start(target: &Target, plan: &CheckPlan, shard: Option<u32>, n
         concurrency: target.traffic.concurrency,
         utilization: target.traffic.utilization,
         error_rate: target.traffic.error_rate,
+        queue: target.queue.as_ref().map(|q| q.library.as_str().to_owned()),
+        queue_latency: target.queue.as_ref().map(|q| duration(q.latency)),
     }
     .emit(Level::INFO);
 }

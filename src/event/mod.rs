@@ -239,7 +239,8 @@ words! {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// `start`, one per target (info). `next_quantity` and `concurrency` are blank when unknown;
-    /// `fast` and `scale_in_after` are a value or `off`; `traffic` is written `on`/`off`.
+    /// `fast` and `scale_in_after` are a value or `off`; `traffic` is written `on`/`off`. A
+    /// worker on its job queue adds its library (`queue`) and its target (`queue_latency`).
     Start {
         version: String,
         app: String,
@@ -262,6 +263,8 @@ pub enum Event {
         concurrency: Option<u32>,
         utilization: f64,
         error_rate: f64,
+        queue: Option<String>,
+        queue_latency: Option<String>,
     },
     /// `start` when no app of the configuration belongs to this shard (warn), with a message.
     StartIdle { shard: u32 },

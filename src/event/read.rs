@@ -81,6 +81,8 @@ impl Event {
                 concurrency: r.blank("concurrency")?,
                 utilization: r.n("utilization")?,
                 error_rate: r.n("error_rate")?,
+                queue: r.opt("queue")?,
+                queue_latency: r.opt("queue_latency")?,
             },
             names::BUDGET if line.get("state").is_some() => Event::BudgetRate {
                 state: r.n("state")?,

@@ -142,6 +142,8 @@ impl Event {
                 concurrency,
                 utilization,
                 error_rate,
+                queue,
+                queue_latency,
             } => {
                 p.put("version", version)
                     .put("app", app)
@@ -163,7 +165,9 @@ impl Event {
                     .put("traffic", if *traffic { "on" } else { "off" })
                     .blank("concurrency", concurrency)
                     .put("utilization", utilization)
-                    .put("error_rate", error_rate);
+                    .put("error_rate", error_rate)
+                    .opt("queue", queue)
+                    .opt("queue_latency", queue_latency);
             }
             Event::StartIdle { shard } => {
                 p.put("shard", shard);
