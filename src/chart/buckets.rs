@@ -102,3 +102,43 @@ pub fn buckets(view: &View<'_>, size: i64) -> Vec<Bucket> {
     }
     out
 }
+
+/// A worker's queue minutes grouped for drawing: each bucket's worst (its largest values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueBucket {
+    pub start: DateTime<Utc>,
+    /// The most jobs waiting, and the oldest waiting job (ms).
+    pub depth: u64,
+    pub latency_ms: u64,
+    /// The most jobs running, where the store said.
+    pub busy: Option<u64>,
+    /// The most jobs the running dynos could run at once.
+    pub capacity: u64,
+}
+
+/// The target's queue minutes in buckets of `size` minutes (aligned to the epoch), only those
+/// with a minute.
+pub fn queue_buckets(view: &View<'_>, size: i64) -> Vec<QueueBucket> {
+    let mut out: Vec<QueueBucket> = Vec::new();
+    let size = size.max(1);
+    for m in view.data.queue_minutes() {
+        let i = m.minute.timestamp().div_euclid(60).div_euclid(size);
+        let start = DateTime::from_timestamp(i * size * 60, 0).unwrap_or_default();
+        match out.last_mut() {
+            Some(b) if b.start == start => {
+                b.depth = b.depth.max(m.depth);
+                b.latency_ms = b.latency_ms.max(m.latency_ms);
+                b.busy = b.busy.max(m.busy);
+                b.capacity = b.capacity.max(m.capacity());
+            }
+            _ => out.push(QueueBucket {
+                start,
+                depth: m.depth,
+                latency_ms: m.latency_ms,
+                busy: m.busy,
+                capacity: m.capacity(),
+            }),
+        }
+    }
+    out
+}

@@ -544,6 +544,7 @@ impl Dataset {
             return false;
         }
         t.quantities.push((minute.minute, minute.dynos));
+        t.touch(minute.minute);
         t.queue.insert(minute.minute, minute);
         self.minutes += 1;
         true

@@ -44,6 +44,8 @@ pub(super) const FLOOR: &str = "#6e7781";
 pub(super) const MAX: &str = "#d62728";
 pub(super) const SERVING: &str = "#17becf";
 pub(super) const ALERT: &str = "#e377c2";
+pub(super) const WAITING: &str = "#f28e2b";
+pub(super) const LATENCY: &str = "#b07aa1";
 pub(super) const OTHER: &str = "#bcbd22";
 
 pub(super) fn outcome_colour(o: Outcome) -> &'static str {
@@ -64,6 +66,7 @@ pub(super) fn reason_colour(reason: &str) -> &'static str {
         "floor" => "#6e7781",
         "scale_in" => "#2ca02c",
         "load" => "#17becf",
+        "queue" => "#ff9da7",
         _ => OTHER,
     }
 }

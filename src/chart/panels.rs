@@ -26,7 +26,7 @@ use super::View;
 use crate::history::rows::ProbeSource;
 use crate::probe::Outcome;
 
-use super::buckets::{bucket_minutes, buckets, Bucket};
+use super::buckets::{bucket_minutes, buckets, queue_buckets, Bucket, QueueBucket};
 use super::draw::*;
 use super::heatmap::heatmap_panel;
 
@@ -109,6 +109,16 @@ fn target(svg: &mut Svg, view: &View<'_>, axis: &TimeAxis, size: i64, mut y: f64
         y = requests_panel(svg, axis, &buckets, &note, y);
         y = service_panel(svg, view, axis, &buckets, &note, y);
         y = busy_panel(svg, view, axis, &buckets, &note, y);
+    }
+    if view.data.queue_minute_count() > 0 {
+        let queue = queue_buckets(view, size);
+        let note = if size > 1 {
+            format!("drawn as the worst of each {size} minutes")
+        } else {
+            String::new()
+        };
+        y = queue_latency_panel(svg, view, axis, &queue, &note, y);
+        y = queue_jobs_panel(svg, axis, &queue, &note, y);
     }
     y = dynos_panel(svg, view, axis, &buckets, y);
     if view
@@ -197,18 +207,35 @@ fn polyline(points: impl Iterator<Item = Option<(f64, f64)>>) -> String {
     d
 }
 
+/// Something drawn per bucket of minutes: where its bucket starts.
+trait Starts {
+    fn start(&self) -> DateTime<Utc>;
+}
+
+impl Starts for Bucket {
+    fn start(&self) -> DateTime<Utc> {
+        self.start
+    }
+}
+
+impl Starts for QueueBucket {
+    fn start(&self) -> DateTime<Utc> {
+        self.start
+    }
+}
+
 /// The x of each bucket's middle, or `None` after a gap (so lines break across missing data).
-fn bucket_xs<'b>(
+fn bucket_xs<'b, B: Starts>(
     plot: &'b Plot<'_>,
-    buckets: &'b [Bucket],
+    buckets: &'b [B],
     size: i64,
-) -> impl Iterator<Item = (Option<f64>, &'b Bucket)> + 'b {
+) -> impl Iterator<Item = (Option<f64>, &'b B)> + 'b {
     let step = TimeDelta::minutes(size);
     let mut previous: Option<DateTime<Utc>> = None;
     buckets.iter().flat_map(move |b| {
-        let gap = previous.is_some_and(|p| b.start - p > step);
-        previous = Some(b.start);
-        let x = plot.px(b.start + step / 2);
+        let gap = previous.is_some_and(|p| b.start() - p > step);
+        previous = Some(b.start());
+        let x = plot.px(b.start() + step / 2);
         let mut out = Vec::with_capacity(2);
         if gap {
             out.push((None, b));
@@ -218,13 +245,140 @@ fn bucket_xs<'b>(
     })
 }
 
-fn size_of(buckets: &[Bucket]) -> i64 {
+fn size_of<B: Starts>(buckets: &[B]) -> i64 {
     buckets
         .windows(2)
-        .map(|w| (w[1].start - w[0].start).num_minutes())
+        .map(|w| (w[1].start() - w[0].start()).num_minutes())
         .min()
         .unwrap_or(1)
         .max(1)
+}
+
+/// A filled area under the points of each run of neighbouring buckets (a gap ends a run).
+fn area(points: impl Iterator<Item = Option<(f64, f64)>>, bottom: f64) -> String {
+    let mut d = String::new();
+    let mut run: Vec<(f64, f64)> = Vec::new();
+    let flush = |run: &mut Vec<(f64, f64)>, d: &mut String| {
+        if let (Some(first), Some(last)) = (run.first(), run.last()) {
+            let _ = write!(d, "M{:.1},{bottom:.1}", first.0);
+            for (x, y) in run.iter() {
+                let _ = write!(d, "L{x:.1},{y:.1}");
+            }
+            let _ = write!(d, "L{:.1},{bottom:.1}Z", last.0);
+        }
+        run.clear();
+    };
+    for p in points {
+        match p {
+            None => flush(&mut run, &mut d),
+            Some(p) => run.push(p),
+        }
+    }
+    flush(&mut run, &mut d);
+    d
+}
+
+/// A worker's oldest waiting job against the latency it is held under.
+fn queue_latency_panel(
+    svg: &mut Svg,
+    view: &View<'_>,
+    axis: &TimeAxis,
+    buckets: &[QueueBucket],
+    note: &str,
+    y: f64,
+) -> f64 {
+    let target = view.data.settings().and_then(|s| s.queue_latency_ms);
+    let mut legend = vec![(Mark::Line(LATENCY), "oldest waiting job".to_owned())];
+    if let Some(ms) = target {
+        legend.push((Mark::Dashed(SLOW), format!("target {}", format_ms(ms))));
+    }
+    let head = Head {
+        key: "queue_latency",
+        title: "Queue latency vs target".to_owned(),
+        legend,
+        note: note.to_owned(),
+    };
+    let top = open_panel(svg, &head, y, 0.0);
+    let highest = buckets
+        .iter()
+        .map(|b| b.latency_ms as f64 / 1000.0)
+        .chain(target.map(|ms| ms / 1000.0))
+        .fold(0.0, f64::max);
+    let plot = Plot {
+        x: axis,
+        y: ValueAxis::linear(highest.max(1.0) * 1.05, 140.0, FONT, false),
+    };
+    plot.axes(svg, "seconds");
+    let size = size_of(buckets);
+    let d = polyline(
+        bucket_xs(&plot, buckets, size)
+            .map(|(x, b)| Some((x?, plot.y.y(b.latency_ms as f64 / 1000.0)))),
+    );
+    svg.path("latency", &d, LATENCY, 1.8, "", "none");
+    if let Some(ms) = target {
+        let y = plot.y.y(ms / 1000.0);
+        svg.path(
+            "target",
+            &format!("M0,{y:.1}H{PLOT_W:.1}"),
+            SLOW,
+            1.5,
+            "6 4",
+            "none",
+        );
+    }
+    close_panel(svg, y, top, plot.h())
+}
+
+/// A worker's jobs: waiting (area), running, and what the running dynos can run at once.
+fn queue_jobs_panel(
+    svg: &mut Svg,
+    axis: &TimeAxis,
+    buckets: &[QueueBucket],
+    note: &str,
+    y: f64,
+) -> f64 {
+    let head = Head {
+        key: "queue_jobs",
+        title: "Jobs: waiting, running vs capacity".to_owned(),
+        legend: vec![
+            (Mark::Area(WAITING), "waiting".to_owned()),
+            (Mark::Line(BUSY), "running".to_owned()),
+            (
+                Mark::Dashed(CAPACITY),
+                "capacity (dynos × concurrency)".to_owned(),
+            ),
+        ],
+        note: note.to_owned(),
+    };
+    let top = open_panel(svg, &head, y, 0.0);
+    let highest = buckets
+        .iter()
+        .flat_map(|b| [b.depth, b.busy.unwrap_or(0), b.capacity])
+        .max()
+        .unwrap_or(0);
+    let plot = Plot {
+        x: axis,
+        y: ValueAxis::linear((highest.max(1) as f64) * 1.05, 140.0, FONT, true),
+    };
+    plot.axes(svg, "jobs");
+    let size = size_of(buckets);
+    let d = area(
+        bucket_xs(&plot, buckets, size).map(|(x, b)| Some((x?, plot.y.y(b.depth as f64)))),
+        plot.h(),
+    );
+    let _ = write!(
+        svg.out,
+        r#"<path class="series waiting" d="{d}" fill="{WAITING}" fill-opacity="0.35" stroke="{WAITING}" stroke-width="1.2"/>"#
+    );
+    let d = polyline(
+        bucket_xs(&plot, buckets, size).map(|(x, b)| Some((x?, plot.y.y(b.busy? as f64)))),
+    );
+    svg.path("running", &d, BUSY, 1.8, "", "none");
+    let d = polyline(
+        bucket_xs(&plot, buckets, size).map(|(x, b)| Some((x?, plot.y.y(b.capacity as f64)))),
+    );
+    svg.path("capacity", &d, CAPACITY, 2.0, "6 3", "none");
+    close_panel(svg, y, top, plot.h())
 }
 
 fn requests_panel(svg: &mut Svg, axis: &TimeAxis, buckets: &[Bucket], note: &str, y: f64) -> f64 {
@@ -449,26 +603,10 @@ fn busy_panel(
         plot.no_data(svg, "no router traffic in the input");
     } else {
         let size = size_of(buckets);
-        let h = plot.h();
-        let mut d = String::new();
-        let mut run: Vec<(f64, f64)> = Vec::new();
-        let flush = |run: &mut Vec<(f64, f64)>, d: &mut String| {
-            if let (Some(first), Some(last)) = (run.first(), run.last()) {
-                let _ = write!(d, "M{:.1},{h:.1}", first.0);
-                for (x, y) in run.iter() {
-                    let _ = write!(d, "L{x:.1},{y:.1}");
-                }
-                let _ = write!(d, "L{:.1},{h:.1}Z", last.0);
-            }
-            run.clear();
-        };
-        for (x, b) in bucket_xs(&plot, buckets, size) {
-            match x {
-                None => flush(&mut run, &mut d),
-                Some(x) => run.push((x, plot.y.y(b.busy()))),
-            }
-        }
-        flush(&mut run, &mut d);
+        let d = area(
+            bucket_xs(&plot, buckets, size).map(|(x, b)| Some((x?, plot.y.y(b.busy())))),
+            plot.h(),
+        );
         let _ = write!(
             svg.out,
             r#"<path class="series busy" d="{d}" fill="{BUSY}" fill-opacity="0.3" stroke="{BUSY}" stroke-width="1.2"/>"#
@@ -804,6 +942,97 @@ mod tests {
             svg.contains("drawn as 5-minute means"),
             "a day at 2 px a bucket"
         );
+    }
+
+    /// Ten minutes of a worker: calm, a backlog at minute 4 (45 s old, 600 waiting, 2 dynos
+    /// running 20 jobs), then calm again at 7 dynos.
+    const WORKER: &str = "ts=2026-12-07T10:00:00.000Z level=info event=start app=shop process=worker schedule=\"00:00=1\" tz=UTC max=20 scale_in_after=3 concurrency=10 queue=sidekiq queue_latency=30s\n";
+
+    fn worker_lines() -> String {
+        let mut text = WORKER.to_owned();
+        for m in 0..10 {
+            let (depth, latency, busy, dynos) = match m {
+                4 => (600, 45_000, 20, 2),
+                0..=3 => (3, 800, 4, 2),
+                _ => (0, 0, 9, 7),
+            };
+            text.push_str(&format!(
+                "ts=2026-12-07T10:{m:02}:01.000Z level=info event=queue app=shop process=worker depth={depth} latency_ms={latency} busy={busy} done=100 dynos={dynos} concurrency=10\n"
+            ));
+        }
+        text
+    }
+
+    /// The numbers of a path's `d` as (x, y) points.
+    fn points(d: &str) -> Vec<(f64, f64)> {
+        d.split(['M', 'L', 'Z'])
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (x, y) = p.split_once(',').unwrap();
+                // `M0,yHx`: a horizontal line from its start.
+                let y = y.split('H').next().unwrap();
+                (x.parse().unwrap(), y.parse().unwrap())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_workers_queue_panels_draw_latency_against_its_target_and_jobs_against_capacity() {
+        let d = read(&worker_lines(), &Hints::default());
+        let (svg, summaries) = svg(&d, &Options::default()).unwrap();
+        assert_eq!(
+            doc_check(&svg),
+            ["summary", "queue_latency", "queue_jobs", "dynos"],
+            "no traffic panels for a worker"
+        );
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let path = |class: &str| -> Vec<(f64, f64)> {
+            let node = doc
+                .descendants()
+                .find(|n| n.attribute("class") == Some(class))
+                .unwrap_or_else(|| panic!("{class}"));
+            points(node.attribute("d").unwrap())
+        };
+        let latency = path("series latency");
+        let target = path("series target");
+        assert_eq!(latency.len(), 10, "a point a minute");
+        // Only minute 4 is above the target line (a smaller y is higher).
+        let above: Vec<usize> = latency
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.1 < target[0].1)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(above, [4]);
+        // The calm minutes' 0.8 s sit near the bottom, the backlog's 45 s at 1.5× the target's
+        // height above it.
+        let bottom = latency[5].1;
+        let ratio = (bottom - latency[4].1) / (bottom - target[0].1);
+        assert!((ratio - 1.5).abs() < 0.01, "{ratio}");
+        let capacity = path("series capacity");
+        let running = path("series running");
+        assert_eq!((capacity.len(), running.len()), (10, 10));
+        // Capacity 20 then 70; running 20 at minute 4: on the capacity line.
+        assert!((running[4].1 - capacity[4].1).abs() < 0.01);
+        assert!(capacity[5].1 < capacity[4].1);
+        let waiting = path("series waiting");
+        let peak = waiting.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+        assert_eq!(
+            waiting.iter().position(|p| p.1 == peak),
+            Some(5),
+            "after the area's start"
+        );
+        assert!(svg.contains("target 30 s"));
+        let text = summaries[0].to_string();
+        assert!(
+            text.contains("queue: 10 minutes, the oldest job within the 30 s target in 90.0% of them; the oldest 45 s at"),
+            "{text}"
+        );
+        assert!(
+            text.contains("the most waiting 600") && text.contains("jobs done 1,000"),
+            "{text}"
+        );
+        assert!(!text.contains("traffic: none"), "{text}");
     }
 
     #[test]

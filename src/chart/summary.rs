@@ -42,6 +42,21 @@ pub struct TrafficSummary {
     pub over_capacity: Option<u64>,
 }
 
+/// A worker's queue minutes, summed up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueSummary {
+    pub minutes: u64,
+    /// The latency the queue is held under (AUTOSCALE_QUEUE_LATENCY), when known, and the
+    /// minutes whose oldest waiting job was not older.
+    pub target_ms: Option<u64>,
+    pub within: u64,
+    /// The oldest waiting job, and the most jobs waiting, and when.
+    pub worst_latency: (DateTime<Utc>, u64),
+    pub most_waiting: (DateTime<Utc>, u64),
+    /// Jobs done, over the minutes that counted them.
+    pub done: Option<u64>,
+}
+
 /// One target's summary.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
@@ -53,6 +68,7 @@ pub struct Summary {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub traffic: Option<TrafficSummary>,
+    pub queue: Option<QueueSummary>,
     /// `probe` events, whatever their source; `traffic_checks` of them judged from traffic.
     pub checks: usize,
     pub traffic_checks: usize,
@@ -124,6 +140,7 @@ impl Summary {
             from: span.map(|s| s.0),
             to: span.map(|s| s.1),
             traffic: traffic(target, &quantity, concurrency),
+            queue: queue(target),
             checks: target.probes.len(),
             traffic_checks: target
                 .probes
@@ -170,6 +187,38 @@ impl Summary {
 
 fn seconds(d: chrono::TimeDelta) -> f64 {
     d.num_milliseconds() as f64 / 1000.0
+}
+
+fn queue(target: &TargetData) -> Option<QueueSummary> {
+    let first = target.queue_minutes().next()?;
+    let target_ms = target
+        .settings()
+        .and_then(|s| s.queue_latency_ms)
+        .map(|ms| ms.round() as u64);
+    let mut s = QueueSummary {
+        minutes: 0,
+        target_ms,
+        within: 0,
+        worst_latency: (first.minute, first.latency_ms),
+        most_waiting: (first.minute, first.depth),
+        done: None,
+    };
+    for m in target.queue_minutes() {
+        s.minutes += 1;
+        if target_ms.is_some_and(|t| m.latency_ms <= t) {
+            s.within += 1;
+        }
+        if m.latency_ms > s.worst_latency.1 {
+            s.worst_latency = (m.minute, m.latency_ms);
+        }
+        if m.depth > s.most_waiting.1 {
+            s.most_waiting = (m.minute, m.depth);
+        }
+        if let Some(done) = m.done {
+            s.done = Some(s.done.unwrap_or(0).saturating_add(done));
+        }
+    }
+    Some(s)
 }
 
 fn traffic(
@@ -304,7 +353,32 @@ impl fmt::Display for Summary {
             )?,
             _ => writeln!(f, "time range: none")?,
         }
+        if let Some(q) = &self.queue {
+            write!(f, "queue: {} minutes", thousands(q.minutes))?;
+            if let Some(target) = q.target_ms {
+                write!(
+                    f,
+                    ", the oldest job within the {} target in {} of them",
+                    format_ms(target as f64),
+                    percent(q.within as f64, q.minutes as f64)
+                )?;
+            }
+            write!(
+                f,
+                "; the oldest {} at {}; the most waiting {} at {}",
+                format_ms(q.worst_latency.1 as f64),
+                self.local(q.worst_latency.0),
+                thousands(q.most_waiting.1),
+                self.local(q.most_waiting.0)
+            )?;
+            match q.done {
+                Some(done) => writeln!(f, "; jobs done {}", thousands(done))?,
+                None => writeln!(f)?,
+            }
+        }
         match &self.traffic {
+            // A worker on its queue has no router traffic to speak of.
+            None if self.queue.is_some() => {}
             None => writeln!(f, "traffic: none in the input")?,
             Some(t) => {
                 let c = &t.counts;
