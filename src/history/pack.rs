@@ -1081,6 +1081,7 @@ mod tests {
             })
             .collect();
         let value = encode_queue_minutes(&hour);
+        eprintln!("a queue hour of changing figures: {} bytes", value.len());
         assert_eq!(value[0], VERSION);
         assert!(value.len() < 60 * 8, "{} bytes", value.len());
         let back = decode_queue_minutes(&value).unwrap();
