@@ -16,8 +16,8 @@ mod report_support;
 use std::time::Duration;
 
 use autoscale::report::{
-    render_html, AlertMark, Heatmap, MinutePoint, ProbePoint, ReportData, ScaleMark, Step, Summary,
-    TargetReport, Zone,
+    render_html, AlertMark, Heatmap, MinutePoint, ProbePoint, QueuePoint, ReportData, ScaleMark,
+    Step, Summary, TargetReport, Zone,
 };
 use chrono::{DateTime, Duration as Span, Utc};
 use report_support::{chromium, week};
@@ -394,6 +394,8 @@ fn odd_report() -> ReportData {
                 concurrency: Some(0),
                 slow_ms: Some(f64::NAN),
                 max: Some(3),
+                queue_latency_ms: None,
+                queue: Vec::new(),
                 heatmap: Some(Heatmap::from_minutes(&minutes, chrono_tz::UTC)),
                 minutes,
                 quantity: vec![Step {
@@ -465,6 +467,99 @@ fn empty_panels_say_no_data_and_hostile_numbers_stretch_no_axis() {
     assert_eq!(cells, 168);
     let result = page.selftest();
     assert_eq!(result["tooltips"].as_array().map(Vec::len), Some(8));
+}
+
+/// A worker on its queue: an hour of calm, a backlog at minute 30 (600 waiting, 45 s old) met by
+/// 7 dynos, calm again.
+fn worker_report() -> ReportData {
+    let queue: Vec<QueuePoint> = (0..60)
+        .map(|m| {
+            let (depth, latency_ms, busy, dynos) = match m {
+                30 => (600, 45_000, 20, 2),
+                31..=35 => (100, 12_000, 70, 7),
+                _ if m < 30 => (3, 800, 4, 2),
+                _ => (0, 0, 9, 1),
+            };
+            QueuePoint {
+                t: at(m),
+                depth,
+                latency_ms,
+                busy: (m != 10).then_some(busy),
+                capacity: dynos * 10,
+            }
+        })
+        .collect();
+    ReportData {
+        title: "worker".into(),
+        generated_at: at(60),
+        zone: Zone::utc(),
+        targets: vec![TargetReport {
+            app: "shop".into(),
+            process: "worker".into(),
+            concurrency: Some(10),
+            max: Some(20),
+            queue_latency_ms: Some(30_000.0),
+            queue,
+            quantity: vec![
+                Step {
+                    t: at(0),
+                    quantity: 2,
+                },
+                Step {
+                    t: at(31),
+                    quantity: 7,
+                },
+                Step {
+                    t: at(36),
+                    quantity: 1,
+                },
+            ],
+            scales: vec![ScaleMark {
+                t: at(31),
+                from: Some(2),
+                to: Some(7),
+                reason: "queue".into(),
+                result: Some("ok".into()),
+            }],
+            ..TargetReport::default()
+        }],
+    }
+}
+
+#[test]
+fn a_workers_queue_panels_replace_the_traffic_panels() {
+    let page = Page::open(&worker_report(), 1200);
+    page.assert_clean();
+    let sections = page.sections();
+    let (name, worker) = &sections[0];
+    assert_eq!(name, "shop/worker");
+    let panels: Vec<&str> = start_tags(worker, "div")
+        .filter_map(|t| attr(t, "data-panel"))
+        .collect();
+    assert_eq!(panels, ["summary", "queue_latency", "queue_jobs", "dynos"]);
+    assert!(
+        no_data_texts(worker).is_empty(),
+        "{:?}",
+        no_data_texts(worker)
+    );
+    let latency = panel(worker, "queue_latency");
+    assert_eq!(series_paths(latency, "latency").len(), 1);
+    assert_eq!(series_paths(latency, "target").len(), 1);
+    // The y axis in seconds reaches past the 45 s backlog.
+    let ticks = y_ticks(latency);
+    assert!(ticks.iter().any(|t| t == "40"), "{ticks:?}");
+    assert!(latency.contains("target 30 s"), "the target in the legend");
+    let jobs = panel(worker, "queue_jobs");
+    for series in ["waiting", "running", "capacity"] {
+        assert_eq!(series_paths(jobs, series).len(), 1, "{series}");
+    }
+    // One minute without a busy figure breaks the running line in two.
+    let running = series_paths(jobs, "running")[0];
+    assert_eq!(running.matches('M').count(), 2, "{running}");
+    let ticks = y_ticks(jobs);
+    assert!(ticks.iter().any(|t| t == "600"), "{ticks:?}");
+    let dynos = panel(worker, "dynos");
+    assert!(!series_paths(dynos, "quantity").is_empty());
 }
 
 #[test]

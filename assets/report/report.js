@@ -25,12 +25,12 @@
     p50: '#6baed6', p95: '#08519c', slow: '#d62728',
     busy: '#4e79a7', capacity: '#2ca02c',
     quantity: '#1f77b4', floor: '#6e7781', max: '#d62728', serving: '#17becf',
-    alert: '#e377c2',
+    alert: '#e377c2', waiting: '#f28e2b', latency: '#b07aa1',
   };
   const OUTCOME_COLOURS = { fast: '#2ca02c', ok: '#1f77b4', slow: '#ff7f0e', down: '#d62728' };
   const REASON_COLOURS = {
     startup: '#8c564b', schedule: '#9467bd', down: '#d62728', slow: '#ff7f0e', floor: '#6e7781',
-    scale_in: '#2ca02c', load: '#17becf',
+    scale_in: '#2ca02c', load: '#17becf', queue: '#ff9da7',
   };
   const OTHER_COLOUR = '#bcbd22';
 
@@ -81,6 +81,11 @@
       concurrency: num(t.concurrency),
       slowMs: num(t.slow_ms),
       max: num(t.max),
+      queueLatencyMs: num(t.queue_latency_ms),
+      // A worker's queue minutes: [t, depth, latency_ms, busy, capacity].
+      queue: arr(t.queue).filter((q) => Array.isArray(q) && num(q[0]) !== null).map((q) => ({
+        t: q[0], depth: num(q[1]), latency: num(q[2]), busy: num(q[3]), capacity: num(q[4]),
+      })).sort(byTime),
       rows: readMinutes(t.minutes),
       quantity: readSteps(t.quantity),
       floor: readSteps(t.floor),
@@ -149,6 +154,9 @@
   const fmtMs = (v) => (v == null ? '–' : `${v >= 100 ? fmtInt(Math.round(v)) : d3.format(',.1~f')(v)} ms`);
   const fmtHours = (v) => (v == null ? '–' : `${d3.format(',.1f')(v)} h`);
   const fmtPercent = d3.format('.1~%');
+
+  /** A job's wait: seconds below an hour (`45 s`, `2.5 s`), else as fmtDuration. */
+  const fmtWait = (ms) => (ms == null ? '–' : ms < HOUR ? `${d3.format(',.1~f')(ms / 1000)} s` : fmtDuration(ms));
 
   function fmtDuration(ms) {
     const d = Math.floor(ms / DAY);
@@ -727,6 +735,87 @@
     }, width);
   }
 
+  /** A worker's oldest waiting job against the latency it is held under. */
+  function queueLatencyPanel(section, t, width) {
+    const target = t.queueLatencyMs;
+    const series = [{ id: 'latency', label: 'oldest waiting job', colour: COLOURS.latency }];
+    if (target !== null) series.push({ id: 'target', label: `target ${fmtWait(target)}`, colour: COLOURS.slow });
+    return timePanel(section, t, {
+      key: 'queue_latency',
+      title: 'Queue latency vs target',
+      yLabel: 'seconds',
+      height: 150,
+      series,
+      hasData: () => t.queue.length > 0,
+      yMax: (ctx) => {
+        const v = [];
+        if (!ctx.off.has('latency')) v.push(...t.queue.map((q) => q.latency === null ? null : q.latency / 1000));
+        if (target !== null && !ctx.off.has('target')) v.push(target / 1000);
+        return maxOf(v);
+      },
+      draw: (ctx) => {
+        if (!ctx.off.has('latency')) {
+          ctx.plot.append('path').datum(t.queue)
+            .attr('class', 'series latency').attr('fill', 'none')
+            .attr('stroke', COLOURS.latency).attr('stroke-width', 1.8)
+            .attr('d', d3.line().defined((q) => q.latency !== null)
+              .x((q) => ctx.x(q.t)).y((q) => ctx.y(q.latency / 1000)));
+        }
+        if (target !== null && !ctx.off.has('target')) level(ctx, target / 1000, COLOURS.slow, 'target', '6 4');
+      },
+      tooltip: (ctx, time) => {
+        const q = rowAt(t.queue, time);
+        const rows = [['oldest waiting job', q ? fmtWait(q.latency) : '–', COLOURS.latency]];
+        if (target !== null) rows.push(['target', fmtWait(target), COLOURS.slow]);
+        return { title: timeTitle(q ? q.t : time), rows, notes: q ? [] : ['no queue read in this minute'] };
+      },
+    }, width);
+  }
+
+  /** A worker's jobs: waiting, running, and what its running dynos can run at once. */
+  function queueJobsPanel(section, t, width) {
+    return timePanel(section, t, {
+      key: 'queue_jobs',
+      title: 'Jobs: waiting, running vs capacity',
+      yLabel: 'jobs',
+      height: 150,
+      integer: true,
+      series: [
+        { id: 'waiting', label: 'waiting', colour: COLOURS.waiting },
+        { id: 'running', label: 'running', colour: COLOURS.busy },
+        { id: 'capacity', label: 'capacity (dynos × concurrency)', colour: COLOURS.capacity },
+      ],
+      hasData: () => t.queue.length > 0,
+      yMax: (ctx) => {
+        const v = [];
+        for (const [id, f] of [['waiting', 'depth'], ['running', 'busy'], ['capacity', 'capacity']]) {
+          if (!ctx.off.has(id)) v.push(...t.queue.map((q) => q[f]));
+        }
+        return maxOf(v);
+      },
+      draw: (ctx) => {
+        if (!ctx.off.has('waiting')) {
+          ctx.plot.append('path').datum(t.queue)
+            .attr('class', 'series waiting').attr('fill', COLOURS.waiting).attr('fill-opacity', 0.3)
+            .attr('stroke', COLOURS.waiting).attr('stroke-width', 1.2)
+            .attr('d', d3.area().defined((q) => q.depth !== null)
+              .x((q) => ctx.x(q.t)).y0(ctx.h).y1((q) => ctx.y(q.depth)));
+        }
+        if (!ctx.off.has('running')) line(ctx, t.queue, 'busy', COLOURS.busy, 'running');
+        if (!ctx.off.has('capacity')) line(ctx, t.queue, 'capacity', COLOURS.capacity, 'capacity', '6 3');
+      },
+      tooltip: (ctx, time) => {
+        const q = rowAt(t.queue, time);
+        const rows = [
+          ['waiting', q ? fmtCount(q.depth) : '–', COLOURS.waiting],
+          ['running', q && q.busy !== null ? fmtCount(q.busy) : '–', COLOURS.busy],
+          ['capacity', q ? fmtCount(q.capacity) : '–', COLOURS.capacity],
+        ];
+        return { title: timeTitle(q ? q.t : time), rows, notes: q ? [] : ['no queue read in this minute'] };
+      },
+    }, width);
+  }
+
   function dynosPanel(section, t, width) {
     const reasons = [...new Set(t.scales.map((s) => s.reason))];
     const series = [
@@ -938,11 +1027,19 @@
         .attr('id', `target-${t.index}`).attr('data-target', `${t.app}/${t.process}`);
       section.append('h2').text(`${t.app}/${t.process}`);
       summaryBlock(section, t);
-      requestsPanel(section, t, width);
-      latencyPanel(section, t, width);
-      busyPanel(section, t, width);
+      // A worker on its queue: its queue's panels; router traffic only when it has some.
+      const worker = t.queue.length > 0;
+      if (!worker || t.rows.length) {
+        requestsPanel(section, t, width);
+        latencyPanel(section, t, width);
+        busyPanel(section, t, width);
+      }
+      if (worker) {
+        queueLatencyPanel(section, t, width);
+        queueJobsPanel(section, t, width);
+      }
       dynosPanel(section, t, width);
-      heatmapPanel(section, t, width);
+      if (!worker || t.rows.length) heatmapPanel(section, t, width);
     }
     showRange();
   }

@@ -284,6 +284,17 @@ fn target_report(view: &View<'_>, tz: chrono_tz::Tz, notes: &[String]) -> Target
         concurrency: view.settings.concurrency,
         slow_ms: view.settings.slow_ms,
         max: view.settings.max,
+        queue_latency_ms: data.settings().and_then(|s| s.queue_latency_ms),
+        queue: data
+            .queue_minutes()
+            .map(|q| crate::report::QueuePoint {
+                t: q.minute,
+                depth: q.depth,
+                latency_ms: q.latency_ms,
+                busy: q.busy,
+                capacity: q.capacity(),
+            })
+            .collect(),
         heatmap: (!minutes.is_empty()).then(|| Heatmap::from_minutes(&minutes, tz)),
         minutes,
         quantity: steps(&view.quantity),

@@ -26,7 +26,8 @@
 //! Times are milliseconds since the Unix epoch (UTC); the page shows them in the zone.
 //! ```text
 //! { "title", "generated_at", "zone": { "name", "offsets": [[t, seconds east of UTC], ...] },
-//!   "targets": [ { "app", "process", "concurrency", "slow_ms", "max",
+//!   "targets": [ { "app", "process", "concurrency", "slow_ms", "max", "queue_latency_ms",
+//!     "queue": [[t, depth, latency_ms, busy, capacity], ...],
 //!     "minutes": { "t0", "dt": [...], "requests": [...], "s2xx", "s3xx", "s4xx", "s5xx",
 //!                  "h10", "h12", "h13", "errors", "p50_ms", "p95_ms", "busy", "dynos" },
 //!     "quantity": [[t, q], ...], "floor": [[t, q], ...],
@@ -107,6 +108,10 @@ pub struct TargetReport {
     pub slow_ms: Option<f64>,
     /// AUTOSCALE_MAX, drawn on the dyno panel.
     pub max: Option<u32>,
+    /// A worker's AUTOSCALE_QUEUE_LATENCY, drawn on its queue latency panel.
+    pub queue_latency_ms: Option<f64>,
+    /// A worker's job queue, one point per minute, sorted by time (gaps allowed).
+    pub queue: Vec<QueuePoint>,
     /// Router traffic, one point per minute, sorted by time (gaps allowed).
     pub minutes: Vec<MinutePoint>,
     /// The formation's quantity: each value holds until the next, sorted by time.
@@ -182,6 +187,31 @@ pub struct AlertMark {
     pub kind: String,
     #[serde(serialize_with = "text")]
     pub message: String,
+}
+
+/// A minute of a worker's job queue (`event=queue`). Written as
+/// `[t, depth, latency_ms, busy, capacity]` (`busy` null where the store does not say).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QueuePoint {
+    pub t: DateTime<Utc>,
+    pub depth: u64,
+    pub latency_ms: u64,
+    pub busy: Option<u64>,
+    /// Dynos × the jobs each runs at once.
+    pub capacity: u64,
+}
+
+impl Serialize for QueuePoint {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (
+            self.t.timestamp_millis(),
+            self.depth,
+            self.latency_ms,
+            self.busy,
+            self.capacity,
+        )
+            .serialize(s)
+    }
 }
 
 /// A health check of the daemon (`event=probe`). Written as `[t, latency_ms, outcome]`.
@@ -520,12 +550,14 @@ impl Serialize for TargetReport {
         let (scales, scales_dropped) = latest(&self.scales, MARKS_CAP);
         let (alerts, alerts_dropped) = latest(&self.alerts, MARKS_CAP);
         let (probes, probes_dropped) = latest(&self.probes, 10 * MARKS_CAP);
-        let mut target = s.serialize_struct("TargetReport", 14)?;
+        let mut target = s.serialize_struct("TargetReport", 16)?;
         target.serialize_field("app", &cut(&self.app, NAME_CAP))?;
         target.serialize_field("process", &cut(&self.process, NAME_CAP))?;
         target.serialize_field("concurrency", &Drawn(self.concurrency.map(f64::from)))?;
         target.serialize_field("slow_ms", &Drawn(self.slow_ms))?;
         target.serialize_field("max", &Drawn(self.max.map(f64::from)))?;
+        target.serialize_field("queue_latency_ms", &Drawn(self.queue_latency_ms))?;
+        target.serialize_field("queue", &self.queue)?;
         target.serialize_field("minutes", &MinuteColumns(&self.minutes))?;
         target.serialize_field("quantity", &self.quantity)?;
         target.serialize_field("floor", &self.floor)?;

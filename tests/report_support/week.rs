@@ -293,6 +293,8 @@ fn target(shape: &Shape) -> TargetReport {
         concurrency: shape.concurrency,
         slow_ms: Some(5000.0),
         max: Some(max),
+        queue_latency_ms: None,
+        queue: Vec::new(),
         minutes,
         quantity,
         floor,
