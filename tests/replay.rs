@@ -314,11 +314,11 @@ fn garbage_empty_and_bad_flags_exit_2_with_one_line() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["--input", garbage.to_str().unwrap()],
-            "error: nothing to replay: no router lines and no event=traffic lines",
+            "error: nothing to replay: no router lines, no event=traffic lines and no event=queue lines",
         ),
         (
             vec!["--input", empty.to_str().unwrap()],
-            "error: nothing to replay: no router lines and no event=traffic lines",
+            "error: nothing to replay: no router lines, no event=traffic lines and no event=queue lines",
         ),
         (
             vec!["--input", "no-such-file.log"],
@@ -369,4 +369,98 @@ fn garbage_empty_and_bad_flags_exit_2_with_one_line() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// Two hours of a worker's `event=queue` lines as the daemon prints them: 5 jobs a second
+/// running 2 s on 2 dynos, and a burst of 900 jobs at 01:00 that the 2 dynos took 3 minutes to
+/// clear (its first minute 60 s over the 30 s target).
+fn worker_lines() -> String {
+    let t0 = utc("2026-12-07T00:00:00Z");
+    let mut text = format!(
+        "{} level=info event=start version=0.1.0 app=shop process=worker schedule=\"00:00=2\" tz=UTC max=20 check_url=off interval=3m timeout=10s slow=5s fast=off scale_out_after=1 scale_in_after=3 dry_run=false next_edge=2026-12-08T00:00:00+00:00 next_quantity=2 shard=1 traffic=off concurrency=10 utilization=0.7 error_rate=0.05 queue=sidekiq queue_latency=30s\n",
+        "ts=2026-12-07T00:00:00.000Z"
+    );
+    let mut depth: u64 = 0;
+    for m in 0..120 {
+        let at = t0 + chrono::TimeDelta::minutes(m) + chrono::TimeDelta::seconds(1);
+        let (arrived, done, busy) = if m == 60 {
+            (900 + 300, 600, 20)
+        } else if depth > 0 {
+            (300, 600, 20)
+        } else {
+            (300, 300, 10)
+        };
+        depth = (depth + arrived).saturating_sub(done);
+        // Jobs were waiting up to depth / 10 per second: 100 ms a job waiting.
+        text.push_str(&format!(
+            "ts={} level=info event=queue app=shop process=worker depth={depth} latency_ms={} busy={busy} done={} dynos=2 concurrency=10\n",
+            at.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+            depth * 100,
+            if m == 0 { String::new() } else { done.to_string() }
+        ));
+    }
+    text
+}
+
+#[test]
+fn a_workers_queue_is_replayed_on_the_jobs_its_lines_show() {
+    let path = dir().join("worker-queue.log");
+    std::fs::write(&path, worker_lines()).unwrap();
+    let input = path.to_str().unwrap();
+    // No queue settings at hand: the recording's start line gives the target and concurrency.
+    let env = [
+        ("HEROKU_APP_NAME", "shop"),
+        ("AUTOSCALE_PROCESS", "worker"),
+        ("AUTOSCALE_SCHEDULE", "00:00=2"),
+        ("AUTOSCALE_MAX", "20"),
+    ];
+    let out = replay(&["--input", input], &env);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "shop/worker: its job queue, 2026-12-07T00:00:00Z to 2026-12-07T02:00:00Z"
+    );
+    assert!(
+        lines[1].starts_with("jobs estimated from the queue lines: 36,610 arrived, each running "),
+        "{stdout}"
+    );
+    let row = |label: &str| -> Vec<String> {
+        let line = lines
+            .iter()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} row:\n{stdout}"));
+        line[2 + 36..]
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    // Recorded: 2 dynos for 2 hours; the burst's first minute over the 30 s target.
+    let recorded = row("recorded");
+    assert_eq!(recorded[1], "4.00", "{stdout}");
+    let within: f64 = recorded[0].trim_end_matches('%').parse().unwrap();
+    assert_eq!(recorded[0], "99.2%", "{stdout}");
+    let current = row("current");
+    let replayed: f64 = current[0].trim_end_matches('%').parse().unwrap();
+    assert!(
+        replayed > within,
+        "the queue policy meets the burst:\n{stdout}"
+    );
+    let step = row("step +1/-1 a minute, current");
+    let step_within: f64 = step[0].trim_end_matches('%').parse().unwrap();
+    assert!(replayed >= step_within, "{stdout}");
+
+    // The same as JSON, for a script.
+    let out = replay(&["--input", input, "--json"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let q = &json["queue"][0];
+    assert_eq!(q["app"], "shop");
+    assert_eq!(q["jobs"], 36_610);
+    assert_eq!(q["target_s"], 30.0);
+    assert_eq!(q["runs"][0]["label"], "recorded");
+    assert_eq!(q["runs"][0]["dyno_hours"], 4.0);
+    assert_eq!(q["runs"].as_array().unwrap().len(), 3);
+    assert_eq!(json["targets"].as_array().unwrap().len(), 0, "no traffic");
 }

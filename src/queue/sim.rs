@@ -4,6 +4,9 @@
 //! generator), pure, no clock: the same inputs give the same figures, so two policies are
 //! compared on the very same jobs.
 //!
+//! The jobs are generated ([`Day`]) or recorded ([`Recorded`]: how many arrived in each minute,
+//! as `replay` estimates them from a worker's queue minutes, spread evenly over the minute).
+//!
 //! Two policies are built in: [`Policy::Queue`], the daemon's own ([`super::policy::decide`]
 //! at every read, from the same figures a store read gives), and [`Policy::Step`], the way
 //! threshold autoscalers step: once a minute, one dyno more while the oldest job waited longer
@@ -48,6 +51,72 @@ impl Day {
         boot: 20,
         seed: 0x5eed_2026_1207,
     };
+}
+
+/// Jobs that were seen to arrive: a count per minute (spread evenly over its seconds), running
+/// `service_mean` seconds on average (exponential), on dynos that boot in `boot` seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Recorded<'a> {
+    pub per_minute: &'a [u32],
+    pub service_mean: f64,
+    pub boot: u32,
+    pub seed: u64,
+}
+
+/// Where a run's jobs come from.
+#[derive(Debug, Clone, Copy)]
+enum Jobs<'a> {
+    Day(&'a Day),
+    Recorded(&'a Recorded<'a>),
+}
+
+impl Jobs<'_> {
+    fn seconds(&self) -> u32 {
+        match self {
+            Jobs::Day(day) => day.seconds,
+            Jobs::Recorded(r) => u32::try_from(r.per_minute.len() * 60).unwrap_or(u32::MAX),
+        }
+    }
+
+    fn seed(&self) -> u64 {
+        match self {
+            Jobs::Day(day) => day.seed,
+            Jobs::Recorded(r) => r.seed,
+        }
+    }
+
+    fn boot(&self) -> u32 {
+        match self {
+            Jobs::Day(day) => day.boot,
+            Jobs::Recorded(r) => r.boot,
+        }
+    }
+
+    fn service_mean(&self) -> f64 {
+        match self {
+            Jobs::Day(day) => day.service_mean,
+            Jobs::Recorded(r) => r.service_mean,
+        }
+    }
+
+    /// The jobs arriving at second `t`.
+    fn arrivals(&self, t: u32, rng: &mut Rng) -> u32 {
+        match self {
+            Jobs::Day(day) => {
+                let mut n = rng.poisson(rate(day, t));
+                if day.burst_every > 0 && t % day.burst_every == day.burst_every / 2 {
+                    n += day.burst_jobs;
+                }
+                n
+            }
+            Jobs::Recorded(r) => {
+                let count = u64::from(r.per_minute.get((t / 60) as usize).copied().unwrap_or(0));
+                let s = u64::from(t % 60);
+                // The minute's jobs, spread evenly: the first `s + 1` sixtieths less the first `s`.
+                ((s + 1) * count / 60 - s * count / 60) as u32
+            }
+        }
+    }
 }
 
 /// The scaling's settings.
@@ -140,16 +209,45 @@ fn rate(day: &Day, t: u32) -> f64 {
 
 /// Simulates `day` under `policy`.
 pub fn run(day: &Day, limits: &Limits, policy: Policy) -> Outcome {
-    let mut rng = Rng(day.seed);
+    simulate(
+        Jobs::Day(day),
+        limits,
+        &|_| limits.floor,
+        limits.floor,
+        policy,
+    )
+}
+
+/// Simulates recorded jobs under `policy`, from `start` dynos, the floor of each minute given by
+/// `floor` (the schedule's, from the recording's first minute).
+pub fn replay(
+    jobs: &Recorded<'_>,
+    limits: &Limits,
+    floor: &dyn Fn(u32) -> u32,
+    start: u32,
+    policy: Policy,
+) -> Outcome {
+    simulate(Jobs::Recorded(jobs), limits, floor, start, policy)
+}
+
+/// The simulation: `floor` of a minute (from the first), `start` dynos at first.
+fn simulate(
+    jobs: Jobs<'_>,
+    limits: &Limits,
+    floor: &dyn Fn(u32) -> u32,
+    start: u32,
+    policy: Policy,
+) -> Outcome {
+    let mut rng = Rng(jobs.seed());
     // Waiting jobs: (arrived at, service seconds); running: seconds left.
     let mut waiting: VecDeque<(u32, f64)> = VecDeque::new();
     let mut running: Vec<f64> = Vec::new();
     // Dynos asked for, and when each booting one starts working.
-    let mut quantity = limits.floor.max(1);
+    let mut quantity = start.max(floor(0)).max(1);
     let mut ready = quantity;
     let mut booting: VecDeque<u32> = VecDeque::new();
     let mut done: u64 = 0;
-    let mut jobs: u64 = 0;
+    let mut arrived: u64 = 0;
     let mut dyno_seconds: u64 = 0;
     let mut worst_wait: f64 = 0.0;
     let mut scales = 0;
@@ -165,21 +263,19 @@ pub fn run(day: &Day, limits: &Limits, policy: Policy) -> Outcome {
         scale_in_after: Some(limits.scale_in_after),
         utilization: limits.utilization,
     };
-    for t in 0..day.seconds {
+    for t in 0..jobs.seconds() {
+        let floor = floor(t / 60);
         // Dynos that finished booting start working.
         while booting.front().is_some_and(|at| *at <= t) {
             booting.pop_front();
             ready += 1;
         }
         // Arrivals.
-        let mut arrivals = rng.poisson(rate(day, t));
-        if day.burst_every > 0 && t % day.burst_every == day.burst_every / 2 {
-            arrivals += day.burst_jobs;
-        }
+        let arrivals = jobs.arrivals(t, &mut rng);
         for _ in 0..arrivals {
-            waiting.push_back((t, rng.exponential(day.service_mean)));
+            waiting.push_back((t, rng.exponential(jobs.service_mean())));
         }
-        jobs += u64::from(arrivals);
+        arrived += u64::from(arrivals);
         // A second of work.
         for left in &mut running {
             *left -= 1.0;
@@ -224,7 +320,7 @@ pub fn run(day: &Day, limits: &Limits, policy: Policy) -> Outcome {
                     reading: Some(&reading),
                     settings: &settings,
                     current: quantity,
-                    floor: limits.floor,
+                    floor,
                     max: limits.max,
                     calm,
                 });
@@ -237,9 +333,11 @@ pub fn run(day: &Day, limits: &Limits, policy: Policy) -> Outcome {
             Policy::Step if t % 60 == 0 => {
                 let fits_fewer = running.len() as u64
                     <= u64::from(quantity.saturating_sub(1)) * u64::from(limits.concurrency);
-                if oldest > target && quantity < limits.max {
+                if quantity < floor {
+                    Some(floor)
+                } else if oldest > target && quantity < limits.max {
                     Some(quantity + 1)
-                } else if waiting.is_empty() && fits_fewer && quantity > limits.floor {
+                } else if waiting.is_empty() && fits_fewer && quantity > floor {
                     Some(quantity - 1)
                 } else {
                     None
@@ -251,7 +349,7 @@ pub fn run(day: &Day, limits: &Limits, policy: Policy) -> Outcome {
             scales += 1;
             if to > quantity {
                 for _ in quantity..to {
-                    booting.push_back(t + day.boot);
+                    booting.push_back(t + jobs.boot());
                 }
             } else {
                 // Booting dynos go first, then running ones; a job running on a stopped dyno
@@ -275,9 +373,9 @@ pub fn run(day: &Day, limits: &Limits, policy: Policy) -> Outcome {
         minutes,
         minutes_within,
         dyno_hours: dyno_seconds as f64 / 3600.0,
-        jobs,
         worst_wait,
         scales,
+        jobs: arrived,
     }
 }
 

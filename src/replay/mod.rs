@@ -27,6 +27,7 @@
 //! the dispatcher would. The inner daemon's log lines go to that capture, never to stdout.
 //! [`summary`] turns the observations into figures and prints them.
 
+pub mod queue;
 pub mod summary;
 
 use std::collections::BTreeMap;
@@ -366,6 +367,72 @@ pub struct Command {
     pub json: bool,
 }
 
+/// A worker's queue minutes replayed under each setting ([`queue::replay`]). The target comes
+/// from the setting's AUTOSCALE_QUEUE_LATENCY, else the recording's `start` line, else 30 s;
+/// the concurrency from AUTOSCALE_CONCURRENCY, else what the recording read at.
+fn queue_replay(data: &TargetData, settings: &[Setting]) -> Result<queue::QueueReport, String> {
+    let minutes: Vec<crate::chart::dataset::QueueMinute> = data.queue_minutes().copied().collect();
+    let (Some(first), Some(last)) = (minutes.first(), minutes.last()) else {
+        return Err("no queue minutes".to_owned());
+    };
+    let span = (last.minute - first.minute).num_minutes().max(0) + 1;
+    if span as usize > queue::MAX_MINUTES {
+        return Err(format!(
+            "the queue minutes span {span} minutes; replay reads at most {}",
+            queue::MAX_MINUTES
+        ));
+    }
+    let recorded_latency = data
+        .settings()
+        .and_then(|s| s.queue_latency_ms)
+        .map(|ms| Duration::from_secs_f64(ms / 1000.0));
+    let floors: Vec<Vec<u32>> = settings
+        .iter()
+        .map(|s| {
+            let calendar = s.target.calendar();
+            (0..span)
+                .map(|m| {
+                    calendar
+                        .floor(first.minute + TimeDelta::minutes(m))
+                        .map_or(0, |e| e.quantity)
+                })
+                .collect()
+        })
+        .collect();
+    let floor_fns: Vec<Box<dyn Fn(u32) -> u32 + '_>> = floors
+        .iter()
+        .map(|f| {
+            Box::new(move |m: u32| f.get(m as usize).or(f.last()).copied().unwrap_or(0))
+                as Box<dyn Fn(u32) -> u32>
+        })
+        .collect();
+    let runs: Vec<queue::Setting<'_>> = settings
+        .iter()
+        .zip(&floor_fns)
+        .map(|(s, floor)| {
+            let t = &s.target;
+            let q = t.queue.as_ref();
+            queue::Setting {
+                label: s.label.clone(),
+                limits: crate::queue::sim::Limits {
+                    concurrency: t.traffic.concurrency.unwrap_or(last.concurrency).max(1),
+                    latency: q
+                        .map(|q| q.latency)
+                        .or(recorded_latency)
+                        .unwrap_or(Duration::from_secs(30)),
+                    floor: 0,
+                    max: t.thresholds.max,
+                    read_every: q.map_or(10, |q| q.interval.as_secs()).clamp(1, 3600) as u32,
+                    scale_in_after: t.thresholds.scale_in_after.unwrap_or(u32::MAX),
+                    utilization: t.traffic.utilization,
+                },
+                floor: floor.as_ref(),
+            }
+        })
+        .collect();
+    queue::replay((&data.app, &data.process), &minutes, &runs)
+}
+
 /// The quantity the daemon's own lines say ran when the traffic begins, if they say.
 fn recorded_start(data: &TargetData, from: DateTime<Utc>) -> Option<u32> {
     data.quantity_steps()
@@ -493,6 +560,11 @@ pub fn main(command: &Command, raw: &Raw, env: &Env) -> u8 {
         .iter()
         .filter(|t| t.minute_count() > 0)
         .collect();
+    let with_queue: Vec<&TargetData> = dataset
+        .targets()
+        .iter()
+        .filter(|t| t.queue_minute_count() > 0)
+        .collect();
     if let (true, Some((app, process))) = (with_traffic.is_empty(), &command.target) {
         if lines.router + lines.traffic > 0 {
             crate::say_err!(
@@ -502,15 +574,21 @@ pub fn main(command: &Command, raw: &Raw, env: &Env) -> u8 {
             return 2;
         }
     }
-    if with_traffic.is_empty() {
+    if with_traffic.is_empty() && with_queue.is_empty() {
         crate::say_err!(
-            "error: nothing to replay: no router lines and no event=traffic lines in the input ({} lines skipped); example: {EXAMPLE}",
+            "error: nothing to replay: no router lines, no event=traffic lines and no event=queue lines in the input ({} lines skipped); example: {EXAMPLE}",
             lines.garbage + lines.other
         );
         return 2;
     }
+    let mut recorded: Vec<&TargetData> = with_traffic.clone();
+    recorded.extend(
+        with_queue
+            .iter()
+            .filter(|q| !with_traffic.iter().any(|t| std::ptr::eq(*t, **q))),
+    );
     if unnamed {
-        match with_traffic.as_slice() {
+        match recorded.as_slice() {
             [one] => {
                 for t in &mut configured {
                     t.app = one.app.clone();
@@ -529,11 +607,12 @@ pub fn main(command: &Command, raw: &Raw, env: &Env) -> u8 {
         }
     }
     let mut report_targets = Vec::new();
+    let mut queue_reports = Vec::new();
     let mut notes = Vec::new();
     let mut replayed_minutes = 0u64;
     let started = std::time::Instant::now();
     for base in &configured {
-        let Some(data) = with_traffic
+        let Some(data) = recorded
             .iter()
             .find(|d| d.app == base.app && d.process == base.process)
         else {
@@ -564,6 +643,22 @@ pub fn main(command: &Command, raw: &Raw, env: &Env) -> u8 {
                 Err(e) => {
                     crate::say_err!("error: {e}");
                     return 2;
+                }
+            }
+        }
+        if data.queue_minute_count() > 0 {
+            match queue_replay(data, &settings) {
+                Ok(report) => {
+                    replayed_minutes += report
+                        .runs
+                        .iter()
+                        .skip(1)
+                        .map(|r| r.figures.minutes)
+                        .sum::<u64>();
+                    queue_reports.push(report);
+                }
+                Err(why) => {
+                    notes.push(format!("{}: its queue is not replayed: {why}", base.name()))
                 }
             }
         }
@@ -616,8 +711,8 @@ pub fn main(command: &Command, raw: &Raw, env: &Env) -> u8 {
             differences,
         });
     }
-    if report_targets.is_empty() {
-        let names: Vec<String> = with_traffic.iter().map(|t| t.name()).collect();
+    if report_targets.is_empty() && queue_reports.is_empty() {
+        let names: Vec<String> = recorded.iter().map(|t| t.name()).collect();
         let wanted: Vec<String> = configured.iter().map(Target::name).collect();
         crate::say_err!(
             "error: nothing to replay: the input has traffic of {} but the settings name {}; example: --target {}",
@@ -630,6 +725,7 @@ pub fn main(command: &Command, raw: &Raw, env: &Env) -> u8 {
     let seconds = started.elapsed().as_secs_f64();
     let report = Report {
         targets: report_targets,
+        queue: queue_reports,
         price_per_dyno_hour: command.price,
         notes,
         speed: summary::Speed {

@@ -124,6 +124,8 @@ pub struct Speed {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     pub targets: Vec<TargetReport>,
+    /// Workers on their queue (see [`super::queue`]).
+    pub queue: Vec<super::queue::QueueReport>,
     pub price_per_dyno_hour: Option<f64>,
     pub notes: Vec<String>,
     pub speed: Speed,
@@ -253,6 +255,12 @@ pub fn render_text(report: &Report) -> String {
         }
         render_target(&mut out, t, report.price_per_dyno_hour);
     }
+    for (i, q) in report.queue.iter().enumerate() {
+        if i > 0 || !report.targets.is_empty() {
+            out.push('\n');
+        }
+        render_queue(&mut out, q);
+    }
     for note in &report.notes {
         let _ = writeln!(out, "note: {note}");
     }
@@ -263,6 +271,46 @@ pub fn render_text(report: &Report) -> String {
         s.minutes, s.seconds, s.minutes_per_second
     );
     out
+}
+
+fn render_queue(out: &mut String, q: &super::queue::QueueReport) {
+    let _ = writeln!(
+        out,
+        "{}/{}: its job queue, {} to {}",
+        q.app, q.process, q.from, q.to
+    );
+    let _ = write!(
+        out,
+        "jobs estimated from the queue lines: {} arrived, each running {} s on average (Little's law), dynos working {} s after they are asked for",
+        crate::chart::summary::thousands(q.jobs),
+        q.service_mean_s,
+        super::queue::BOOT
+    );
+    if q.missing_minutes > 0 {
+        let _ = write!(
+            out,
+            "; {} minute(s) without a line (no jobs counted)",
+            q.missing_minutes
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "  {:<36} {:>15} {:>11} {:>10} {:>7}",
+        "run",
+        format!("within {} s", q.target_s),
+        "dyno-hours",
+        "worst (s)",
+        "scales"
+    );
+    for r in &q.runs {
+        let f = &r.figures;
+        let _ = writeln!(
+            out,
+            "  {:<36} {:>14.1}% {:>11.2} {:>10.0} {:>7}",
+            r.label, f.within_percent, f.dyno_hours, f.worst_wait_s, f.scales
+        );
+    }
 }
 
 fn render_target(out: &mut String, t: &TargetReport, price: Option<f64>) {
@@ -622,6 +670,7 @@ mod tests {
         o.scales.clear();
         let other = summarize(&o, &minutes, at(FROM), at(TO), Some(0.05));
         Report {
+            queue: Vec::new(),
             targets: vec![TargetReport {
                 app: "shop".into(),
                 process: "web".into(),
