@@ -139,9 +139,18 @@ async fn the_index_lists_every_target_worst_first_and_hostile_names_stay_text() 
         .collect();
     assert_eq!(
         names,
-        vec![format!("{HOSTILE}/web"), "shop/web".to_owned()],
-        "trouble first"
+        vec![
+            format!("{HOSTILE}/web"),
+            "shop/web".to_owned(),
+            "shop/worker".to_owned()
+        ],
+        "trouble first, then by name"
     );
+    let worker = &rows[2];
+    assert_eq!(worker["queue"]["depth"], 600);
+    assert_eq!(worker["queue"]["latency_ms"], 45_000);
+    assert_eq!(worker["queue"]["capacity"], 20);
+    assert_eq!(worker["quantity"], 2);
     let hostile = &rows[0];
     assert_eq!(hostile["level"], "trouble");
     assert_eq!(hostile["check"][0], "down");

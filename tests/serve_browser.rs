@@ -114,7 +114,12 @@ async fn the_index_and_a_target_page_are_drawn_refreshed_and_nothing_is_blocked(
         .match_indices("<tr class=\"")
         .map(|(i, _)| &dom[i + 11..i + 18])
         .collect();
-    assert_eq!(rows.len(), 2, "{dom}");
+    assert_eq!(rows.len(), 3, "{dom}");
+    // The worker's job queue, as text in its row.
+    assert!(
+        dom.contains("600 waiting, the oldest 45 s; 20 of 20 running; "),
+        "{dom}"
+    );
     assert!(
         rows[0].starts_with("trouble"),
         "the hostile target's failed check first: {rows:?}"

@@ -65,6 +65,9 @@
       const s = r.last_scale;
       cell(tr, s ? `${when(s.at)}: ${text(s.from)} → ${text(s.to)} (${s.reason}${s.result === 'ok' ? '' : `, ${s.result}`})` : null, 'scale');
       cell(tr, r.stream === 'none' ? 'no minutes' : `${r.stream}, last minute ${ago(r.last_minute, now)}`, 'stream');
+      const q = r.queue;
+      const seconds = (ms) => `${Math.round(ms / 1000)} s`;
+      cell(tr, q ? `${text(q.depth)} waiting, the oldest ${seconds(q.latency_ms)}${typeof q.target_ms === 'number' ? ` (target ${seconds(q.target_ms)})` : ''}; ${q.busy === null ? '?' : q.busy} of ${text(q.capacity)} running; ${ago(q.at, now)}` : null, 'queue');
       cell(tr, Array.isArray(r.check) ? `${r.check[0]} ${ago(r.check[1], now)}` : null, 'check');
       cell(tr, r.alerts_day ? `${r.alerts_day} (last: ${r.last_alert ? `${r.last_alert[0]} ${ago(r.last_alert[1], now)}` : ''})` : '0', 'alerts');
       cell(tr, Array.isArray(r.why) && r.why.length ? r.why.join('; ') : '', 'why');

@@ -44,6 +44,8 @@ pub struct Row {
     pub stream: &'static str,
     /// The last traffic minute (epoch ms).
     pub last_minute: Option<i64>,
+    /// A worker on its job queue: its latest queue minute.
+    pub queue: Option<QueueNow>,
     /// The latest check: `down`, `slow`, `ok`, `fast`, and when (epoch ms).
     pub check: Option<(String, i64)>,
     pub alerts_day: usize,
@@ -51,6 +53,20 @@ pub struct Row {
     pub level: Level,
     /// Why the level, in words (empty when calm).
     pub why: Vec<String>,
+}
+
+/// A worker's latest queue minute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueueNow {
+    /// The minute (epoch ms).
+    pub at: i64,
+    pub depth: u64,
+    pub latency_ms: u64,
+    pub busy: Option<u64>,
+    /// Dynos × concurrency when it was read.
+    pub capacity: u64,
+    /// AUTOSCALE_QUEUE_LATENCY, when known.
+    pub target_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -98,6 +114,18 @@ pub fn row(t: &TargetData, now: DateTime<Utc>) -> Row {
         Some(_) => "silent",
         None => "none",
     };
+    let target_ms = t
+        .settings()
+        .and_then(|s| s.queue_latency_ms)
+        .map(|ms| ms.round() as u64);
+    let queue = t.queue_minutes().next_back().map(|q| QueueNow {
+        at: ms(q.minute),
+        depth: q.depth,
+        latency_ms: q.latency_ms,
+        busy: q.busy,
+        capacity: q.capacity(),
+        target_ms,
+    });
     let check = t.probes.last().map(|p| (p.outcome, p.at));
     let day = now - WINDOW;
     let alerts: Vec<_> = t.alerts.iter().filter(|a| a.at > day).collect();
@@ -134,6 +162,21 @@ pub fn row(t: &TargetData, now: DateTime<Utc>) -> Row {
     if stream == "silent" {
         raise(Level::Notice, "router minutes stopped coming".to_owned());
     }
+    if let Some(q) = &queue {
+        let minute = DateTime::from_timestamp_millis(q.at).unwrap_or(now);
+        if now - (minute + TimeDelta::minutes(1)) > SILENT_AFTER {
+            raise(Level::Notice, "queue minutes stopped coming".to_owned());
+        } else if let Some(target) = q.target_ms.filter(|t| q.latency_ms > *t) {
+            raise(
+                Level::Trouble,
+                format!(
+                    "the oldest job waited {} s (target {} s)",
+                    q.latency_ms / 1000,
+                    target / 1000
+                ),
+            );
+        }
+    }
     if let Some(h) = &hold {
         raise(Level::Notice, format!("{} hold", h.reason));
     }
@@ -149,6 +192,7 @@ pub fn row(t: &TargetData, now: DateTime<Utc>) -> Row {
         last_scale,
         stream,
         last_minute: last_minute.map(ms),
+        queue,
         check: check.map(|(o, at)| (o.as_str().to_owned(), ms(at))),
         alerts_day: alerts.len(),
         last_alert,
@@ -281,6 +325,40 @@ ts=2026-12-01T10:31:00Z level=info event=traffic app=shop process=web minute=202
     }
 
     #[test]
+    fn a_workers_queue_is_shown_and_a_late_job_is_trouble() {
+        let worker = |latency: u64| {
+            format!("ts=2026-12-01T10:00:00Z level=info event=start app=shop process=worker schedule=\"00:00=2\" tz=UTC max=20 queue=sidekiq queue_latency=30s
+ts=2026-12-01T10:31:02Z level=info event=queue app=shop process=worker depth=600 latency_ms={latency} busy=20 done=40 dynos=2 concurrency=10
+")
+        };
+        let worker_row = |text: &str, now: &str| {
+            let d = read(text, &Hints::default());
+            row(d.target("shop", "worker").unwrap(), ts(now))
+        };
+        let r = worker_row(&worker(12_000), "2026-12-01T10:32:30Z");
+        assert_eq!(
+            r.queue,
+            Some(QueueNow {
+                at: ts("2026-12-01T10:31:00Z").timestamp_millis(),
+                depth: 600,
+                latency_ms: 12_000,
+                busy: Some(20),
+                capacity: 20,
+                target_ms: Some(30_000),
+            })
+        );
+        assert_eq!(r.level, Level::Calm, "{:?}", r.why);
+        let r = worker_row(&worker(45_000), "2026-12-01T10:32:30Z");
+        assert_eq!(r.level, Level::Trouble);
+        assert_eq!(r.why, vec!["the oldest job waited 45 s (target 30 s)"]);
+        // Minutes stop: a notice, and the old latency is no longer trouble.
+        let r = worker_row(&worker(45_000), "2026-12-01T10:37:01Z");
+        assert_eq!(r.level, Level::Notice);
+        assert_eq!(r.why, vec!["queue minutes stopped coming"]);
+        assert_eq!(one(CALM, "07:00=3", "2026-12-01T10:33:00Z").queue, None);
+    }
+
+    #[test]
     fn trouble_sorts_first_then_names() {
         let mk = |app: &str, level| Row {
             app: app.into(),
@@ -291,6 +369,7 @@ ts=2026-12-01T10:31:00Z level=info event=traffic app=shop process=web minute=202
             last_scale: None,
             stream: "none",
             last_minute: None,
+            queue: None,
             check: None,
             alerts_day: 0,
             last_alert: None,

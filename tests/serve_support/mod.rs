@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use autoscale::history::{
-    AlertRow, History, Options, Outcome, ProbeRow, ProbeSource, ScaleRow, StoreUrl, TrafficRow,
+    AlertRow, History, Options, Outcome, ProbeRow, ProbeSource, QueueRow, ScaleRow, StoreUrl,
+    TrafficRow,
 };
 use chrono::{DurationRound, TimeDelta, Utc};
 use tokio::sync::oneshot;
@@ -110,8 +111,9 @@ pub async fn fill(label: &str) -> Dir {
 }
 
 /// A week of `shop/web` up to this minute — a minute of traffic each minute, a check every 3
-/// minutes, a scale 2 h ago — and a target whose name, scale reason and alert are hostile
-/// markup, with a check that failed a minute ago. Written by the daemon's own writer.
+/// minutes, a scale 2 h ago —, the last hour of `shop/worker`'s job queue (its last minute: 600
+/// waiting, the oldest 45 s, 20 of 20 running), and a target whose name, scale reason and alert
+/// are hostile markup, with a check that failed a minute ago. Written by the daemon's own writer.
 pub async fn write_week(url: &StoreUrl) {
     let started = History::start(url.clone(), Options::new(35)).await;
     let h = &started.handle;
@@ -157,6 +159,20 @@ pub async fn write_week(url: &StoreUrl) {
                 "the writer keeps up"
             );
         }
+    }
+    for m in (1..=60).rev() {
+        let last = m == 1;
+        h.record(QueueRow {
+            app: "shop".into(),
+            process: "worker".into(),
+            minute: now - TimeDelta::minutes(m),
+            depth: if last { 600 } else { 3 },
+            latency_ms: if last { 45_000 } else { 800 },
+            busy: Some(if last { 20 } else { 6 }),
+            done: Some(300),
+            dynos: 2,
+            concurrency: 10,
+        });
     }
     h.record(ScaleRow {
         app: "shop".into(),
