@@ -303,3 +303,56 @@ async fn max_without_a_schedule_caps_the_suggestion() {
     assert_eq!(code, 2);
     assert!(err.contains("AUTOSCALE_MAX (--max)=\"lots\""), "{err}");
 }
+
+/// A day and two hours of a worker's `event=queue` lines: 5 jobs running at night, 30 from
+/// 08:00 to 18:00 (jobs of 2 s: 30 done a minute per running job), and 600 waiting at noon.
+fn worker_day() -> PathBuf {
+    let mut text = String::from("ts=2026-12-07T00:00:00.000Z level=info event=start app=shop process=worker schedule=\"00:00=2\" tz=UTC max=20 concurrency=10 utilization=0.7 queue=sidekiq queue_latency=30s\n");
+    let t0: DateTime<Utc> = "2026-12-07T00:00:01Z".parse().unwrap();
+    for m in 0..26 * 60 {
+        let at = t0 + chrono::TimeDelta::minutes(m);
+        let hour = (m / 60) % 24;
+        let busy = if (8..18).contains(&hour) { 30 } else { 5 };
+        let depth = if m == 12 * 60 { 600 } else { 0 };
+        text.push_str(&format!(
+            "ts={} level=info event=queue app=shop process=worker depth={depth} latency_ms={} busy={busy} done={} dynos=2 concurrency=10\n",
+            at.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+            depth * 50,
+            busy * 30
+        ));
+    }
+    let path = dir().join("worker-day.log");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn a_workers_schedule_is_suggested_from_its_job_queue() {
+    let path = worker_day();
+    let input = path.to_str().unwrap();
+    let env = env(&[("AUTOSCALE_APP", "shop")]);
+    let (code, out, err) = output(&["suggest", "--input", input], &env).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let first = out.lines().next().unwrap();
+    assert_eq!(
+        first,
+        "shop/worker: from its job queue: a minute needs the jobs running plus the waiting ones' work spread over the 30 s target (jobs of 2.00 s on average)"
+    );
+    // 30 running at 10 a dyno and 70 %: 5 dynos by day (from 07:45, the lead), 1 at night; the
+    // noon backlog (600 × 2 s / 30 s = 40 more slots for one minute) is left to the queue
+    // policy by the hour's p95.
+    assert!(
+        out.contains("AUTOSCALE_SCHEDULE=\"07:45=5; 18:30=1\""),
+        "{out}"
+    );
+    let (code, out, err) = output(&["suggest", "--input", input, "--json"], &env).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["process"], "worker");
+    assert!(v["from_queue"]
+        .as_str()
+        .unwrap()
+        .starts_with("from its job queue"));
+    assert_eq!(need(&v, "Mon", 12), 5);
+    assert_eq!(need(&v, "Mon", 3), 1);
+}

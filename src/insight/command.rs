@@ -92,6 +92,8 @@ pub fn resolve(target: &TargetData, given: Given) -> Result<Resolved, String> {
         .into_iter()
         .flatten()
         .find_map(|s| s.concurrency)
+        // A worker on its queue: the concurrency its minutes were read at.
+        .or_else(|| target.queue_minutes().next_back().map(|q| q.concurrency))
         .ok_or_else(|| {
             format!(
                 "{}: suggest needs the requests one dyno serves at once, and neither the input's start lines nor the settings say it; example: --concurrency 8 (AUTOSCALE_CONCURRENCY=8)",
@@ -140,6 +142,49 @@ pub fn resolve(target: &TargetData, given: Given) -> Result<Resolved, String> {
     })
 }
 
+/// A worker's queue minutes as the minutes `suggest` reads: each one's `busy` the job slots it
+/// needed ([`crate::replay::queue::slot_demand`]), and a line saying how they were counted.
+fn queue_demand(target: &TargetData) -> (Vec<crate::traffic::minute::Minute>, Option<String>) {
+    let minutes: Vec<crate::chart::dataset::QueueMinute> =
+        target.queue_minutes().copied().collect();
+    let latency = target
+        .settings()
+        .and_then(|s| s.queue_latency_ms)
+        .unwrap_or(30_000.0);
+    let w = std::time::Duration::from_secs_f64(latency / 1000.0);
+    let (demand, service) = crate::replay::queue::slot_demand(&minutes, w);
+    let how = match service {
+        Some(s) => format!(
+            "from its job queue: a minute needs the jobs running plus the waiting ones' work spread over the {} s target (jobs of {s:.2} s on average)",
+            w.as_secs_f64()
+        ),
+        None => "from its job queue: a minute needs the jobs running (its store counts no job done, so the waiting ones' work is not known)".to_owned(),
+    };
+    let minutes = demand
+        .into_iter()
+        .map(|(minute, busy)| crate::traffic::minute::Minute {
+            app: target.app.clone(),
+            process: target.process.clone(),
+            minute,
+            requests: 0,
+            p50_ms: None,
+            p95_ms: None,
+            p99_ms: None,
+            errors: 0,
+            h10: 0,
+            h12: 0,
+            h13: 0,
+            s2xx: 0,
+            s3xx: 0,
+            s4xx: 0,
+            s5xx: 0,
+            busy: (busy * 100.0).round() / 100.0,
+            dynos: 0,
+        })
+        .collect();
+    (minutes, Some(how))
+}
+
 /// The one target to suggest for: `--target`, else the only one with traffic.
 pub fn choose<'a>(
     dataset: &'a Dataset,
@@ -148,11 +193,11 @@ pub fn choose<'a>(
     let with_traffic: Vec<&TargetData> = dataset
         .targets()
         .iter()
-        .filter(|t| t.minute_count() > 0)
+        .filter(|t| t.minute_count() > 0 || t.queue_minute_count() > 0)
         .collect();
     if let Some((app, process)) = target {
         return match dataset.target(app, process) {
-            Some(t) if t.minute_count() > 0 => Ok(t),
+            Some(t) if t.minute_count() > 0 || t.queue_minute_count() > 0 => Ok(t),
             _ => Err(format!(
                 "--target {app}/{process}: no traffic for it in the input ({}); example: --target {}",
                 names(&with_traffic),
@@ -163,7 +208,7 @@ pub fn choose<'a>(
         };
     }
     match with_traffic.as_slice() {
-        [] => Err("no traffic in the input: suggest reads router lines (heroku logs, Logplex frames, .gz) or event=traffic lines; example: heroku logs -n 1500 --source heroku --dyno router | autoscale suggest --concurrency 8".to_owned()),
+        [] => Err("no traffic in the input: suggest reads router lines (heroku logs, Logplex frames, .gz), event=traffic lines or a worker's event=queue lines; example: heroku logs -n 1500 --source heroku --dyno router | autoscale suggest --concurrency 8".to_owned()),
         [one] => Ok(one),
         several => Err(format!(
             "the input has traffic for several targets ({}): name one; example: --target {}",
@@ -231,7 +276,11 @@ pub fn suggest_for(dataset: &Dataset, command: &SuggestCommand) -> Result<String
         max: resolved.max,
         price: command.price,
     };
-    let minutes = target.minute_list();
+    let (minutes, from_queue) = if target.minute_count() > 0 {
+        (target.minute_list(), None)
+    } else {
+        queue_demand(target)
+    };
     let suggestion = suggest::suggest(&minutes, resolved.tz, resolved.current.as_ref(), &options)
         .map_err(|e| format!("{}: {e}", target.name()))?;
     if command.json {
@@ -239,6 +288,9 @@ pub fn suggest_for(dataset: &Dataset, command: &SuggestCommand) -> Result<String
         if let Some(map) = value.as_object_mut() {
             map.insert("app".into(), target.app.clone().into());
             map.insert("process".into(), target.process.clone().into());
+            if let Some(how) = &from_queue {
+                map.insert("from_queue".into(), how.clone().into());
+            }
         }
         return Ok(format!(
             "{}\n",
@@ -246,6 +298,10 @@ pub fn suggest_for(dataset: &Dataset, command: &SuggestCommand) -> Result<String
         ));
     }
     let mut out = format!("{}: ", target.name());
+    if let Some(how) = from_queue {
+        out.push_str(&how);
+        out.push_str("\n");
+    }
     if command.toml {
         out.push_str("as a target of the configuration file:\n\n");
         out.push_str(&suggestion.toml(&target.app, &target.process));

@@ -101,6 +101,26 @@ pub fn estimate(minutes: &[QueueMinute]) -> Result<Estimate, Unreplayable> {
     })
 }
 
+/// The job slots each minute needed, for `suggest`: the jobs running, plus the work of those
+/// waiting spread over the target (`busy + depth × S / W`: to be done within `W`, `depth` jobs
+/// of `S` seconds each keep `depth × S / W` more slots busy). Without a job time (a store that
+/// counts no job done) the waiting ones add nothing and `None` says so.
+pub fn slot_demand(
+    minutes: &[QueueMinute],
+    target: Duration,
+) -> (Vec<(DateTime<Utc>, f64)>, Option<f64>) {
+    let service = estimate(minutes).ok().map(|e| e.service_mean);
+    let w = target.as_secs_f64().max(1.0);
+    let demand = minutes
+        .iter()
+        .map(|m| {
+            let waiting = service.map_or(0.0, |s| m.depth as f64 * s / w);
+            (m.minute, m.busy.unwrap_or(0) as f64 + waiting)
+        })
+        .collect();
+    (demand, service)
+}
+
 /// What the recording itself shows, measured as the replays are.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Figures {
@@ -346,6 +366,27 @@ mod tests {
         ];
         let e = estimate(&shrinking).unwrap();
         assert_eq!(e.per_minute, [50, 0, 35]);
+    }
+
+    #[test]
+    fn the_slots_a_minute_needs_count_the_waiting_jobs_work_over_the_target() {
+        let (demand, service) = slot_demand(&hour(), Duration::from_secs(30));
+        let s = service.unwrap();
+        assert_eq!(demand.len(), 60);
+        assert_eq!(demand[0], (at(0), 10.0));
+        let (t, d) = demand[30];
+        assert_eq!(t, at(30));
+        assert!((d - (20.0 + 600.0 * s / 30.0)).abs() < 1e-9, "{d}");
+        let blind: Vec<QueueMinute> = hour()
+            .into_iter()
+            .map(|m| QueueMinute { done: None, ..m })
+            .collect();
+        let (demand, service) = slot_demand(&blind, Duration::from_secs(30));
+        assert_eq!(service, None);
+        assert_eq!(
+            demand[30].1, 20.0,
+            "without a job time, the running jobs only"
+        );
     }
 
     #[test]
