@@ -300,7 +300,7 @@ pub fn suggest_for(dataset: &Dataset, command: &SuggestCommand) -> Result<String
     let mut out = format!("{}: ", target.name());
     if let Some(how) = from_queue {
         out.push_str(&how);
-        out.push_str("\n");
+        out.push('\n');
     }
     if command.toml {
         out.push_str("as a target of the configuration file:\n\n");
