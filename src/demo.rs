@@ -1,7 +1,10 @@
 //! `autoscale demo`: the real daemon — configuration, scaler, HTTP client, cron jobs, checks —
 //! against the in-process simulator, with a compressed schedule and a scripted story: healthy, an
-//! outage (HTTP 500), recovery, a slow phase, a hang, recovery. No account, no network beyond
-//! loopback. It ends with a chart of the run and a summary of how fast each fault was answered.
+//! outage (HTTP 500), recovery, a slow phase, a hang, recovery. Beside it a worker scales on its
+//! job queue, kept in this process ([`crate::queue::memory`], read through the same calls as
+//! Redis): a burst of jobs, a scale-out, then a drained scale-in that interrupts no job. No
+//! account, no network beyond loopback. It ends with a chart of the run and a summary of how fast
+//! each fault and the burst were answered.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -35,23 +38,19 @@ fn schedule(start: DateTime<Utc>) -> String {
     )
 }
 
-/// The worker's own schedule: 3 for 20 s, then 1 for 10 s, offset from the web's.
-fn worker_schedule(start: DateTime<Utc>) -> String {
-    use chrono::Timelike as _;
-    let a = (start.second() + 9) % 60;
-    let at = |offset: u32| (a + offset) % 60;
-    format!(
-        "{},{} * * * * *=3; {},{} * * * * *=1",
-        at(0),
-        at(30),
-        at(20),
-        at(50)
-    )
-}
+/// The worker's queue: the URL it is registered under (never connected to), 5 jobs at once per
+/// dyno, jobs of 1.5 s, dynos working 2 s after they are asked for.
+const QUEUE_URL: &str = "redis://demo-queue.autoscale.invalid/0";
+const WORKER_CONCURRENCY: u32 = 5;
+const JOB: Duration = Duration::from_millis(1500);
+const WORKER_BOOT: Duration = Duration::from_secs(2);
+const WORKER_MAX: u32 = 6;
+/// The burst: 300 jobs at once, 90 s of work for one dyno; the target is 5 s.
+const BURST: u32 = 300;
 
 /// The demo's configuration file: two targets of one app, the web checked and scaled by the
-/// fail-safe, the worker on its own schedule.
-fn config_file(web: &str, worker: &str) -> String {
+/// fail-safe, the worker on its job queue (1 dyno at least, drained before a scale-in).
+fn config_file(web: &str) -> String {
     format!(
         r#"[defaults]
 app = "{APP}"
@@ -70,7 +69,15 @@ utilization = 0.75
 
 [[target]]
 process = "worker"
-schedule = "{worker}"
+schedule = "00:00=1"
+max = {WORKER_MAX}
+queue = "sidekiq"
+queue_url = "{QUEUE_URL}"
+queue_latency = "5s"
+queue_interval = "1s"
+concurrency = {WORKER_CONCURRENCY}
+drain = "on"
+drain_timeout = "20s"
 "#
     )
 }
@@ -202,6 +209,7 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
             return 1;
         }
     };
+    let api = Arc::new(api);
     api.add_app(APP, Some(&app.url()));
     api.add_formation(APP, "web", 1, "Standard-1X");
     api.add_formation(APP, "worker", 1, "Standard-1X");
@@ -209,8 +217,21 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
     let now = Utc::now();
     let demo_start = now - chrono::Duration::seconds(1);
     let schedule = schedule(now);
-    let worker = worker_schedule(now);
-    let file = config_file(&schedule, &worker);
+    let file = config_file(&schedule);
+    // The worker's queue, and the worker dynos following the simulated formation.
+    let jobs = crate::queue::memory::Memory::new(WORKER_CONCURRENCY, JOB, WORKER_BOOT, 1);
+    jobs.register(QUEUE_URL);
+    let follow = {
+        let (jobs, api) = (jobs.clone(), api.clone());
+        tokio::spawn(async move {
+            loop {
+                if let Some(n) = api.quantity(APP, "worker") {
+                    jobs.set_dynos(n);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
     let webhook = hooks.url("/hooks/autoscale-demo");
     let api_url = api.url();
     // The daemon keeps its history in a temporary SQLite file; the chart is drawn from it.
@@ -237,7 +258,7 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
 
     crate::say!("autoscale demo: the real daemon against a simulated Heroku API and a simulated app on 127.0.0.1, for {seconds} s.");
     crate::say!("two targets of {APP}: web on \"{schedule}\" (a change every 15 s), max {MAX}, a check every second;");
-    crate::say!("worker on its own schedule \"{worker}\" (no check: workers serve no web traffic); alerts go to a local webhook.");
+    crate::say!("worker scaled on its job queue (kept in this process, read as Sidekiq's Redis would be): 1 dyno at least, max {WORKER_MAX}, {WORKER_CONCURRENCY} jobs at once per dyno, a target of 5 s, drained before a scale-in; alerts go to a local webhook.");
     crate::say!(
         "history: kept in the temporary file {} (deleted at the end); the chart is drawn from it.",
         history_file.display()
@@ -265,6 +286,7 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
     let mut load_rose: Option<DateTime<Utc>> = None;
 
     let mut faults: Vec<(DateTime<Utc>, &'static str)> = Vec::new();
+    let mut burst_at: Option<DateTime<Utc>> = None;
     let total = Duration::from_secs(seconds);
     let mut interrupted = false;
     let phases = story();
@@ -291,6 +313,15 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
         if phase.load == LOAD {
             load_rose = Some(Utc::now());
         }
+        // While the web's traffic is quiet, the worker gets its burst.
+        if i == 2 {
+            banner(
+                started,
+                &format!("worker: a burst of {BURST} jobs lands in its queue ({} s of work for one dyno, target 5 s) — expect a scale-out at the next read, then a drained scale-in once it is gone", BURST as f64 * JOB.as_secs_f64() / f64::from(WORKER_CONCURRENCY)),
+            );
+            jobs.push(BURST);
+            burst_at = Some(Utc::now());
+        }
         tokio::select! {
             _ = tokio::time::sleep(total.mul_f64(phase.share)) => {}
             _ = tokio::signal::ctrl_c() => { interrupted = true; }
@@ -306,6 +337,9 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
     banner(started, "the end: SIGTERM to the daemon");
     let _ = stop_tx.send("SIGTERM");
     let result = daemon.await;
+    follow.abort();
+    let tally = jobs.tally();
+    crate::queue::memory::Memory::unregister(QUEUE_URL);
     // The app and the API stop with the demo.
     drop(app);
 
@@ -322,6 +356,7 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
         api.patches().len(),
         hooks.received().len(),
     );
+    summarize_worker(&log, burst_at, tally);
     let options = crate::chart::Options {
         title: Some("autoscale demo".to_owned()),
         target: None,
@@ -387,6 +422,58 @@ fn remove_sqlite(path: &std::path::Path) {
         name.push(suffix);
         let _ = std::fs::remove_file(std::path::PathBuf::from(name));
     }
+}
+
+/// The worker's story in a few lines: how fast the burst was met, the drains, and whether any
+/// job was cut short.
+fn summarize_worker(
+    log: &str,
+    burst_at: Option<DateTime<Utc>>,
+    tally: crate::queue::memory::Tally,
+) {
+    let events: Vec<(DateTime<Utc>, Event)> = log
+        .lines()
+        .filter_map(Line::parse)
+        .filter_map(|l| {
+            let ts = DateTime::parse_from_rfc3339(l.get("ts")?).ok()?;
+            Some((ts.with_timezone(&Utc), Event::from_line(&l)?))
+        })
+        .collect();
+    if let Some(at) = burst_at {
+        let out = events.iter().find_map(|(t, e)| match e {
+            Event::Scale {
+                process,
+                to,
+                reason,
+                ..
+            } if process == "worker" && reason == "queue" && *t >= at => Some((*t - at, *to)),
+            _ => None,
+        });
+        match out {
+            Some((d, to)) => crate::say!(
+                "  worker: the burst of {BURST} jobs was met {:.1} s after it landed, scaled out to {to} on the queue",
+                d.num_milliseconds() as f64 / 1000.0
+            ),
+            None => crate::say!("  worker: no scale-out on the queue after the burst"),
+        }
+    }
+    let drains: Vec<String> = events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Drain { state, .. } => Some(state.to_string()),
+            _ => None,
+        })
+        .collect();
+    crate::say!(
+        "  worker: drains: {}; jobs done {}, cut short by a stopping dyno: {}",
+        if drains.is_empty() {
+            "none".to_owned()
+        } else {
+            drains.join(", ")
+        },
+        tally.done,
+        tally.interrupted
+    );
 }
 
 /// What happened, in a few lines: reaction time to each fault, scales, alerts.

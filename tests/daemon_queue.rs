@@ -93,18 +93,14 @@ async fn a_backlog_scales_the_worker_out_within_a_read_through_the_apps_config_v
     std::fs::create_dir_all(&dir).unwrap();
     let store = format!("sqlite://{}", dir.join("history.sqlite").display());
     let mut d = Daemon::spawn(&[], &worker_env(&w, &[("AUTOSCALE_HISTORY", &store)]));
-    let first = d
-        .wait_for("the first queue line", Duration::from_secs(20), |l| {
-            l.event() == Some("queue")
-        })
-        .await;
-    assert_eq!(first.get("app"), Some(APP));
-    assert_eq!(first.get("process"), Some("worker"));
-    assert_eq!(first.get("depth"), Some("0"));
-    assert_eq!(first.get("latency_ms"), Some("0"));
-    assert_eq!(first.get("busy"), Some("0"));
-    assert_eq!(first.get("dynos"), Some("1"));
-    assert_eq!(first.get("concurrency"), Some("5"));
+    // The queue task reads the config var, then the store, at once.
+    until("the config var read", Duration::from_secs(20), || {
+        w.api
+            .requests()
+            .iter()
+            .any(|r| r.path == format!("/apps/{APP}/config-vars"))
+    })
+    .await;
     assert!(worker_patches(&w).is_empty(), "{}", d.dump());
 
     // A backlog over the target appears: 40 jobs waiting for 20 s.
@@ -150,7 +146,19 @@ async fn a_backlog_scales_the_worker_out_within_a_read_through_the_apps_config_v
     assert_no_secret(&d, &url);
     d.signal("TERM");
     assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
-    // Each minute's first read is in the history, as its line said it (flushed at the exit).
+    // The minute under way is said at the exit: the worst its reads saw, the dynos at most.
+    let lines = d.events_named("queue");
+    let last = lines.last().expect("a queue line at the exit");
+    assert_eq!(last.get("app"), Some(APP));
+    assert_eq!(last.get("process"), Some("worker"));
+    assert_eq!(last.get("depth"), Some("40"), "{}", d.dump());
+    let latency: u64 = last.get("latency_ms").unwrap().parse().unwrap();
+    assert!(latency >= 20_000, "{}", d.dump());
+    assert_eq!(last.get("busy"), Some("0"));
+    assert_eq!(last.get("concurrency"), Some("5"));
+    let minute: chrono::DateTime<chrono::Utc> = last.get("minute").unwrap().parse().unwrap();
+    assert_eq!(minute.timestamp() % 60, 0, "a whole minute");
+    // Each minute is in the history, as its line said it (flushed at the exit).
     let lines: Vec<(String, String)> = d
         .events_named("queue")
         .iter()
@@ -605,12 +613,6 @@ async fn a_good_job_backlog_in_the_apps_database_scales_the_worker_out() {
         "{}",
         d.dump()
     );
-    let line = d
-        .wait_for("the queue line", Duration::from_secs(5), |l| {
-            l.event() == Some("queue")
-        })
-        .await;
-    assert_eq!(line.get("depth"), Some("40"), "{}", d.dump());
     let scale = d
         .wait_for("the scale line", Duration::from_secs(5), |l| {
             l.event() == Some("scale")
@@ -620,5 +622,14 @@ async fn a_good_job_backlog_in_the_apps_database_scales_the_worker_out() {
     assert_no_secret(&d, &url);
     d.signal("TERM");
     assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
+    // The minute under way is said at the exit: the worst its reads saw.
+    let lines = d.events_named("queue");
+    let line = lines.last().expect("a queue line at the exit");
+    assert_eq!(line.get("depth"), Some("40"), "{}", d.dump());
+    assert_eq!(
+        line.get("done"),
+        Some(""),
+        "GoodJob keeps no count of jobs done"
+    );
     postgres_support::drop_database(c, "daemon_good_job").await;
 }

@@ -393,8 +393,9 @@ fn worker_lines() -> String {
         depth = (depth + arrived).saturating_sub(done);
         // Jobs were waiting up to depth / 10 per second: 100 ms a job waiting.
         text.push_str(&format!(
-            "ts={} level=info event=queue app=shop process=worker depth={depth} latency_ms={} busy={busy} done={} dynos=2 concurrency=10\n",
-            at.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+            "ts={} level=info event=queue app=shop process=worker minute={} depth={depth} latency_ms={} busy={busy} done={} dynos=2 concurrency=10\n",
+            (at + chrono::TimeDelta::minutes(1)).format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+            (at - chrono::TimeDelta::seconds(1)).format("%Y-%m-%dT%H:%M:%SZ"),
             depth * 100,
             if m == 0 { String::new() } else { done.to_string() }
         ));

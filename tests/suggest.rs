@@ -315,8 +315,9 @@ fn worker_day() -> PathBuf {
         let busy = if (8..18).contains(&hour) { 30 } else { 5 };
         let depth = if m == 12 * 60 { 600 } else { 0 };
         text.push_str(&format!(
-            "ts={} level=info event=queue app=shop process=worker depth={depth} latency_ms={} busy={busy} done={} dynos=2 concurrency=10\n",
-            at.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+            "ts={} level=info event=queue app=shop process=worker minute={} depth={depth} latency_ms={} busy={busy} done={} dynos=2 concurrency=10\n",
+            (at + chrono::TimeDelta::minutes(1)).format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+            (at - chrono::TimeDelta::seconds(1)).format("%Y-%m-%dT%H:%M:%SZ"),
             depth * 50,
             busy * 30
         ));

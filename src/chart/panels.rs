@@ -957,7 +957,8 @@ mod tests {
                 _ => (0, 0, 9, 7),
             };
             text.push_str(&format!(
-                "ts=2026-12-07T10:{m:02}:01.000Z level=info event=queue app=shop process=worker depth={depth} latency_ms={latency} busy={busy} done=100 dynos={dynos} concurrency=10\n"
+                "ts=2026-12-07T10:{:02}:01.000Z level=info event=queue app=shop process=worker minute=2026-12-07T10:{m:02}:00Z depth={depth} latency_ms={latency} busy={busy} done=100 dynos={dynos} concurrency=10\n",
+                m + 1
             ));
         }
         text

@@ -562,10 +562,13 @@ fn read_event(line: &Line, at: DateTime<Utc>) -> Result<Event, Invalid> {
             kind: label(line.get("kind").unwrap_or("?")),
         }),
         "notify" => EventKind::Ignored,
-        // A line of an earlier build (no dynos): its time only.
-        "queue" if line.get("dynos").is_none() => EventKind::Seen,
+        // A line of an earlier build (no minute, no dynos): its time only.
+        "queue" if line.get("minute").is_none() || line.get("dynos").is_none() => EventKind::Seen,
         "queue" => EventKind::Queue(QueueMinute {
-            minute: crate::traffic::minute::minute_of(at),
+            minute: match line.get("minute").map(time) {
+                Some(Ok(t)) if in_years(t) => crate::traffic::minute::minute_of(t),
+                _ => return Err(Invalid),
+            },
             depth: count(line, "depth")?.ok_or(Invalid)?,
             latency_ms: whole(line, "latency_ms", MAX_QUEUE_MS)?.ok_or(Invalid)?,
             busy: count(line, "busy")?,
@@ -910,9 +913,9 @@ ts=2026-11-30T08:00:01.123Z level=info event=shutdown signal=SIGTERM clean=true 
     #[test]
     fn a_workers_queue_lines_and_its_start_line() {
         let text = "ts=2026-12-07T10:00:00.000Z level=info event=start app=a process=worker schedule=\"00:00=1\" tz=UTC max=20 scale_in_after=3 concurrency=10 queue=sidekiq queue_latency=30s\n\
-            ts=2026-12-07T10:00:02.000Z level=info event=queue app=a process=worker depth=600 latency_ms=45000 busy=20 done= dynos=2 concurrency=10\n\
-            ts=2026-12-07T10:01:01.000Z level=info event=queue app=a process=worker depth=0 latency_ms=0 busy= done=240 dynos=7 concurrency=10\n\
-            ts=2026-12-07T10:01:30.000Z level=info event=queue app=a process=worker depth=5 latency_ms=0 busy=1 done=1 dynos=7 concurrency=10\n\
+            ts=2026-12-07T10:01:02.000Z level=info event=queue app=a process=worker minute=2026-12-07T10:00:00Z depth=600 latency_ms=45000 busy=20 done= dynos=2 concurrency=10\n\
+            ts=2026-12-07T10:02:01.000Z level=info event=queue app=a process=worker minute=2026-12-07T10:01:00Z depth=0 latency_ms=0 busy= done=240 dynos=7 concurrency=10\n\
+            ts=2026-12-07T10:02:30.000Z level=info event=queue app=a process=worker minute=2026-12-07T10:01:00Z depth=5 latency_ms=0 busy=1 done=1 dynos=7 concurrency=10\n\
             ts=2026-12-07T10:02:00.000Z level=info event=queue app=a process=worker depth=1 latency_ms=0 busy= done=";
         let d = read(text, &Hints::default());
         let t = &d.targets()[0];
@@ -943,7 +946,7 @@ ts=2026-11-30T08:00:01.123Z level=info event=shutdown signal=SIGTERM clean=true 
                     concurrency: 10,
                 },
             ],
-            "a second line of a minute is the same minute; a line of an earlier build counts only its time"
+            "a second line of a minute is the same minute; a line of an earlier build (no minute, no dynos) counts only its time"
         );
         assert_eq!(minutes[0].capacity(), 20);
         assert_eq!(
@@ -955,7 +958,7 @@ ts=2026-11-30T08:00:01.123Z level=info event=shutdown signal=SIGTERM clean=true 
         );
         assert_eq!(t.span().unwrap().1, ts("2026-12-07T10:02:00Z"));
         assert_eq!(d.lines.garbage, 0);
-        let ok = "ts=2026-12-07T10:00:00.000Z level=info event=queue app=a process=worker depth=6 latency_ms=5 busy=1 done=2 dynos=2 concurrency=10";
+        let ok = "ts=2026-12-07T10:01:00.000Z level=info event=queue app=a process=worker minute=2026-12-07T10:00:00Z depth=6 latency_ms=5 busy=1 done=2 dynos=2 concurrency=10";
         for bad in [
             ok.replace("depth=6", "depth=-6"),
             ok.replace("depth=6", "depth=1000000000001"),
@@ -965,6 +968,8 @@ ts=2026-11-30T08:00:01.123Z level=info event=shutdown signal=SIGTERM clean=true 
             ok.replace("dynos=2", "dynos=10001"),
             ok.replace("concurrency=10", "concurrency=0"),
             ok.replace("concurrency=10", "concurrency="),
+            ok.replace("minute=2026-12-07T10:00:00Z", "minute=9999-12-07T10:00:00Z"),
+            ok.replace("minute=2026-12-07T10:00:00Z", "minute=soon"),
         ] {
             let d = read(&bad, &Hints::default());
             assert_eq!(d.lines.garbage, 1, "{bad}");

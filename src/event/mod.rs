@@ -457,13 +457,15 @@ pub enum Event {
         process: Option<String>,
         message: String,
     },
-    /// `queue` (info): one minute of a worker's job queue, as its first read of the minute saw
-    /// it (the sums over its queues and the largest latency). `busy` and `done` are blank where
-    /// the store does not say (`done`: jobs finished since the previous line); `dynos` ran when
-    /// it was read, each running `concurrency` jobs at once (the setting, or as reported).
+    /// `queue` (info): one minute of a worker's job queue, written once the minute is over (at
+    /// the first read of a later one, or at shutdown): the worst its reads saw (the most jobs
+    /// waiting, summed over its queues; the oldest job; the most running; the most dynos), and
+    /// the jobs done in it. `busy` and `done` are blank where the store does not say; each dyno
+    /// runs `concurrency` jobs at once (the setting, or as reported).
     Queue {
         app: String,
         process: String,
+        minute: DateTime<Utc>,
         depth: u64,
         latency_ms: u64,
         busy: Option<u64>,

@@ -214,6 +214,9 @@ impl Event {
             names::QUEUE => Event::Queue {
                 app: r.s("app")?,
                 process: r.s("process")?,
+                minute: DateTime::parse_from_rfc3339(line.get("minute")?)
+                    .ok()?
+                    .with_timezone(&Utc),
                 depth: r.n("depth")?,
                 latency_ms: r.n("latency_ms")?,
                 busy: r.blank("busy")?,

@@ -271,6 +271,7 @@ fn samples() -> Vec<Event> {
         Event::Queue {
             app: s("shop"),
             process: s("worker"),
+            minute: "2026-12-01T10:00:00Z".parse().unwrap(),
             depth: 600,
             latency_ms: 45_000,
             busy: Some(20),
@@ -281,6 +282,7 @@ fn samples() -> Vec<Event> {
         Event::Queue {
             app: s("shop"),
             process: s("worker"),
+            minute: "2026-12-01T10:00:00Z".parse().unwrap(),
             depth: 0,
             latency_ms: 0,
             busy: None,
@@ -599,7 +601,11 @@ fn event_line_reads_events_and_macros_alike() {
     }
     let kept = Arc::new(Mutex::new(Vec::new()));
     let subscriber = tracing_subscriber::registry().with(Keep(kept.clone()));
-    let scale = &samples()[6];
+    let samples = samples();
+    let scale = samples
+        .iter()
+        .find(|e| matches!(e, Event::Scale { .. }))
+        .unwrap();
     tracing::subscriber::with_default(subscriber, || {
         scale.emit(Level::INFO);
         tracing::info!(

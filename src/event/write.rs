@@ -403,6 +403,7 @@ impl Event {
             Event::Queue {
                 app,
                 process,
+                minute,
                 depth,
                 latency_ms,
                 busy,
@@ -412,6 +413,7 @@ impl Event {
             } => {
                 p.put("app", app)
                     .put("process", process)
+                    .put("minute", minute.to_rfc3339_opts(SecondsFormat::Secs, true))
                     .put("depth", depth)
                     .put("latency_ms", latency_ms)
                     .blank("busy", busy)

@@ -328,7 +328,7 @@ ts=2026-12-01T10:31:00Z level=info event=traffic app=shop process=web minute=202
     fn a_workers_queue_is_shown_and_a_late_job_is_trouble() {
         let worker = |latency: u64| {
             format!("ts=2026-12-01T10:00:00Z level=info event=start app=shop process=worker schedule=\"00:00=2\" tz=UTC max=20 queue=sidekiq queue_latency=30s
-ts=2026-12-01T10:31:02Z level=info event=queue app=shop process=worker depth=600 latency_ms={latency} busy=20 done=40 dynos=2 concurrency=10
+ts=2026-12-01T10:32:02Z level=info event=queue app=shop process=worker minute=2026-12-01T10:31:00Z depth=600 latency_ms={latency} busy=20 done=40 dynos=2 concurrency=10
 ")
         };
         let worker_row = |text: &str, now: &str| {

@@ -241,7 +241,13 @@ impl AppLoop {
             let retry = self.retry_at;
             let wake = tokio::select! {
                 biased;
-                _ = cancel.cancelled() => return,
+                _ = cancel.cancelled() => {
+                    // A worker's queue minute under way is said as far as it got.
+                    for i in 0..self.targets.len() {
+                        self.close_queue_minute(i);
+                    }
+                    return;
+                }
                 _ = self.inbox.notify.notified() => Wake::Check,
                 _ = sleep_until(retry) => Wake::Retry,
                 _ = sleep_until(hold_end) => Wake::HoldEnd,

@@ -1,7 +1,8 @@
 //! A worker's job queue in the loop: each read its queue task sends is turned, once, into what
 //! it asks of the schedule's policy ([`crate::queue::policy::as_load`]); the calm streak is kept
 //! between reads. A lost store forgets the ask: nothing is scaled in on missing data. The first
-//! read of each minute is said (`event=queue`) and kept in the history.
+//! minute of reads is said once it is over (`event=queue`, the worst its reads saw) and kept in
+//! the history.
 
 use super::*;
 use crate::event::{DrainState, Event};
@@ -67,9 +68,8 @@ impl AppLoop {
         self.queue_minute(index, &totals, at, current, settings.concurrency);
     }
 
-    /// `event=queue` and the history's queue minute, at the first read of each minute: the
-    /// read's figures, the jobs done since the previous line, the dynos running and their
-    /// concurrency.
+    /// Counts a read into its minute; a read in a later minute first closes the open one
+    /// ([`AppLoop::close_queue_minute`]).
     fn queue_minute(
         &mut self,
         index: usize,
@@ -78,34 +78,66 @@ impl AppLoop {
         dynos: u32,
         concurrency: u32,
     ) {
-        let t = &mut self.targets[index];
         let minute = crate::traffic::minute::minute_of(at);
-        let done = match t.queue.line {
-            Some((previous, _)) if previous == minute => return,
-            Some((_, Some(before))) => totals.done_counter.and_then(|now| now.checked_sub(before)),
+        let open = self.targets[index].queue.minute;
+        let counter_before = match open {
+            Some(m) if m.minute == minute => m.counter_before,
+            Some(m) => {
+                self.close_queue_minute(index);
+                m.counter
+            }
+            None => None,
+        };
+        let q = &mut self.targets[index].queue;
+        let m = q.minute.get_or_insert(super::target::QueueMinute {
+            minute,
+            depth: 0,
+            latency: Duration::ZERO,
+            busy: None,
+            dynos: 0,
+            concurrency,
+            counter_before,
+            counter: None,
+        });
+        m.depth = m.depth.max(totals.depth);
+        m.latency = m.latency.max(totals.latency);
+        m.busy = m.busy.max(totals.busy);
+        m.dynos = m.dynos.max(dynos);
+        m.concurrency = concurrency;
+        m.counter = totals.done_counter.or(m.counter);
+    }
+
+    /// Says target `index`'s open queue minute (`event=queue`) and keeps it in the history.
+    pub(super) fn close_queue_minute(&mut self, index: usize) {
+        let t = &mut self.targets[index];
+        let Some(m) = t.queue.minute.take() else {
+            return;
+        };
+        let done = match (m.counter_before, m.counter) {
+            (Some(before), Some(now)) => now.checked_sub(before),
             _ => None,
         };
-        t.queue.line = Some((minute, totals.done_counter));
         let row = QueueRow {
             app: t.target.app.clone(),
             process: t.target.process.clone(),
-            minute,
-            depth: totals.depth,
-            latency_ms: u64::try_from(totals.latency.as_millis()).unwrap_or(u64::MAX),
-            busy: totals.busy,
+            minute: m.minute,
+            depth: m.depth,
+            latency_ms: u64::try_from(m.latency.as_millis()).unwrap_or(u64::MAX),
+            busy: m.busy,
             done,
-            dynos,
-            concurrency,
+            dynos: m.dynos,
+            concurrency: m.concurrency,
         };
         Event::Queue {
             app: row.app.clone(),
             process: row.process.clone(),
+            minute: row.minute,
             depth: row.depth,
             latency_ms: row.latency_ms,
             busy: row.busy,
             done: row.done,
-            dynos,
-            concurrency,
+            dynos: row.dynos,
+            concurrency: row.concurrency,
         }
         .emit(tracing::Level::INFO);
         self.history.record(row);

@@ -67,9 +67,22 @@ pub(super) struct QueueMemory {
     pub(super) stopping: Option<(super::StoppingNews, DateTime<Utc>)>,
     /// The drain under way: the scale-in it holds back until the stopping dynos are idle.
     pub(super) drain: Option<Drain>,
-    /// The minute of the latest `event=queue` line, and the store's counter of jobs done then
-    /// (the next line's `done` counts from there).
-    pub(super) line: Option<(DateTime<Utc>, Option<u64>)>,
+    /// The minute its reads are in, until a later one closes it (`event=queue`).
+    pub(super) minute: Option<QueueMinute>,
+}
+
+/// A worker's queue minute while its reads come: the worst they saw, and the store's counter of
+/// jobs done before it and at its latest read.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct QueueMinute {
+    pub(super) minute: DateTime<Utc>,
+    pub(super) depth: u64,
+    pub(super) latency: std::time::Duration,
+    pub(super) busy: Option<u64>,
+    pub(super) dynos: u32,
+    pub(super) concurrency: u32,
+    pub(super) counter_before: Option<u64>,
+    pub(super) counter: Option<u64>,
 }
 
 /// A scale-in held back while the dynos it stops finish their jobs.
