@@ -45,8 +45,11 @@ const WORKER_CONCURRENCY: u32 = 5;
 const JOB: Duration = Duration::from_millis(1500);
 const WORKER_BOOT: Duration = Duration::from_secs(2);
 const WORKER_MAX: u32 = 6;
-/// The burst: 300 jobs at once, 90 s of work for one dyno; the target is 5 s.
-const BURST: u32 = 300;
+/// The burst: 150 jobs at once, 45 s of work for one dyno; the target is 5 s.
+const BURST: u32 = 150;
+/// Jobs a second all along (3 slots busy: one dyno is enough), so that the dynos a scale-in
+/// stops are running jobs and the drain has something to wait for.
+const TRICKLE_EVERY: Duration = Duration::from_millis(500);
 
 /// The demo's configuration file: two targets of one app, the web checked and scaled by the
 /// fail-safe, the worker on its job queue (1 dyno at least, drained before a scale-in).
@@ -218,17 +221,24 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
     let demo_start = now - chrono::Duration::seconds(1);
     let schedule = schedule(now);
     let file = config_file(&schedule);
-    // The worker's queue, and the worker dynos following the simulated formation.
+    // The worker's queue: a trickle of jobs, and the worker dynos following the simulated
+    // formation.
     let jobs = crate::queue::memory::Memory::new(WORKER_CONCURRENCY, JOB, WORKER_BOOT, 1);
     jobs.register(QUEUE_URL);
     let follow = {
         let (jobs, api) = (jobs.clone(), api.clone());
         tokio::spawn(async move {
+            let mut trickle = tokio::time::interval(TRICKLE_EVERY);
+            let mut follow = tokio::time::interval(Duration::from_millis(100));
             loop {
-                if let Some(n) = api.quantity(APP, "worker") {
-                    jobs.set_dynos(n);
+                tokio::select! {
+                    _ = trickle.tick() => jobs.push(1),
+                    _ = follow.tick() => {
+                        if let Some(n) = api.quantity(APP, "worker") {
+                            jobs.set_dynos(n);
+                        }
+                    }
                 }
-                tokio::time::sleep(Duration::from_millis(100)).await;
             }
         })
     };

@@ -89,6 +89,38 @@ async fn the_demo_tells_the_whole_story_and_draws_it() {
         stdout.contains("outage: scaled out"),
         "reaction time: {stdout}"
     );
+    // The worker's story: the burst met on the queue, each scale-in drained first, no job cut
+    // short by a stopping dyno.
+    let worker: Vec<&Line> = events
+        .iter()
+        .filter(|l| l.get("process") == Some("worker"))
+        .collect();
+    let out_on_queue = worker.iter().position(|l| {
+        l.event() == Some("scale") && l.get("reason") == Some("queue") && number(l, "to") > 1
+    });
+    let out_on_queue =
+        out_on_queue.unwrap_or_else(|| panic!("the burst scales the worker out: {stdout}"));
+    for (i, l) in worker.iter().enumerate().skip(out_on_queue) {
+        if l.event() == Some("scale") && number(l, "to") < number(l, "from") {
+            let drained = worker[..i]
+                .iter()
+                .rev()
+                .find(|d| d.event() == Some("drain"));
+            assert!(
+                drained.is_some_and(|d| matches!(d.get("state"), Some("done" | "timeout"))
+                    && d.get("to") == l.get("to")),
+                "a scale-in of the worker is drained first: {stdout}"
+            );
+        }
+    }
+    assert!(
+        stdout.contains("worker: the burst of 150 jobs was met "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("cut short by a stopping dyno: 0"),
+        "{stdout}"
+    );
     assert!(stdout.contains(&format!("chart: {out}")), "{stdout}");
     assert_chart(&svg);
 }
