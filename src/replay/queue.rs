@@ -390,6 +390,25 @@ mod tests {
     }
 
     #[test]
+    fn a_year_is_the_longest_span() {
+        let far = |minutes: usize| {
+            vec![
+                minute(0, 0, 1, 1, 1),
+                minute(minutes as i64 - 1, 0, 1, 1, 1),
+            ]
+        };
+        let e = estimate(&far(MAX_MINUTES)).unwrap();
+        assert_eq!(
+            (e.per_minute.len(), e.missing),
+            (MAX_MINUTES, MAX_MINUTES as u64 - 2)
+        );
+        assert!(estimate(&far(MAX_MINUTES + 1))
+            .unwrap_err()
+            .contains("replay reads at most 527040"));
+        assert_eq!(estimate(&far(2 * 1440)).unwrap().per_minute.len(), 2880);
+    }
+
+    #[test]
     fn the_recording_is_measured_as_the_runs_are() {
         let f = Figures::recorded(&hour(), Duration::from_secs(30));
         assert_eq!(f.minutes, 60);
