@@ -350,7 +350,11 @@ async fn keeps_its_history(mut store: Store) {
         .unwrap_or_else(|| panic!("no history line\n{check_out}"));
     assert!(line.starts_with("ok"), "{line}");
     assert!(
-        line.contains("schema version 2") && line.contains("traffic "),
+        line.contains(&format!(
+            "schema version {}",
+            autoscale::history::SCHEMA_VERSION
+        )) && line.contains("traffic ")
+            && line.contains("queue 0"),
         "{line}"
     );
     if store.pg.is_some() {
