@@ -32,29 +32,8 @@ pub const MAX_EVENTS: usize = 2_000_000;
 /// Traffic minutes a dataset keeps, all targets together (about 30 target-weeks).
 pub const MAX_MINUTES: usize = MAX_BATCH_MINUTES;
 
-/// One minute of a worker's job queue (`event=queue`, or the history's queue minute).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QueueMinute {
-    pub minute: DateTime<Utc>,
-    /// Jobs ready to run.
-    pub depth: u64,
-    /// Age of the oldest ready job, in milliseconds.
-    pub latency_ms: u64,
-    /// Jobs running, where the store says.
-    pub busy: Option<u64>,
-    /// Jobs finished since the previous minute's line, where the store counts them.
-    pub done: Option<u64>,
-    /// Dynos running when it was read, and the jobs each runs at once.
-    pub dynos: u32,
-    pub concurrency: u32,
-}
-
-impl QueueMinute {
-    /// The jobs the running dynos can run at once.
-    pub fn capacity(&self) -> u64 {
-        u64::from(self.dynos) * u64::from(self.concurrency)
-    }
-}
+/// One minute of a worker's job queue (its home is the queue module, which reads it).
+pub use crate::queue::recorded::QueueMinute;
 
 /// One health check (`event=probe`).
 #[derive(Debug, Clone, PartialEq)]

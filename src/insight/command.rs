@@ -143,7 +143,7 @@ pub fn resolve(target: &TargetData, given: Given) -> Result<Resolved, String> {
 }
 
 /// A worker's queue minutes as the minutes `suggest` reads: each one's `busy` the job slots it
-/// needed ([`crate::replay::queue::slot_demand`]), and a line saying how they were counted.
+/// needed ([`crate::queue::recorded::slot_demand`]), and a line saying how they were counted.
 fn queue_demand(target: &TargetData) -> (Vec<crate::traffic::minute::Minute>, Option<String>) {
     let minutes: Vec<crate::chart::dataset::QueueMinute> =
         target.queue_minutes().copied().collect();
@@ -152,7 +152,7 @@ fn queue_demand(target: &TargetData) -> (Vec<crate::traffic::minute::Minute>, Op
         .and_then(|s| s.queue_latency_ms)
         .unwrap_or(30_000.0);
     let w = std::time::Duration::from_secs_f64(latency / 1000.0);
-    let (demand, service) = crate::replay::queue::slot_demand(&minutes, w);
+    let (demand, service) = crate::queue::recorded::slot_demand(&minutes, w);
     let how = match service {
         Some(s) => format!(
             "from its job queue: a minute needs the jobs running plus the waiting ones' work spread over the {} s target (jobs of {s:.2} s on average)",

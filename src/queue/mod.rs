@@ -20,6 +20,7 @@ pub mod good_job;
 pub mod memory;
 mod pg;
 pub mod policy;
+pub mod recorded;
 pub mod sidekiq;
 pub mod sim;
 pub mod solid_queue;

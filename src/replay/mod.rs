@@ -27,8 +27,10 @@
 //! the dispatcher would. The inner daemon's log lines go to that capture, never to stdout.
 //! [`summary`] turns the observations into figures and prints them.
 
-pub mod queue;
 pub mod summary;
+
+/// A worker's queue replayed ([`crate::queue::recorded`]).
+pub use crate::queue::recorded as queue;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

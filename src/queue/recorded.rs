@@ -1,4 +1,5 @@
-//! `replay` for a worker on its job queue: the queue policy run over the jobs a recording saw.
+//! A worker's recorded queue minutes, and what `replay` and `suggest` make of them: the queue
+//! policy run over the jobs a recording saw, and the job slots each minute needed.
 //!
 //! A worker's queue minutes (`event=queue` lines, or the history's) say what waited and ran, not
 //! the jobs themselves, and what waited depended on the dynos that ran then: replaying the
@@ -23,8 +24,31 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use crate::chart::dataset::QueueMinute;
-use crate::queue::sim::{self, Limits, Outcome, Policy, Recorded};
+use super::sim::{self, Limits, Outcome, Policy, Recorded};
+
+/// One minute of a worker's job queue (`event=queue`, or the history's queue minute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueMinute {
+    pub minute: DateTime<Utc>,
+    /// Jobs ready to run.
+    pub depth: u64,
+    /// Age of the oldest ready job, in milliseconds.
+    pub latency_ms: u64,
+    /// Jobs running, where the store says.
+    pub busy: Option<u64>,
+    /// Jobs finished since the previous minute's line, where the store counts them.
+    pub done: Option<u64>,
+    /// Dynos running when it was read, and the jobs each runs at once.
+    pub dynos: u32,
+    pub concurrency: u32,
+}
+
+impl QueueMinute {
+    /// The jobs the running dynos can run at once.
+    pub fn capacity(&self) -> u64 {
+        u64::from(self.dynos) * u64::from(self.concurrency)
+    }
+}
 
 /// Seconds a new worker dyno takes to work, assumed (Heroku's boot and the library's start).
 pub const BOOT: u32 = 20;
