@@ -78,6 +78,8 @@ impl Library {
             Library::Sidekiq => Some(crate::queue::Kind::Sidekiq),
             Library::GoodJob => Some(crate::queue::Kind::GoodJob),
             Library::SolidQueue => Some(crate::queue::Kind::SolidQueue),
+            Library::Rq => Some(crate::queue::Kind::Rq),
+            Library::Que => Some(crate::queue::Kind::Que),
             _ => None,
         }
     }
@@ -464,7 +466,10 @@ mod tests {
             .filter(|l| l.readable())
             .map(|l| l.as_str())
             .collect();
-        assert_eq!(readable, ["sidekiq", "good_job", "solid_queue"]);
+        assert_eq!(
+            readable,
+            ["sidekiq", "rq", "good_job", "solid_queue", "que"]
+        );
     }
 
     #[test]
@@ -570,7 +575,7 @@ mod tests {
             ),
             (
                 &[(QUEUE, "delayed-job")],
-                "AUTOSCALE_QUEUE (--queue)=\"delayed-job\": delayed_job has no reader in this version yet (it reads: sidekiq, good_job, solid_queue); example: AUTOSCALE_QUEUE=sidekiq",
+                "AUTOSCALE_QUEUE (--queue)=\"delayed-job\": delayed_job has no reader in this version yet (it reads: sidekiq, rq, good_job, solid_queue, que); example: AUTOSCALE_QUEUE=sidekiq",
             ),
             (
                 &[(QUEUE, "sidekiq"), (QUEUE_URL, "postgres://u:hunter2@db.example.com/x")],

@@ -4,8 +4,9 @@
 //! - [`policy`]: pure; from one read of the queue (depth, latency, busy, jobs done) to how many
 //!   dynos the worker needs (Little's law, module docs).
 //! - [`sidekiq`]: Sidekiq 7 and 8, read from Redis in two pipelined round trips.
-//! - [`good_job`]: GoodJob 3 and 4, and [`solid_queue`]: Solid Queue, read from Postgres in one
-//!   read-only transaction of indexed statements each.
+//! - [`rq`]: RQ 1.x and 2.x, read from Redis in three pipelined round trips.
+//! - [`good_job`]: GoodJob 3 and 4, [`solid_queue`]: Solid Queue, and [`que`]: Que 1.x and 2.x,
+//!   read from Postgres in one read-only transaction of indexed statements each.
 //! - [`Totals`]: what one read of any store gives for one target, and how two of them make the
 //!   policy's [`policy::Reading`].
 //!
@@ -19,6 +20,9 @@ use chrono::{DateTime, Utc};
 pub mod good_job;
 mod pg;
 pub mod policy;
+pub mod que;
+mod redis;
+pub mod rq;
 pub mod sidekiq;
 pub mod sim;
 pub mod solid_queue;
@@ -32,6 +36,8 @@ pub enum Kind {
     Sidekiq,
     GoodJob,
     SolidQueue,
+    Rq,
+    Que,
 }
 
 /// An open store of one of the libraries read: the same calls whatever the library.
@@ -40,6 +46,8 @@ pub enum Store {
     Sidekiq(sidekiq::Sidekiq),
     GoodJob(good_job::GoodJob),
     SolidQueue(solid_queue::SolidQueue),
+    Rq(rq::Rq),
+    Que(que::Que),
 }
 
 /// One read of a store for one process type.
@@ -79,6 +87,8 @@ impl Store {
             Kind::Sidekiq => sidekiq::Sidekiq::new(url, verify_tls, timeout).map(Store::Sidekiq),
             Kind::GoodJob => good_job::GoodJob::new(url, timeout).map(Store::GoodJob),
             Kind::SolidQueue => solid_queue::SolidQueue::new(url, timeout).map(Store::SolidQueue),
+            Kind::Rq => rq::Rq::new(url, verify_tls, timeout).map(Store::Rq),
+            Kind::Que => que::Que::new(url, timeout).map(Store::Que),
         }
     }
 
@@ -88,6 +98,8 @@ impl Store {
             Store::Sidekiq(s) => s.shown(),
             Store::GoodJob(s) => s.shown(),
             Store::SolidQueue(s) => s.shown(),
+            Store::Rq(s) => s.shown(),
+            Store::Que(s) => s.shown(),
         }
     }
 
@@ -121,6 +133,8 @@ impl Store {
             }
             Store::GoodJob(s) => s.read(queues, process_type, now).await.map(StoreRead::of),
             Store::SolidQueue(s) => s.read(queues, process_type, now).await.map(StoreRead::of),
+            Store::Rq(s) => s.read(queues, process_type, now).await,
+            Store::Que(s) => s.read(queues, process_type, now).await.map(StoreRead::of),
         }
     }
 }
