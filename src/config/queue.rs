@@ -80,6 +80,7 @@ impl Library {
             Library::SolidQueue => Some(crate::queue::Kind::SolidQueue),
             Library::Rq => Some(crate::queue::Kind::Rq),
             Library::Que => Some(crate::queue::Kind::Que),
+            Library::DelayedJob => Some(crate::queue::Kind::DelayedJob),
             _ => None,
         }
     }
@@ -452,6 +453,8 @@ mod tests {
             ("good_job", Library::GoodJob),
             ("good-job", Library::GoodJob),
             ("solid_queue", Library::SolidQueue),
+            ("que", Library::Que),
+            ("delayed-job", Library::DelayedJob),
         ] {
             let got = ok(&[(QUEUE, given)]);
             assert_eq!(got.library, library);
@@ -468,7 +471,14 @@ mod tests {
             .collect();
         assert_eq!(
             readable,
-            ["sidekiq", "rq", "good_job", "solid_queue", "que"]
+            [
+                "sidekiq",
+                "rq",
+                "good_job",
+                "solid_queue",
+                "que",
+                "delayed_job"
+            ]
         );
     }
 
@@ -574,8 +584,8 @@ mod tests {
                 "AUTOSCALE_QUEUE (--queue)=\"sidekiqq\": not a job library (sidekiq, resque, rq, celery, bullmq, good_job, solid_queue, que, delayed_job); example: AUTOSCALE_QUEUE=sidekiq",
             ),
             (
-                &[(QUEUE, "delayed-job")],
-                "AUTOSCALE_QUEUE (--queue)=\"delayed-job\": delayed_job has no reader in this version yet (it reads: sidekiq, rq, good_job, solid_queue, que); example: AUTOSCALE_QUEUE=sidekiq",
+                &[(QUEUE, "BullMQ")],
+                "AUTOSCALE_QUEUE (--queue)=\"BullMQ\": bullmq has no reader in this version yet (it reads: sidekiq, rq, good_job, solid_queue, que, delayed_job); example: AUTOSCALE_QUEUE=sidekiq",
             ),
             (
                 &[(QUEUE, "sidekiq"), (QUEUE_URL, "postgres://u:hunter2@db.example.com/x")],

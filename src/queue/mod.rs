@@ -5,8 +5,8 @@
 //!   dynos the worker needs (Little's law, module docs).
 //! - [`sidekiq`]: Sidekiq 7 and 8, read from Redis in two pipelined round trips.
 //! - [`rq`]: RQ 1.x and 2.x, read from Redis in three pipelined round trips.
-//! - [`good_job`]: GoodJob 3 and 4, [`solid_queue`]: Solid Queue, and [`que`]: Que 1.x and 2.x,
-//!   read from Postgres in one read-only transaction of indexed statements each.
+//! - [`good_job`]: GoodJob 3 and 4, [`solid_queue`]: Solid Queue, [`que`]: Que 1.x and 2.x, and
+//!   [`delayed_job`]: delayed_job 4, read from Postgres in one read-only transaction each.
 //! - [`Totals`]: what one read of any store gives for one target, and how two of them make the
 //!   policy's [`policy::Reading`].
 //!
@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+pub mod delayed_job;
 pub mod good_job;
 mod pg;
 pub mod policy;
@@ -38,6 +39,7 @@ pub enum Kind {
     SolidQueue,
     Rq,
     Que,
+    DelayedJob,
 }
 
 /// An open store of one of the libraries read: the same calls whatever the library.
@@ -48,6 +50,7 @@ pub enum Store {
     SolidQueue(solid_queue::SolidQueue),
     Rq(rq::Rq),
     Que(que::Que),
+    DelayedJob(delayed_job::DelayedJob),
 }
 
 /// One read of a store for one process type.
@@ -89,6 +92,7 @@ impl Store {
             Kind::SolidQueue => solid_queue::SolidQueue::new(url, timeout).map(Store::SolidQueue),
             Kind::Rq => rq::Rq::new(url, verify_tls, timeout).map(Store::Rq),
             Kind::Que => que::Que::new(url, timeout).map(Store::Que),
+            Kind::DelayedJob => delayed_job::DelayedJob::new(url, timeout).map(Store::DelayedJob),
         }
     }
 
@@ -100,6 +104,7 @@ impl Store {
             Store::SolidQueue(s) => s.shown(),
             Store::Rq(s) => s.shown(),
             Store::Que(s) => s.shown(),
+            Store::DelayedJob(s) => s.shown(),
         }
     }
 
@@ -135,6 +140,7 @@ impl Store {
             Store::SolidQueue(s) => s.read(queues, process_type, now).await.map(StoreRead::of),
             Store::Rq(s) => s.read(queues, process_type, now).await,
             Store::Que(s) => s.read(queues, process_type, now).await.map(StoreRead::of),
+            Store::DelayedJob(s) => s.read(queues, process_type, now).await.map(StoreRead::of),
         }
     }
 }
