@@ -81,6 +81,7 @@ impl Library {
             Library::Rq => Some(crate::queue::Kind::Rq),
             Library::Que => Some(crate::queue::Kind::Que),
             Library::DelayedJob => Some(crate::queue::Kind::DelayedJob),
+            Library::Bullmq => Some(crate::queue::Kind::Bullmq),
             _ => None,
         }
     }
@@ -474,6 +475,7 @@ mod tests {
             [
                 "sidekiq",
                 "rq",
+                "bullmq",
                 "good_job",
                 "solid_queue",
                 "que",
@@ -584,8 +586,8 @@ mod tests {
                 "AUTOSCALE_QUEUE (--queue)=\"sidekiqq\": not a job library (sidekiq, resque, rq, celery, bullmq, good_job, solid_queue, que, delayed_job); example: AUTOSCALE_QUEUE=sidekiq",
             ),
             (
-                &[(QUEUE, "BullMQ")],
-                "AUTOSCALE_QUEUE (--queue)=\"BullMQ\": bullmq has no reader in this version yet (it reads: sidekiq, rq, good_job, solid_queue, que, delayed_job); example: AUTOSCALE_QUEUE=sidekiq",
+                &[(QUEUE, "Celery")],
+                "AUTOSCALE_QUEUE (--queue)=\"Celery\": celery has no reader in this version yet (it reads: sidekiq, rq, bullmq, good_job, solid_queue, que, delayed_job); example: AUTOSCALE_QUEUE=sidekiq",
             ),
             (
                 &[(QUEUE, "sidekiq"), (QUEUE_URL, "postgres://u:hunter2@db.example.com/x")],

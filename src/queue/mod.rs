@@ -4,7 +4,8 @@
 //! - [`policy`]: pure; from one read of the queue (depth, latency, busy, jobs done) to how many
 //!   dynos the worker needs (Little's law, module docs).
 //! - [`sidekiq`]: Sidekiq 7 and 8, read from Redis in two pipelined round trips.
-//! - [`rq`]: RQ 1.x and 2.x, read from Redis in three pipelined round trips.
+//! - [`rq`]: RQ 1.x and 2.x, and [`bullmq`]: BullMQ 5 and 6, read from Redis in pipelined
+//!   round trips.
 //! - [`good_job`]: GoodJob 3 and 4, [`solid_queue`]: Solid Queue, [`que`]: Que 1.x and 2.x, and
 //!   [`delayed_job`]: delayed_job 4, read from Postgres in one read-only transaction each.
 //! - [`Totals`]: what one read of any store gives for one target, and how two of them make the
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+pub mod bullmq;
 pub mod delayed_job;
 pub mod good_job;
 mod pg;
@@ -40,6 +42,7 @@ pub enum Kind {
     Rq,
     Que,
     DelayedJob,
+    Bullmq,
 }
 
 /// An open store of one of the libraries read: the same calls whatever the library.
@@ -51,6 +54,7 @@ pub enum Store {
     Rq(rq::Rq),
     Que(que::Que),
     DelayedJob(delayed_job::DelayedJob),
+    Bullmq(bullmq::Bullmq),
 }
 
 /// One read of a store for one process type.
@@ -93,6 +97,7 @@ impl Store {
             Kind::Rq => rq::Rq::new(url, verify_tls, timeout).map(Store::Rq),
             Kind::Que => que::Que::new(url, timeout).map(Store::Que),
             Kind::DelayedJob => delayed_job::DelayedJob::new(url, timeout).map(Store::DelayedJob),
+            Kind::Bullmq => bullmq::Bullmq::new(url, verify_tls, timeout).map(Store::Bullmq),
         }
     }
 
@@ -105,6 +110,7 @@ impl Store {
             Store::Rq(s) => s.shown(),
             Store::Que(s) => s.shown(),
             Store::DelayedJob(s) => s.shown(),
+            Store::Bullmq(s) => s.shown(),
         }
     }
 
@@ -141,6 +147,7 @@ impl Store {
             Store::Rq(s) => s.read(queues, process_type, now).await,
             Store::Que(s) => s.read(queues, process_type, now).await.map(StoreRead::of),
             Store::DelayedJob(s) => s.read(queues, process_type, now).await.map(StoreRead::of),
+            Store::Bullmq(s) => s.read(queues, now).await,
         }
     }
 }
