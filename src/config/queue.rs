@@ -82,8 +82,15 @@ impl Library {
             Library::Que => Some(crate::queue::Kind::Que),
             Library::DelayedJob => Some(crate::queue::Kind::DelayedJob),
             Library::Bullmq => Some(crate::queue::Kind::Bullmq),
+            Library::Celery => Some(crate::queue::Kind::Celery),
             _ => None,
         }
+    }
+
+    /// Whether its store says when a job was enqueued (Celery's Redis broker and Resque keep
+    /// no such time: their readers give the depth only, no latency).
+    pub fn keeps_enqueue_time(self) -> bool {
+        !matches!(self, Library::Celery | Library::Resque)
     }
 
     /// Whether this version has a reader for it.
@@ -449,6 +456,15 @@ mod tests {
     }
 
     #[test]
+    fn only_celery_and_resque_keep_no_enqueue_time() {
+        let without: Vec<Library> = Library::ALL
+            .into_iter()
+            .filter(|l| !l.keeps_enqueue_time())
+            .collect();
+        assert_eq!(without, [Library::Resque, Library::Celery]);
+    }
+
+    #[test]
     fn the_postgres_libraries_with_a_reader_read_database_url() {
         for (given, library) in [
             ("good_job", Library::GoodJob),
@@ -475,6 +491,7 @@ mod tests {
             [
                 "sidekiq",
                 "rq",
+                "celery",
                 "bullmq",
                 "good_job",
                 "solid_queue",
@@ -586,8 +603,8 @@ mod tests {
                 "AUTOSCALE_QUEUE (--queue)=\"sidekiqq\": not a job library (sidekiq, resque, rq, celery, bullmq, good_job, solid_queue, que, delayed_job); example: AUTOSCALE_QUEUE=sidekiq",
             ),
             (
-                &[(QUEUE, "Celery")],
-                "AUTOSCALE_QUEUE (--queue)=\"Celery\": celery has no reader in this version yet (it reads: sidekiq, rq, bullmq, good_job, solid_queue, que, delayed_job); example: AUTOSCALE_QUEUE=sidekiq",
+                &[(QUEUE, "Resque")],
+                "AUTOSCALE_QUEUE (--queue)=\"Resque\": resque has no reader in this version yet (it reads: sidekiq, rq, celery, bullmq, good_job, solid_queue, que, delayed_job); example: AUTOSCALE_QUEUE=sidekiq",
             ),
             (
                 &[(QUEUE, "sidekiq"), (QUEUE_URL, "postgres://u:hunter2@db.example.com/x")],

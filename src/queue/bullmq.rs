@@ -29,7 +29,8 @@
 //! BullMQ keeps no counter of jobs finished and no worker's concurrency in Redis: no
 //! `done_counter`, no concurrency.
 //!
-//! Untrusted input: the `SCAN` is bounded ([`SCAN_CALLS`] calls of [`SCAN_COUNT`]); a store
+//! Untrusted input: the `SCAN` is bounded ([`super::redis::SCAN_CALLS`] calls of
+//! [`super::redis::SCAN_COUNT`]); a store
 //! whose keys it does not cover, or more than [`MAX_QUEUES`] queues, is refused (name them in
 //! AUTOSCALE_QUEUES); an `opts` longer than [`MAX_OPTS`] is not parsed; values not BullMQ's are
 //! counted ([`StoreRead::unreadable`]), never a panic.
@@ -50,11 +51,6 @@ use super::{Error, Queue, StoreRead, Totals};
 pub const MAX_NAME: usize = 512;
 /// The largest job `opts` JSON parsed (a few hundred bytes in BullMQ).
 pub const MAX_OPTS: usize = 64 * 1024;
-/// The most `SCAN` calls one read makes to find the queues.
-pub const SCAN_CALLS: usize = 20;
-/// The `COUNT` of each of them: at most 20 × 5,000 = 100,000 keys looked at.
-pub const SCAN_COUNT: usize = 5_000;
-
 /// BullMQ's default key prefix (`QueueKeys`' `prefix = 'bull'`).
 const PREFIX: &str = "bull";
 
@@ -106,57 +102,20 @@ impl Bullmq {
 
 /// The queues' names from the `SCAN` for `bull:*:meta`, bounded.
 async fn discover(redis: &mut Redis, unreadable: &mut u32) -> Result<Vec<String>, Error> {
+    let keys = redis.scan("bull:*:meta", unreadable).await?;
     let mut found = BTreeSet::new();
-    let mut cursor = "0".to_owned();
-    for _ in 0..SCAN_CALLS {
-        let mut pipe = redis::pipe();
-        pipe.cmd("SCAN")
-            .arg(&cursor)
-            .arg("MATCH")
-            .arg(format!("{PREFIX}:*:meta"))
-            .arg("COUNT")
-            .arg(SCAN_COUNT);
-        let answer = redis.query(&pipe).await?;
-        let Some(Value::Array(parts)) = answer.first() else {
-            return Err(not_scan(redis.shown()));
-        };
-        let [next, keys] = parts.as_slice() else {
-            return Err(not_scan(redis.shown()));
-        };
-        let Value::Array(keys) = keys else {
-            return Err(not_scan(redis.shown()));
-        };
-        for key in keys {
-            match text(key).and_then(queue_of_meta) {
-                Some(name) => {
-                    found.insert(name.to_owned());
-                }
-                None => *unreadable += 1,
+    for key in &keys {
+        match queue_of_meta(key) {
+            Some(name) => {
+                found.insert(name.to_owned());
             }
-        }
-        if found.len() > MAX_QUEUES {
-            return Err(pg::too_many(redis.shown(), "bull:*:meta"));
-        }
-        match text(next) {
-            Some("0") => return Ok(found.into_iter().collect()),
-            Some(c) if !c.is_empty() && c.len() <= 20 => cursor = c.to_owned(),
-            _ => return Err(not_scan(redis.shown())),
+            None => *unreadable += 1,
         }
     }
-    Err(Error::TooMany {
-        url: redis.shown().to_owned(),
-        key: "bull:*:meta",
-        max: SCAN_CALLS * SCAN_COUNT,
-        hint:
-            " (keys looked at for the queues' names): name this worker's queues in AUTOSCALE_QUEUES",
-    })
-}
-
-fn not_scan(shown: &str) -> Error {
-    Error::Read {
-        url: shown.to_owned(),
-        reason: "SCAN answered with something else than a cursor and keys".to_owned(),
+    if found.len() > MAX_QUEUES {
+        return Err(pg::too_many(redis.shown(), "bull:*:meta"));
     }
+    Ok(found.into_iter().collect())
 }
 
 /// `bull:Q:meta` → `Q` (a name of at most [`MAX_NAME`] bytes).

@@ -4,8 +4,8 @@
 //! - [`policy`]: pure; from one read of the queue (depth, latency, busy, jobs done) to how many
 //!   dynos the worker needs (Little's law, module docs).
 //! - [`sidekiq`]: Sidekiq 7 and 8, read from Redis in two pipelined round trips.
-//! - [`rq`]: RQ 1.x and 2.x, and [`bullmq`]: BullMQ 5 and 6, read from Redis in pipelined
-//!   round trips.
+//! - [`rq`]: RQ 1.x and 2.x, [`bullmq`]: BullMQ 5 and 6, and [`celery`]: Celery's Redis broker
+//!   (depth only), read from Redis in pipelined round trips.
 //! - [`good_job`]: GoodJob 3 and 4, [`solid_queue`]: Solid Queue, [`que`]: Que 1.x and 2.x, and
 //!   [`delayed_job`]: delayed_job 4, read from Postgres in one read-only transaction each.
 //! - [`Totals`]: what one read of any store gives for one target, and how two of them make the
@@ -19,6 +19,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 pub mod bullmq;
+pub mod celery;
 pub mod delayed_job;
 pub mod good_job;
 mod pg;
@@ -43,6 +44,7 @@ pub enum Kind {
     Que,
     DelayedJob,
     Bullmq,
+    Celery,
 }
 
 /// An open store of one of the libraries read: the same calls whatever the library.
@@ -55,6 +57,7 @@ pub enum Store {
     Que(que::Que),
     DelayedJob(delayed_job::DelayedJob),
     Bullmq(bullmq::Bullmq),
+    Celery(celery::Celery),
 }
 
 /// One read of a store for one process type.
@@ -98,6 +101,7 @@ impl Store {
             Kind::Que => que::Que::new(url, timeout).map(Store::Que),
             Kind::DelayedJob => delayed_job::DelayedJob::new(url, timeout).map(Store::DelayedJob),
             Kind::Bullmq => bullmq::Bullmq::new(url, verify_tls, timeout).map(Store::Bullmq),
+            Kind::Celery => celery::Celery::new(url, verify_tls, timeout).map(Store::Celery),
         }
     }
 
@@ -111,6 +115,7 @@ impl Store {
             Store::Que(s) => s.shown(),
             Store::DelayedJob(s) => s.shown(),
             Store::Bullmq(s) => s.shown(),
+            Store::Celery(s) => s.shown(),
         }
     }
 
@@ -148,6 +153,7 @@ impl Store {
             Store::Que(s) => s.read(queues, process_type, now).await.map(StoreRead::of),
             Store::DelayedJob(s) => s.read(queues, process_type, now).await.map(StoreRead::of),
             Store::Bullmq(s) => s.read(queues, now).await,
+            Store::Celery(s) => s.read(queues).await,
         }
     }
 }

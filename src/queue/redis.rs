@@ -11,7 +11,14 @@ use std::time::Duration;
 use redis::aio::MultiplexedConnection;
 use redis::Value;
 
-use super::sidekiq::{describe, refused, Error};
+use super::sidekiq::{describe, refused, text, Error};
+
+/// The most `SCAN` calls one read makes to find a library's keys.
+pub const SCAN_CALLS: usize = 20;
+/// The `COUNT` of each of them: at most 20 × 5,000 = 100,000 keys looked at.
+pub const SCAN_COUNT: usize = 5_000;
+/// The longest key taken from a `SCAN`.
+const MAX_KEY: usize = 1_024;
 
 /// A Redis store: its URL and, once connected, the connection (made again at the next read
 /// after a failure).
@@ -106,6 +113,59 @@ impl Redis {
             });
         }
         Ok(answers)
+    }
+
+    /// The keys matching `pattern`, by a `SCAN` bounded to [`SCAN_CALLS`] calls of
+    /// [`SCAN_COUNT`]: a store whose keys it does not cover is refused (the reader's queues must
+    /// be named in AUTOSCALE_QUEUES). Keys that are not UTF-8 or longer than 1 KiB are counted
+    /// in `unreadable`.
+    pub(crate) async fn scan(
+        &mut self,
+        pattern: &'static str,
+        unreadable: &mut u32,
+    ) -> Result<Vec<String>, Error> {
+        let mut found = Vec::new();
+        let mut cursor = "0".to_owned();
+        for _ in 0..SCAN_CALLS {
+            let mut pipe = redis::pipe();
+            pipe.cmd("SCAN")
+                .arg(&cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(SCAN_COUNT);
+            let answer = self.query(&pipe).await?;
+            let Some(Value::Array(parts)) = answer.first() else {
+                return Err(self.not_scan());
+            };
+            let [next, Value::Array(keys)] = parts.as_slice() else {
+                return Err(self.not_scan());
+            };
+            for key in keys {
+                match text(key) {
+                    Some(k) if k.len() <= MAX_KEY => found.push(k.to_owned()),
+                    _ => *unreadable += 1,
+                }
+            }
+            match text(next) {
+                Some("0") => return Ok(found),
+                Some(c) if !c.is_empty() && c.len() <= 20 => cursor = c.to_owned(),
+                _ => return Err(self.not_scan()),
+            }
+        }
+        Err(Error::TooMany {
+            url: self.shown.clone(),
+            key: pattern,
+            max: SCAN_CALLS * SCAN_COUNT,
+            hint: " (keys looked at for the queues' names): name this worker's queues in AUTOSCALE_QUEUES",
+        })
+    }
+
+    fn not_scan(&self) -> Error {
+        Error::Read {
+            url: self.shown.clone(),
+            reason: "SCAN answered with something else than a cursor and keys".to_owned(),
+        }
     }
 
     /// The read's bound (its round trips together).
