@@ -4,8 +4,8 @@
 //! - [`policy`]: pure; from one read of the queue (depth, latency, busy, jobs done) to how many
 //!   dynos the worker needs (Little's law, module docs).
 //! - [`sidekiq`]: Sidekiq 7 and 8, read from Redis in two pipelined round trips.
-//! - [`rq`]: RQ 1.x and 2.x, [`bullmq`]: BullMQ 5 and 6, and [`celery`]: Celery's Redis broker
-//!   (depth only), read from Redis in pipelined round trips.
+//! - [`rq`]: RQ 1.x and 2.x, [`bullmq`]: BullMQ 5 and 6, [`celery`]: Celery's Redis broker and
+//!   [`resque`]: Resque (those two depth only), read from Redis in pipelined round trips.
 //! - [`good_job`]: GoodJob 3 and 4, [`solid_queue`]: Solid Queue, [`que`]: Que 1.x and 2.x, and
 //!   [`delayed_job`]: delayed_job 4, read from Postgres in one read-only transaction each.
 //! - [`Totals`]: what one read of any store gives for one target, and how two of them make the
@@ -26,6 +26,7 @@ mod pg;
 pub mod policy;
 pub mod que;
 mod redis;
+pub mod resque;
 pub mod rq;
 pub mod sidekiq;
 pub mod sim;
@@ -45,6 +46,7 @@ pub enum Kind {
     DelayedJob,
     Bullmq,
     Celery,
+    Resque,
 }
 
 /// An open store of one of the libraries read: the same calls whatever the library.
@@ -58,6 +60,7 @@ pub enum Store {
     DelayedJob(delayed_job::DelayedJob),
     Bullmq(bullmq::Bullmq),
     Celery(celery::Celery),
+    Resque(resque::Resque),
 }
 
 /// One read of a store for one process type.
@@ -102,6 +105,7 @@ impl Store {
             Kind::DelayedJob => delayed_job::DelayedJob::new(url, timeout).map(Store::DelayedJob),
             Kind::Bullmq => bullmq::Bullmq::new(url, verify_tls, timeout).map(Store::Bullmq),
             Kind::Celery => celery::Celery::new(url, verify_tls, timeout).map(Store::Celery),
+            Kind::Resque => resque::Resque::new(url, verify_tls, timeout).map(Store::Resque),
         }
     }
 
@@ -116,6 +120,7 @@ impl Store {
             Store::DelayedJob(s) => s.shown(),
             Store::Bullmq(s) => s.shown(),
             Store::Celery(s) => s.shown(),
+            Store::Resque(s) => s.shown(),
         }
     }
 
@@ -154,6 +159,7 @@ impl Store {
             Store::DelayedJob(s) => s.read(queues, process_type, now).await.map(StoreRead::of),
             Store::Bullmq(s) => s.read(queues, now).await,
             Store::Celery(s) => s.read(queues).await,
+            Store::Resque(s) => s.read(queues, process_type, now).await,
         }
     }
 }
