@@ -604,6 +604,17 @@ mod tests {
         assert!(p.broken);
         assert_eq!(p.queue("x".into(), now(), &mut unreadable).latency, None);
         assert_eq!(unreadable, 5);
+        // ZRANGE 0 0 answers one member at most.
+        let two = parts(
+            &answers(
+                Value::Nil,
+                Value::Array(vec![bulk("a"), bulk("b")]),
+                Value::Array(vec![]),
+                Value::Nil,
+            ),
+            &mut unreadable,
+        );
+        assert!(two.broken && two.next_prioritized.is_none());
         let long = parts(
             &answers(
                 bulk(&"i".repeat(MAX_NAME + 1)),

@@ -596,6 +596,14 @@ mod tests {
             panic!("not live");
         };
         assert_eq!(w.hostname.as_deref(), Some("worker.3"));
+        // Both named like dynos: the host is where it runs.
+        let Heartbeat::Live(w) = worker(
+            "rq:worker:worker.3",
+            &Value::Array(vec![bulk("busy"), bulk("worker.2"), Value::Nil]),
+        ) else {
+            panic!("not live");
+        };
+        assert_eq!(w.hostname.as_deref(), Some("worker.2"));
         let gone = [
             Value::Array(vec![Value::Nil, Value::Nil, Value::Nil]),
             Value::Array(vec![
