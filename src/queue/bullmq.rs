@@ -604,6 +604,17 @@ mod tests {
         assert!(p.broken);
         assert_eq!(p.queue("x".into(), now(), &mut unreadable).latency, None);
         assert_eq!(unreadable, 5);
+        // RESP3: WITHSCORES as a map.
+        let map = parts(
+            &answers(
+                Value::Nil,
+                Value::Array(vec![]),
+                Value::Map(vec![(bulk("9"), Value::Double(NOW_MS as f64 * 4096.0))]),
+                Value::Nil,
+            ),
+            &mut unreadable,
+        );
+        assert_eq!((map.earliest_ms, map.broken), (Some(NOW_MS), false));
         // ZRANGE 0 0 answers one member at most.
         let two = parts(
             &answers(
