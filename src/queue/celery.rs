@@ -10,8 +10,8 @@
 //! - set `_kombu.binding.EXCHANGE` (`keyprefix_queue`, `_queue_bind`): one member per queue
 //!   bound to the exchange, `ROUTING_KEY\x06\x16PATTERN\x06\x16QUEUE`. The queues are found
 //!   there (a bounded `SCAN` for `_kombu.binding.*`) when AUTOSCALE_QUEUES does not name them;
-//!   the workers' control and event queues (`*.pidbox`, `celeryev.*`, fanout: their messages
-//!   are published, never listed) are left out.
+//!   the workers' control and event exchanges (`*.pidbox`, `celeryev`: fanout, their messages
+//!   are published, never listed) are skipped.
 //!
 //! A message is kombu's JSON envelope (`body`, `headers`, `properties`): Celery's protocol 2
 //! headers carry no time it was sent (`eta` is when it may run; a worker takes an ETA task at
@@ -123,7 +123,9 @@ fn queue(name: String, lengths: &[Value], unreadable: &mut u32) -> Queue {
     }
 }
 
-/// The queues bound to any exchange: `SCAN` for `_kombu.binding.*`, then each set's members.
+/// The queues bound to any exchange: `SCAN` for `_kombu.binding.*`, then each set's members;
+/// the workers' control exchanges (`celery.pidbox`, `reply.celery.pidbox`) and the events one
+/// (`celeryev`) are skipped: their queues are fanout, never listed.
 async fn discover(redis: &mut Redis, unreadable: &mut u32) -> Result<Vec<String>, Error> {
     let keys = redis.scan("_kombu.binding.*", unreadable).await?;
     if keys.len() > MAX_QUEUES {
@@ -141,10 +143,9 @@ async fn discover(redis: &mut Redis, unreadable: &mut u32) -> Result<Vec<String>
         }
         for member in names(Some(answer), unreadable) {
             match bound_queue(&member) {
-                Some(q) if is_task_queue(q) => {
+                Some(q) => {
                     found.insert(q.to_owned());
                 }
-                Some(_) => {}
                 None => *unreadable += 1,
             }
         }
@@ -160,11 +161,6 @@ fn bound_queue(member: &str) -> Option<&str> {
     let mut fields = member.split(SEP);
     let (_, _, queue) = (fields.next()?, fields.next()?, fields.next()?);
     (fields.next().is_none() && !queue.is_empty()).then_some(queue)
-}
-
-/// Not a worker's control (`*.pidbox`) or event (`celeryev.*`) queue.
-fn is_task_queue(queue: &str) -> bool {
-    !queue.ends_with(".pidbox") && !queue.starts_with("celeryev.")
 }
 
 #[cfg(test)]
@@ -186,9 +182,6 @@ mod tests {
         assert_eq!(bound_queue("celery"), None);
         assert_eq!(bound_queue("a\x06\x16b"), None);
         assert_eq!(bound_queue("a\x06\x16b\x06\x16c\x06\x16d"), None);
-        assert!(is_task_queue("celery"));
-        assert!(!is_task_queue("celery@worker.1.celery.pidbox"));
-        assert!(!is_task_queue("celeryev.1b2c3d4e"));
     }
 
     #[test]
