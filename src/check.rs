@@ -313,14 +313,18 @@ async fn check_queue(
         Status::Ok,
         "queue",
         format!(
-            "{} at {}: {} queue{}, {} job{} waiting, the oldest for {}; {} running on {} dynos{}",
+            "{} at {}: {} queue{}, {} job{} waiting, {}; {} running on {} dynos{}",
             q.library,
             store.shown(),
             read.queues.len(),
             if read.queues.len() == 1 { "" } else { "s" },
             totals.depth,
             if totals.depth == 1 { "" } else { "s" },
-            age(totals.latency),
+            if q.library.keeps_enqueue_time() {
+                format!("the oldest for {}", age(totals.latency))
+            } else {
+                format!("their age not kept by {}", q.library)
+            },
             totals
                 .busy
                 .map_or_else(|| "?".to_owned(), |b| b.to_string()),
@@ -332,7 +336,11 @@ async fn check_queue(
         ),
     );
     for queue in read.queues.iter().take(QUEUE_LINES) {
-        let latency = queue.latency.map_or_else(|| "unreadable".to_owned(), age);
+        let latency = match queue.latency {
+            Some(l) => age(l),
+            None if !q.library.keeps_enqueue_time() => "not kept (depth only)".to_owned(),
+            None => "unreadable".to_owned(),
+        };
         let over = queue.latency.is_some_and(|l| l > q.latency);
         report.line(
             if over { Status::Warn } else { Status::Ok },

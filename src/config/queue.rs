@@ -72,19 +72,26 @@ impl Library {
         }
     }
 
-    /// Its reader in this version (the others are in the contract, to come).
-    pub fn reader(self) -> Option<crate::queue::Kind> {
+    /// Its reader.
+    pub fn reader(self) -> crate::queue::Kind {
+        use crate::queue::Kind;
         match self {
-            Library::Sidekiq => Some(crate::queue::Kind::Sidekiq),
-            Library::GoodJob => Some(crate::queue::Kind::GoodJob),
-            Library::SolidQueue => Some(crate::queue::Kind::SolidQueue),
-            _ => None,
+            Library::Sidekiq => Kind::Sidekiq,
+            Library::Resque => Kind::Resque,
+            Library::Rq => Kind::Rq,
+            Library::Celery => Kind::Celery,
+            Library::Bullmq => Kind::Bullmq,
+            Library::GoodJob => Kind::GoodJob,
+            Library::SolidQueue => Kind::SolidQueue,
+            Library::Que => Kind::Que,
+            Library::DelayedJob => Kind::DelayedJob,
         }
     }
 
-    /// Whether this version has a reader for it.
-    pub fn readable(self) -> bool {
-        self.reader().is_some()
+    /// Whether its store says when a job was enqueued (Celery's Redis broker and Resque keep
+    /// no such time: their readers give the depth only, no latency).
+    pub fn keeps_enqueue_time(self) -> bool {
+        !matches!(self, Library::Celery | Library::Resque)
     }
 }
 
@@ -145,11 +152,8 @@ impl QueueSettings {
     /// The store at `url` (this setting's, or its config var's value), opened for this
     /// library's reader; the error is one line that may be printed.
     pub fn open(&self, url: &str, timeout: Duration) -> Result<crate::queue::Store, String> {
-        let kind = self
-            .library
-            .reader()
-            .ok_or_else(|| format!("no reader for {} in this version", self.library))?;
-        crate::queue::Store::open(kind, url, self.verify_tls, timeout).map_err(|e| e.to_string())
+        crate::queue::Store::open(self.library.reader(), url, self.verify_tls, timeout)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -298,18 +302,6 @@ fn library(v: &Value) -> Result<Library, ConfigError> {
     let Some(library) = Library::ALL.into_iter().find(|l| l.as_str() == text) else {
         return Err(v.err(format!("not a job library ({})", names()), "sidekiq"));
     };
-    if !library.readable() {
-        let readable = Library::ALL
-            .iter()
-            .filter(|l| l.readable())
-            .map(|l| l.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
-        return Err(v.err(
-            format!("{library} has no reader in this version yet (it reads: {readable})"),
-            "sidekiq",
-        ));
-    }
     Ok(library)
 }
 
@@ -445,11 +437,22 @@ mod tests {
     }
 
     #[test]
+    fn only_celery_and_resque_keep_no_enqueue_time() {
+        let without: Vec<Library> = Library::ALL
+            .into_iter()
+            .filter(|l| !l.keeps_enqueue_time())
+            .collect();
+        assert_eq!(without, [Library::Resque, Library::Celery]);
+    }
+
+    #[test]
     fn the_postgres_libraries_with_a_reader_read_database_url() {
         for (given, library) in [
             ("good_job", Library::GoodJob),
             ("good-job", Library::GoodJob),
             ("solid_queue", Library::SolidQueue),
+            ("que", Library::Que),
+            ("delayed-job", Library::DelayedJob),
         ] {
             let got = ok(&[(QUEUE, given)]);
             assert_eq!(got.library, library);
@@ -459,12 +462,35 @@ mod tests {
             ok(&[(QUEUE, "solid_queue"), (QUEUE_URL, "$QUEUE_DATABASE_URL")]).url,
             QueueUrl::ConfigVar("QUEUE_DATABASE_URL".into())
         );
-        let readable: Vec<&str> = Library::ALL
-            .into_iter()
-            .filter(|l| l.readable())
-            .map(|l| l.as_str())
-            .collect();
-        assert_eq!(readable, ["sidekiq", "good_job", "solid_queue"]);
+    }
+
+    #[test]
+    fn every_library_of_the_contract_is_read() {
+        use crate::queue::Kind;
+        for library in Library::ALL {
+            let got = ok(&[(QUEUE, &library.as_str().to_ascii_uppercase())]);
+            assert_eq!(got.library, library);
+            let var = match library.store() {
+                Store::Redis => "REDIS_URL",
+                Store::Postgres => "DATABASE_URL",
+            };
+            assert_eq!(got.url, QueueUrl::ConfigVar(var.into()));
+        }
+        let kinds: Vec<Kind> = Library::ALL.into_iter().map(Library::reader).collect();
+        assert_eq!(
+            kinds,
+            [
+                Kind::Sidekiq,
+                Kind::Resque,
+                Kind::Rq,
+                Kind::Celery,
+                Kind::Bullmq,
+                Kind::GoodJob,
+                Kind::SolidQueue,
+                Kind::Que,
+                Kind::DelayedJob,
+            ]
+        );
     }
 
     #[test]
@@ -567,10 +593,6 @@ mod tests {
             (
                 &[(QUEUE, "sidekiqq")],
                 "AUTOSCALE_QUEUE (--queue)=\"sidekiqq\": not a job library (sidekiq, resque, rq, celery, bullmq, good_job, solid_queue, que, delayed_job); example: AUTOSCALE_QUEUE=sidekiq",
-            ),
-            (
-                &[(QUEUE, "delayed-job")],
-                "AUTOSCALE_QUEUE (--queue)=\"delayed-job\": delayed_job has no reader in this version yet (it reads: sidekiq, good_job, solid_queue); example: AUTOSCALE_QUEUE=sidekiq",
             ),
             (
                 &[(QUEUE, "sidekiq"), (QUEUE_URL, "postgres://u:hunter2@db.example.com/x")],

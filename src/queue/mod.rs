@@ -4,8 +4,10 @@
 //! - [`policy`]: pure; from one read of the queue (depth, latency, busy, jobs done) to how many
 //!   dynos the worker needs (Little's law, module docs).
 //! - [`sidekiq`]: Sidekiq 7 and 8, read from Redis in two pipelined round trips.
-//! - [`good_job`]: GoodJob 3 and 4, and [`solid_queue`]: Solid Queue, read from Postgres in one
-//!   read-only transaction of indexed statements each.
+//! - [`rq`]: RQ 1.x and 2.x, [`bullmq`]: BullMQ 5 and 6, [`celery`]: Celery's Redis broker and
+//!   [`resque`]: Resque (those two depth only), read from Redis in pipelined round trips.
+//! - [`good_job`]: GoodJob 3 and 4, [`solid_queue`]: Solid Queue, [`que`]: Que 1.x and 2.x, and
+//!   [`delayed_job`]: delayed_job 4, read from Postgres in one read-only transaction each.
 //! - [`Totals`]: what one read of any store gives for one target, and how two of them make the
 //!   policy's [`policy::Reading`].
 //!
@@ -16,11 +18,18 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+pub mod bullmq;
+pub mod celery;
+pub mod delayed_job;
 pub mod good_job;
 pub mod memory;
 mod pg;
 pub mod policy;
+pub mod que;
 pub mod recorded;
+mod redis;
+pub mod resque;
+pub mod rq;
 pub mod sidekiq;
 pub mod sim;
 pub mod solid_queue;
@@ -34,6 +43,12 @@ pub enum Kind {
     Sidekiq,
     GoodJob,
     SolidQueue,
+    Rq,
+    Que,
+    DelayedJob,
+    Bullmq,
+    Celery,
+    Resque,
 }
 
 /// An open store of one of the libraries read: the same calls whatever the library.
@@ -44,6 +59,12 @@ pub enum Store {
     SolidQueue(solid_queue::SolidQueue),
     /// An in-process queue registered under the URL ([`memory`]: the demo's).
     Memory(memory::Memory, String),
+    Rq(rq::Rq),
+    Que(que::Que),
+    DelayedJob(delayed_job::DelayedJob),
+    Bullmq(bullmq::Bullmq),
+    Celery(celery::Celery),
+    Resque(resque::Resque),
 }
 
 /// One read of a store for one process type.
@@ -86,6 +107,12 @@ impl Store {
             Kind::Sidekiq => sidekiq::Sidekiq::new(url, verify_tls, timeout).map(Store::Sidekiq),
             Kind::GoodJob => good_job::GoodJob::new(url, timeout).map(Store::GoodJob),
             Kind::SolidQueue => solid_queue::SolidQueue::new(url, timeout).map(Store::SolidQueue),
+            Kind::Rq => rq::Rq::new(url, verify_tls, timeout).map(Store::Rq),
+            Kind::Que => que::Que::new(url, timeout).map(Store::Que),
+            Kind::DelayedJob => delayed_job::DelayedJob::new(url, timeout).map(Store::DelayedJob),
+            Kind::Bullmq => bullmq::Bullmq::new(url, verify_tls, timeout).map(Store::Bullmq),
+            Kind::Celery => celery::Celery::new(url, verify_tls, timeout).map(Store::Celery),
+            Kind::Resque => resque::Resque::new(url, verify_tls, timeout).map(Store::Resque),
         }
     }
 
@@ -96,6 +123,12 @@ impl Store {
             Store::GoodJob(s) => s.shown(),
             Store::SolidQueue(s) => s.shown(),
             Store::Memory(_, shown) => shown,
+            Store::Rq(s) => s.shown(),
+            Store::Que(s) => s.shown(),
+            Store::DelayedJob(s) => s.shown(),
+            Store::Bullmq(s) => s.shown(),
+            Store::Celery(s) => s.shown(),
+            Store::Resque(s) => s.shown(),
         }
     }
 
@@ -130,6 +163,12 @@ impl Store {
             Store::GoodJob(s) => s.read(queues, process_type, now).await.map(StoreRead::of),
             Store::SolidQueue(s) => s.read(queues, process_type, now).await.map(StoreRead::of),
             Store::Memory(q, _) => Ok(q.read(drain_to)),
+            Store::Rq(s) => s.read(queues, process_type, now).await,
+            Store::Que(s) => s.read(queues, process_type, now).await.map(StoreRead::of),
+            Store::DelayedJob(s) => s.read(queues, process_type, now).await.map(StoreRead::of),
+            Store::Bullmq(s) => s.read(queues, now).await,
+            Store::Celery(s) => s.read(queues).await,
+            Store::Resque(s) => s.read(queues, process_type, now).await,
         }
     }
 }

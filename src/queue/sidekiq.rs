@@ -479,22 +479,24 @@ fn short(shown: &str) -> Error {
 /// A Redis error in words, with nothing from the URL (the client never puts the password in).
 /// Whether the server refused the credentials: a wrong password (`WRONGPASS`, or a failed
 /// `AUTH`), or none where one is needed (`NOAUTH`).
-fn refused(e: &redis::RedisError) -> bool {
+pub(super) fn refused(e: &redis::RedisError) -> bool {
     // A pipeline's refusal comes as its commands' errors, each `"NOAUTH": …`.
     let text = e.to_string();
     e.kind() == redis::ErrorKind::AuthenticationFailed
         || matches!(e.code(), Some("WRONGPASS" | "NOAUTH"))
         || text.contains("\"NOAUTH\"")
         || text.contains("\"WRONGPASS\"")
+        // The `SELECT` of a URL's database answered `NOAUTH` (the client keeps its message).
+        || (text.contains("refused to switch database") && text.contains("Authentication required"))
 }
 
-fn describe(e: &redis::RedisError) -> String {
+pub(super) fn describe(e: &redis::RedisError) -> String {
     e.to_string()
 }
 
 /// The members of a set answer: valid UTF-8 names of at most [`MAX_NAME`] bytes (others are
 /// counted unreadable).
-fn names(answer: Option<&Value>, unreadable: &mut u32) -> BTreeSet<String> {
+pub(super) fn names(answer: Option<&Value>, unreadable: &mut u32) -> BTreeSet<String> {
     let items: &[Value] = match answer {
         Some(Value::Array(items)) | Some(Value::Set(items)) => items,
         Some(Value::Nil) | None => &[],
@@ -516,7 +518,7 @@ fn names(answer: Option<&Value>, unreadable: &mut u32) -> BTreeSet<String> {
 }
 
 /// A bulk string as UTF-8: how Redis answers with a member or a field.
-fn text(v: &Value) -> Option<&str> {
+pub(super) fn text(v: &Value) -> Option<&str> {
     match v {
         Value::BulkString(b) => std::str::from_utf8(b).ok(),
         _ => None,
@@ -524,7 +526,7 @@ fn text(v: &Value) -> Option<&str> {
 }
 
 /// A whole number ≥ 0, as an integer reply or a string of digits.
-fn whole(v: &Value) -> Option<u64> {
+pub(super) fn whole(v: &Value) -> Option<u64> {
     match v {
         Value::Int(n) => u64::try_from(*n).ok(),
         _ => {
