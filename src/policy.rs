@@ -427,10 +427,13 @@ fn follow_schedule(view: &View) -> Decision {
     // A scale-in edge held while the app was unhealthy is carried out below, with its size.
     let held_size = size.filter(|_| streaks.held_scale_in);
     if current < floor {
-        return Decision::just(Action::Scale {
-            to: floor,
-            reason: up,
-        });
+        // Raised above the schedule by what the load (traffic or queue) needs: its reason.
+        let reason = if !startup && floor > schedule_floor {
+            by
+        } else {
+            up
+        };
+        return Decision::just(Action::Scale { to: floor, reason });
     }
     if current > floor {
         // The traffic was below what runs for SCALE_IN_AFTER minutes: down to the most any of
@@ -938,6 +941,16 @@ mod tests {
         })
     }
 
+    /// What the load needed lately (`recent`), asking for nothing more now.
+    fn recent(recent: u32, reason: Reason) -> Option<Load> {
+        Some(Load {
+            desired: 0,
+            recent,
+            scale_in_to: None,
+            reason,
+        })
+    }
+
     fn minute(requests: u64, errors: u64, h12: u64, p95_ms: u32) -> crate::traffic::minute::Minute {
         crate::traffic::minute::Minute {
             app: "shop".into(),
@@ -1025,7 +1038,7 @@ mod tests {
             Action,
         );
         #[rustfmt::skip]
-        let table: [Row; 11] = [
+        let table: [Row; 13] = [
             ("more traffic: out to what it needs", 2, Some(2), load(4, None), &[Ok], scale(4, Reason::Load)),
             ("capped at max", 2, Some(2), load(9, None), &[Ok], scale(5, Reason::Load)),
             ("at what it needs: nothing", 4, Some(2), load(4, None), &[Ok], Action::Nothing),
@@ -1037,6 +1050,8 @@ mod tests {
             ("below the floor is the floor's job", 1, Some(2), load(0, None), &[Ok], scale(2, Reason::Floor)),
             ("needing just the floor is the floor's job too", 1, Some(2), load(2, None), &[Ok], scale(2, Reason::Floor)),
             ("an unhealthy app still goes to max", 2, Some(2), load(3, None), &[Down], scale(5, Reason::Down)),
+            ("below what the load's last minutes needed: the load's reason", 1, Some(2), recent(3, Reason::Queue), &[Ok], scale(3, Reason::Queue)),
+            ("below the schedule alone: the floor's", 1, Some(3), recent(3, Reason::Queue), &[Ok], scale(3, Reason::Floor)),
         ];
         for (name, current, floor, load, history, want) in table {
             let d = run(&Round {
@@ -1048,6 +1063,16 @@ mod tests {
             });
             assert_eq!(d.action, want, "{name}");
         }
+        // At startup a floor the load raised is still the startup's.
+        let d = run(&Round {
+            current: 1,
+            floor: Some(2),
+            load: recent(3, Reason::Queue),
+            history: &[Ok],
+            startup: true,
+            ..ROUND
+        });
+        assert_eq!(d.action, scale(3, Reason::Startup));
         // A worker's queue asks the same way, and its scales say so.
         let queue = |l: Option<Load>| {
             l.map(|l| Load {
