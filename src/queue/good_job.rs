@@ -100,12 +100,10 @@ impl GoodJob {
             .await
             .map_err(fail)?;
         if !jobs || !processes {
-            return Err(Error::Read {
-                url: self.pg.shown().to_owned(),
-                reason: "no good_jobs and good_job_processes tables here (GoodJob's \
-                         migrations create them; is this the app's DATABASE_URL?)"
-                    .to_owned(),
-            });
+            return Err(self.pg.missing(
+                "no good_jobs and good_job_processes tables here (GoodJob's \
+                         migrations create them; is this the app's DATABASE_URL?)",
+            ));
         }
         let at = pg::epoch_seconds(now);
         let rows: Vec<(String, Option<i64>, Option<f64>)> = match queues {

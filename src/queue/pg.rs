@@ -127,6 +127,34 @@ impl Pg {
         }
     }
 
+    /// `schema` (a statement answering one boolean: are the library's tables here?) run in
+    /// `tx`; when they are not, a read error saying `missing`.
+    pub(crate) async fn require(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        schema: &str,
+        missing: &str,
+    ) -> Result<(), Error> {
+        let present: bool = sqlx::query_scalar(schema)
+            .persistent(false)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| self.error(&e))?;
+        if present {
+            Ok(())
+        } else {
+            Err(self.missing(missing))
+        }
+    }
+
+    /// The read error of a store without the library's tables.
+    pub(crate) fn missing(&self, reason: &str) -> Error {
+        Error::Read {
+            url: self.shown().to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+
     /// A sqlx error in the readers' terms, with nothing of the URL's password.
     pub(crate) fn error(&self, e: &sqlx::Error) -> Error {
         let url = self.shown.clone();

@@ -82,19 +82,14 @@ impl Que {
     ) -> Result<(Vec<Queue>, Totals), Error> {
         let fail = |e: sqlx::Error| self.pg.error(&e);
         let mut tx = self.pg.begin().await?;
-        let present: bool = sqlx::query_scalar(SCHEMA)
-            .persistent(false)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(fail)?;
-        if !present {
-            return Err(Error::Read {
-                url: self.pg.shown().to_owned(),
-                reason: "no que_jobs table of Que 1.x or 2.x (with finished_at and expired_at) \
-                         and no que_lockers here (is this the app's DATABASE_URL?)"
-                    .to_owned(),
-            });
-        }
+        self.pg
+            .require(
+                &mut tx,
+                SCHEMA,
+                "no que_jobs table of Que 1.x or 2.x (with finished_at and expired_at) \
+                 and no que_lockers here (is this the app's DATABASE_URL?)",
+            )
+            .await?;
         let at = pg::epoch_seconds(now);
         let statement = ready_sql(queues.is_some());
         let mut query = sqlx::query_as(&statement).persistent(false).bind(at);

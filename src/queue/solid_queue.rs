@@ -93,19 +93,14 @@ impl SolidQueue {
     ) -> Result<(Vec<Queue>, Totals), Error> {
         let fail = |e: sqlx::Error| self.pg.error(&e);
         let mut tx = self.pg.begin().await?;
-        let present: bool = sqlx::query_scalar(SCHEMA)
-            .persistent(false)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(fail)?;
-        if !present {
-            return Err(Error::Read {
-                url: self.pg.shown().to_owned(),
-                reason: "no solid_queue_* tables here (is this Solid Queue's database? Rails \
-                         apps often keep it apart: the `queue` database)"
-                    .to_owned(),
-            });
-        }
+        self.pg
+            .require(
+                &mut tx,
+                SCHEMA,
+                "no solid_queue_* tables here (is this Solid Queue's database? Rails \
+                 apps often keep it apart: the `queue` database)",
+            )
+            .await?;
         let (sequence, scheduled, claimed, blocked): (
             Option<i64>,
             Option<i64>,
