@@ -1,6 +1,7 @@
-//! A generated day of bursty jobs under the daemon's queue policy and under a "+1 a minute
-//! while over" step policy, on the very same jobs: the share of minutes within the latency
-//! target and the dyno-hours each paid for (docs/workers.md, "Measured").
+//! A generated day of bursty jobs under the daemon's queue policy and under "+1 a minute while
+//! over" step policies (over the target, and earlier: over half, a sixth of it, 0 s), on the
+//! very same jobs: the share of minutes within the latency target and the dyno-hours each paid
+//! for (docs/workers.md, "Measured").
 //!
 //! cargo run --release --example queue_day
 
@@ -33,22 +34,21 @@ fn main() {
         limits.max
     );
     println!(
-        "{:<36} {:>11} {:>11} {:>10} {:>7} {:>7}",
+        "{:<40} {:>11} {:>11} {:>10} {:>7} {:>7}",
         "policy", "within (%)", "dyno-hours", "worst (s)", "scales", "jobs"
     );
-    let rows = [
-        ("queue, UTILIZATION 0.7 (default)", Policy::Queue, 0.7),
-        ("queue, UTILIZATION 1.0", Policy::Queue, 1.0),
-        ("step: +1 a minute while over, -1", Policy::Step, 1.0),
-    ];
-    for (name, policy, utilization) in rows {
-        let limits = Limits {
-            utilization,
-            ..limits
-        };
+    let target = limits.latency.as_secs() as u32;
+    let mut rows = vec![("queue (the daemon's)".to_owned(), Policy::Queue)];
+    for over in [target, target / 2, target / 6, 0] {
+        rows.push((
+            format!("step: +1 a minute while over {over} s, -1"),
+            Policy::Step { over },
+        ));
+    }
+    for (name, policy) in rows {
         let o = run(&day, &limits, policy);
         println!(
-            "{name:<36} {:>11.2} {:>11.1} {:>10.0} {:>7} {:>7}",
+            "{name:<40} {:>11.2} {:>11.1} {:>10.0} {:>7} {:>7}",
             o.within_percent(),
             o.dyno_hours,
             o.worst_wait,

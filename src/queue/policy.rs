@@ -15,34 +15,54 @@
 //! ```
 //!
 //! A job holds one of a dyno's `CONCURRENCY` slots for its service time `S`. Over the window the
-//! slots were busy `(busy₀ + busy)/2 × T` slot-seconds (the two readings' mean), and that work
-//! finished `done` jobs (Little's law, `L = λW`, for the slots):
+//! slots were busy `(busy₀ + busy)/2 × T` slot-seconds (the two readings' mean); the jobs that
+//! went through them are those that left (`done`) and those that came in (`done + busy − busy₀`:
+//! a job running at the end and not at the start started in between), half each (Little's law,
+//! `L = λW`, for the slots; counting only those that left misreads the window in which new
+//! dynos start, fill their slots and have finished nothing yet):
 //!
 //! ```text
-//! S = (busy₀ + busy)/2 × T / done                            seconds per job
+//! S = (busy₀ + busy)/2 × T / (done + (busy − busy₀)/2)      seconds per job
 //! ```
 //!
 //! One dyno, saturated, finishes `CONCURRENCY / S` jobs a second. To be back under the latency
-//! target `W`, the `depth` jobs waiting must be gone within `W` while the `λ` arriving ones keep
-//! coming: a throughput of `λ + depth/W` jobs a second, that is `(λ + depth/W) × S` busy slots:
+//! target `W`, the `depth` jobs waiting must be gone within `W` while more keep coming: a
+//! throughput of `λ' + depth/W` jobs a second, that is `(λ' + depth/W) × S` busy slots, where
+//! `λ'` leaves out the backlog's growth — those jobs are in `depth` already; counted again as a
+//! flow to come, a burst of jobs enqueued at once would be paid for twice:
 //!
 //! ```text
-//! dynos to scale out to  = ⌈ (λ + depth/W) × S / CONCURRENCY ⌉
-//! dynos the jobs need    = ⌈ max(busy, λ × S) / CONCURRENCY ⌉  (at least 1 while jobs arrive)
+//! λ'                     = λ − max(0, depth − depth₀) / T
+//! dynos to scale out to  = ⌈ (λ' + depth/W) × S / CONCURRENCY ⌉
 //! ```
 //!
-//! (With `n` dynos the backlog shrinks at `n × CONCURRENCY / S − λ` jobs a second, so it is
-//! gone after `depth / (n × CONCURRENCY / S − λ)` seconds, which is `W` for the `n` above.)
+//! (With `n` dynos the backlog shrinks at `n × CONCURRENCY / S − λ'` jobs a second, so it is
+//! gone after `depth / (n × CONCURRENCY / S − λ')` seconds, which is `W` for the `n` above. If
+//! the arrivals do keep up their pace, the next read sees the backlog still growing and asks
+//! for more.)
+//!
+//! Once nothing waits, the jobs need the fewest slots `c` that keep a job's chance of waiting
+//! past `W` under 1 % at their load `a = max(busy, λ × S)` ([`slots_for`]: in an M/M/c queue
+//! that chance is `ErlangC(c, a) × e^(−(c − a) × W / S)`). Short jobs against a long target
+//! need little room (jobs of 2 s, 30 s: 9 slots for a load of 8.4), long ones a lot (jobs of
+//! 10 minutes: 66 for 50) — the latency target, not a fixed share, sets the headroom. A store
+//! that counts no job done gives no `S`: there the running jobs and AUTOSCALE_UTILIZATION do.
+//!
+//! ```text
+//! dynos the jobs need    = ⌈ c / CONCURRENCY ⌉                 (at least 1 while jobs arrive)
+//!                          ⌈ busy / (CONCURRENCY × u) ⌉        without S
+//! ```
 //!
 //! Worked example: `CONCURRENCY` 10, `QUEUE_LATENCY` 30 s, a read every 10 s. The last read saw
 //! 540 jobs waiting and 20 running; this one 600 waiting, 20 running, 40 done, the oldest job
 //! 45 s old (over the target), on 2 dynos.
-//! `λ = (40 + 60 + 0) / 10 = 10` jobs/s; `S = (20 + 20)/2 × 10 / 40 = 5` s;
-//! `(10 + 600/30) × 5 = 150` slots, so **15 dynos** at once (not 3: "+1" would take 13 reads to
-//! get there while the backlog grows by 6 jobs a second). Check: 15 dynos finish 30 jobs/s, the
-//! backlog shrinks by 20 a second and is gone in 30 s. Once it is gone, the steady load is
-//! `λ × S = 50` busy slots: after SCALE_IN_AFTER calm reads, **5 dynos** at UTILIZATION 1.0,
-//! 8 at 0.7.
+//! `λ = (40 + 60 + 0) / 10 = 10` jobs/s; `S = (20 + 20)/2 × 10 / 40 = 5` s; the backlog grew by
+//! 6 a second, so `λ' = 4`; `(4 + 600/30) × 5 = 120` slots, so **12 dynos** at once (not 3:
+//! "+1" would take 10 reads to get there while the backlog grows). Check: 12 dynos finish 24
+//! jobs/s; at 4 a second coming the backlog is gone in 30 s; should the 10 a second go on, the
+//! next read sees 660 waiting and asks for 13. Once it is gone, the steady load is `λ × S = 50`
+//! busy slots; 51 keep the chance of a 30 s wait under 1 %: after SCALE_IN_AFTER calm reads,
+//! **6 dynos**.
 //!
 //! # The rules, in order
 //! 1. No reading (the store could not be read): nothing, and the calm streak is broken —
@@ -57,9 +77,8 @@
 //!    96 % to 100 %, `examples/queue_day.rs`).
 //! 3. A calm read — no job waiting, the running figure known, and the jobs needing fewer dynos
 //!    than run — extends the streak; SCALE_IN_AFTER of them in a row scale in to the most any
-//!    of them needed. The need leaves headroom: `⌈max(busy, λ × S) / (CONCURRENCY × u)⌉` with
-//!    `u` = AUTOSCALE_UTILIZATION (0.7 by default), so that the jobs' ups and downs do not
-//!    push the oldest past the target right after. Anything else breaks the streak.
+//!    of them needed (with the headroom above, so that the jobs' ups and downs do not push the
+//!    oldest past the target right after). Anything else breaks the streak.
 //!
 //! Every quantity asked for is within the schedule's floor and the max (the floor wins if the
 //! two cross, as in [`crate::policy`]); a floor of 0 lets idle workers stop.
@@ -104,8 +123,9 @@ pub struct Settings {
     pub latency: Duration,
     /// Calm reads in a row before scaling in (AUTOSCALE_SCALE_IN_AFTER); None: never.
     pub scale_in_after: Option<u32>,
-    /// The share of the slots the steady jobs may fill after a scale-in (AUTOSCALE_UTILIZATION):
-    /// the rest absorbs the jobs' ups and downs. Outside (0, 1] counts as 1.
+    /// The share of the slots the running jobs may fill after a scale-in (AUTOSCALE_UTILIZATION),
+    /// where the store counts no job done (no service time for [`slots_for`]): the rest absorbs
+    /// the jobs' ups and downs. Outside (0, 1] counts as 1.
     pub utilization: f64,
 }
 
@@ -168,7 +188,6 @@ pub fn rates(reading: &Reading) -> Option<Rates> {
     if elapsed <= 0.0 {
         return None;
     }
-    let delta = |now: u64, before: u64| now as f64 - before as f64;
     let mut arrived = since.done as f64 + delta(reading.depth, since.depth);
     if let (Some(now), Some(before)) = (reading.busy, since.busy) {
         arrived += delta(now, before);
@@ -178,13 +197,24 @@ pub fn rates(reading: &Reading) -> Option<Rates> {
         (None, now) => now.map(|n| n as f64),
         (before, None) => before.map(|b| b as f64),
     };
+    // The jobs through the slots: those done and those that took a slot (the done ones plus
+    // the growth of the running ones), half each.
+    let mut through = since.done as f64;
+    if let (Some(now), Some(before)) = (reading.busy, since.busy) {
+        through += delta(now, before) / 2.0;
+    }
     let service = running
-        .filter(|r| *r > 0.0 && since.done > 0)
-        .map(|r| r * elapsed / since.done as f64);
+        .filter(|r| *r > 0.0 && since.done > 0 && through > 0.0)
+        .map(|r| r * elapsed / through);
     Some(Rates {
         arrival: arrived.max(0.0) / elapsed,
         service,
     })
+}
+
+/// `now − before` as a float (negative when it fell).
+fn delta(now: u64, before: u64) -> f64 {
+    now as f64 - before as f64
 }
 
 /// Dynos for `slots` busy slots at `concurrency` a dyno: ⌈slots / concurrency⌉, 0 for nothing
@@ -202,21 +232,86 @@ pub fn scale_out_need(reading: &Reading, rates: Option<Rates>, settings: &Settin
     let rates = rates?;
     let service = rates.service?;
     let target = settings.latency.as_secs_f64();
-    let throughput = rates.arrival + reading.depth as f64 / target;
+    // The backlog's growth is in `depth` already: counted again as arrivals to come, a burst
+    // of jobs enqueued at once would be taken for a flow that goes on.
+    let grown = reading.since.map_or(0.0, |since| {
+        delta(reading.depth, since.depth).max(0.0) / since.elapsed.as_secs_f64()
+    });
+    let arriving = (rates.arrival - grown).max(0.0);
+    let throughput = arriving + reading.depth as f64 / target;
     Some(dynos(throughput * service, settings.concurrency))
 }
 
-/// What the running and arriving jobs need: ⌈max(busy, λ × S) / (CONCURRENCY × u)⌉ (u the
-/// utilization), at least 1 while jobs arrive. None when the store does not say what runs.
+/// What the running and arriving jobs need, at least 1 while jobs arrive; None when the store
+/// does not say what runs. With a service time `S` known: the fewest slots that keep a job's
+/// chance of waiting past the target `W` under [`LATE_CHANCE`] at the load `max(busy, λ × S)`
+/// ([`slots_for`]); without one (a store that counts no job done): `busy / UTILIZATION`.
 pub fn steady_need(reading: &Reading, rates: Option<Rates>, settings: &Settings) -> Option<u32> {
     let busy = reading.busy? as f64;
-    let arriving = rates.map_or(0.0, |r| r.arrival * r.service.unwrap_or(0.0));
-    let u = settings.utilization;
-    let u = if u > 0.0 && u <= 1.0 { u } else { 1.0 };
-    let need = dynos(busy.max(arriving) / u, settings.concurrency);
+    let service = rates.and_then(|r| r.service);
+    let slots = match (rates, service) {
+        (Some(r), Some(service)) => slots_for(
+            busy.max(r.arrival * service),
+            service,
+            settings.latency.as_secs_f64(),
+        ),
+        _ => {
+            let u = settings.utilization;
+            busy / if u > 0.0 && u <= 1.0 { u } else { 1.0 }
+        }
+    };
+    let need = dynos(slots, settings.concurrency);
     let arrive = rates.is_some_and(|r| r.arrival > 0.0);
     Some(if arrive { need.max(1) } else { need })
 }
+
+/// The chance of a job waiting past the target that a scale-in may leave: 1 %.
+pub const LATE_CHANCE: f64 = 0.01;
+
+/// The fewest slots `c` for an offered load of `load` busy slots (jobs of `service` seconds)
+/// such that a job waits longer than `target` seconds with a chance under [`LATE_CHANCE`]: in
+/// an M/M/c queue that chance is `ErlangC(c, load) × exp(−(c − load) × target / service)`.
+/// Short jobs against a long target need hardly more than the load (jobs of 2 s, a 30 s
+/// target: 9 slots for a load of 8.4, 88 % busy); long ones need room (jobs of 10 minutes:
+/// 66 slots for 50). 0 for no load; an infinity for a load that is not a number.
+pub fn slots_for(load: f64, service: f64, target: f64) -> f64 {
+    if load.is_nan() || load.is_infinite() || service.is_nan() || target.is_nan() {
+        return f64::INFINITY;
+    }
+    if load <= 0.0 {
+        return 0.0;
+    }
+    // Past a million slots the margin is a rounding error: the load itself.
+    if load > MAX_SLOTS {
+        return load.ceil();
+    }
+    let ratio = if service > 0.0 {
+        target / service
+    } else {
+        f64::INFINITY
+    };
+    // Erlang B by its recurrence, B(0) = 1, B(k) = a·B(k−1) / (k + a·B(k−1)), and from it
+    // Erlang C(k) = k·B / (k − a·(1 − B)), for k past the load. C falls below 1 % within a
+    // few √load slots past the load: the bound is never the answer but for a bug.
+    let bound = 2.0 * load + 1_000.0;
+    let mut blocked = 1.0_f64;
+    let mut k = 0.0_f64;
+    while k < bound {
+        k += 1.0;
+        blocked = load * blocked / (k + load * blocked);
+        if k <= load {
+            continue;
+        }
+        let waits = k * blocked / (k - load * (1.0 - blocked));
+        if waits * (-(k - load) * ratio).exp() <= LATE_CHANCE {
+            return k;
+        }
+    }
+    bound
+}
+
+/// The largest load [`slots_for`] computes a margin for.
+const MAX_SLOTS: f64 = 1_000_000.0;
 
 /// Whether the oldest waiting job will have waited past the target before the backlog is
 /// gone, at the `current` dynos' full speed: latency + depth × S / (current × CONCURRENCY) > W
@@ -398,7 +493,8 @@ mod tests {
         assert_eq!(r.arrival, 10.0);
         assert_eq!(r.service, Some(5.0));
         // Running went 10 → 30 in 4 s while 8 finished and the queue lost 4:
-        // arrived 8 − 4 + 20 = 24, λ = 6; S = (10+30)/2 × 4 / 8 = 10.
+        // arrived 8 − 4 + 20 = 24, λ = 6; through the slots (8 done + 28 started)/2 = 18,
+        // S = (10+30)/2 × 4 / 18.
         let r = rates(&Reading {
             depth: 96,
             latency: secs(1),
@@ -412,7 +508,7 @@ mod tests {
         })
         .unwrap();
         assert_eq!(r.arrival, 6.0);
-        assert_eq!(r.service, Some(10.0));
+        assert_eq!(r.service, Some(20.0 * 4.0 / 18.0));
         // Without the running figure now, the earlier one stands for the window
         // (S = 10 × 4 / 8 = 5), and the busy term is left out of the arrivals (8 − 4 = 4).
         let r = rates(&Reading {
@@ -504,6 +600,55 @@ mod tests {
     }
 
     #[test]
+    fn slots_keep_a_job_s_chance_of_waiting_past_the_target_under_one_percent() {
+        // Short jobs against a long target: hardly more than the load.
+        assert_eq!(slots_for(8.4, 2.0, 30.0), 9.0);
+        assert_eq!(slots_for(9.6, 2.0, 30.0), 10.0);
+        assert_eq!(slots_for(50.0, 5.0, 30.0), 51.0);
+        // Long jobs: a job that waits, waits for one to finish; room is needed.
+        assert_eq!(slots_for(50.0, 600.0, 30.0), 66.0);
+        assert_eq!(slots_for(1.0, 60.0, 30.0), 4.0);
+        // A load that is a whole number of slots still gets one more (all busy: every job waits).
+        assert_eq!(slots_for(10.0, 1.0, 30.0), 11.0);
+        assert_eq!(slots_for(0.5, 2.0, 30.0), 1.0);
+        // Jobs of no measurable time: the load, rounded up, and one.
+        assert_eq!(slots_for(3.0, 0.0, 30.0), 4.0);
+        // (At 50 slots of 600 s jobs and 30 s the chance is ErlangC(66, 50) e^(−16/20) ≈ 0.89 %
+        // at 66 slots, 1.29 % at 65.) A shorter target needs more room.
+        assert_eq!(slots_for(50.0, 600.0, 25.0), 67.0);
+        // Nothing to do: none; nonsense: all there is.
+        assert_eq!(slots_for(0.0, 2.0, 30.0), 0.0);
+        assert_eq!(slots_for(-1.0, 2.0, 30.0), 0.0);
+        assert_eq!(slots_for(f64::NAN, 2.0, 30.0), f64::INFINITY);
+        assert_eq!(slots_for(f64::INFINITY, 2.0, 30.0), f64::INFINITY);
+        assert_eq!(slots_for(5.0, f64::NAN, 30.0), f64::INFINITY);
+        assert_eq!(slots_for(5.0, 2.0, f64::NAN), f64::INFINITY);
+        // Past a million slots, the load itself.
+        assert_eq!(slots_for(2_000_000.5, 2.0, 30.0), 2_000_001.0);
+        assert!(slots_for(999_999.0, 2.0, 30.0) > 999_999.0);
+    }
+
+    #[test]
+    fn without_a_service_time_the_running_jobs_and_utilization_set_the_need() {
+        let half = Settings {
+            utilization: 0.5,
+            ..SETTINGS
+        };
+        // 20 running at half the slots: 40 → 4 dynos.
+        assert_eq!(steady_need(&EXAMPLE, None, &half), Some(4));
+        // A utilization outside (0, 1] counts as 1.
+        for u in [0.0, -0.5, 1.5, f64::NAN] {
+            let odd = Settings {
+                utilization: u,
+                ..SETTINGS
+            };
+            assert_eq!(steady_need(&EXAMPLE, None, &odd), Some(2), "{u}");
+        }
+        // With a service time, the utilization plays no part.
+        assert_eq!(steady_need(&EXAMPLE, rates(&EXAMPLE), &half), Some(6));
+    }
+
+    #[test]
     fn dynos_round_up_and_cap() {
         assert_eq!(dynos(150.0, 10), 15);
         assert_eq!(dynos(150.00000000000003, 10), 15);
@@ -522,9 +667,11 @@ mod tests {
     #[test]
     fn needs_at_explicit_figures() {
         let r = rates(&EXAMPLE);
-        assert_eq!(scale_out_need(&EXAMPLE, r, &SETTINGS), Some(15));
-        // λ × S = 50 busy slots.
-        assert_eq!(steady_need(&EXAMPLE, r, &SETTINGS), Some(5));
+        // The backlog grew by 6 a second: in `depth` already, so 4 a second to come:
+        // (4 + 600/30) × 5 / 10 = 12.
+        assert_eq!(scale_out_need(&EXAMPLE, r, &SETTINGS), Some(12));
+        // λ × S = 50 busy slots; 51 keep a job's chance of waiting 30 s under 1 %.
+        assert_eq!(steady_need(&EXAMPLE, r, &SETTINGS), Some(6));
         // Without a service time, no scale-out figure; the running jobs alone set the need.
         let no_service = Some(Rates {
             arrival: 10.0,
@@ -563,12 +710,12 @@ mod tests {
     #[test]
     fn scale_out_to_what_the_backlog_and_arrivals_need() {
         let d = decide(&view(Some(&EXAMPLE), 2, Calm::default()));
-        assert_eq!(d.action, Action::Out { to: 15 });
+        assert_eq!(d.action, Action::Out { to: 12 });
         assert_eq!(d.calm, Calm::default());
-        // Already 15: at least one more while over the target.
+        // Already 12: at least one more while over the target.
         assert_eq!(
-            decide(&view(Some(&EXAMPLE), 15, Calm::default())).action,
-            Action::Out { to: 16 }
+            decide(&view(Some(&EXAMPLE), 12, Calm::default())).action,
+            Action::Out { to: 13 }
         );
         // Within the max.
         let capped = View {
@@ -611,14 +758,14 @@ mod tests {
             }
         );
         // The worked example's 600 waiting, the oldest only 10 s old: at 4 a second they would
-        // be gone in 150 s, so out now, to the same 15.
+        // be gone in 150 s, so out now, to the same 12.
         let early = Reading {
             latency: secs(10),
             ..EXAMPLE
         };
         assert_eq!(
             decide(&view(Some(&early), 2, Calm::default())).action,
-            Action::Out { to: 15 }
+            Action::Out { to: 12 }
         );
         // Nothing waits at 0 dynos: they stay stopped.
         let r = idle(Some(0));
@@ -703,12 +850,13 @@ mod tests {
                 busy: Some(10),
             }),
         };
-        // λ = (10 + 0 − 10)/10 = 0; S = 5 × 10 / 10 = 5 s; (0 + 300/30) × 5 = 50 → 5.
+        // λ = (10 + 0 − 10)/10 = 0; the 10 running finished and none started: through the
+        // slots (10 + 0)/2 = 5, S = 5 × 10 / 5 = 10 s; (0 + 300/30) × 10 = 100 → 10.
         let night = View {
             floor: 0,
             ..view(Some(&backlog), 0, Calm::default())
         };
-        assert_eq!(decide(&night).action, Action::Out { to: 5 });
+        assert_eq!(decide(&night).action, Action::Out { to: 10 });
         // The max holds even then; a max of 0 keeps it stopped.
         let off = View { max: 0, ..night };
         assert_eq!(decide(&off).action, Action::Stay);
@@ -728,27 +876,29 @@ mod tests {
                 busy: Some(busy),
             }),
         };
-        // λ = 10, S = 50 × 10 / 100 = 5 → 50 slots → 5.
+        // λ = 10, S = 50 × 10 / 100 = 5 → a load of 50 slots; 51 keep the chance of a
+        // job waiting past 30 s under 1 % → 6.
         let r = calm_read(50);
         let d = decide(&view(Some(&r), 15, Calm::default()));
         assert_eq!(
             d,
             Decision {
                 action: Action::Stay,
-                calm: Calm { reads: 1, need: 5 }
+                calm: Calm { reads: 1, need: 6 }
             }
         );
-        // A read needing 7 (70 running) keeps the streak and raises its need.
+        // A read needing 8 (70 running, S = 7 s: 72 slots) keeps the streak and raises its
+        // need.
         let r7 = calm_read(70);
         let d = decide(&view(Some(&r7), 15, d.calm));
-        assert_eq!(d.calm, Calm { reads: 2, need: 7 });
+        assert_eq!(d.calm, Calm { reads: 2, need: 8 });
         assert_eq!(d.action, Action::Stay);
         // The third: down to the most any of them needed.
         let d = decide(&view(Some(&r), 15, d.calm));
         assert_eq!(
             d,
             Decision {
-                action: Action::In { to: 7 },
+                action: Action::In { to: 8 },
                 calm: Calm::default()
             }
         );
@@ -961,10 +1111,11 @@ mod tests {
         };
         let r = rates(&burst);
         assert!(drains_late(&burst, r, &SETTINGS, 1));
-        // λ = 65/s, S = 2 s: (65 + 600/30) × 2 / 10 = 17 dynos, at once.
+        // λ = 65/s, 60 of them the burst now waiting (counted once, in the backlog), S = 2 s:
+        // (5 + 600/30) × 2 / 10 = 5 dynos, at once.
         assert_eq!(
             decide(&view(Some(&burst), 1, Calm::default())).action,
-            Action::Out { to: 17 }
+            Action::Out { to: 5 }
         );
         // 20 dynos clear it in 6 s: on time, nothing to do.
         assert!(!drains_late(&burst, r, &SETTINGS, 20));
@@ -1019,30 +1170,5 @@ mod tests {
             &SETTINGS,
             1
         ));
-    }
-
-    #[test]
-    fn utilization_leaves_headroom_after_a_scale_in() {
-        // 35 jobs running, none waiting, 10 a dyno: 4 dynos at full use, 5 at 70 %.
-        let r = idle(Some(35));
-        assert_eq!(steady_need(&r, rates(&r), &SETTINGS), Some(4));
-        let headroom = Settings {
-            utilization: 0.7,
-            ..SETTINGS
-        };
-        assert_eq!(steady_need(&r, rates(&r), &headroom), Some(5));
-        // A utilization outside (0, 1] counts as 1.
-        for u in [0.0, -0.5, 1.5, f64::NAN] {
-            let odd = Settings {
-                utilization: u,
-                ..SETTINGS
-            };
-            assert_eq!(steady_need(&r, rates(&r), &odd), Some(4), "{u}");
-        }
-        let full = Settings {
-            utilization: 1.0,
-            ..SETTINGS
-        };
-        assert_eq!(steady_need(&r, rates(&r), &full), Some(4));
     }
 }

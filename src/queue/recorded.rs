@@ -267,8 +267,11 @@ pub fn replay(
         figures: Figures::recorded(minutes, target),
     }];
     for (i, s) in settings.iter().enumerate() {
+        let step = Policy::Step {
+            over: u32::try_from(s.limits.latency.as_secs()).unwrap_or(u32::MAX),
+        };
         let policies: &[(Policy, &str)] = if i == 0 {
-            &[(Policy::Queue, ""), (Policy::Step, "step +1/-1 a minute, ")]
+            &[(Policy::Queue, ""), (step, "step +1/-1 a minute, ")]
         } else {
             &[(Policy::Queue, "")]
         };

@@ -10,8 +10,8 @@
 //! Two policies are built in: [`Policy::Queue`], the daemon's own ([`super::policy::decide`]
 //! at every read, from the same figures a store read gives), and [`Policy::Step`], the way
 //! threshold autoscalers step: once a minute, one dyno more while the oldest job waited longer
-//! than the target, one fewer while the queue is empty and the running jobs fit in one dyno
-//! fewer.
+//! than its threshold (the target, or less to be early), one fewer while the queue is empty and
+//! the running jobs fit in one dyno fewer.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -137,7 +137,10 @@ pub struct Limits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Policy {
     Queue,
-    Step,
+    /// +1 a minute while the oldest job waited more than `over` seconds, −1 when idle enough.
+    Step {
+        over: u32,
+    },
 }
 
 /// What the day came to.
@@ -330,12 +333,12 @@ fn simulate(
                     policy::Action::Stay => None,
                 }
             }
-            Policy::Step if t % 60 == 0 => {
+            Policy::Step { over } if t % 60 == 0 => {
                 let fits_fewer = running.len() as u64
                     <= u64::from(quantity.saturating_sub(1)) * u64::from(limits.concurrency);
                 if quantity < floor {
                     Some(floor)
-                } else if oldest > target && quantity < limits.max {
+                } else if oldest > f64::from(over) && quantity < limits.max {
                     Some(quantity + 1)
                 } else if waiting.is_empty() && fits_fewer && quantity > floor {
                     Some(quantity - 1)
@@ -415,7 +418,7 @@ mod tests {
             burst_every: 0,
             ..hour()
         };
-        for policy in [Policy::Queue, Policy::Step] {
+        for policy in [Policy::Queue, Policy::Step { over: 30 }] {
             let o = run(&quiet, &LIMITS, policy);
             assert_eq!(o.minutes, 60);
             assert_eq!(o.minutes_within, 60, "{policy:?}");
@@ -435,13 +438,36 @@ mod tests {
             ..hour()
         };
         let queue = run(&burst, &LIMITS, Policy::Queue);
-        let step = run(&burst, &LIMITS, Policy::Step);
+        let step = run(&burst, &LIMITS, Policy::Step { over: 30 });
         assert!(queue.worst_wait < step.worst_wait, "{queue:?} {step:?}");
         assert!(
             queue.minutes_within > step.minutes_within,
             "{queue:?} {step:?}"
         );
         assert!(queue.scales >= 2, "out, then in: {queue:?}");
+    }
+
+    #[test]
+    fn a_step_s_threshold_is_when_it_starts() {
+        // 1 job/s of 2 s on dynos of one slot: one dyno falls behind at once. A step from 0 s
+        // adds dynos before one from the 30 s target does: more minutes within the target,
+        // more dyno-hours.
+        let quiet = Day {
+            swell: 0.0,
+            burst_every: 0,
+            ..hour()
+        };
+        let single = Limits {
+            concurrency: 1,
+            ..LIMITS
+        };
+        let late = run(&quiet, &single, Policy::Step { over: 30 });
+        let eager = run(&quiet, &single, Policy::Step { over: 0 });
+        assert!(
+            eager.minutes_within > late.minutes_within,
+            "{eager:?} {late:?}"
+        );
+        assert!(eager.dyno_hours > late.dyno_hours, "{eager:?} {late:?}");
     }
 
     #[test]
