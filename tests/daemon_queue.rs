@@ -633,3 +633,113 @@ async fn a_good_job_backlog_in_the_apps_database_scales_the_worker_out() {
     );
     postgres_support::drop_database(c, "daemon_good_job").await;
 }
+
+/// A GoodJob process row refreshed now (by the server's clock, as the daemon reads it), on
+/// `host`, running 5 threads; its id.
+async fn gj_live_process(c: &mut sqlx::PgConnection, host: &str) -> String {
+    sqlx::query_scalar(&format!(
+        "INSERT INTO good_job_processes (id, created_at, updated_at, state, lock_type) \
+         VALUES (gen_random_uuid(), now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC', \
+                 '{{\"hostname\":\"{host}\",\"schedulers\":[{{\"max_threads\":5}}]}}', 0) \
+         RETURNING id::text"
+    ))
+    .fetch_one(c)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_good_job_drain_waits_until_the_stopping_dyno_runs_no_job() {
+    use sqlx::Executor as _;
+    let Some((url, mut c)) = postgres_support::database("daemon_good_job_drain").await else {
+        return;
+    };
+    c.execute(postgres_support::GOOD_JOB_4_TABLES)
+        .await
+        .unwrap();
+    c.execute(postgres_support::GOOD_JOB_4_INDEXES)
+        .await
+        .unwrap();
+    // worker.1 idle, worker.2 running one job (locked by its process, as v3.29+ does); nothing
+    // waits: 2 dynos where 1 is enough.
+    gj_live_process(&mut c, "worker.1").await;
+    let busy = gj_live_process(&mut c, "worker.2").await;
+    c.execute(
+        format!(
+            "INSERT INTO good_jobs (id, active_job_id, job_class, queue_name, priority, \
+               scheduled_at, performed_at, created_at, updated_at, locked_by_id, locked_at) \
+             SELECT id, id, 'ExampleJob', 'default', 0, t, t, t, t, '{busy}', t \
+             FROM (SELECT gen_random_uuid() AS id, now() AT TIME ZONE 'UTC' AS t) n"
+        )
+        .as_str(),
+    )
+    .await
+    .unwrap();
+    let w = World::new(2).await;
+    w.api.set_quantity(APP, "worker", 2);
+    w.api
+        .set_updated_at(APP, "worker", "2026-01-01T00:00:00Z".parse().unwrap());
+    let mut d = Daemon::spawn(
+        &[],
+        &worker_env(
+            &w,
+            &[
+                ("AUTOSCALE_QUEUE", "good_job"),
+                ("AUTOSCALE_QUEUE_URL", url.as_str()),
+                ("AUTOSCALE_DRAIN", "on"),
+            ],
+        ),
+    );
+    let started = d
+        .wait_for("the drain", Duration::from_secs(20), |l| {
+            l.event() == Some("drain")
+        })
+        .await;
+    assert_eq!(started.get("state"), Some("started"), "{}", d.dump());
+    assert_eq!(
+        (started.get("from"), started.get("to")),
+        (Some("2"), Some("1"))
+    );
+    assert!(
+        started
+            .get("message")
+            .is_some_and(|m| m.contains("good_job's cannot be asked to stop taking jobs")),
+        "{}",
+        d.dump()
+    );
+    // Reads go on while worker.2 runs its job: no PATCH (three reads at 1 s).
+    let drain_at = SystemTime::now();
+    until(
+        "three reads into the drain",
+        Duration::from_secs(10),
+        || quiet_for(drain_at) >= Duration::from_millis(3_000),
+    )
+    .await;
+    assert!(worker_patches(&w).is_empty(), "{}", d.dump());
+    // Its job is done (GoodJob clears the lock and sets finished_at): the scale-in goes.
+    let idle_at = SystemTime::now();
+    c.execute(
+        "UPDATE good_jobs SET finished_at = now() AT TIME ZONE 'UTC', locked_by_id = NULL, \
+         locked_at = NULL",
+    )
+    .await
+    .unwrap();
+    until("the scale-in", Duration::from_secs(10), || {
+        !worker_patches(&w).is_empty()
+    })
+    .await;
+    let patch = &worker_patches(&w)[0];
+    assert_eq!(patch.body, r#"{"quantity":1}"#);
+    assert!(patch.wall >= idle_at, "PATCHed before the job was done");
+    let done = d
+        .wait_for("drain done", Duration::from_secs(5), |l| {
+            l.event() == Some("drain") && l.get("state") == Some("done")
+        })
+        .await;
+    assert_eq!(done.get("busy"), Some("0"));
+    assert!(done.get("waited_ms").unwrap().parse::<u64>().unwrap() >= 3_000);
+    assert_no_secret(&d, &url);
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
+    postgres_support::drop_database(c, "daemon_good_job_drain").await;
+}

@@ -169,6 +169,17 @@ async fn ready_reserved_failed_and_stale_jobs() {
     );
     let (_, urgent) = dj.read(None, "urgent", now()).await.unwrap();
     assert_eq!(urgent.busy, Some(1));
+    // During a drain to 1 dyno: worker.2 stops, with its 2 jobs (one host); to 0, worker.1's too.
+    let mut store =
+        autoscale::queue::Store::open(autoscale::queue::Kind::DelayedJob, &url, false, TIMEOUT)
+            .unwrap();
+    let draining = store.read(None, "worker", Some(1), now()).await.unwrap();
+    assert_eq!(
+        draining.stopping.map(|s| (s.busy, s.processes)),
+        Some((2, 1))
+    );
+    let all = store.read(None, "worker", Some(0), now()).await.unwrap();
+    assert_eq!(all.stopping.map(|s| s.busy), Some(3));
     let named = ["mailers".to_owned(), "critical".to_owned()];
     let (queues, totals) = dj.read(Some(&named), "worker", now()).await.unwrap();
     assert_eq!(

@@ -420,6 +420,21 @@ async fn solid_queue_ready_due_running_paused_and_done() {
     let (_, after) = reader.read(None, "worker", now()).await.unwrap();
     assert_eq!(after.done_counter, Some(12));
     assert_eq!(after.busy, Some(3));
+    // During a drain to 1 dyno: worker.2 stops, with its 1 claimed job (its supervisor, worker
+    // and dispatcher: 3 processes); to 0, worker.1's 2 jobs as well.
+    let mut store =
+        autoscale::queue::Store::open(autoscale::queue::Kind::SolidQueue, &url, false, TIMEOUT)
+            .unwrap();
+    let draining = store.read(None, "worker", Some(1), now()).await.unwrap();
+    assert_eq!(
+        draining.stopping.map(|s| (s.busy, s.processes)),
+        Some((1, 3))
+    );
+    assert_eq!(draining.totals, after);
+    let all = store.read(None, "worker", Some(0), now()).await.unwrap();
+    assert_eq!(all.stopping.map(|s| s.busy), Some(3));
+    let plain = store.read(None, "worker", None, now()).await.unwrap();
+    assert_eq!(plain.stopping, None);
     // Named queues: a paused one named still stays out of the totals.
     let named = [
         "critical".to_owned(),

@@ -97,6 +97,16 @@ async fn que_2_ready_jobs_locks_and_lockers() {
             concurrency: Some(6),
         }
     );
+    // During a drain to 1 dyno: worker.2's locker stops, with its 2 jobs; to 0, worker.1's too.
+    let mut store =
+        autoscale::queue::Store::open(autoscale::queue::Kind::Que, &url, false, TIMEOUT).unwrap();
+    let draining = store.read(None, "worker", Some(1), now()).await.unwrap();
+    assert_eq!(
+        draining.stopping.map(|s| (s.busy, s.processes)),
+        Some((2, 1))
+    );
+    let all = store.read(None, "worker", Some(0), now()).await.unwrap();
+    assert_eq!(all.stopping.map(|s| s.busy), Some(3));
     let (_, urgent) = que.read(None, "urgent", now()).await.unwrap();
     assert_eq!((urgent.busy, urgent.concurrency), (Some(1), Some(6)));
     // Named: a queue without a ready job is listed, empty.

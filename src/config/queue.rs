@@ -72,6 +72,13 @@ impl Library {
         }
     }
 
+    /// Whether its scale-ins can be drained: Sidekiq's processes can be asked to stop taking
+    /// jobs, and the Postgres libraries say which host runs each job (a drain waits for the
+    /// stopping dynos to run none); the other Redis libraries say neither.
+    pub fn drains(self) -> bool {
+        self == Library::Sidekiq || self.store() == Store::Postgres
+    }
+
     /// Its reader.
     pub fn reader(self) -> crate::queue::Kind {
         use crate::queue::Kind;
@@ -244,9 +251,9 @@ pub fn resolve<'a>(
             "10m",
         ));
     }
-    if drain && library != Library::Sidekiq {
+    if drain && !library.drains() {
         warnings.push(format!(
-            "AUTOSCALE_DRAIN=on: only Sidekiq's workers can be asked to stop taking jobs in this version; {library}'s scale-ins are not drained"
+            "AUTOSCALE_DRAIN=on: {library}'s scale-ins are not drained in this version (Sidekiq's and the Postgres libraries' are)"
         ));
     }
     if latency <= interval {
@@ -573,16 +580,22 @@ mod tests {
     }
 
     #[test]
-    fn drain_is_sidekiq_s_and_said_so_for_the_others() {
-        let (got, warnings) = resolve_pairs(&[(QUEUE, "good_job"), (DRAIN, "on")]);
+    fn drain_is_sidekiq_s_and_the_postgres_libraries_and_said_so_for_the_others() {
+        let (got, warnings) = resolve_pairs(&[(QUEUE, "rq"), (DRAIN, "on")]);
         let got = got.unwrap().unwrap();
-        assert_eq!(got.url, QueueUrl::ConfigVar("DATABASE_URL".into()));
+        assert_eq!(got.url, QueueUrl::ConfigVar("REDIS_URL".into()));
         assert_eq!(
             warnings,
-            ["AUTOSCALE_DRAIN=on: only Sidekiq's workers can be asked to stop taking jobs in this version; good_job's scale-ins are not drained"]
+            ["AUTOSCALE_DRAIN=on: rq's scale-ins are not drained in this version (Sidekiq's and the Postgres libraries' are)"]
         );
-        let (_, warnings) = resolve_pairs(&[(QUEUE, "sidekiq"), (DRAIN, "on")]);
-        assert!(warnings.is_empty(), "{warnings:?}");
+        for library in ["sidekiq", "good_job", "solid_queue", "que", "delayed_job"] {
+            let (_, warnings) = resolve_pairs(&[(QUEUE, library), (DRAIN, "on")]);
+            assert!(warnings.is_empty(), "{library}: {warnings:?}");
+        }
+        for library in ["resque", "celery", "bullmq"] {
+            let (_, warnings) = resolve_pairs(&[(QUEUE, library), (DRAIN, "on")]);
+            assert_eq!(warnings.len(), 1, "{library}: {warnings:?}");
+        }
         let (_, warnings) = resolve_pairs(&[(QUEUE, "solid_queue")]);
         assert!(warnings.is_empty(), "{warnings:?}");
     }

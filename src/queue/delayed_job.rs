@@ -78,6 +78,17 @@ impl DelayedJob {
         process_type: &str,
         now: DateTime<Utc>,
     ) -> Result<(Vec<Queue>, Totals), Error> {
+        let read = self.read_all(queues, process_type, now).await?;
+        Ok((read.queues, read.totals))
+    }
+
+    /// [`Self::read`] with the live processes, for a drain.
+    pub(crate) async fn read_all(
+        &self,
+        queues: Option<&[String]>,
+        process_type: &str,
+        now: DateTime<Utc>,
+    ) -> Result<pg::Read, Error> {
         self.pg
             .bounded(self.read_once(queues, process_type, now))
             .await
@@ -88,7 +99,7 @@ impl DelayedJob {
         queues: Option<&[String]>,
         process_type: &str,
         now: DateTime<Utc>,
-    ) -> Result<(Vec<Queue>, Totals), Error> {
+    ) -> Result<pg::Read, Error> {
         let fail = |e: sqlx::Error| self.pg.error(&e);
         let mut tx = self.pg.begin().await?;
         self.pg
@@ -136,16 +147,18 @@ impl DelayedJob {
         let (busy, _) = pg::busy(&workers, process_type);
         let queues = pg::queues(queues, &by_queue(rows), now);
         let (depth, latency) = pg::sums(&queues, &[]);
-        Ok((
+        Ok(pg::Read {
             queues,
-            Totals {
+            totals: Totals {
                 depth,
                 latency,
                 busy: Some(busy),
                 done_counter: None,
                 concurrency: None,
             },
-        ))
+            workers,
+            per_process: true,
+        })
     }
 }
 

@@ -81,6 +81,17 @@ impl GoodJob {
         process_type: &str,
         now: DateTime<Utc>,
     ) -> Result<(Vec<Queue>, Totals), Error> {
+        let read = self.read_all(queues, process_type, now).await?;
+        Ok((read.queues, read.totals))
+    }
+
+    /// [`Self::read`] with the live processes, for a drain.
+    pub(crate) async fn read_all(
+        &self,
+        queues: Option<&[String]>,
+        process_type: &str,
+        now: DateTime<Utc>,
+    ) -> Result<pg::Read, Error> {
         self.pg
             .bounded(self.read_once(queues, process_type, now))
             .await
@@ -91,7 +102,7 @@ impl GoodJob {
         queues: Option<&[String]>,
         process_type: &str,
         now: DateTime<Utc>,
-    ) -> Result<(Vec<Queue>, Totals), Error> {
+    ) -> Result<pg::Read, Error> {
         let fail = |e: sqlx::Error| self.pg.error(&e);
         let mut tx = self.pg.begin().await?;
         let (jobs, locked_by, processes): (bool, bool, bool) = sqlx::query_as(SCHEMA)
@@ -161,16 +172,18 @@ impl GoodJob {
         drop(tx);
         let queues = pg::queues(queues, &ready, now);
         let (depth, latency) = pg::sums(&queues, &[]);
-        Ok((
+        Ok(pg::Read {
             queues,
-            Totals {
+            totals: Totals {
                 depth,
                 latency,
                 busy: Some(busy),
                 done_counter: None,
                 concurrency,
             },
-        ))
+            workers,
+            per_process: locked_by,
+        })
     }
 }
 

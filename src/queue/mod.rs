@@ -80,18 +80,6 @@ pub struct StoreRead {
     pub unreadable: u32,
 }
 
-impl StoreRead {
-    /// A read that only gives figures (no drain, nothing unreadable counted).
-    fn of((queues, totals): (Vec<Queue>, Totals)) -> StoreRead {
-        StoreRead {
-            queues,
-            totals,
-            stopping: None,
-            unreadable: 0,
-        }
-    }
-}
-
 impl Store {
     /// A store of `kind` at `url` (nothing is sent yet). Every read is bounded by `timeout`.
     pub fn open(
@@ -133,8 +121,9 @@ impl Store {
     }
 
     /// One read: `queues` (None: every queue of the store), the figures of `process_type`'s
-    /// dynos; with `drain_to`, the processes on its dynos numbered above are quieted and what
-    /// they still run is said (Sidekiq's; the other libraries cannot be asked to quiet).
+    /// dynos; with `drain_to`, what runs on its dynos numbered above is said (Sidekiq's
+    /// processes there are quieted first; the Postgres libraries' cannot be asked to, and a
+    /// drain waits for a read in which they run no job).
     pub async fn read(
         &mut self,
         queues: Option<&[String]>,
@@ -160,12 +149,24 @@ impl Store {
                     unreadable: snapshot.unreadable,
                 })
             }
-            Store::GoodJob(s) => s.read(queues, process_type, now).await.map(StoreRead::of),
-            Store::SolidQueue(s) => s.read(queues, process_type, now).await.map(StoreRead::of),
+            Store::GoodJob(s) => Ok(s
+                .read_all(queues, process_type, now)
+                .await?
+                .store_read(process_type, drain_to)),
+            Store::SolidQueue(s) => Ok(s
+                .read_all(queues, process_type, now)
+                .await?
+                .store_read(process_type, drain_to)),
             Store::Memory(q, _) => Ok(q.read(drain_to)),
             Store::Rq(s) => s.read(queues, process_type, now).await,
-            Store::Que(s) => s.read(queues, process_type, now).await.map(StoreRead::of),
-            Store::DelayedJob(s) => s.read(queues, process_type, now).await.map(StoreRead::of),
+            Store::Que(s) => Ok(s
+                .read_all(queues, process_type, now)
+                .await?
+                .store_read(process_type, drain_to)),
+            Store::DelayedJob(s) => Ok(s
+                .read_all(queues, process_type, now)
+                .await?
+                .store_read(process_type, drain_to)),
             Store::Bullmq(s) => s.read(queues, now).await,
             Store::Celery(s) => s.read(queues).await,
             Store::Resque(s) => s.read(queues, process_type, now).await,

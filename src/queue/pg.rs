@@ -1,4 +1,5 @@
-//! What the Postgres readers ([`super::good_job`], [`super::solid_queue`]) share: a small
+//! What the Postgres readers ([`super::good_job`], [`super::solid_queue`], [`super::que`],
+//! [`super::delayed_job`]) share: a small
 //! read-only pool, errors in the readers' terms, and the pure arithmetic on what the database
 //! answers (untrusted: a NULL, a negative count, an `infinity` timestamp are never a panic).
 //!
@@ -15,8 +16,8 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::{ConnectOptions, Postgres, Transaction};
 
-use super::sidekiq::{is_dyno_of, Error, MAX_QUEUES};
-use super::Queue;
+use super::sidekiq::{dyno_number, is_dyno_of, Error, Stopping, MAX_QUEUES};
+use super::{Queue, StoreRead, Totals};
 use crate::history::settings::{parse_store_url, StoreUrl, Tls};
 
 /// The most processes one read takes (as Sidekiq's reader: [`super::sidekiq::MAX_PROCESSES`]).
@@ -350,6 +351,80 @@ pub(crate) fn queues(
         .collect()
 }
 
+/// One read of a Postgres library: the queues, the sums for the process type, and the live
+/// processes (for a drain: which of them run on the dynos that stop).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Read {
+    pub queues: Vec<Queue>,
+    pub totals: Totals,
+    pub workers: Vec<Worker>,
+    /// Whether each worker's `running` is its own (GoodJob before v3.29 records no process
+    /// for a running job: only the total is known).
+    pub per_process: bool,
+}
+
+impl Read {
+    /// The read as the daemon takes it; with `drain_to`, what runs on the dynos a scale-in to
+    /// that many stops ([`stopping`]).
+    pub(crate) fn store_read(self, process_type: &str, drain_to: Option<u32>) -> StoreRead {
+        let stopping = drain_to.map(|keep| {
+            stopping(
+                &self.workers,
+                process_type,
+                keep,
+                self.totals.busy.unwrap_or(0),
+                self.per_process,
+            )
+        });
+        StoreRead {
+            queues: self.queues,
+            totals: self.totals,
+            stopping,
+            unreadable: 0,
+        }
+    }
+}
+
+/// What runs on the dynos of `process_type` that a scale-in to `keep` stops. These libraries
+/// cannot be asked to stop taking jobs: a drain waits for a read in which those dynos run
+/// none. Their processes record the host's name: where it is the dyno's (`worker.3`), the
+/// jobs of `worker.(keep+1)` and up count; where it is not (Heroku's hosts have names of their
+/// own unless the app sets one), or where only the total is known (`per_process` false), the
+/// stopping dynos cannot be told apart and every job of the type (`busy`) counts — the drain
+/// then waits for a read in which the type runs none.
+pub(crate) fn stopping(
+    workers: &[Worker],
+    process_type: &str,
+    keep: u32,
+    busy: u64,
+    per_process: bool,
+) -> Stopping {
+    let by_dyno = per_process
+        && workers
+            .iter()
+            .any(|w| w.hostname.as_deref().is_some_and(is_dyno_name));
+    if !by_dyno {
+        return Stopping {
+            busy,
+            loud: Vec::new(),
+            processes: u32::try_from(workers.len()).unwrap_or(u32::MAX),
+        };
+    }
+    let mut out = Stopping::default();
+    for w in workers {
+        let stops = w
+            .hostname
+            .as_deref()
+            .and_then(|h| dyno_number(h, process_type))
+            .is_some_and(|n| n > keep);
+        if stops {
+            out.busy = out.busy.saturating_add(w.running);
+            out.processes = out.processes.saturating_add(1);
+        }
+    }
+    out
+}
+
 /// More than [`MAX_QUEUES`] queues when none were named.
 pub(crate) fn too_many(shown: &str, key: &'static str) -> Error {
     Error::TooMany {
@@ -379,6 +454,86 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
     use std::collections::BTreeMap;
+
+    fn w(host: Option<&str>, running: u64) -> Worker {
+        Worker {
+            hostname: host.map(str::to_owned),
+            running,
+            concurrency: Some(5),
+        }
+    }
+
+    #[test]
+    fn a_drain_counts_the_jobs_of_the_dynos_that_stop() {
+        let workers = [
+            w(Some("worker.1"), 3),
+            w(Some("worker.2"), 2),
+            w(Some("worker.3"), 0),
+            w(Some("worker.12"), 4),
+            w(Some("web.3"), 7),
+            w(Some("worker.x"), 9),
+            w(None, 8),
+        ];
+        // A scale-in to 2 stops worker.3 and worker.12 (Heroku stops the highest-numbered).
+        assert_eq!(
+            stopping(&workers, "worker", 2, 99, true),
+            Stopping {
+                busy: 4,
+                loud: vec![],
+                processes: 2
+            }
+        );
+        // To 1: worker.2 too.
+        assert_eq!(stopping(&workers, "worker", 1, 99, true).busy, 6);
+        // To 12: none stops.
+        assert_eq!(
+            stopping(&workers, "worker", 12, 99, true),
+            Stopping::default()
+        );
+        // Hosts not named after dynos: the stopping ones cannot be told; every job of the type.
+        let hosts = [w(Some("a1b2c3d4"), 2), w(Some("e5f6a7b8"), 0)];
+        assert_eq!(
+            stopping(&hosts, "worker", 1, 2, true),
+            Stopping {
+                busy: 2,
+                loud: vec![],
+                processes: 2
+            }
+        );
+        // Only the total known (GoodJob before v3.29): the same.
+        assert_eq!(stopping(&workers, "worker", 2, 5, false).busy, 5);
+        assert_eq!(stopping(&workers, "worker", 2, 5, false).processes, 7);
+    }
+
+    #[test]
+    fn a_read_says_what_stops_only_during_a_drain() {
+        let read = Read {
+            queues: vec![],
+            totals: Totals {
+                depth: 0,
+                latency: Duration::ZERO,
+                busy: Some(5),
+                done_counter: None,
+                concurrency: Some(5),
+            },
+            workers: vec![w(Some("worker.1"), 3), w(Some("worker.2"), 2)],
+            per_process: true,
+        };
+        assert_eq!(read.clone().store_read("worker", None).stopping, None);
+        let during = read.clone().store_read("worker", Some(1));
+        assert_eq!(during.stopping.map(|s| s.busy), Some(2));
+        assert_eq!(during.totals, read.totals);
+        assert_eq!(during.unreadable, 0);
+        // The type's busy stands for the stopping dynos' when they cannot be told apart.
+        let blind = Read {
+            per_process: false,
+            ..read
+        };
+        assert_eq!(
+            blind.store_read("worker", Some(1)).stopping.map(|s| s.busy),
+            Some(5)
+        );
+    }
 
     fn now() -> DateTime<Utc> {
         // 2026-12-07 10:00:00.250 UTC.

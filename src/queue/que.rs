@@ -69,6 +69,17 @@ impl Que {
         process_type: &str,
         now: DateTime<Utc>,
     ) -> Result<(Vec<Queue>, Totals), Error> {
+        let read = self.read_all(queues, process_type, now).await?;
+        Ok((read.queues, read.totals))
+    }
+
+    /// [`Self::read`] with the live processes, for a drain.
+    pub(crate) async fn read_all(
+        &self,
+        queues: Option<&[String]>,
+        process_type: &str,
+        now: DateTime<Utc>,
+    ) -> Result<pg::Read, Error> {
         self.pg
             .bounded(self.read_once(queues, process_type, now))
             .await
@@ -79,7 +90,7 @@ impl Que {
         queues: Option<&[String]>,
         process_type: &str,
         now: DateTime<Utc>,
-    ) -> Result<(Vec<Queue>, Totals), Error> {
+    ) -> Result<pg::Read, Error> {
         let fail = |e: sqlx::Error| self.pg.error(&e);
         let mut tx = self.pg.begin().await?;
         self.pg
@@ -120,16 +131,18 @@ impl Que {
         let (busy, concurrency) = pg::busy(&workers, process_type);
         let queues = pg::queues(queues, &by_queue(rows), now);
         let (depth, latency) = pg::sums(&queues, &[]);
-        Ok((
+        Ok(pg::Read {
             queues,
-            Totals {
+            totals: Totals {
                 depth,
                 latency,
                 busy: Some(busy),
                 done_counter: None,
                 concurrency,
             },
-        ))
+            workers,
+            per_process: true,
+        })
     }
 }
 

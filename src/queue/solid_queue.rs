@@ -80,6 +80,17 @@ impl SolidQueue {
         process_type: &str,
         now: DateTime<Utc>,
     ) -> Result<(Vec<Queue>, Totals), Error> {
+        let read = self.read_all(queues, process_type, now).await?;
+        Ok((read.queues, read.totals))
+    }
+
+    /// [`Self::read`] with the live processes, for a drain.
+    pub(crate) async fn read_all(
+        &self,
+        queues: Option<&[String]>,
+        process_type: &str,
+        now: DateTime<Utc>,
+    ) -> Result<pg::Read, Error> {
         self.pg
             .bounded(self.read_once(queues, process_type, now))
             .await
@@ -90,7 +101,7 @@ impl SolidQueue {
         queues: Option<&[String]>,
         process_type: &str,
         now: DateTime<Utc>,
-    ) -> Result<(Vec<Queue>, Totals), Error> {
+    ) -> Result<pg::Read, Error> {
         let fail = |e: sqlx::Error| self.pg.error(&e);
         let mut tx = self.pg.begin().await?;
         self.pg
@@ -190,16 +201,18 @@ impl SolidQueue {
         let (busy, concurrency) = pg::busy(&workers, process_type);
         let queues = pg::queues(queues, &ready, now);
         let (depth, latency) = pg::sums(&queues, &paused);
-        Ok((
+        Ok(pg::Read {
             queues,
-            Totals {
+            totals: Totals {
                 depth,
                 latency,
                 busy: Some(busy),
                 done_counter: done(sequence, [waiting, scheduled, claimed, blocked]),
                 concurrency,
             },
-        ))
+            workers,
+            per_process: true,
+        })
     }
 }
 

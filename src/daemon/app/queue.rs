@@ -163,7 +163,7 @@ impl AppLoop {
                 .target
                 .queue
                 .as_ref()
-                .is_some_and(|q| q.drain && q.library == crate::config::queue::Library::Sidekiq)
+                .is_some_and(|q| q.drain && q.library.drains())
     }
 
     /// Whether target `index`'s drain is over: a read made after it began saw the stopping
@@ -236,11 +236,18 @@ impl AppLoop {
         let (level, message) = match state {
             DrainState::Started => (
                 Level::INFO,
-                format!(
-                    "quieting the workers on {}.{} and up: the scale-in waits until they run no job",
-                    t.process,
-                    to + 1
-                ),
+                match t.queue.as_ref().map(|q| q.library) {
+                    Some(crate::config::queue::Library::Sidekiq) | None => format!(
+                        "quieting the workers on {}.{} and up: the scale-in waits until they run no job",
+                        t.process,
+                        to + 1
+                    ),
+                    Some(library) => format!(
+                        "the scale-in waits for a read in which the workers on {}.{} and up run no job ({library}'s cannot be asked to stop taking jobs)",
+                        t.process,
+                        to + 1
+                    ),
+                },
             ),
             DrainState::Done => (
                 Level::INFO,
