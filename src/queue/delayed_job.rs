@@ -182,19 +182,23 @@ fn held() -> String {
     )
 }
 
-/// Ready jobs per queue (`ready_to_run` for no worker in particular); `$2`: the queues asked
-/// for.
+/// Ready jobs per queue (`ready_to_run` for no worker in particular) among the
+/// [`pg::COUNTED`] first enqueued, by id (the primary key); `$2`: the queues asked for. With no
+/// more ready jobs than that, every one is counted; with more, the read stops there, and the
+/// oldest is the oldest of those (a job retried keeps its id and waits from its new `run_at`).
 fn ready_sql(named: bool) -> String {
     format!(
         "SELECT left(coalesce(queue, ''), {MAX_NAME}), count(*), \
                 extract(epoch FROM min(run_at))::float8 \
-         FROM delayed_jobs \
-         WHERE failed_at IS NULL AND run_at <= {NOW} \
-           AND (locked_at IS NULL OR NOT ({held})) \
-           {named} \
+         FROM (SELECT queue, run_at FROM delayed_jobs \
+               WHERE failed_at IS NULL AND run_at <= {NOW} \
+                 AND (locked_at IS NULL OR NOT ({held})) \
+                 {named} \
+               ORDER BY id LIMIT {counted}) first \
          GROUP BY queue LIMIT {limit}",
         held = held(),
         named = if named { "AND queue = ANY($2)" } else { "" },
+        counted = pg::COUNTED,
         limit = MAX_QUEUES + 1,
     )
 }

@@ -200,22 +200,33 @@ const SCHEMA: &str = "SELECT to_regclass('good_jobs') IS NOT NULL, \
              AND attname = 'locked_by_id' AND attnum > 0 AND NOT attisdropped), \
      to_regclass('good_job_processes') IS NOT NULL";
 
-/// Ready jobs per queue: unfinished, not started, due (`queued`), through the partial index
-/// on `finished_at IS NULL`; `$2`: the queues asked for.
+/// Ready jobs per queue among the [`pg::COUNTED`] oldest: unfinished, not started, due
+/// (`queued`), by their due time through `index_good_jobs_on_scheduled_at` (partial, on
+/// `finished_at IS NULL`): v4 sets `scheduled_at` on every job; v3's jobs to run at once have
+/// none, and count from `created_at` (the second part). With no more ready jobs than that,
+/// every one is counted; with more, the read stops there and its oldest is still the oldest.
+/// `$2`: the queues asked for.
 fn ready_sql(named: bool) -> String {
+    let named = if named {
+        "AND queue_name = ANY($2)"
+    } else {
+        ""
+    };
+    let ready = "finished_at IS NULL AND performed_at IS NULL";
     format!(
         "SELECT left(coalesce(queue_name, ''), {MAX_NAME}), count(*), \
-                extract(epoch FROM min(coalesce(scheduled_at, created_at)))::float8 \
-         FROM good_jobs \
-         WHERE finished_at IS NULL AND performed_at IS NULL \
-           AND (scheduled_at <= {NOW} OR (scheduled_at IS NULL AND created_at <= {NOW})) \
-           {named} \
+                extract(epoch FROM min(due))::float8 \
+         FROM (SELECT queue_name, due FROM ( \
+                 (SELECT queue_name, scheduled_at AS due FROM good_jobs \
+                  WHERE {ready} AND scheduled_at <= {NOW} {named} \
+                  ORDER BY scheduled_at LIMIT {counted}) \
+                 UNION ALL \
+                 (SELECT queue_name, created_at FROM good_jobs \
+                  WHERE {ready} AND scheduled_at IS NULL AND created_at <= {NOW} {named} \
+                  ORDER BY created_at LIMIT {counted})) both_parts \
+               ORDER BY due LIMIT {counted}) oldest \
          GROUP BY queue_name LIMIT {limit}",
-        named = if named {
-            "AND queue_name = ANY($2)"
-        } else {
-            ""
-        },
+        counted = pg::COUNTED,
         limit = MAX_QUEUES + 1,
     )
 }

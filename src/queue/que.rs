@@ -165,19 +165,24 @@ const LOCKED: &str = "SELECT (l.classid::bigint << 32) + l.objid::bigint AS id F
        WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted \
          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())";
 
-/// Ready jobs per queue: unfinished, unexpired, due, not locked, through `que_poll_idx` (its
-/// predicate is the first two); `$2`: the queues asked for.
+/// Ready jobs per queue among the [`pg::COUNTED`] first enqueued: unfinished, unexpired, due,
+/// not locked, by id (the primary key; Que numbers its jobs as they are enqueued); `$2`: the
+/// queues asked for. With no more ready jobs than that, every one is counted; with more, the
+/// read stops there, and the oldest is the oldest of those (a job retried keeps its number and
+/// waits from its new `run_at`: only 10,000 retried jobs at once could hide an older one).
 fn ready_sql(named: bool) -> String {
     format!(
         "WITH locked AS MATERIALIZED ({LOCKED}) \
-         SELECT left(j.queue, {MAX_NAME}), count(*), extract(epoch FROM min(j.run_at))::float8 \
-         FROM que_jobs j \
-         WHERE j.finished_at IS NULL AND j.expired_at IS NULL \
-           AND j.run_at <= to_timestamp($1::float8) \
-           AND NOT EXISTS (SELECT 1 FROM locked WHERE locked.id = j.id) \
-           {named} \
-         GROUP BY j.queue LIMIT {limit}",
+         SELECT left(queue, {MAX_NAME}), count(*), extract(epoch FROM min(run_at))::float8 \
+         FROM (SELECT j.queue, j.run_at FROM que_jobs j \
+               WHERE j.finished_at IS NULL AND j.expired_at IS NULL \
+                 AND j.run_at <= to_timestamp($1::float8) \
+                 AND NOT EXISTS (SELECT 1 FROM locked WHERE locked.id = j.id) \
+                 {named} \
+               ORDER BY j.id LIMIT {counted}) first \
+         GROUP BY queue LIMIT {limit}",
         named = if named { "AND j.queue = ANY($2)" } else { "" },
+        counted = pg::COUNTED,
         limit = MAX_QUEUES + 1,
     )
 }
