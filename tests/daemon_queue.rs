@@ -743,3 +743,53 @@ async fn a_good_job_drain_waits_until_the_stopping_dyno_runs_no_job() {
     assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
     postgres_support::drop_database(c, "daemon_good_job_drain").await;
 }
+
+#[tokio::test]
+async fn a_celery_backlog_gets_a_slot_for_each_waiting_task_and_an_empty_broker_steps_in() {
+    let Some((url, mut c)) = database(0).await else {
+        return;
+    };
+    // 42 tasks in kombu's list `celery` (LPUSH, as `_put` does): depth only.
+    let tasks: Vec<String> = (0..42)
+        .map(|i| format!(r#"{{"body":"W10=","headers":{{"id":"t{i}","task":"app.add"}},"properties":{{"delivery_tag":"d{i}"}}}}"#))
+        .collect();
+    run(&mut c, redis::cmd("LPUSH").arg("celery").arg(&tasks)).await;
+    let w = World::new(2).await;
+    let mut d = Daemon::spawn(
+        &[],
+        &worker_env(
+            &w,
+            &[
+                ("AUTOSCALE_QUEUE", "celery"),
+                ("AUTOSCALE_QUEUE_URL", url.as_str()),
+                ("AUTOSCALE_QUEUES", "celery"),
+            ],
+        ),
+    );
+    // ⌈42 / 5⌉ = 9 dynos at once (not one at a time).
+    until("a PATCH of the worker", Duration::from_secs(20), || {
+        !worker_patches(&w).is_empty()
+    })
+    .await;
+    assert_eq!(
+        worker_patches(&w)[0].body,
+        r#"{"quantity":9}"#,
+        "{}",
+        d.dump()
+    );
+    // The workers took them: after 3 empty reads, one fewer.
+    run(&mut c, redis::cmd("DEL").arg("celery")).await;
+    until("a scale-in", Duration::from_secs(20), || {
+        worker_patches(&w).len() >= 2
+    })
+    .await;
+    assert_eq!(
+        worker_patches(&w)[1].body,
+        r#"{"quantity":8}"#,
+        "{}",
+        d.dump()
+    );
+    assert_no_secret(&d, &url);
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)).await.code(), Some(0));
+}

@@ -79,6 +79,9 @@
 //!    than run — extends the streak; SCALE_IN_AFTER of them in a row scale in to the most any
 //!    of them needed (with the headroom above, so that the jobs' ups and downs do not push the
 //!    oldest past the target right after). Anything else breaks the streak.
+//! 4. A store that says neither what runs nor how long a job waited (Celery's broker): a slot
+//!    for each waiting job, `⌈depth / CONCURRENCY⌉` dynos when more than run; a read with none
+//!    waiting is calm, SCALE_IN_AFTER of them one dyno fewer ([`depth_only`]).
 //!
 //! Every quantity asked for is within the schedule's floor and the max (the floor wins if the
 //! two cross, as in [`crate::policy`]); a floor of 0 lets idle workers stop.
@@ -351,6 +354,11 @@ pub fn decide(view: &View) -> Decision {
         return stay;
     };
     let within = |n: u32| n.min(max).max(floor);
+    if reading.busy.is_none() {
+        if let Some(decision) = depth_only(reading, settings, current, &within, calm) {
+            return decision;
+        }
+    }
     let rates = rates(reading);
     let over = reading.latency > settings.latency;
     let waiting_at_zero = current == 0 && reading.depth > 0;
@@ -403,6 +411,57 @@ pub fn decide(view: &View) -> Decision {
             calm,
         },
     }
+}
+
+/// A store that does not say what runs (Celery's broker holds only the waiting tasks, with no
+/// time they were sent): with jobs waiting and no age to go by, a slot for each of them —
+/// `⌈depth / CONCURRENCY⌉` dynos when that is more than run, as a "jobs per worker" autoscaler
+/// counts; with none waiting, a calm read, and SCALE_IN_AFTER of them one dyno fewer (what
+/// runs is not known: a step at a time). None when the reading has an age to go by (the
+/// rules of [`decide`] apply).
+fn depth_only(
+    reading: &Reading,
+    settings: &Settings,
+    current: u32,
+    within: &dyn Fn(u32) -> u32,
+    calm: Calm,
+) -> Option<Decision> {
+    let stay = Decision {
+        action: Action::Stay,
+        calm: Calm::default(),
+    };
+    if reading.depth > 0 {
+        if !reading.latency.is_zero() {
+            return None;
+        }
+        let to = within(dynos(reading.depth as f64, settings.concurrency).max(1));
+        return Some(if to > current {
+            Decision {
+                action: Action::Out { to },
+                calm: Calm::default(),
+            }
+        } else {
+            stay
+        });
+    }
+    let need = within(current.saturating_sub(1));
+    if need >= current {
+        return Some(stay);
+    }
+    let calm = Calm {
+        reads: calm.reads + 1,
+        need: need.max(calm.need),
+    };
+    Some(match settings.scale_in_after {
+        Some(after) if calm.reads >= after => Decision {
+            action: Action::In { to: calm.need },
+            calm: Calm::default(),
+        },
+        _ => Decision {
+            action: Action::Stay,
+            calm,
+        },
+    })
 }
 
 /// What a decision asks of the schedule's policy ([`crate::policy::Load`], `reason=queue`):
@@ -943,14 +1002,106 @@ mod tests {
                 calm: Calm::default()
             }
         );
-        // The store does not say what runs: no calm.
+        // The store does not say what runs: an empty queue is calm, one dyno at a time.
         let blind = idle(None);
         assert_eq!(
-            decide(&view(Some(&blind), 5, streak)),
+            decide(&view(Some(&blind), 5, streak)).action,
+            Action::In { to: 4 }
+        );
+    }
+
+    #[test]
+    fn a_store_that_says_only_how_many_wait_gets_a_slot_for_each() {
+        // Celery: 42 tasks waiting, no age, nothing on what runs: ⌈42 / 10⌉ = 5 dynos.
+        let waiting = Reading {
+            depth: 42,
+            latency: Duration::ZERO,
+            busy: None,
+            since: None,
+        };
+        assert_eq!(
+            decide(&view(Some(&waiting), 1, Calm::default())).action,
+            Action::Out { to: 5 }
+        );
+        // From 0 (floor 0): the same 5, not 1 first.
+        let night = View {
+            floor: 0,
+            ..view(Some(&waiting), 0, Calm::default())
+        };
+        assert_eq!(decide(&night).action, Action::Out { to: 5 });
+        // A few waiting at 0: one.
+        let few = Reading {
+            depth: 3,
+            ..waiting
+        };
+        let night = View {
+            floor: 0,
+            ..view(Some(&few), 0, Calm::default())
+        };
+        assert_eq!(decide(&night).action, Action::Out { to: 1 });
+        // Already enough, or more: stay, and the streak breaks.
+        for current in [5, 8] {
+            assert_eq!(
+                decide(&view(Some(&waiting), current, Calm { reads: 2, need: 4 })),
+                Decision {
+                    action: Action::Stay,
+                    calm: Calm::default()
+                }
+            );
+        }
+        // Within the max.
+        let capped = View {
+            max: 3,
+            ..view(Some(&waiting), 1, Calm::default())
+        };
+        assert_eq!(decide(&capped).action, Action::Out { to: 3 });
+        // None waiting: calm reads, then one fewer; never below the floor.
+        let empty = idle(None);
+        let d = decide(&view(Some(&empty), 5, Calm::default()));
+        assert_eq!(
+            d,
+            Decision {
+                action: Action::Stay,
+                calm: Calm { reads: 1, need: 4 }
+            }
+        );
+        let d = decide(&view(Some(&empty), 5, d.calm));
+        assert_eq!(d.calm, Calm { reads: 2, need: 4 });
+        assert_eq!(
+            decide(&view(Some(&empty), 5, d.calm)).action,
+            Action::In { to: 4 }
+        );
+        assert_eq!(
+            decide(&view(Some(&empty), 1, Calm { reads: 2, need: 0 })),
             Decision {
                 action: Action::Stay,
                 calm: Calm::default()
             }
+        );
+        // A floor of 0 lets the last one stop.
+        let night = View {
+            floor: 0,
+            ..view(Some(&empty), 1, Calm { reads: 2, need: 0 })
+        };
+        assert_eq!(decide(&night).action, Action::In { to: 0 });
+        // No SCALE_IN_AFTER: never in.
+        let never = Settings {
+            scale_in_after: None,
+            ..SETTINGS
+        };
+        let v = View {
+            settings: &never,
+            ..view(Some(&empty), 5, Calm { reads: 9, need: 4 })
+        };
+        assert_eq!(decide(&v).action, Action::Stay);
+        // A store with an age but nothing on what runs: the age rules (over the target: +1).
+        let aged = Reading {
+            latency: secs(45),
+            ..waiting
+        };
+        assert_eq!(
+            decide(&view(Some(&aged), 2, Calm::default())).action,
+            Action::Out { to: 3 }
         );
     }
 
