@@ -346,6 +346,12 @@ async fn a_workers_schedule_is_suggested_from_its_job_queue() {
         out.contains("AUTOSCALE_SCHEDULE=\"07:45=5; 18:30=1\""),
         "{out}"
     );
+    // The table counts job slots, not requests.
+    assert!(
+        out.contains("dynos needed and busy (p95 of the hour's minutes, job slots), by local hour"),
+        "{out}"
+    );
+    assert!(!out.contains("requests in service"), "{out}");
     let (code, out, err) = output(&["suggest", "--input", input, "--json"], &env).await;
     assert_eq!(code, 0, "{out}\n{err}");
     let v: Value = serde_json::from_str(&out).unwrap();

@@ -281,8 +281,12 @@ pub fn suggest_for(dataset: &Dataset, command: &SuggestCommand) -> Result<String
     } else {
         queue_demand(target)
     };
-    let suggestion = suggest::suggest(&minutes, resolved.tz, resolved.current.as_ref(), &options)
-        .map_err(|e| format!("{}: {e}", target.name()))?;
+    let mut suggestion =
+        suggest::suggest(&minutes, resolved.tz, resolved.current.as_ref(), &options)
+            .map_err(|e| format!("{}: {e}", target.name()))?;
+    if from_queue.is_some() {
+        suggestion.busy_of = "job slots";
+    }
     if command.json {
         let mut value = suggest::render_json(&suggestion);
         if let Some(map) = value.as_object_mut() {

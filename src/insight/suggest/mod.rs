@@ -301,6 +301,10 @@ pub struct Suggestion {
     /// The hours where the current schedule runs fewer dynos than the traffic needed.
     pub short: Vec<ShortHour>,
     pub warnings: Vec<String>,
+    /// What the busy figures count, as the table says it: "requests in service" for a web's
+    /// traffic, "job slots" for a worker's queue minutes.
+    #[serde(skip)]
+    pub busy_of: &'static str,
     #[serde(skip)]
     parsed: Schedule,
 }
@@ -497,6 +501,7 @@ pub fn suggest(
         hours,
         short,
         warnings,
+        busy_of: "requests in service",
         parsed,
     })
 }

@@ -176,7 +176,8 @@ pub(super) fn render_table(out: &mut String, s: &Suggestion) {
     let figures_width = needed_width + 1 + busy_width;
     let _ = writeln!(
         out,
-        "dynos needed and busy (p95 of the hour's minutes, requests in service), by local hour"
+        "dynos needed and busy (p95 of the hour's minutes, {}), by local hour",
+        s.busy_of
     );
     let mut header = "hour".to_owned();
     for h in s.hours.iter().step_by(24) {
