@@ -171,6 +171,8 @@ pub struct TimeAxis {
     /// A second row: the day under the first tick of each day, when ticks are finer than a day
     /// and the axis spans several (labels that would touch are left out).
     pub days: Vec<Tick>,
+    /// Stretches of time every plot on this axis marks (see [`super::Options::phases`]).
+    pub phases: Vec<super::Phase>,
     font_px: f64,
 }
 
@@ -200,6 +202,7 @@ impl TimeAxis {
             tz,
             ticks: Vec::new(),
             days: Vec::new(),
+            phases: Vec::new(),
             font_px,
         };
         axis.choose_ticks();
