@@ -746,3 +746,151 @@ fn summarize(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::rows::ScaleRow;
+    use crate::queue::memory::Seen;
+
+    fn ts(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_faster_clocks_minutes_go_back_to_the_instants_they_began() {
+        let origin = ts("2026-12-07T10:00:00.500Z");
+        // The clock read 10:00:00.500 at the start: its minute 10:01 came 59.5 s later on it,
+        // 59.5 / 30 s later on the wall; its minute 10:00 began 0.5 / 30 s before the start.
+        let near =
+            |a: DateTime<Utc>, b: DateTime<Utc>| (a - b).num_microseconds().unwrap().abs() <= 1;
+        assert!(near(
+            real_instant(origin, 30, ts("2026-12-07T10:01:00Z")),
+            origin + chrono::Duration::microseconds(1_983_333)
+        ));
+        assert!(near(
+            real_instant(origin, 30, ts("2026-12-07T10:00:00Z")),
+            origin - chrono::Duration::microseconds(16_667)
+        ));
+        // Minutes a minute apart on it: 2 s apart on the wall.
+        let a = real_instant(origin, 30, ts("2026-12-07T10:05:00Z"));
+        let b = real_instant(origin, 30, ts("2026-12-07T10:06:00Z"));
+        assert_eq!(b - a, chrono::Duration::seconds(2));
+        assert_eq!(real_instant(origin, 1, a), a);
+        assert_eq!(real_instant(origin, 0, a), a, "a factor of 0 is 1");
+    }
+
+    fn seen(at: &str, depth: u64, done: u64, dynos: u32) -> Seen {
+        Seen {
+            at: ts(at),
+            depth,
+            latency: Duration::from_millis(depth * 10),
+            busy: 5,
+            done,
+            dynos,
+            concurrency: 5,
+        }
+    }
+
+    #[test]
+    fn the_queue_is_a_row_a_second_drawn_at_its_read_with_seconds_without_one_repeated() {
+        let reads = [
+            seen("2026-12-07T10:00:00.400Z", 0, 10, 1),
+            seen("2026-12-07T10:00:01.403Z", 150, 12, 1),
+            // A drain's order read at once after the regular one: the same second.
+            seen("2026-12-07T10:00:01.410Z", 149, 13, 6),
+            // The regular read of 10:00:02.4 was skipped; this one is a little early.
+            seen("2026-12-07T10:00:03.390Z", 100, 20, 6),
+        ];
+        let rows = queue_rows("shop", "worker", &reads);
+        let keys: Vec<DateTime<Utc>> = rows.iter().map(|r| r.minute).collect();
+        assert_eq!(
+            keys,
+            [
+                ts("2026-12-07T10:00:00.400Z") - chrono::Duration::milliseconds(500),
+                ts("2026-12-07T10:00:00.900Z"),
+                ts("2026-12-07T10:00:01.900Z"),
+                ts("2026-12-07T10:00:02.900Z"),
+            ]
+        );
+        let figures: Vec<(u64, u64, Option<u64>, u32)> = rows
+            .iter()
+            .map(|r| (r.depth, r.latency_ms, r.done, r.dynos))
+            .collect();
+        assert_eq!(
+            figures,
+            [
+                (0, 0, Some(10), 1),
+                (150, 1500, Some(3), 6),
+                (150, 1500, Some(0), 6),
+                (100, 1000, Some(7), 6),
+            ]
+        );
+        assert!(rows
+            .iter()
+            .all(|r| r.app == "shop" && r.process == "worker" && r.busy == Some(5)));
+        assert!(queue_rows("shop", "worker", &[]).is_empty());
+    }
+
+    #[test]
+    fn the_queues_dynos_follow_the_applied_scales() {
+        let reads = [
+            seen("2026-12-07T10:00:00.400Z", 0, 0, 1),
+            seen("2026-12-07T10:00:01.400Z", 150, 0, 1),
+            seen("2026-12-07T10:00:02.400Z", 150, 0, 1),
+            seen("2026-12-07T10:00:03.400Z", 150, 0, 6),
+        ];
+        let mut rows = queue_rows("shop", "worker", &reads);
+        let scale = |at: &str, to: u32, result: &str| ScaleRow {
+            app: "shop".into(),
+            process: "worker".into(),
+            at: ts(at),
+            from: 1,
+            to,
+            reason: "queue".into(),
+            result: result.into(),
+        };
+        // Listed out of order; one that failed changes nothing.
+        let scales = [
+            scale("2026-12-07T10:00:03.000Z", 9, "error"),
+            scale("2026-12-07T10:00:03.400Z", 2, "ok"),
+            scale("2026-12-07T10:00:01.403Z", 6, "ok"),
+        ];
+        follow_scales(&mut rows, &scales, QUEUE_INTERVAL_MS / 2);
+        let dynos: Vec<u32> = rows.iter().map(|r| r.dynos).collect();
+        // Before the first scale, what the read saw; the read at a scale's instant, its `to`.
+        assert_eq!(dynos, [1, 1, 6, 2]);
+    }
+
+    #[test]
+    fn the_phases_run_from_one_start_to_the_next_and_the_burst_is_an_instant() {
+        let story = story();
+        let t = |s: i64| ts("2026-12-07T10:00:00Z") + chrono::Duration::seconds(s);
+        let began: Vec<(DateTime<Utc>, &Phase)> =
+            (0..3).map(|i| (t(10 * i), &story[i as usize])).collect();
+        let phases = chart_phases(&began, t(25), Some(t(20)));
+        let got: Vec<(DateTime<Utc>, DateTime<Utc>, &str, bool)> = phases
+            .iter()
+            .map(|p| (p.from, p.to, p.label.as_str(), p.fault))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (t(0), t(10), "healthy", false),
+                (t(10), t(20), "load", false),
+                (t(20), t(25), "quiet", false),
+                (t(20), t(20), "burst: 150 jobs", false),
+            ]
+        );
+        assert_eq!(chart_phases(&began, t(25), None).len(), 3);
+        // An end before the last start (a clock step) is an instant, never a negative band.
+        assert_eq!(chart_phases(&began, t(15), None)[2].to, t(20));
+        let names: Vec<&str> = story.iter().map(|p| p.name).collect();
+        assert_eq!(
+            names,
+            ["healthy", "load", "quiet", "outage", "recovery", "slow", "hang", "recovery"]
+        );
+        let faults: Vec<&str> = story.iter().filter(|p| p.fault).map(|p| p.name).collect();
+        assert_eq!(faults, ["outage", "slow", "hang"]);
+    }
+}

@@ -186,10 +186,24 @@ impl TimeAxis {
         width: f64,
         font_px: f64,
     ) -> TimeAxis {
+        TimeAxis::fit_at_least(first, last, tz, width, font_px, Duration::minutes(1))
+    }
+
+    /// As [`TimeAxis::fit`], spanning `least` at least (a run shorter than a minute, the demo's,
+    /// is drawn over its own span: a 2 % margin each side, as for longer ones).
+    pub fn fit_at_least(
+        first: DateTime<Utc>,
+        last: DateTime<Utc>,
+        tz: Tz,
+        width: f64,
+        font_px: f64,
+        least: Duration,
+    ) -> TimeAxis {
         let (first, last) = (first.min(last), first.max(last));
         let span = (last - first).num_milliseconds();
-        let pad = if span < 60_000 {
-            (60_000 - span) / 2
+        let least = least.num_milliseconds().max(1);
+        let pad = if span < least {
+            (least - span) / 2
         } else {
             span / 50
         };

@@ -195,12 +195,19 @@ fn title(options: &Options, views: &[View<'_>]) -> String {
 pub fn svg(dataset: &Dataset, options: &Options) -> Result<(String, Vec<Summary>), ChartError> {
     let (views, span) = views(dataset, options)?;
     let zone = views.first().map_or(chrono_tz::UTC, |v| v.summary.zone);
-    // The phases are part of what is shown: the axis covers them too.
+    // The phases are part of what is shown: the axis covers them too, and a story shorter than
+    // a minute fills the width rather than a minute's axis (5 s at least).
     let span = options
         .phases
         .iter()
         .fold(span, |(a, b), p| (a.min(p.from), b.max(p.to)));
-    let mut axis = axis::TimeAxis::fit(span.0, span.1, zone, draw::WIDTH - 112.0, 12.0);
+    let least = if options.phases.is_empty() {
+        chrono::TimeDelta::minutes(1)
+    } else {
+        chrono::TimeDelta::seconds(5)
+    };
+    let mut axis =
+        axis::TimeAxis::fit_at_least(span.0, span.1, zone, draw::WIDTH - 112.0, 12.0, least);
     axis.phases = options.phases.clone();
     let mut notes = dataset.notes().to_vec();
     if let Some(other) = views.iter().find(|v| v.summary.zone != zone) {

@@ -1178,9 +1178,12 @@ mod tests {
         let names: Vec<&str> = phases.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["healthy", "load", "quiet", "outage", "burst"]);
         let x = |name: &str| phases.iter().find(|(n, _)| n == name).unwrap().1;
-        // 40 s over the plot (the axis pads to a minute: 10 s each side).
-        let per_second = PLOT_W / 60.0;
+        // The story fills the plot: from 09:59:59.8 (the first read's row) to 10:00:40.3 (the
+        // phases' end), 2 % more each side.
+        let per_second = PLOT_W / (40.5 * 1.04);
+        assert!(((x("outage") - x("load")) - 20.0 * per_second).abs() < 0.2);
         assert!(((x("load") - x("healthy")) - 10.0 * per_second).abs() < 0.2);
+        assert!((x("healthy") - 1.31 * per_second).abs() < 0.2);
         assert_eq!(x("burst"), x("outage"));
         // Every plot marks them: 7 plots, the bands of the 3 grey or red phases in each.
         let count = |class: &str| {

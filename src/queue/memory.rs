@@ -321,6 +321,27 @@ mod tests {
     }
 
     #[test]
+    fn each_read_is_kept_with_what_it_saw_up_to_a_cap() {
+        let q = Memory::new(5, S, S, 2);
+        q.push(7);
+        let r = q.read(None);
+        let seen = q.reads();
+        assert_eq!(seen.len(), 1);
+        let s = seen[0];
+        assert_eq!((s.depth, s.busy, s.done), (0, 7, 0));
+        assert_eq!(r.totals.busy, Some(7));
+        assert_eq!((s.dynos, s.concurrency), (2, 5));
+        assert!(s.at <= chrono::Utc::now());
+        q.set_dynos(1);
+        q.read(Some(1));
+        assert_eq!(q.reads()[1].dynos, 1);
+        for _ in 0..MAX_READS {
+            q.read(None);
+        }
+        assert_eq!(q.reads().len(), MAX_READS);
+    }
+
+    #[test]
     fn new_dynos_work_once_booted_and_stopped_ones_interrupt_their_jobs() {
         let t0 = Instant::now();
         let q = Memory::new_at(1, 10 * S, 2 * S, 1, t0);
