@@ -534,6 +534,7 @@ fn chart(m: &ArgMatches, env: &Env) -> ExitCode {
         options: crate::chart::Options {
             title: m.get_one::<String>("title").cloned(),
             target,
+            phases: Vec::new(),
         },
         configured,
         unnamed_configuration,

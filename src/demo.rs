@@ -45,6 +45,8 @@ const WORKER_CONCURRENCY: u32 = 5;
 const JOB: Duration = Duration::from_millis(1500);
 const WORKER_BOOT: Duration = Duration::from_secs(2);
 const WORKER_MAX: u32 = 6;
+/// The worker's queue is read once a second: the chart draws each read (see [`queue_rows`]).
+const QUEUE_INTERVAL_MS: i64 = 1000;
 /// The burst: 150 jobs at once, 45 s of work for one dyno; the target is 5 s.
 const BURST: u32 = 150;
 /// Jobs a second all along (3 slots busy: one dyno is enough), so that the dynos a scale-in
@@ -77,7 +79,7 @@ max = {WORKER_MAX}
 queue = "sidekiq"
 queue_url = "{QUEUE_URL}"
 queue_latency = "5s"
-queue_interval = "1s"
+queue_interval = "{QUEUE_INTERVAL_MS}ms"
 concurrency = {WORKER_CONCURRENCY}
 drain = "on"
 drain_timeout = "20s"
@@ -87,6 +89,8 @@ drain_timeout = "20s"
 
 /// One step of the story.
 struct Phase {
+    /// Its name on the chart.
+    name: &'static str,
     /// Share of the run.
     share: f64,
     mode: Mode,
@@ -106,6 +110,7 @@ const LOAD: u32 = 600;
 fn story() -> Vec<Phase> {
     vec![
         Phase {
+            name: "healthy",
             share: 0.08,
             mode: Mode::Healthy,
             load: 60,
@@ -113,6 +118,7 @@ fn story() -> Vec<Phase> {
             fault: false,
         },
         Phase {
+            name: "load",
             share: 0.16,
             mode: Mode::Healthy,
             load: LOAD,
@@ -120,6 +126,7 @@ fn story() -> Vec<Phase> {
             fault: false,
         },
         Phase {
+            name: "quiet",
             share: 0.13,
             mode: Mode::Healthy,
             load: 0,
@@ -127,6 +134,7 @@ fn story() -> Vec<Phase> {
             fault: false,
         },
         Phase {
+            name: "outage",
             share: 0.15,
             mode: Mode::Status(500),
             load: 0,
@@ -134,6 +142,7 @@ fn story() -> Vec<Phase> {
             fault: true,
         },
         Phase {
+            name: "recovery",
             share: 0.14,
             mode: Mode::Healthy,
             load: 0,
@@ -141,6 +150,7 @@ fn story() -> Vec<Phase> {
             fault: false,
         },
         Phase {
+            name: "slow",
             share: 0.12,
             mode: Mode::Slow(Duration::from_millis(900)),
             load: 0,
@@ -148,6 +158,7 @@ fn story() -> Vec<Phase> {
             fault: true,
         },
         Phase {
+            name: "hang",
             share: 0.09,
             mode: Mode::Hang,
             load: 0,
@@ -155,6 +166,7 @@ fn story() -> Vec<Phase> {
             fault: true,
         },
         Phase {
+            name: "recovery",
             share: 0.13,
             mode: Mode::Healthy,
             load: 0,
@@ -296,6 +308,8 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
     let mut load_rose: Option<DateTime<Utc>> = None;
 
     let mut faults: Vec<(DateTime<Utc>, &'static str)> = Vec::new();
+    // When each phase began, for the chart.
+    let mut began: Vec<(DateTime<Utc>, &Phase)> = Vec::new();
     let mut burst_at: Option<DateTime<Utc>> = None;
     let total = Duration::from_secs(seconds);
     let mut interrupted = false;
@@ -305,6 +319,7 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
             started,
             &format!("phase {}/{}: {}", i + 1, phases.len(), phase.banner),
         );
+        began.push((Utc::now(), phase));
         if app.set_mode(phase.mode).await.is_err() {
             crate::say_err!("error: the simulated app could not change its behaviour");
         }
@@ -344,11 +359,13 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
     if let Some(previous) = load.take() {
         previous.abort();
     }
+    let ended = Utc::now();
     banner(started, "the end: SIGTERM to the daemon");
     let _ = stop_tx.send("SIGTERM");
     let result = daemon.await;
     follow.abort();
     let tally = jobs.tally();
+    let reads = jobs.reads();
     crate::queue::memory::Memory::unregister(QUEUE_URL);
     // The app and the API stop with the demo.
     drop(app);
@@ -370,8 +387,17 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
     let options = crate::chart::Options {
         title: Some("autoscale demo".to_owned()),
         target: None,
+        phases: chart_phases(&began, ended, burst_at),
     };
-    let drawn = chart_from_history(&history, &targets, demo_start, &options).await;
+    let drawn = chart_from_history(
+        &history,
+        &targets,
+        demo_start,
+        &options,
+        traffic_clock,
+        &reads,
+    )
+    .await;
     remove_sqlite(&history_file);
     match drawn {
         Ok((svg, summaries)) => match std::fs::write(&output, svg) {
@@ -394,31 +420,179 @@ pub async fn run(seconds: u64, output: PathBuf) -> u8 {
     code
 }
 
+/// The story's phases as the chart marks them: each from when it began to when the next did
+/// (the last to the end), faults tinted; the worker's burst as an instant.
+fn chart_phases(
+    began: &[(DateTime<Utc>, &Phase)],
+    ended: DateTime<Utc>,
+    burst_at: Option<DateTime<Utc>>,
+) -> Vec<crate::chart::Phase> {
+    let mut out: Vec<crate::chart::Phase> = began
+        .iter()
+        .enumerate()
+        .map(|(i, (from, phase))| crate::chart::Phase {
+            from: *from,
+            to: began.get(i + 1).map_or(ended, |next| next.0).max(*from),
+            label: phase.name.to_owned(),
+            fault: phase.fault,
+        })
+        .collect();
+    if let Some(at) = burst_at {
+        out.push(crate::chart::Phase {
+            from: at,
+            to: at,
+            label: format!("burst: {BURST} jobs"),
+            fault: false,
+        });
+    }
+    out
+}
+
+/// The wall-clock instant at which a clock started at `origin` (a wall-clock instant too) and
+/// running `factor` times faster read `at`.
+fn real_instant(origin: DateTime<Utc>, factor: u32, at: DateTime<Utc>) -> DateTime<Utc> {
+    origin + (at - origin) / i32::try_from(factor.max(1)).unwrap_or(i32::MAX)
+}
+
+/// The worker's queue as the chart draws it: what the daemon read, second by second, rather
+/// than the history's minutes (`event=queue`, the worst of a real minute: one or two in a run
+/// of a minute or so, too coarse to show the burst and its drain).
+///
+/// The daemon reads every [`QUEUE_INTERVAL_MS`] from its first read on, and at once when a drain
+/// begins or ends (the regular read that follows is then skipped). So the rows are a second
+/// apart from the first read: each the worst of the reads nearest to it (their jobs done added
+/// up), or, for a second without one, the latest read again (what the daemon knew then, no job
+/// done). A row is keyed half an interval before its instant: the chart draws a row in the
+/// middle of the time it stands for, so each is drawn at the instant of its read.
+fn queue_rows(
+    app: &str,
+    process: &str,
+    reads: &[crate::queue::memory::Seen],
+) -> Vec<crate::history::rows::QueueRow> {
+    let Some(first) = reads.first() else {
+        return Vec::new();
+    };
+    let interval = chrono::Duration::milliseconds(QUEUE_INTERVAL_MS);
+    let slot = |at: DateTime<Utc>| {
+        ((at - first.at).num_milliseconds() as f64 / QUEUE_INTERVAL_MS as f64).round() as i64
+    };
+    let row = |k: i64, r: &crate::queue::memory::Seen, done: u64| crate::history::rows::QueueRow {
+        app: app.to_owned(),
+        process: process.to_owned(),
+        minute: first.at + interval * i32::try_from(k).unwrap_or(i32::MAX) - interval / 2,
+        depth: r.depth,
+        latency_ms: u64::try_from(r.latency.as_millis()).unwrap_or(u64::MAX),
+        busy: Some(r.busy),
+        done: Some(done),
+        dynos: r.dynos,
+        concurrency: r.concurrency,
+    };
+    let mut rows: Vec<(i64, crate::history::rows::QueueRow)> = Vec::new();
+    let mut counted = 0;
+    for r in reads {
+        let k = slot(r.at);
+        let done = r.done.saturating_sub(counted);
+        counted = counted.max(r.done);
+        match rows.last_mut() {
+            Some((last, kept)) if *last >= k => {
+                kept.depth = kept.depth.max(r.depth);
+                kept.latency_ms = kept.latency_ms.max(row(k, r, 0).latency_ms);
+                kept.busy = kept.busy.max(Some(r.busy));
+                kept.done = Some(kept.done.unwrap_or(0) + done);
+                kept.dynos = kept.dynos.max(r.dynos);
+            }
+            _ => {
+                if let Some((last, kept)) = rows.last().cloned() {
+                    for gap in last + 1..k {
+                        let mut again = kept.clone();
+                        again.minute = row(gap, r, 0).minute;
+                        again.done = Some(0);
+                        rows.push((gap, again));
+                    }
+                }
+                rows.push((k, row(k, r, done)));
+            }
+        }
+    }
+    rows.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Each row's dynos become the formation's quantity at the instant it is drawn (`half_ms` after
+/// its key), as the scale events set it, so that the capacity and the quantity drawn change
+/// where the scales are marked (the in-process queue follows the formation a little later, and
+/// a second without a read repeats the one before, dynos and all); rows before the first scale
+/// keep theirs.
+fn follow_scales(
+    rows: &mut [crate::history::rows::QueueRow],
+    scales: &[crate::history::rows::ScaleRow],
+    half_ms: i64,
+) {
+    let applied: Vec<&crate::history::rows::ScaleRow> =
+        scales.iter().filter(|s| s.result == "ok").collect();
+    for row in rows {
+        let at = row.minute + chrono::Duration::milliseconds(half_ms);
+        if let Some(last) = applied.iter().filter(|s| s.at <= at).max_by_key(|s| s.at) {
+            row.dynos = last.to;
+        }
+    }
+}
+
 /// The chart of the run, read back from the daemon's history through the same reader as
-/// `chart --history`, with the configuration's settings (schedule, max, thresholds).
+/// `chart --history`, with the configuration's settings (schedule, max, thresholds) — and two
+/// changes so that it shows what drove each scale:
+///
+/// - the traffic minutes ran on `traffic_clock` (a minute every 2 s): each is moved back to the
+///   wall-clock instant it began and drawn over the 2 s it lasted, so the load lines up with
+///   the `reason=load` scales (its figures stay per traffic minute, as the daemon judged them);
+/// - the worker's queue is drawn from `reads`, each read the daemon made (see [`queue_rows`]).
 async fn chart_from_history(
     history: &crate::history::Settings,
     targets: &[crate::config::Target],
     since: DateTime<Utc>,
     options: &crate::chart::Options,
+    traffic_clock: crate::clock::Clock,
+    reads: &[crate::queue::memory::Seen],
 ) -> Result<(String, Vec<crate::chart::Summary>), String> {
     let crate::history::HistorySetting::On(url) = &history.store else {
         return Err("the demo's history is off".to_owned());
     };
-    let until = Utc::now() + chrono::Duration::seconds(1);
+    let (origin, factor) = match traffic_clock {
+        crate::clock::Clock::Virtual { origin, factor, .. } => (origin, factor),
+        crate::clock::Clock::System => (since, 1),
+    };
+    // The traffic clock's minutes run ahead of the wall clock; the first began before it.
+    let until = Utc::now().max(traffic_clock.now()) + chrono::Duration::minutes(1);
+    let since = since - chrono::Duration::minutes(1);
     let mut reader = crate::chart::Reader::new();
+    let mut periods = Vec::new();
     for t in targets {
         let mut data = crate::history::read(url, &t.app, Some(&t.process), since, until)
             .await
             .map_err(|e| format!("cannot read the demo's history: {e}"))?;
-        // Traffic minutes ran on the demo's faster clock: they would not line up with the rest.
-        data.traffic.clear();
+        if !data.traffic.is_empty() {
+            for row in &mut data.traffic {
+                row.minute = real_instant(origin, factor, row.minute);
+            }
+            periods.push((t, chrono::Duration::seconds(60) / factor as i32));
+        }
+        if t.queue.is_some() {
+            data.queue = queue_rows(&t.app, &t.process, reads);
+            follow_scales(&mut data.queue, &data.scales, QUEUE_INTERVAL_MS / 2);
+            periods.push((t, chrono::Duration::milliseconds(QUEUE_INTERVAL_MS)));
+        }
         reader.read_history(data);
     }
-    let dataset = reader.finish(&crate::chart::Hints {
+    let mut dataset = reader.finish(&crate::chart::Hints {
         target: None,
         configured: targets,
     });
+    for (t, period) in periods {
+        dataset.set_period(&t.app, &t.process, period);
+    }
+    dataset.note(format!(
+        "the traffic minutes ran {factor}× faster in the demo: each is drawn over the {} s it lasted; the worker's queue is drawn read by read (one a second)",
+        60 / factor.max(1)
+    ));
     if dataset.is_empty() {
         return Err("the demo's history is empty".to_owned());
     }
@@ -570,5 +744,153 @@ fn summarize(
             }
             None => crate::say!("  {name}: no scale-out during the phase"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::rows::ScaleRow;
+    use crate::queue::memory::Seen;
+
+    fn ts(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_faster_clocks_minutes_go_back_to_the_instants_they_began() {
+        let origin = ts("2026-12-07T10:00:00.500Z");
+        // The clock read 10:00:00.500 at the start: its minute 10:01 came 59.5 s later on it,
+        // 59.5 / 30 s later on the wall; its minute 10:00 began 0.5 / 30 s before the start.
+        let near =
+            |a: DateTime<Utc>, b: DateTime<Utc>| (a - b).num_microseconds().unwrap().abs() <= 1;
+        assert!(near(
+            real_instant(origin, 30, ts("2026-12-07T10:01:00Z")),
+            origin + chrono::Duration::microseconds(1_983_333)
+        ));
+        assert!(near(
+            real_instant(origin, 30, ts("2026-12-07T10:00:00Z")),
+            origin - chrono::Duration::microseconds(16_667)
+        ));
+        // Minutes a minute apart on it: 2 s apart on the wall.
+        let a = real_instant(origin, 30, ts("2026-12-07T10:05:00Z"));
+        let b = real_instant(origin, 30, ts("2026-12-07T10:06:00Z"));
+        assert_eq!(b - a, chrono::Duration::seconds(2));
+        assert_eq!(real_instant(origin, 1, a), a);
+        assert_eq!(real_instant(origin, 0, a), a, "a factor of 0 is 1");
+    }
+
+    fn seen(at: &str, depth: u64, done: u64, dynos: u32) -> Seen {
+        Seen {
+            at: ts(at),
+            depth,
+            latency: Duration::from_millis(depth * 10),
+            busy: 5,
+            done,
+            dynos,
+            concurrency: 5,
+        }
+    }
+
+    #[test]
+    fn the_queue_is_a_row_a_second_drawn_at_its_read_with_seconds_without_one_repeated() {
+        let reads = [
+            seen("2026-12-07T10:00:00.400Z", 0, 10, 1),
+            seen("2026-12-07T10:00:01.403Z", 150, 12, 1),
+            // A drain's order read at once after the regular one: the same second.
+            seen("2026-12-07T10:00:01.410Z", 149, 13, 6),
+            // The regular read of 10:00:02.4 was skipped; this one is a little early.
+            seen("2026-12-07T10:00:03.390Z", 100, 20, 6),
+        ];
+        let rows = queue_rows("shop", "worker", &reads);
+        let keys: Vec<DateTime<Utc>> = rows.iter().map(|r| r.minute).collect();
+        assert_eq!(
+            keys,
+            [
+                ts("2026-12-07T10:00:00.400Z") - chrono::Duration::milliseconds(500),
+                ts("2026-12-07T10:00:00.900Z"),
+                ts("2026-12-07T10:00:01.900Z"),
+                ts("2026-12-07T10:00:02.900Z"),
+            ]
+        );
+        let figures: Vec<(u64, u64, Option<u64>, u32)> = rows
+            .iter()
+            .map(|r| (r.depth, r.latency_ms, r.done, r.dynos))
+            .collect();
+        assert_eq!(
+            figures,
+            [
+                (0, 0, Some(10), 1),
+                (150, 1500, Some(3), 6),
+                (150, 1500, Some(0), 6),
+                (100, 1000, Some(7), 6),
+            ]
+        );
+        assert!(rows
+            .iter()
+            .all(|r| r.app == "shop" && r.process == "worker" && r.busy == Some(5)));
+        assert!(queue_rows("shop", "worker", &[]).is_empty());
+    }
+
+    #[test]
+    fn the_queues_dynos_follow_the_applied_scales() {
+        let reads = [
+            seen("2026-12-07T10:00:00.400Z", 0, 0, 1),
+            seen("2026-12-07T10:00:01.400Z", 150, 0, 1),
+            seen("2026-12-07T10:00:02.400Z", 150, 0, 1),
+            seen("2026-12-07T10:00:03.400Z", 150, 0, 6),
+        ];
+        let mut rows = queue_rows("shop", "worker", &reads);
+        let scale = |at: &str, to: u32, result: &str| ScaleRow {
+            app: "shop".into(),
+            process: "worker".into(),
+            at: ts(at),
+            from: 1,
+            to,
+            reason: "queue".into(),
+            result: result.into(),
+        };
+        // Listed out of order; one that failed changes nothing.
+        let scales = [
+            scale("2026-12-07T10:00:03.000Z", 9, "error"),
+            scale("2026-12-07T10:00:03.400Z", 2, "ok"),
+            scale("2026-12-07T10:00:01.403Z", 6, "ok"),
+        ];
+        follow_scales(&mut rows, &scales, QUEUE_INTERVAL_MS / 2);
+        let dynos: Vec<u32> = rows.iter().map(|r| r.dynos).collect();
+        // Before the first scale, what the read saw; the read at a scale's instant, its `to`.
+        assert_eq!(dynos, [1, 1, 6, 2]);
+    }
+
+    #[test]
+    fn the_phases_run_from_one_start_to_the_next_and_the_burst_is_an_instant() {
+        let story = story();
+        let t = |s: i64| ts("2026-12-07T10:00:00Z") + chrono::Duration::seconds(s);
+        let began: Vec<(DateTime<Utc>, &Phase)> =
+            (0..3).map(|i| (t(10 * i), &story[i as usize])).collect();
+        let phases = chart_phases(&began, t(25), Some(t(20)));
+        let got: Vec<(DateTime<Utc>, DateTime<Utc>, &str, bool)> = phases
+            .iter()
+            .map(|p| (p.from, p.to, p.label.as_str(), p.fault))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (t(0), t(10), "healthy", false),
+                (t(10), t(20), "load", false),
+                (t(20), t(25), "quiet", false),
+                (t(20), t(20), "burst: 150 jobs", false),
+            ]
+        );
+        assert_eq!(chart_phases(&began, t(25), None).len(), 3);
+        // An end before the last start (a clock step) is an instant, never a negative band.
+        assert_eq!(chart_phases(&began, t(15), None)[2].to, t(20));
+        let names: Vec<&str> = story.iter().map(|p| p.name).collect();
+        assert_eq!(
+            names,
+            ["healthy", "load", "quiet", "outage", "recovery", "slow", "hang", "recovery"]
+        );
+        let faults: Vec<&str> = story.iter().filter(|p| p.fault).map(|p| p.name).collect();
+        assert_eq!(faults, ["outage", "slow", "hang"]);
     }
 }

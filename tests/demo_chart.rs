@@ -123,6 +123,192 @@ async fn the_demo_tells_the_whole_story_and_draws_it() {
     );
     assert!(stdout.contains(&format!("chart: {out}")), "{stdout}");
     assert_chart(&svg);
+    assert_demo_chart(&svg);
+}
+
+/// The numbers of a path's `d` as (x, y) points (`M`, `L` and `Z` only).
+fn points(d: &str) -> Vec<(f64, f64)> {
+    d.split(['M', 'L', 'Z'])
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| {
+            let (x, y) = p.split_once(',')?;
+            Some((x.parse().ok()?, y.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The demo's chart shows what drove each scale: web's traffic (its load inside the load
+/// phase, and the scale on load there too), the worker's waiting jobs rising at the burst and
+/// its scale-out on the queue right after, and the story's phases, named in order.
+fn assert_demo_chart(path: &PathBuf) {
+    let svg = std::fs::read_to_string(path).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let target = |name: &str| {
+        doc.descendants()
+            .find(|n| n.attribute("data-target") == Some(name))
+            .unwrap_or_else(|| panic!("no section for {name}"))
+    };
+    type Node<'a, 'i> = roxmltree::Node<'a, 'i>;
+    fn panel<'a, 'i>(target: Node<'a, 'i>, key: &str) -> Node<'a, 'i> {
+        target
+            .descendants()
+            .find(|n| n.attribute("data-panel") == Some(key))
+            .unwrap_or_else(|| panic!("no {key} panel"))
+    }
+    fn class<'a, 'i>(node: Node<'a, 'i>, class: &str) -> Vec<Node<'a, 'i>> {
+        node.descendants()
+            .filter(|n| n.attribute("class") == Some(class))
+            .collect()
+    }
+    let (web, worker) = (target("demo-shop/web"), target("demo-shop/worker"));
+    assert!(
+        !svg.contains("traffic: none in the input"),
+        "web's traffic is drawn"
+    );
+
+    // The phases, in the order of the story, each starting right of the one before.
+    let requests = panel(web, "requests");
+    let starts: Vec<(String, f64)> = class(requests, "phase-start")
+        .iter()
+        .map(|n| {
+            let x = points(n.attribute("d").unwrap().split('V').next().unwrap())[0].0;
+            (n.attribute("data-phase").unwrap().to_owned(), x)
+        })
+        .collect();
+    let names: Vec<&str> = starts.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "healthy",
+            "load",
+            "quiet",
+            "outage",
+            "recovery",
+            "slow",
+            "hang",
+            "recovery",
+            "burst: 150 jobs"
+        ]
+    );
+    assert!(
+        starts[..8].windows(2).all(|w| w[0].1 < w[1].1),
+        "{starts:?}"
+    );
+    let labels: Vec<&str> = class(requests, "phase-label")
+        .iter()
+        .filter_map(|n| n.text())
+        .collect();
+    assert_eq!(labels, names, "each phase named in every plot");
+    for key in ["service", "busy", "dynos", "checks"] {
+        assert_eq!(class(panel(web, key), "phase-label").len(), 9, "{key}");
+    }
+    for key in ["queue_latency", "queue_jobs", "dynos"] {
+        assert_eq!(class(panel(worker, key), "phase-label").len(), 9, "{key}");
+    }
+    let x = |name: &str| starts.iter().find(|(n, _)| n == name).unwrap().1;
+
+    // Web's requests: the busiest traffic minute is drawn inside the load phase, and no more
+    // than a sixth of that outside it (the quiet minutes before it).
+    let area = points(
+        class(requests, "series s2xx")[0]
+            .attribute("d")
+            .expect("the requests are drawn"),
+    );
+    let bottom = area.iter().map(|p| p.1).fold(f64::MIN, f64::max);
+    let top = area.iter().map(|p| p.1).fold(f64::MAX, f64::min);
+    assert!(top < bottom - 50.0, "requests above zero: {area:?}");
+    let peak_x = area.iter().find(|p| p.1 == top).unwrap().0;
+    assert!(
+        x("load") <= peak_x && peak_x <= x("quiet") + 40.0,
+        "the load is drawn in its phase: {peak_x} vs {starts:?}"
+    );
+    let before_load = area
+        .iter()
+        .filter(|p| p.0 < x("load"))
+        .map(|p| bottom - p.1)
+        .fold(0.0, f64::max);
+    assert!(before_load <= (bottom - top) / 6.0, "{area:?}");
+    assert!(class(panel(web, "busy"), "series busy").len() == 1);
+
+    // The scales marked where their causes are.
+    let scales = |target: Node<'_, '_>| -> Vec<(f64, String)> {
+        class(panel(target, "dynos"), "series scale")
+            .iter()
+            .map(|n| {
+                let x = points(n.attribute("d").unwrap())[0].0;
+                let title = n
+                    .children()
+                    .find(|c| c.has_tag_name("title"))
+                    .and_then(|t| t.text())
+                    .unwrap_or_default()
+                    .to_owned();
+                (x, title)
+            })
+            .collect()
+    };
+    let web_scales = scales(web);
+    let first = |scales: &[(f64, String)], what: &str| {
+        scales
+            .iter()
+            .find(|(_, t)| t.contains(what))
+            .unwrap_or_else(|| panic!("no {what} in {scales:?}"))
+            .0
+    };
+    let load = first(&web_scales, "(load, ok)");
+    assert!(
+        x("load") < load && load < x("outage"),
+        "the scale on load in the load (or just after): {load} vs {starts:?}"
+    );
+    let down = first(&web_scales, "(down, ok)");
+    assert!(
+        x("outage") < down && down < starts[4].1,
+        "the scale on the outage in it: {down} vs {starts:?}"
+    );
+
+    // The worker: no job waits before the burst; the most waiting are drawn after it, in the
+    // quiet phase, and the scale-out on the queue comes with them.
+    let jobs = panel(worker, "queue_jobs");
+    let waiting = points(class(jobs, "series waiting")[0].attribute("d").unwrap());
+    let bottom = waiting.iter().map(|p| p.1).fold(f64::MIN, f64::max);
+    let top = waiting.iter().map(|p| p.1).fold(f64::MAX, f64::min);
+    assert!(top < bottom - 50.0, "jobs waited: {waiting:?}");
+    let burst = x("burst: 150 jobs");
+    assert!(
+        waiting
+            .iter()
+            .filter(|p| p.0 < burst - 1.0)
+            .all(|p| p.1 > bottom - 5.0),
+        "hardly a job waits before the burst: {waiting:?}"
+    );
+    let rose = waiting.iter().find(|p| p.1 < bottom - 50.0).unwrap().0;
+    assert!(
+        burst - 1.0 <= rose && rose < x("outage"),
+        "the waiting jobs rise at the burst: {rose} vs {burst}"
+    );
+    let worker_scales = scales(worker);
+    let out = first(&worker_scales, "→ 6 (queue, ok)");
+    assert!(
+        burst - 1.0 <= out && out < x("outage"),
+        "the scale-out on the queue at the burst: {out} vs {burst}"
+    );
+    let drained = worker_scales
+        .iter()
+        .filter(|(_, t)| t.contains("(queue, ok)"))
+        .map(|s| s.0)
+        .fold(f64::MIN, f64::max);
+    assert!(
+        drained > out,
+        "the drained scale-in comes after: {worker_scales:?}"
+    );
+    let last_waiting = waiting
+        .iter()
+        .filter(|p| p.1 < bottom - 5.0)
+        .map(|p| p.0)
+        .fold(f64::MIN, f64::max);
+    assert!(
+        last_waiting <= drained,
+        "the scale-in once the queue is drained: {last_waiting} vs {drained}"
+    );
 }
 
 #[tokio::test]

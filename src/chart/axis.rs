@@ -171,6 +171,8 @@ pub struct TimeAxis {
     /// A second row: the day under the first tick of each day, when ticks are finer than a day
     /// and the axis spans several (labels that would touch are left out).
     pub days: Vec<Tick>,
+    /// Stretches of time every plot on this axis marks (see [`super::Options::phases`]).
+    pub phases: Vec<super::Phase>,
     font_px: f64,
 }
 
@@ -184,10 +186,24 @@ impl TimeAxis {
         width: f64,
         font_px: f64,
     ) -> TimeAxis {
+        TimeAxis::fit_at_least(first, last, tz, width, font_px, Duration::minutes(1))
+    }
+
+    /// As [`TimeAxis::fit`], spanning `least` at least (a run shorter than a minute, the demo's,
+    /// is drawn over its own span: a 2 % margin each side, as for longer ones).
+    pub fn fit_at_least(
+        first: DateTime<Utc>,
+        last: DateTime<Utc>,
+        tz: Tz,
+        width: f64,
+        font_px: f64,
+        least: Duration,
+    ) -> TimeAxis {
         let (first, last) = (first.min(last), first.max(last));
         let span = (last - first).num_milliseconds();
-        let pad = if span < 60_000 {
-            (60_000 - span) / 2
+        let least = least.num_milliseconds().max(1);
+        let pad = if span < least {
+            (least - span) / 2
         } else {
             span / 50
         };
@@ -200,6 +216,7 @@ impl TimeAxis {
             tz,
             ticks: Vec::new(),
             days: Vec::new(),
+            phases: Vec::new(),
             font_px,
         };
         axis.choose_ticks();

@@ -197,6 +197,9 @@ pub struct TargetData {
     /// The first and last of the daemon's lines about this target.
     pub first_event: Option<DateTime<Utc>>,
     pub last_event: Option<DateTime<Utc>>,
+    /// How long each of its traffic and queue minutes lasted, when not a minute (see
+    /// [`Dataset::set_period`]).
+    period: Option<TimeDelta>,
 }
 
 impl TargetData {
@@ -236,6 +239,12 @@ impl TargetData {
         self.queue.len()
     }
 
+    /// How long each of its traffic and queue minutes lasted in real time: a minute, except in
+    /// `autoscale demo` (see [`Dataset::set_period`]).
+    pub fn period(&self) -> TimeDelta {
+        self.period.unwrap_or(TimeDelta::minutes(1))
+    }
+
     /// Whether anything at all is known about the target.
     pub fn has_data(&self) -> bool {
         !self.minutes.is_empty() || !self.queue.is_empty() || self.first_event.is_some()
@@ -253,13 +262,14 @@ impl TargetData {
             .unwrap_or(chrono_tz::UTC)
     }
 
-    /// The first and last instant anything is known about: traffic minutes (to their end) and
-    /// the daemon's lines.
+    /// The first and last instant anything is known about: traffic and queue minutes (to their
+    /// end, a [`TargetData::period`] after their start) and the daemon's lines.
     pub fn span(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let period = self.period();
         let of = |keys: &mut dyn DoubleEndedIterator<Item = &DateTime<Utc>>| {
             let first = *keys.next()?;
             let last = keys.next_back().copied().unwrap_or(first);
-            Some((first, last + TimeDelta::minutes(1)))
+            Some((first, last + period))
         };
         [
             of(&mut self.minutes.keys()),
@@ -621,6 +631,25 @@ impl Dataset {
             {
                 t.configured = Some(Settings::of_target(target));
             }
+        }
+    }
+
+    /// Says that each traffic and queue minute of `app/process` lasted `period` of real time, not
+    /// a minute: `autoscale demo` runs its traffic minutes on a faster clock (a minute every 2 s)
+    /// and gives its worker's queue as the reads the daemon made (one a second), each keyed by
+    /// the instant it stands for. The chart then draws them over the time they lasted; what
+    /// real logs give is never re-timed. `false` past [`MAX_TARGETS`] or for a period that is
+    /// not positive.
+    pub fn set_period(&mut self, app: &str, process: &str, period: TimeDelta) -> bool {
+        if period <= TimeDelta::zero() {
+            return false;
+        }
+        match self.target_mut(app, process) {
+            Some(t) => {
+                t.period = Some(period);
+                true
+            }
+            None => false,
         }
     }
 

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
-use super::axis::{text_width, TimeAxis, ValueAxis};
+use super::axis::{text_width, TimeAxis, ValueAxis, LABEL_GAP};
 use crate::probe::Outcome;
 
 /// The image's width, in pixels.
@@ -47,6 +47,13 @@ pub(super) const ALERT: &str = "#e377c2";
 pub(super) const WAITING: &str = "#f28e2b";
 pub(super) const LATENCY: &str = "#b07aa1";
 pub(super) const OTHER: &str = "#bcbd22";
+pub(super) const PHASE_GREY: &str = "#f1f3f5";
+pub(super) const PHASE_FAULT: &str = "#fde8e8";
+pub(super) const PHASE_LINE: &str = "#8c959f";
+pub(super) const PHASE_INSTANT: &str = "#e15759";
+pub(super) const PHASE_FONT: f64 = 11.0;
+/// Rows of phase names at a plot's top.
+pub(super) const PHASE_ROWS: usize = 3;
 
 pub(super) fn outcome_colour(o: Outcome) -> &'static str {
     match o {
@@ -89,8 +96,11 @@ pub fn escape(text: &str) -> String {
 }
 
 /// An SVG document being written.
+#[derive(Default)]
 pub(super) struct Svg {
     pub(super) out: String,
+    /// What goes over a plot's series, written when its panel closes (the phases' names).
+    pub(super) on_top: String,
 }
 
 // The primitives take the element's attributes in the order SVG writes them.
@@ -281,6 +291,29 @@ pub(super) fn draw_mark(svg: &mut Svg, mark: Mark, x: f64, y: f64) {
     };
 }
 
+/// The phases' names: `(x, row, label)`, each just right of where its phase starts (on the plot),
+/// in the first of [`PHASE_ROWS`] rows where it touches no other name (past them, the row whose
+/// last name ends first: a long story in a narrow plot may overlap, never a short one).
+pub(super) fn phase_labels(axis: &TimeAxis) -> Vec<(f64, usize, &str)> {
+    let mut ends = [f64::NEG_INFINITY; PHASE_ROWS];
+    let mut out = Vec::new();
+    for p in &axis.phases {
+        let x = (axis.x(p.from).clamp(0.0, axis.width) + 3.0).min(axis.width);
+        let w = text_width(&p.label, PHASE_FONT);
+        let x = x.min((axis.width - w - 2.0).max(0.0));
+        let row = (0..PHASE_ROWS)
+            .find(|&r| ends[r] + LABEL_GAP <= x)
+            .unwrap_or_else(|| {
+                (0..PHASE_ROWS)
+                    .min_by(|&a, &b| ends[a].total_cmp(&ends[b]))
+                    .unwrap_or(0)
+            });
+        ends[row] = x + w;
+        out.push((x, row, p.label.as_str()));
+    }
+    out
+}
+
 /// A triangle centred on (x, y), pointing up (or down).
 pub(super) fn triangle(x: f64, y: f64, r: f64, down: bool) -> String {
     let s = if down { -1.0 } else { 1.0 };
@@ -306,10 +339,11 @@ impl Plot<'_> {
         self.y.height
     }
 
-    /// Grid, y labels and caption, x ticks and labels, the frame; then the series are drawn in
-    /// plot coordinates (the caller's group).
+    /// The phases' bands (and their names), grid, y labels and caption, x ticks and labels, the
+    /// frame; then the series are drawn in plot coordinates (the caller's group), over them.
     pub(super) fn axes(&self, svg: &mut Svg, y_caption: &str) {
         let h = self.h();
+        self.phases(svg);
         for (v, label) in &self.y.ticks {
             let y = self.y.y(*v);
             svg.line(0.0, y, PLOT_W, y, GRID, 1.0, "");
@@ -368,6 +402,59 @@ impl Plot<'_> {
         );
     }
 
+    /// Each phase as a tinted band (faults red, the others grey and white in turn) with a
+    /// dashed line where it starts, an instant as a red line; their names at the plot's top, in
+    /// the rows [`phase_labels`] gives, over the series (written when the panel closes).
+    fn phases(&self, svg: &mut Svg) {
+        let phases = &self.x.phases;
+        if phases.is_empty() {
+            return;
+        }
+        let h = self.h();
+        svg.out.push_str(r#"<g class="phases">"#);
+        let mut grey = false;
+        for p in phases {
+            let (a, b) = (self.px(p.from), self.px(p.to));
+            let instant = p.to <= p.from;
+            let fill = match (instant, p.fault) {
+                (true, _) => None,
+                (false, true) => Some(PHASE_FAULT),
+                (false, false) => {
+                    grey = !grey;
+                    grey.then_some(PHASE_GREY)
+                }
+            };
+            if let Some(fill) = fill {
+                let _ = write!(
+                    svg.out,
+                    r#"<rect class="phase-band" x="{a:.1}" y="0" width="{:.1}" height="{h:.1}" fill="{fill}"/>"#,
+                    (b - a).max(0.0)
+                );
+            }
+            let (stroke, width, dash) = if instant {
+                (PHASE_INSTANT, 1.5, "")
+            } else {
+                (PHASE_LINE, 1.0, r#" stroke-dasharray="3 3""#)
+            };
+            let _ = write!(
+                svg.out,
+                r#"<path class="phase-start" data-phase="{}" d="M{a:.1},0V{h:.1}" stroke="{stroke}" stroke-width="{width}" fill="none"{dash}/>"#,
+                escape(&p.label)
+            );
+        }
+        svg.out.push_str("</g>");
+        svg.on_top.push_str(r#"<g class="phase-labels">"#);
+        for (x, row, label) in phase_labels(self.x) {
+            let _ = write!(
+                svg.on_top,
+                r##"<text class="phase-label" x="{x:.1}" y="{:.1}" text-anchor="start" font-size="{PHASE_FONT}" fill="{INK}" stroke="#ffffff" stroke-width="3" stroke-opacity="0.8" paint-order="stroke">{}</text>"##,
+                11.0 + row as f64 * (PHASE_FONT + 2.0),
+                escape(label)
+            );
+        }
+        svg.on_top.push_str("</g>");
+    }
+
     pub(super) fn no_data(&self, svg: &mut Svg, text: &str) {
         svg.text(
             PLOT_W / 2.0,
@@ -382,5 +469,98 @@ impl Plot<'_> {
 
     pub(super) fn px(&self, t: DateTime<Utc>) -> f64 {
         self.x.x(t).clamp(-2.0, PLOT_W + 2.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::Phase;
+
+    fn axis(phases: &[(i64, i64, &str)]) -> TimeAxis {
+        let t0: DateTime<Utc> = "2026-12-07T10:00:00Z".parse().unwrap();
+        let at = |s: i64| t0 + chrono::TimeDelta::seconds(s);
+        let mut axis = TimeAxis::fit(at(0), at(60), chrono_tz::UTC, 600.0, FONT);
+        axis.phases = phases
+            .iter()
+            .map(|&(from, to, label)| Phase {
+                from: at(from),
+                to: at(to),
+                label: label.to_owned(),
+                fault: false,
+            })
+            .collect();
+        axis
+    }
+
+    #[test]
+    fn phase_names_sit_where_their_phase_starts_in_rows_that_never_touch() {
+        // 600 px for a minute (and 2 % margins): 9.4 px a second.
+        let a = axis(&[
+            (0, 20, "healthy"),
+            (20, 21, "hang"),
+            (21, 26, "recovery"),
+            (21, 21, "burst: 150 jobs"),
+            (26, 40, "quiet"),
+            (40, 60, "the end"),
+        ]);
+        let labels = phase_labels(&a);
+        let names: Vec<&str> = labels.iter().map(|l| l.2).collect();
+        assert_eq!(
+            names,
+            [
+                "healthy",
+                "hang",
+                "recovery",
+                "burst: 150 jobs",
+                "quiet",
+                "the end"
+            ]
+        );
+        let rows: Vec<usize> = labels.iter().map(|l| l.1).collect();
+        // "recovery" and the burst start 1 s (10 px) after "hang" (26 px wide): rows down;
+        // "quiet", 6 s (58 px) after "hang", has room in the first row again.
+        // A fourth name where the three rows are taken: see the next test.
+        assert_eq!(rows, [0, 0, 1, 2, 0, 0]);
+        for (x, _, label) in &labels[..4] {
+            let start = a
+                .phases
+                .iter()
+                .find(|p| p.label == *label)
+                .map(|p| a.x(p.from))
+                .unwrap();
+            assert!((x - (start + 3.0)).abs() < 1e-9, "{label}");
+        }
+        for (i, (x, row, label)) in labels.iter().enumerate() {
+            for (x2, row2, label2) in &labels[i + 1..] {
+                if row == row2 {
+                    let apart = x + text_width(label, PHASE_FONT) + LABEL_GAP <= *x2
+                        || x2 + text_width(label2, PHASE_FONT) + LABEL_GAP <= *x;
+                    assert!(apart, "{label} and {label2}: {labels:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn phase_names_stay_on_the_plot_and_too_many_share_the_emptiest_row() {
+        // A name at the right end is moved left to fit; one starting before the axis at its
+        // start.
+        let a = axis(&[(-30, 10, "before"), (60, 60, "at the very end")]);
+        let labels = phase_labels(&a);
+        assert_eq!(labels[0].0, 3.0);
+        let w = text_width("at the very end", PHASE_FONT);
+        assert!((labels[1].0 + w + 2.0 - a.width).abs() < 1e-9);
+        // Five names at one instant: three rows, then the row that ends first.
+        let a = axis(&[
+            (10, 10, "one"),
+            (10, 10, "two"),
+            (10, 10, "three"),
+            (10, 10, "four"),
+            (10, 10, "five"),
+        ]);
+        let rows: Vec<usize> = phase_labels(&a).iter().map(|l| l.1).collect();
+        assert_eq!(rows, [0, 1, 2, 0, 1]);
+        assert!(phase_labels(&axis(&[])).is_empty());
     }
 }

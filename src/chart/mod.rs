@@ -49,6 +49,20 @@ pub struct Options {
     /// Only this target (app, process); by default every target of the input, one set of
     /// panels each.
     pub target: Option<(String, String)>,
+    /// Stretches of time to mark across every plot of the SVG, with their names: `autoscale
+    /// demo`'s story (healthy, load, outage, ...). None for real logs.
+    pub phases: Vec<Phase>,
+}
+
+/// A named stretch of time marked across every plot (a band), or an instant (`from == to`: a
+/// line), such as a phase of the demo's story.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phase {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub label: String,
+    /// A fault (drawn in a red tint rather than grey).
+    pub fault: bool,
 }
 
 /// Why no chart was drawn.
@@ -181,7 +195,20 @@ fn title(options: &Options, views: &[View<'_>]) -> String {
 pub fn svg(dataset: &Dataset, options: &Options) -> Result<(String, Vec<Summary>), ChartError> {
     let (views, span) = views(dataset, options)?;
     let zone = views.first().map_or(chrono_tz::UTC, |v| v.summary.zone);
-    let axis = axis::TimeAxis::fit(span.0, span.1, zone, draw::WIDTH - 112.0, 12.0);
+    // The phases are part of what is shown: the axis covers them too, and a story shorter than
+    // a minute fills the width rather than a minute's axis (5 s at least).
+    let span = options
+        .phases
+        .iter()
+        .fold(span, |(a, b), p| (a.min(p.from), b.max(p.to)));
+    let least = if options.phases.is_empty() {
+        chrono::TimeDelta::minutes(1)
+    } else {
+        chrono::TimeDelta::seconds(5)
+    };
+    let mut axis =
+        axis::TimeAxis::fit_at_least(span.0, span.1, zone, draw::WIDTH - 112.0, 12.0, least);
+    axis.phases = options.phases.clone();
     let mut notes = dataset.notes().to_vec();
     if let Some(other) = views.iter().find(|v| v.summary.zone != zone) {
         notes.push(format!(
@@ -723,6 +750,7 @@ mod tests {
         let options = Options {
             title: None,
             target: Some(("blog".into(), "web".into())),
+            ..Options::default()
         };
         let d = read(RAW, &Hints::default());
         assert_eq!(
@@ -808,6 +836,7 @@ mod tests {
         let one = Options {
             title: None,
             target: Some(("api".into(), "web".into())),
+            ..Options::default()
         };
         let (data, _) = report_data(&d, &one, at).unwrap();
         assert_eq!(data.title, "autoscale: api/web");
@@ -816,7 +845,7 @@ mod tests {
         assert!(html.starts_with("<!DOCTYPE html>") && html.contains("autoscale: api/web"));
         let titled = Options {
             title: Some("Shop".into()),
-            target: None,
+            ..Options::default()
         };
         assert_eq!(report_data(&d, &titled, at).unwrap().0.title, "Shop");
     }

@@ -21,18 +21,18 @@ use std::fmt::Write as _;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::axis::{text_width, TimeAxis, ValueAxis};
-use super::summary::format_ms;
+use super::summary::{format_ms, trim_float};
 use super::View;
 use crate::history::rows::ProbeSource;
 use crate::probe::Outcome;
 
-use super::buckets::{bucket_minutes, buckets, queue_buckets, Bucket, QueueBucket};
+use super::buckets::{bucket_size, buckets, queue_buckets, Bucket, Grid, QueueBucket};
 use super::draw::*;
 use super::heatmap::heatmap_panel;
 
 /// The whole SVG: a title, the notes, then each target's summary and panels.
 pub fn render(title: &str, views: &[View<'_>], axis: &TimeAxis, notes: &[String]) -> String {
-    let mut body = Svg { out: String::new() };
+    let mut body = Svg::default();
     let mut y = 44.0;
     for note in notes {
         for line in wrap(&format!("note: {note}"), FONT, WIDTH - LEFT - RIGHT) {
@@ -41,7 +41,7 @@ pub fn render(title: &str, views: &[View<'_>], axis: &TimeAxis, notes: &[String]
         }
     }
     y += 8.0;
-    let size = bucket_minutes(axis);
+    let size = bucket_size(axis);
     for view in views {
         y = target(&mut body, view, axis, size, y) + 24.0;
     }
@@ -53,6 +53,21 @@ pub fn render(title: &str, views: &[View<'_>], axis: &TimeAxis, notes: &[String]
         body.out,
         t = escape(title)
     )
+}
+
+/// A bucket's length for a note: `5-minute`, `2-second`.
+fn length(d: TimeDelta) -> String {
+    let s = d.num_seconds();
+    if s >= 60 && s % 60 == 0 {
+        format!("{}-minute", s / 60)
+    } else if d.num_milliseconds() % 1000 == 0 {
+        format!("{s}-second")
+    } else {
+        format!(
+            "{}-second",
+            trim_float(d.num_milliseconds() as f64 / 1000.0)
+        )
+    }
 }
 
 /// Greedy word wrap at an estimated width.
@@ -79,7 +94,7 @@ fn wrap(text: &str, font: f64, width: f64) -> Vec<String> {
 }
 
 /// One target's section from `y` down; returns where it ends.
-fn target(svg: &mut Svg, view: &View<'_>, axis: &TimeAxis, size: i64, mut y: f64) -> f64 {
+fn target(svg: &mut Svg, view: &View<'_>, axis: &TimeAxis, size: TimeDelta, mut y: f64) -> f64 {
     let _ = write!(
         svg.out,
         r#"<g class="target" data-target="{}">"#,
@@ -97,8 +112,11 @@ fn target(svg: &mut Svg, view: &View<'_>, axis: &TimeAxis, size: i64, mut y: f64
     y += 32.0;
     y = summary_block(svg, view, y);
     let buckets = buckets(view, size);
-    let note = if size > 1 {
-        format!("drawn as {}-minute means", size)
+    let period = view.data.period();
+    // Buckets of the whole period are the minutes themselves.
+    let drawn = Grid::new(size, period, DateTime::UNIX_EPOCH).size();
+    let note = if drawn > period {
+        format!("drawn as {} means", length(drawn))
     } else {
         String::new()
     };
@@ -112,8 +130,8 @@ fn target(svg: &mut Svg, view: &View<'_>, axis: &TimeAxis, size: i64, mut y: f64
     }
     if view.data.queue_minute_count() > 0 {
         let queue = queue_buckets(view, size);
-        let note = if size > 1 {
-            format!("drawn as the worst of each {size} minutes")
+        let note = if drawn > period {
+            format!("drawn as the worst of each {}", length(drawn))
         } else {
             String::new()
         };
@@ -129,7 +147,8 @@ fn target(svg: &mut Svg, view: &View<'_>, axis: &TimeAxis, size: i64, mut y: f64
     {
         y = checks_panel(svg, view, axis, y);
     }
-    if traffic {
+    // The heatmap's weekdays and hours mean nothing for minutes that lasted less than a minute.
+    if traffic && period == TimeDelta::minutes(1) {
         y = heatmap_panel(svg, view, y);
     }
     svg.out.push_str("</g>");
@@ -186,6 +205,8 @@ pub(super) fn open_panel(svg: &mut Svg, head: &Head, y: f64, strip: f64) -> f64 
 }
 
 pub(super) fn close_panel(svg: &mut Svg, y: f64, top: f64, plot_h: f64) -> f64 {
+    let on_top = std::mem::take(&mut svg.on_top);
+    svg.out.push_str(&on_top);
     svg.out.push_str("</g></g>");
     y + top + plot_h + X_AXIS_H + 14.0
 }
@@ -210,11 +231,16 @@ fn polyline(points: impl Iterator<Item = Option<(f64, f64)>>) -> String {
 /// Something drawn per bucket of minutes: where its bucket starts.
 trait Starts {
     fn start(&self) -> DateTime<Utc>;
+    fn size(&self) -> TimeDelta;
 }
 
 impl Starts for Bucket {
     fn start(&self) -> DateTime<Utc> {
         self.start
+    }
+
+    fn size(&self) -> TimeDelta {
+        self.size
     }
 }
 
@@ -222,15 +248,18 @@ impl Starts for QueueBucket {
     fn start(&self) -> DateTime<Utc> {
         self.start
     }
+
+    fn size(&self) -> TimeDelta {
+        self.size
+    }
 }
 
 /// The x of each bucket's middle, or `None` after a gap (so lines break across missing data).
 fn bucket_xs<'b, B: Starts>(
     plot: &'b Plot<'_>,
     buckets: &'b [B],
-    size: i64,
+    step: TimeDelta,
 ) -> impl Iterator<Item = (Option<f64>, &'b B)> + 'b {
-    let step = TimeDelta::minutes(size);
     let mut previous: Option<DateTime<Utc>> = None;
     buckets.iter().flat_map(move |b| {
         let gap = previous.is_some_and(|p| b.start() - p > step);
@@ -245,13 +274,9 @@ fn bucket_xs<'b, B: Starts>(
     })
 }
 
-fn size_of<B: Starts>(buckets: &[B]) -> i64 {
-    buckets
-        .windows(2)
-        .map(|w| (w[1].start() - w[0].start()).num_minutes())
-        .min()
-        .unwrap_or(1)
-        .max(1)
+/// How long the buckets are (a minute when there are none).
+fn size_of<B: Starts>(buckets: &[B]) -> TimeDelta {
+    buckets.first().map_or(TimeDelta::minutes(1), Starts::size)
 }
 
 /// A filled area under the points of each run of neighbouring buckets (a gap ends a run).
@@ -463,8 +488,7 @@ fn requests_panel(svg: &mut Svg, axis: &TimeAxis, buckets: &[Bucket], note: &str
             );
         }
         // Router errors: a mark per bucket with any, one row per code above the plot.
-        let w = (axis.x(buckets[0].start + TimeDelta::minutes(size)) - axis.x(buckets[0].start))
-            .max(2.0);
+        let w = (axis.x(buckets[0].start + size) - axis.x(buckets[0].start)).max(2.0);
         for (i, (code, _, colour)) in CODES.iter().enumerate() {
             let row = -strip + 2.0 + i as f64 * 12.0;
             svg.text(-8.0, row + 9.0, "end", 10.0, MUTED, "", code);
@@ -1036,6 +1060,201 @@ mod tests {
         assert!(!text.contains("traffic: none"), "{text}");
     }
 
+    /// The demo's shape: web's traffic minutes lasting 2 s each (600 requests in the six from
+    /// 10:00:10, 60 in the rest), a scale on load at 10:00:14; a worker read every second, 150
+    /// jobs waiting from 10:00:30; the story's phases.
+    fn demo_like() -> (crate::chart::Dataset, Options) {
+        let t0 = ts("2026-12-07T10:00:00.300Z");
+        let at = |ms: i64| t0 + TimeDelta::milliseconds(ms);
+        let mut d = crate::chart::Dataset::new();
+        for i in 0..15 {
+            let requests = if (5..11).contains(&i) { 600 } else { 60 };
+            d.add_minute(crate::traffic::minute::Minute {
+                app: "shop".into(),
+                process: "web".into(),
+                minute: at(2_000 * i),
+                requests,
+                p50_ms: Some(400),
+                p95_ms: Some(400),
+                p99_ms: Some(400),
+                errors: 0,
+                h10: 0,
+                h12: 0,
+                h13: 0,
+                s2xx: requests,
+                s3xx: 0,
+                s4xx: 0,
+                s5xx: 0,
+                busy: requests as f64 * 0.4 / 60.0,
+                dynos: 1,
+            });
+        }
+        d.add_scale(
+            "shop",
+            "web",
+            crate::chart::dataset::Scale {
+                at: at(14_000),
+                from: Some(1),
+                to: Some(3),
+                reason: "load".into(),
+                result: "ok".into(),
+            },
+        );
+        for i in 0..40 {
+            let depth = if (30..36).contains(&i) { 150 } else { 0 };
+            d.add_queue_minute(
+                "shop",
+                "worker",
+                crate::chart::dataset::QueueMinute {
+                    minute: at(1_000 * i - 500),
+                    depth,
+                    latency_ms: depth * 20,
+                    busy: Some(3),
+                    done: Some(2),
+                    dynos: 1,
+                    concurrency: 5,
+                },
+            );
+        }
+        assert!(d.set_period("shop", "web", TimeDelta::seconds(2)));
+        assert!(d.set_period("shop", "worker", TimeDelta::seconds(1)));
+        d.sort();
+        let phase = |from: i64, to: i64, label: &str, fault: bool| crate::chart::Phase {
+            from: at(from),
+            to: at(to),
+            label: label.to_owned(),
+            fault,
+        };
+        let options = Options {
+            phases: vec![
+                phase(0, 10_000, "healthy", false),
+                phase(10_000, 22_000, "load", false),
+                phase(22_000, 30_000, "quiet", false),
+                phase(30_000, 40_000, "outage", true),
+                phase(30_000, 30_000, "burst", false),
+            ],
+            ..Options::default()
+        };
+        (d, options)
+    }
+
+    /// The x of each phase's start line, by name, in the first plot of the SVG.
+    fn phase_xs(doc: &roxmltree::Document<'_>) -> Vec<(String, f64)> {
+        let plot = doc
+            .descendants()
+            .find(|n| n.attribute("class") == Some("phases"))
+            .expect("phases drawn");
+        plot.children()
+            .filter(|n| n.attribute("class") == Some("phase-start"))
+            .map(|n| {
+                let d = n.attribute("d").unwrap();
+                let x = d[1..].split(',').next().unwrap().parse().unwrap();
+                (n.attribute("data-phase").unwrap().to_owned(), x)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn minutes_shorter_than_a_minute_are_drawn_over_the_time_they_lasted_with_the_phases() {
+        let (d, options) = demo_like();
+        let (svg, summaries) = svg(&d, &options).unwrap();
+        assert_eq!(
+            doc_check(&svg),
+            [
+                "summary",
+                "requests",
+                "service",
+                "busy",
+                "dynos",
+                "summary",
+                "queue_latency",
+                "queue_jobs",
+                "dynos"
+            ],
+            "no heatmap of minutes that are not minutes"
+        );
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let phases = phase_xs(&doc);
+        let names: Vec<&str> = phases.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["healthy", "load", "quiet", "outage", "burst"]);
+        let x = |name: &str| phases.iter().find(|(n, _)| n == name).unwrap().1;
+        // The story fills the plot: from 09:59:59.8 (the first read's row) to 10:00:40.3 (the
+        // phases' end), 2 % more each side.
+        let per_second = PLOT_W / (40.5 * 1.04);
+        assert!(((x("outage") - x("load")) - 20.0 * per_second).abs() < 0.2);
+        assert!(((x("load") - x("healthy")) - 10.0 * per_second).abs() < 0.2);
+        assert!((x("healthy") - 1.31 * per_second).abs() < 0.2);
+        assert_eq!(x("burst"), x("outage"));
+        // Every plot marks them: 7 plots, the bands of the 3 grey or red phases in each.
+        let count = |class: &str| {
+            doc.descendants()
+                .filter(|n| n.attribute("class") == Some(class))
+                .count()
+        };
+        assert_eq!(count("phases"), 7);
+        assert_eq!(count("phase-band"), 7 * 3);
+        assert_eq!(count("phase-label"), 7 * 5);
+        // The requests: a point a traffic minute, in its middle; the 600s inside the load.
+        let series = |class: &str, nth: usize| -> Vec<(f64, f64)> {
+            let node = doc
+                .descendants()
+                .filter(|n| n.attribute("class") == Some(class))
+                .nth(nth)
+                .unwrap_or_else(|| panic!("{class}"));
+            points(node.attribute("d").unwrap())
+        };
+        let top: Vec<(f64, f64)> = series("series s2xx", 0)[..15].to_vec();
+        let high = top.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+        let loaded: Vec<f64> = top.iter().filter(|p| p.1 == high).map(|p| p.0).collect();
+        assert_eq!(loaded.len(), 6);
+        assert!(
+            (loaded[0] - (x("load") + per_second)).abs() < 0.2,
+            "{loaded:?}"
+        );
+        assert!(loaded.iter().all(|&px| px > x("load") && px < x("quiet")));
+        // The scale on load, marked inside the load phase.
+        let scale = doc
+            .descendants()
+            .find(|n| n.attribute("class") == Some("series scale"))
+            .unwrap();
+        let sx: f64 = scale.attribute("d").unwrap()[1..]
+            .split(',')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(sx > x("load") && sx < x("quiet"), "{sx}");
+        // The worker's waiting jobs: a point a read, drawn at the read; 150 from the burst on.
+        let waiting = series("series waiting", 0);
+        let peak = waiting.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+        let first_high = waiting.iter().find(|p| p.1 == peak).unwrap().0;
+        assert!((first_high - x("burst")).abs() < 0.2, "{first_high}");
+        assert!(!svg.contains("drawn as"), "each minute is its own bucket");
+        assert!(summaries[1]
+            .to_string()
+            .contains("queue: 40 reads (one every 1 s)"));
+    }
+
+    #[test]
+    fn minutes_shorter_than_a_minute_in_wider_buckets_say_so() {
+        let (d, options) = demo_like();
+        let t = ts("2026-12-07T10:00:00Z");
+        // Half an hour's axis: 5 s buckets; for the web's 2 s minutes, 6 s (whole minutes).
+        let mut options = options;
+        options.phases.push(crate::chart::Phase {
+            from: t + TimeDelta::minutes(30),
+            to: t + TimeDelta::minutes(30),
+            label: "later".into(),
+            fault: false,
+        });
+        let (svg, _) = svg(&d, &options).unwrap();
+        assert!(svg.contains("drawn as 6-second means"), "web");
+        assert!(
+            svg.contains("drawn as the worst of each 5-second"),
+            "worker"
+        );
+    }
+
     #[test]
     fn a_target_without_traffic_gets_no_traffic_panels_and_says_what_is_missing() {
         let d = read(
@@ -1068,7 +1287,7 @@ mod tests {
         let d = read(text, &Hints::default());
         let options = Options {
             title: Some("Shop <prod> & \"friends\"\u{7}".to_owned()),
-            target: None,
+            ..Options::default()
         };
         let (svg, _) = svg(&d, &options).unwrap();
         doc_check(&svg);
@@ -1113,7 +1332,7 @@ mod tests {
         }
         let t = &d.targets()[0];
         let view = View::of(t, t.span().unwrap());
-        let b = buckets(&view, 5);
+        let b = buckets(&view, TimeDelta::minutes(5));
         assert_eq!(b[0].start, ts("2026-11-30T10:00:00Z"));
         assert_eq!((b[0].minutes, b[0].covered), (5, 5.0));
         let first_five: u64 = t.minutes().take(5).map(|m| m.requests).sum();
@@ -1135,7 +1354,9 @@ mod tests {
             x: &axis,
             y: ValueAxis::linear(1.0, 100.0, 12.0, false),
         };
-        let xs: Vec<bool> = bucket_xs(&plot, &b, 5).map(|(x, _)| x.is_some()).collect();
+        let xs: Vec<bool> = bucket_xs(&plot, &b, TimeDelta::minutes(5))
+            .map(|(x, _)| x.is_some())
+            .collect();
         assert_eq!(xs[..4], [true, true, false, true], "a gap breaks the line");
         let mean_p95 = t
             .minutes()
@@ -1145,30 +1366,34 @@ mod tests {
             / 5.0;
         assert!((b[0].p95().unwrap() - mean_p95).abs() < 1e-9);
         assert_eq!(Bucket::default().p50(), None);
-        assert_eq!(size_of(&b), 5);
-        assert_eq!(size_of(&b[..1]), 1);
+        assert_eq!(size_of(&b), TimeDelta::minutes(5));
+        assert_eq!(size_of(&b[..1]), TimeDelta::minutes(5));
+        assert_eq!(size_of::<Bucket>(&[]), TimeDelta::minutes(1));
     }
 
     #[test]
     fn bucket_sizes_give_each_two_pixels() {
-        let at = |days: i64, width: f64| {
-            let a = ts("2026-11-30T00:00:00Z");
-            bucket_minutes(&TimeAxis::fit(
-                a,
-                a + TimeDelta::days(days),
-                chrono_tz::UTC,
-                width,
-                12.0,
-            ))
+        let a = ts("2026-11-30T00:00:00Z");
+        let axis = |days: i64, width: f64| {
+            TimeAxis::fit(a, a + TimeDelta::days(days), chrono_tz::UTC, width, 12.0)
         };
+        // Minutes drawn per bucket, for minutes of a minute: whole minutes.
+        let at = |days: i64, width: f64| {
+            Grid::new(bucket_size(&axis(days, width)), TimeDelta::minutes(1), a)
+                .size()
+                .num_minutes()
+        };
+        // A minute's axis: 1 s buckets (for minutes that last less, as the demo's), 1 minute for
+        // real minutes.
+        assert_eq!(bucket_size(&axis(0, 1000.0)), TimeDelta::seconds(1));
         assert_eq!(at(0, 1000.0), 1);
         assert_eq!(at(1, 1000.0), 5);
         assert_eq!(at(7, 1088.0), 20);
         assert_eq!(at(7, 100.0), 360);
         assert_eq!(at(1500, 1000.0), 10080);
         // Past a week a bucket: whatever gives 2 px.
-        let span = 36500 * 1440 * 104 / 100;
-        assert_eq!(at(36500, 1000.0), span / 500 + 1);
+        let span = 36500 * 86400 * 104 / 100;
+        assert_eq!(at(36500, 1000.0), (span / 500 + 1 + 59) / 60);
     }
 
     #[test]

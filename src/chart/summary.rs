@@ -46,6 +46,9 @@ pub struct TrafficSummary {
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueSummary {
     pub minutes: u64,
+    /// How long each of them lasted: a minute, or the time between reads when the chart was
+    /// given reads (`autoscale demo`; see [`TargetData::period`]).
+    pub period: chrono::TimeDelta,
     /// The latency the queue is held under (AUTOSCALE_QUEUE_LATENCY), when known, and the
     /// minutes whose oldest waiting job was not older.
     pub target_ms: Option<u64>,
@@ -197,6 +200,7 @@ fn queue(target: &TargetData) -> Option<QueueSummary> {
         .map(|ms| ms.round() as u64);
     let mut s = QueueSummary {
         minutes: 0,
+        period: target.period(),
         target_ms,
         within: 0,
         worst_latency: (first.minute, first.latency_ms),
@@ -354,7 +358,16 @@ impl fmt::Display for Summary {
             _ => writeln!(f, "time range: none")?,
         }
         if let Some(q) = &self.queue {
-            write!(f, "queue: {} minutes", thousands(q.minutes))?;
+            if q.period == chrono::TimeDelta::minutes(1) {
+                write!(f, "queue: {} minutes", thousands(q.minutes))?;
+            } else {
+                write!(
+                    f,
+                    "queue: {} reads (one every {})",
+                    thousands(q.minutes),
+                    format_ms(q.period.num_milliseconds() as f64)
+                )?;
+            }
             if let Some(target) = q.target_ms {
                 write!(
                     f,

@@ -48,6 +48,27 @@ struct State {
     interrupted: u64,
     /// How far the queue has been advanced.
     now: Instant,
+    /// What each read saw, oldest first (at most [`MAX_READS`]).
+    reads: Vec<Seen>,
+}
+
+/// Reads [`Memory::reads`] keeps (an hour of a read a second).
+pub const MAX_READS: usize = 3600;
+
+/// What one read through [`Memory::read`] saw, and when (wall clock): the figures the daemon
+/// scaled on, which `autoscale demo` draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seen {
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Jobs waiting, and how long the oldest has.
+    pub depth: u64,
+    pub latency: Duration,
+    /// Jobs running, and the jobs done since the queue started.
+    pub busy: u64,
+    pub done: u64,
+    /// Dynos asked for (booting or working), and the jobs each runs at once.
+    pub dynos: u32,
+    pub concurrency: u32,
 }
 
 /// What the queue has seen so far.
@@ -80,6 +101,7 @@ impl Memory {
                 done: 0,
                 interrupted: 0,
                 now,
+                reads: Vec::new(),
             })),
         }
     }
@@ -164,7 +186,32 @@ impl Memory {
     /// One read, as a store's: with `drain_to`, the processes of the dynos above it are quieted
     /// and what they still run is said.
     pub fn read(&self, drain_to: Option<u32>) -> StoreRead {
-        self.read_at(drain_to, Instant::now())
+        let read = self.read_at(drain_to, Instant::now());
+        self.seen(&read, chrono::Utc::now());
+        read
+    }
+
+    /// Keeps what `read` saw at `at` (see [`Memory::reads`]).
+    fn seen(&self, read: &StoreRead, at: chrono::DateTime<chrono::Utc>) {
+        let mut s = self.state();
+        if s.reads.len() >= MAX_READS {
+            return;
+        }
+        let seen = Seen {
+            at,
+            depth: read.totals.depth,
+            latency: read.totals.latency,
+            busy: read.totals.busy.unwrap_or(0),
+            done: read.totals.done_counter.unwrap_or(0),
+            dynos: s.dynos.len() as u32,
+            concurrency: s.concurrency,
+        };
+        s.reads.push(seen);
+    }
+
+    /// What each read saw so far, oldest first: the first [`MAX_READS`].
+    pub fn reads(&self) -> Vec<Seen> {
+        self.state().reads.clone()
     }
 
     fn read_at(&self, drain_to: Option<u32>, now: Instant) -> StoreRead {
@@ -271,6 +318,27 @@ mod tests {
         assert_eq!(r.queues[0].name, QUEUE);
         assert_eq!(q.tally_at(t0 + 3 * S).done, 5);
         assert_eq!(q.tally_at(t0 + 3 * S).waiting, 0);
+    }
+
+    #[test]
+    fn each_read_is_kept_with_what_it_saw_up_to_a_cap() {
+        let q = Memory::new(5, S, S, 2);
+        q.push(7);
+        let r = q.read(None);
+        let seen = q.reads();
+        assert_eq!(seen.len(), 1);
+        let s = seen[0];
+        assert_eq!((s.depth, s.busy, s.done), (0, 7, 0));
+        assert_eq!(r.totals.busy, Some(7));
+        assert_eq!((s.dynos, s.concurrency), (2, 5));
+        assert!(s.at <= chrono::Utc::now());
+        q.set_dynos(1);
+        q.read(Some(1));
+        assert_eq!(q.reads()[1].dynos, 1);
+        for _ in 0..MAX_READS {
+            q.read(None);
+        }
+        assert_eq!(q.reads().len(), MAX_READS);
     }
 
     #[test]

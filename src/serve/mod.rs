@@ -356,6 +356,7 @@ async fn target_data(
     let options = crate::chart::Options {
         title: Some(format!("{app}/{process}: the last {since_text}")),
         target: Some((app.to_owned(), process.to_owned())),
+        phases: Vec::new(),
     };
     let report = match crate::chart::report_data(&dataset, &options, now) {
         Ok((report, _)) => report,
