@@ -45,6 +45,19 @@ pub struct QueueTask {
     pub start_after: Duration,
 }
 
+/// When the read after one made `now` is due: an interval after the one that was due (`next`)
+/// when the timer woke the task — not sooner than now, so that a read that took long is not
+/// followed by a burst of them. A read made at a drain's order (`timed` false) is an extra
+/// one: the regular reads keep their times, and a burst of jobs landing meanwhile is still seen
+/// within an interval.
+fn next_read(next: Instant, interval: Duration, now: Instant, timed: bool) -> Instant {
+    if timed {
+        (next + interval).max(now)
+    } else {
+        next
+    }
+}
+
 /// When a config var refused by its store may be read again.
 #[derive(Debug)]
 struct VarReads {
@@ -74,15 +87,14 @@ impl QueueTask {
         let mut next = Instant::now() + self.start_after;
         loop {
             // A drain ordered is carried out at once (its first read quiets the stopping dynos).
-            tokio::select! {
+            let timed = tokio::select! {
                 biased;
                 () = cancel.cancelled() => return,
-                () = tokio::time::sleep_until(next) => {}
-                Ok(()) = orders.changed() => {}
-            }
+                () = tokio::time::sleep_until(next) => true,
+                Ok(()) = orders.changed() => false,
+            };
             let keep = *orders.borrow_and_update();
-            // A read that took long is not followed by a burst: the next one is an interval on.
-            next = (next + settings.interval).max(Instant::now());
+            next = next_read(next, settings.interval, Instant::now(), timed);
             let read = tokio::select! {
                 biased;
                 () = cancel.cancelled() => return,
@@ -212,5 +224,22 @@ impl QueueTask {
             message: Some(message.to_owned()),
         }
         .emit(level);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_keep_their_times_and_a_drain_s_read_is_an_extra_one() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        // On time: an interval on.
+        assert_eq!(next_read(t0, s(10), t0, true), t0 + s(10));
+        // A read that took 25 s: the next one now, not three at once.
+        assert_eq!(next_read(t0, s(10), t0 + s(25), true), t0 + s(25));
+        // A drain's order at 4 s into the wait: the regular read stays due at t0.
+        assert_eq!(next_read(t0, s(10), t0 - s(6), false), t0);
     }
 }
