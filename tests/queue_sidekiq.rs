@@ -214,7 +214,7 @@ async fn sidekiq_8_milliseconds_and_a_queue_mixed_during_the_upgrade() {
     let before = first.totals("worker");
     let reading = second
         .totals("worker")
-        .reading(Some((&before, Duration::from_secs(10))));
+        .reading(Some((&before, Duration::from_secs(10))), None);
     assert_eq!(reading.depth, 3);
     assert_eq!(reading.busy, Some(7));
     assert_eq!(reading.since.map(|s| (s.done, s.depth)), Some((7, 4)));

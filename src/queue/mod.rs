@@ -213,9 +213,15 @@ pub struct Totals {
 
 impl Totals {
     /// The policy's reading: this read, and what changed since `previous` (a read `elapsed`
-    /// earlier). Jobs done are the counter's difference; a counter that went back (Sidekiq's
-    /// stats reset by hand) or that either read lacks says nothing about the rates.
-    pub fn reading(&self, previous: Option<(&Totals, Duration)>) -> policy::Reading {
+    /// earlier), with the service time the reads before it settled on (`service`, what
+    /// [`policy::rates`] gave the previous reading). Jobs done are the counter's difference; a
+    /// counter that went back (Sidekiq's stats reset by hand) or that either read lacks says
+    /// nothing about the rates.
+    pub fn reading(
+        &self,
+        previous: Option<(&Totals, Duration)>,
+        service: Option<f64>,
+    ) -> policy::Reading {
         let since = previous.and_then(|(before, elapsed)| {
             let done = self.done_counter?.checked_sub(before.done_counter?)?;
             Some(policy::Since {
@@ -223,6 +229,7 @@ impl Totals {
                 elapsed,
                 depth: before.depth,
                 busy: before.busy,
+                service,
             })
         });
         policy::Reading {
@@ -256,7 +263,8 @@ mod tests {
 
     #[test]
     fn two_reads_make_a_reading() {
-        let r = NOW.reading(Some((&BEFORE, Duration::from_secs(10))));
+        // The service time the reads before settled on goes along.
+        let r = NOW.reading(Some((&BEFORE, Duration::from_secs(10))), Some(4.5));
         assert_eq!(
             r,
             policy::Reading {
@@ -268,13 +276,14 @@ mod tests {
                     elapsed: Duration::from_secs(10),
                     depth: 540,
                     busy: Some(20),
+                    service: Some(4.5),
                 }),
             }
         );
         // The counter standing still: no job done, still a window.
         assert_eq!(
             BEFORE
-                .reading(Some((&BEFORE, Duration::from_secs(10))))
+                .reading(Some((&BEFORE, Duration::from_secs(10))), None)
                 .since
                 .map(|s| s.done),
             Some(0)
@@ -283,7 +292,7 @@ mod tests {
 
     #[test]
     fn no_window_without_a_counter_going_forward() {
-        assert_eq!(NOW.reading(None).since, None);
+        assert_eq!(NOW.reading(None, None).since, None);
         // Reset by hand: the counter went back.
         let reset = Totals {
             done_counter: Some(3),
@@ -291,7 +300,7 @@ mod tests {
         };
         assert_eq!(
             reset
-                .reading(Some((&BEFORE, Duration::from_secs(10))))
+                .reading(Some((&BEFORE, Duration::from_secs(10))), None)
                 .since,
             None
         );
@@ -301,12 +310,13 @@ mod tests {
         };
         assert_eq!(
             blind
-                .reading(Some((&BEFORE, Duration::from_secs(10))))
+                .reading(Some((&BEFORE, Duration::from_secs(10))), None)
                 .since,
             None
         );
         assert_eq!(
-            NOW.reading(Some((&blind, Duration::from_secs(10)))).since,
+            NOW.reading(Some((&blind, Duration::from_secs(10))), None)
+                .since,
             None
         );
     }

@@ -25,6 +25,12 @@
 //! S = (busy₀ + busy)/2 × T / (done + (busy − busy₀)/2)      seconds per job
 //! ```
 //!
+//! The mean of two readings stands for the window only while the running figure holds: when
+//! it moved by more than a quarter of `busy₀ + busy` (a burst's new dynos took their first
+//! jobs just before the read, or the backlog ran out), the window keeps the `S` the reads
+//! before settled on — read right after a burst's dynos start, the mean made `S` 2.5 times too
+//! long and asked for 4 dynos more than the backlog needed.
+//!
 //! One dyno, saturated, finishes `CONCURRENCY / S` jobs a second. To be back under the latency
 //! target `W`, the `depth` jobs waiting must be gone within `W` while more keep coming: a
 //! throughput of `λ' + depth/W` jobs a second, that is `(λ' + depth/W) × S` busy slots, where
@@ -115,6 +121,10 @@ pub struct Since {
     pub depth: u64,
     /// The previous read's busy.
     pub busy: Option<u64>,
+    /// The service time the reads before settled on ([`Rates::service`] of the previous
+    /// reading, kept by the caller): it stands when this window's running figure moved too much
+    /// to tell its own ([`rates`]).
+    pub service: Option<f64>,
 }
 
 /// The target's settings the policy needs.
@@ -206,14 +216,34 @@ pub fn rates(reading: &Reading) -> Option<Rates> {
     if let (Some(now), Some(before)) = (reading.busy, since.busy) {
         through += delta(now, before) / 2.0;
     }
-    let service = running
+    let window = running
         .filter(|r| *r > 0.0 && since.done > 0 && through > 0.0)
         .map(|r| r * elapsed / through);
+    // The two readings' mean stands for the slots' use in between only when the running
+    // figure held: dynos that started (or stopped) just before a read moved it at once, and
+    // the mean then misreads the window by up to half the change — read right after a burst's
+    // dynos start, `S` came out 2.5 times too long and asked for 4 dynos more than the backlog
+    // needed. Such a window keeps the service time the earlier reads settled on.
+    let moved = match (since.busy, reading.busy) {
+        (Some(before), Some(now)) => {
+            delta(now, before).abs() > UNSTEADY * (before as f64 + now as f64)
+        }
+        _ => false,
+    };
+    let service = match since.service {
+        Some(earlier) if moved => Some(earlier),
+        earlier => window.or(earlier),
+    };
     Some(Rates {
         arrival: arrived.max(0.0) / elapsed,
         service,
     })
 }
+
+/// The share of the two readings' sum by which the running figure may move and the window
+/// still tell its own service time: 0.25, that is at most ⅓ up or ¼ down from the earlier read
+/// (the mean is then off by at most a quarter).
+const UNSTEADY: f64 = 0.25;
 
 /// `now − before` as a float (negative when it fell).
 fn delta(now: u64, before: u64) -> f64 {
@@ -518,6 +548,7 @@ mod tests {
             elapsed: secs(10),
             depth: 540,
             busy: Some(20),
+            service: None,
         }),
     };
 
@@ -542,6 +573,7 @@ mod tests {
                 elapsed: secs(10),
                 depth: 0,
                 busy,
+                service: None,
             }),
         }
     }
@@ -563,6 +595,7 @@ mod tests {
                 elapsed: secs(4),
                 depth: 100,
                 busy: Some(10),
+                service: None,
             }),
         })
         .unwrap();
@@ -579,6 +612,7 @@ mod tests {
                 elapsed: secs(4),
                 depth: 100,
                 busy: Some(10),
+                service: None,
             }),
         })
         .unwrap();
@@ -594,11 +628,66 @@ mod tests {
                 elapsed: secs(4),
                 depth: 100,
                 busy: None,
+                service: None,
             }),
         })
         .unwrap();
         assert_eq!(r.arrival, 2.0);
         assert_eq!(r.service, Some(10.0));
+    }
+
+    #[test]
+    fn a_window_whose_running_figure_jumped_keeps_the_service_time_settled_on() {
+        // Jobs of 2 s on 10 slots: 50 done in 10 s. The burst's dynos start just before this
+        // read: 10 running → 70. The two readings' mean (40) would make S = 40 × 10 / 80 = 5.
+        let jumped = |service| Reading {
+            depth: 500,
+            latency: secs(20),
+            busy: Some(70),
+            since: Some(Since {
+                done: 50,
+                elapsed: secs(10),
+                depth: 600,
+                busy: Some(10),
+                service,
+            }),
+        };
+        assert_eq!(rates(&jumped(Some(2.0))).unwrap().service, Some(2.0));
+        // With nothing settled on yet, the window's own is all there is.
+        assert_eq!(rates(&jumped(None)).unwrap().service, Some(5.0));
+        // Falling as much (the burst's dynos idle again): the same.
+        let fell = Reading {
+            busy: Some(10),
+            since: Some(Since {
+                busy: Some(70),
+                ..jumped(Some(2.0)).since.unwrap()
+            }),
+            ..jumped(Some(2.0))
+        };
+        assert_eq!(rates(&fell).unwrap().service, Some(2.0));
+        // A quarter of the two readings' sum is still steady (30 → 50: 20 of 80): the window's
+        // own, S = 40 × 10 / (50 + 10); past it (30 → 51), the settled one.
+        let moved = |now| Reading {
+            busy: Some(now),
+            since: Some(Since {
+                busy: Some(30),
+                ..jumped(Some(2.0)).since.unwrap()
+            }),
+            ..jumped(Some(2.0))
+        };
+        assert_eq!(rates(&moved(50)).unwrap().service, Some(400.0 / 60.0));
+        assert_eq!(rates(&moved(51)).unwrap().service, Some(2.0));
+        // A steady window that finished nothing (long jobs): the settled one stands.
+        let none_done = Reading {
+            busy: Some(30),
+            since: Some(Since {
+                done: 0,
+                busy: Some(30),
+                ..jumped(Some(600.0)).since.unwrap()
+            }),
+            ..jumped(Some(600.0))
+        };
+        assert_eq!(rates(&none_done).unwrap().service, Some(600.0));
     }
 
     #[test]
@@ -907,6 +996,7 @@ mod tests {
                 elapsed: secs(10),
                 depth: 300,
                 busy: Some(10),
+                service: None,
             }),
         };
         // λ = (10 + 0 − 10)/10 = 0; the 10 running finished and none started: through the
@@ -933,6 +1023,7 @@ mod tests {
                 elapsed: secs(10),
                 depth: 0,
                 busy: Some(busy),
+                service: None,
             }),
         };
         // λ = 10, S = 50 × 10 / 100 = 5 → a load of 50 slots; 51 keep the chance of a
@@ -1189,6 +1280,7 @@ mod tests {
                 elapsed: Duration::from_nanos(1),
                 depth: 0,
                 busy: Some(0),
+                service: None,
             }),
         };
         let v = View {
@@ -1258,6 +1350,7 @@ mod tests {
                 elapsed: secs(10),
                 depth: 0,
                 busy: Some(10),
+                service: None,
             }),
         };
         let r = rates(&burst);
@@ -1280,6 +1373,7 @@ mod tests {
                 elapsed: secs(10),
                 depth: 100,
                 busy: Some(50),
+                service: None,
             }),
         };
         assert!(!drains_late(&edge, rates(&edge), &SETTINGS, 5));

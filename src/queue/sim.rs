@@ -258,6 +258,7 @@ fn simulate(
     let mut minutes_within = 0;
     let mut minute_ok = true;
     let mut previous: Option<Totals> = None;
+    let mut service: Option<f64> = None;
     let mut calm = Calm::default();
     let target = limits.latency.as_secs_f64();
     let settings = Settings {
@@ -317,7 +318,8 @@ fn simulate(
                     concurrency: Some(limits.concurrency),
                 };
                 let elapsed = Duration::from_secs(u64::from(limits.read_every));
-                let reading = totals.reading(previous.as_ref().map(|p| (p, elapsed)));
+                let reading = totals.reading(previous.as_ref().map(|p| (p, elapsed)), service);
+                service = policy::rates(&reading).and_then(|r| r.service).or(service);
                 previous = Some(totals);
                 let d = policy::decide(&policy::View {
                     reading: Some(&reading),

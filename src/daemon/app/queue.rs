@@ -38,7 +38,10 @@ impl AppLoop {
             .last
             .as_ref()
             .map(|(before, then)| (before, (at - *then).to_std().unwrap_or_default()));
-        let reading = totals.reading(previous);
+        let reading = totals.reading(previous, t.queue.service);
+        t.queue.service = queue_policy::rates(&reading)
+            .and_then(|r| r.service)
+            .or(t.queue.service);
         let settings = Settings {
             concurrency: t
                 .target
