@@ -213,14 +213,14 @@ pub struct Totals {
 
 impl Totals {
     /// The policy's reading: this read, and what changed since `previous` (a read `elapsed`
-    /// earlier), with the service time the reads before it settled on (`service`, what
-    /// [`policy::rates`] gave the previous reading). Jobs done are the counter's difference; a
+    /// earlier), with what the reads before it said of the service time (`service`:
+    /// [`policy::Rates::seen`] of the previous reading). Jobs done are the counter's difference; a
     /// counter that went back (Sidekiq's stats reset by hand) or that either read lacks says
     /// nothing about the rates.
     pub fn reading(
         &self,
         previous: Option<(&Totals, Duration)>,
-        service: Option<f64>,
+        service: Option<policy::Service>,
     ) -> policy::Reading {
         let since = previous.and_then(|(before, elapsed)| {
             let done = self.done_counter?.checked_sub(before.done_counter?)?;
@@ -264,7 +264,11 @@ mod tests {
     #[test]
     fn two_reads_make_a_reading() {
         // The service time the reads before settled on goes along.
-        let r = NOW.reading(Some((&BEFORE, Duration::from_secs(10))), Some(4.5));
+        let seen = Some(policy::Service {
+            slot_seconds: 450.0,
+            jobs: 100.0,
+        });
+        let r = NOW.reading(Some((&BEFORE, Duration::from_secs(10))), seen);
         assert_eq!(
             r,
             policy::Reading {
@@ -276,7 +280,7 @@ mod tests {
                     elapsed: Duration::from_secs(10),
                     depth: 540,
                     busy: Some(20),
-                    service: Some(4.5),
+                    service: seen,
                 }),
             }
         );

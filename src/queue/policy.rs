@@ -25,11 +25,14 @@
 //! S = (busy₀ + busy)/2 × T / (done + (busy − busy₀)/2)      seconds per job
 //! ```
 //!
-//! The mean of two readings stands for the window only while the running figure holds: when
-//! it moved by more than a quarter of `busy₀ + busy` (a burst's new dynos took their first
-//! jobs just before the read, or the backlog ran out), the window keeps the `S` the reads
-//! before settled on — read right after a burst's dynos start, the mean made `S` 2.5 times too
-//! long and asked for 4 dynos more than the backlog needed.
+//! A window of 10 s sees few jobs when they are long (jobs of 20 s, a few a second: its own
+//! ratio swung from 8 to 130 s on a simulated day, and each swing up asked for dynos the jobs
+//! did not need), so the slot-seconds and the jobs through are summed over the windows of
+//! about the last 100 jobs ([`Service`], [`REMEMBERED`]) and `S` is the ratio of the sums.
+//! The mean of two readings stands for a window only while the running figure holds: one in
+//! which it moved by more than a quarter of `busy₀ + busy` (a burst's new dynos took their
+//! first jobs just before the read, or the backlog ran out) adds nothing — read right after a
+//! burst's dynos start, the mean made `S` 2.5 times too long.
 //!
 //! One dyno, saturated, finishes `CONCURRENCY / S` jobs a second. To be back under the latency
 //! target `W`, the `depth` jobs waiting must be gone within `W` while more keep coming: a
@@ -121,11 +124,48 @@ pub struct Since {
     pub depth: u64,
     /// The previous read's busy.
     pub busy: Option<u64>,
-    /// The service time the reads before settled on ([`Rates::service`] of the previous
-    /// reading, kept by the caller): it stands when this window's running figure moved too much
-    /// to tell its own ([`rates`]).
-    pub service: Option<f64>,
+    /// What the reads before said of the service time ([`Rates::seen`] of the previous
+    /// reading, kept by the caller): this window adds to it ([`rates`]).
+    pub service: Option<Service>,
 }
+
+/// What the reads so far say of the jobs' service time: the slot-seconds the running jobs held
+/// and the jobs that went through the slots, summed over the windows that tell them, about the
+/// last [`REMEMBERED`] jobs' worth. `S` is their ratio: a window of 10 s sees a handful of
+/// jobs of 20 s, and its own ratio swung from 8 to 130 s on a simulated day.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Service {
+    pub slot_seconds: f64,
+    pub jobs: f64,
+}
+
+impl Service {
+    /// Seconds a job holds a slot; None before a job went through.
+    pub fn seconds(&self) -> Option<f64> {
+        (self.jobs > 0.0 && self.slot_seconds > 0.0).then(|| self.slot_seconds / self.jobs)
+    }
+
+    /// These figures and a window's, the older ones scaled down to keep [`REMEMBERED`] jobs.
+    fn and(self, window: Service) -> Service {
+        let sum = Service {
+            slot_seconds: self.slot_seconds + window.slot_seconds,
+            jobs: self.jobs + window.jobs,
+        };
+        if sum.jobs <= REMEMBERED {
+            return sum;
+        }
+        let keep = REMEMBERED / sum.jobs;
+        Service {
+            slot_seconds: sum.slot_seconds * keep,
+            jobs: REMEMBERED,
+        }
+    }
+}
+
+/// The jobs' worth of windows the service time is read over: 100 (a mean within about 10 %
+/// for jobs of exponential length), a few reads when jobs are short and many, minutes when
+/// they are long and few.
+pub const REMEMBERED: f64 = 100.0;
 
 /// The target's settings the policy needs.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -155,8 +195,11 @@ pub struct Calm {
 pub struct Rates {
     /// Jobs arriving per second.
     pub arrival: f64,
-    /// Seconds one job holds a slot, when jobs were done and the running figure is known.
+    /// Seconds one job holds a slot, when jobs went through and the running figure is known.
     pub service: Option<f64>,
+    /// What the reads so far say of it, this window included where it tells: the caller keeps
+    /// it for the next reading ([`Since::service`]).
+    pub seen: Option<Service>,
 }
 
 /// What one round looks like.
@@ -216,27 +259,35 @@ pub fn rates(reading: &Reading) -> Option<Rates> {
     if let (Some(now), Some(before)) = (reading.busy, since.busy) {
         through += delta(now, before) / 2.0;
     }
-    let window = running
-        .filter(|r| *r > 0.0 && since.done > 0 && through > 0.0)
-        .map(|r| r * elapsed / through);
     // The two readings' mean stands for the slots' use in between only when the running
     // figure held: dynos that started (or stopped) just before a read moved it at once, and
     // the mean then misreads the window by up to half the change — read right after a burst's
     // dynos start, `S` came out 2.5 times too long and asked for 4 dynos more than the backlog
-    // needed. Such a window keeps the service time the earlier reads settled on.
+    // needed. Such a window adds nothing to what the earlier reads saw.
     let moved = match (since.busy, reading.busy) {
         (Some(before), Some(now)) => {
             delta(now, before).abs() > UNSTEADY * (before as f64 + now as f64)
         }
         _ => false,
     };
-    let service = match since.service {
-        Some(earlier) if moved => Some(earlier),
-        earlier => window.or(earlier),
+    let window = running
+        .filter(|r| *r > 0.0 && through >= 0.0)
+        .map(|r| Service {
+            slot_seconds: r * elapsed,
+            jobs: through,
+        });
+    let seen = match (since.service, window) {
+        (earlier, Some(window)) if !moved => Some(earlier.unwrap_or_default().and(window)),
+        (earlier, _) => earlier,
     };
+    // With nothing seen before, a window that moved is all there is to go by.
+    let service = seen
+        .and_then(|s| s.seconds())
+        .or_else(|| window.and_then(|w| w.seconds()));
     Some(Rates {
         arrival: arrived.max(0.0) / elapsed,
         service,
+        seen,
     })
 }
 
@@ -636,8 +687,92 @@ mod tests {
         assert_eq!(r.service, Some(10.0));
     }
 
+    /// What the reads before saw: `jobs` jobs of `seconds` seconds.
+    fn seen(jobs: f64, seconds: f64) -> Option<Service> {
+        Some(Service {
+            slot_seconds: jobs * seconds,
+            jobs,
+        })
+    }
+
     #[test]
-    fn a_window_whose_running_figure_jumped_keeps_the_service_time_settled_on() {
+    fn the_service_time_is_read_over_the_last_hundred_jobs() {
+        // Jobs of 20 s, a few a window: this one saw 10 running → 10, 5 done (its own ratio,
+        // 10 × 10 / 5 = 20 s, could as well have been 8 or 130).
+        let window = |service| Reading {
+            depth: 0,
+            latency: Duration::ZERO,
+            busy: Some(10),
+            since: Some(Since {
+                done: 5,
+                elapsed: secs(10),
+                depth: 0,
+                busy: Some(10),
+                service,
+            }),
+        };
+        // Alone: its own figures, carried on.
+        let r = rates(&window(None)).unwrap();
+        assert_eq!(r.service, Some(20.0));
+        assert_eq!(r.seen, seen(5.0, 20.0));
+        // After 50 jobs of 30 s: (1500 + 100) / 55.
+        let r = rates(&window(seen(50.0, 30.0))).unwrap();
+        assert_eq!(r.service, Some(1600.0 / 55.0));
+        assert_eq!(r.seen, seen(55.0, 1600.0 / 55.0));
+        // After 100 jobs of 30 s: the older scaled down to keep 100 jobs' worth.
+        let r = rates(&window(seen(100.0, 30.0))).unwrap();
+        assert!((r.service.unwrap() - 3100.0 / 105.0).abs() < 1e-9, "{r:?}");
+        let kept = r.seen.unwrap();
+        assert_eq!(kept.jobs, REMEMBERED);
+        assert!(
+            (kept.slot_seconds - 3100.0 * 100.0 / 105.0).abs() < 1e-9,
+            "{kept:?}"
+        );
+        // Exactly 100 with the window: kept whole.
+        let r = rates(&window(seen(95.0, 30.0))).unwrap();
+        assert_eq!(
+            r.seen,
+            Some(Service {
+                slot_seconds: 2950.0,
+                jobs: 100.0
+            })
+        );
+        // A window that finished nothing (long jobs) still held its slots: S grows.
+        let mut none_done = window(seen(10.0, 600.0));
+        none_done.since.as_mut().unwrap().done = 0;
+        let r = rates(&none_done).unwrap();
+        assert_eq!(r.service, Some(6100.0 / 10.0));
+        // Nothing ever done: no service time, but the slot-seconds are kept for later.
+        let r = rates(&{
+            let mut w = window(None);
+            w.since.as_mut().unwrap().done = 0;
+            w
+        })
+        .unwrap();
+        assert_eq!(r.service, None);
+        assert_eq!(
+            r.seen,
+            Some(Service {
+                slot_seconds: 100.0,
+                jobs: 0.0
+            })
+        );
+        // Nothing running: the window tells nothing, the earlier figures stand.
+        let mut idle = window(seen(10.0, 2.0));
+        idle.busy = Some(0);
+        idle.since.as_mut().unwrap().busy = Some(0);
+        assert_eq!(rates(&idle).unwrap().seen, seen(10.0, 2.0));
+        assert_eq!(rates(&idle).unwrap().service, Some(2.0));
+        // More running gone than done (jobs lost, not finished): nothing learnt either.
+        let mut lost = window(seen(10.0, 2.0));
+        lost.busy = Some(36);
+        lost.since.as_mut().unwrap().busy = Some(40);
+        lost.since.as_mut().unwrap().done = 1;
+        assert_eq!(rates(&lost).unwrap().seen, seen(10.0, 2.0));
+    }
+
+    #[test]
+    fn a_window_whose_running_figure_jumped_adds_nothing_to_the_service_time() {
         // Jobs of 2 s on 10 slots: 50 done in 10 s. The burst's dynos start just before this
         // read: 10 running → 70. The two readings' mean (40) would make S = 40 × 10 / 80 = 5.
         let jumped = |service| Reading {
@@ -652,42 +787,33 @@ mod tests {
                 service,
             }),
         };
-        assert_eq!(rates(&jumped(Some(2.0))).unwrap().service, Some(2.0));
-        // With nothing settled on yet, the window's own is all there is.
-        assert_eq!(rates(&jumped(None)).unwrap().service, Some(5.0));
+        let r = rates(&jumped(seen(100.0, 2.0))).unwrap();
+        assert_eq!((r.service, r.seen), (Some(2.0), seen(100.0, 2.0)));
+        // With nothing seen yet, the window's own is all there is, and it is not kept.
+        let r = rates(&jumped(None)).unwrap();
+        assert_eq!((r.service, r.seen), (Some(5.0), None));
         // Falling as much (the burst's dynos idle again): the same.
         let fell = Reading {
             busy: Some(10),
             since: Some(Since {
                 busy: Some(70),
-                ..jumped(Some(2.0)).since.unwrap()
+                ..jumped(seen(100.0, 2.0)).since.unwrap()
             }),
-            ..jumped(Some(2.0))
+            ..jumped(seen(100.0, 2.0))
         };
         assert_eq!(rates(&fell).unwrap().service, Some(2.0));
-        // A quarter of the two readings' sum is still steady (30 → 50: 20 of 80): the window's
-        // own, S = 40 × 10 / (50 + 10); past it (30 → 51), the settled one.
+        // A quarter of the two readings' sum is still steady (30 → 50: 20 of 80): the window
+        // counts, 40 × 10 slot-seconds for 50 + 10 jobs; past it (30 → 51), it does not.
         let moved = |now| Reading {
             busy: Some(now),
             since: Some(Since {
                 busy: Some(30),
-                ..jumped(Some(2.0)).since.unwrap()
+                ..jumped(seen(40.0, 2.0)).since.unwrap()
             }),
-            ..jumped(Some(2.0))
+            ..jumped(seen(40.0, 2.0))
         };
-        assert_eq!(rates(&moved(50)).unwrap().service, Some(400.0 / 60.0));
+        assert_eq!(rates(&moved(50)).unwrap().service, Some(480.0 / 100.0));
         assert_eq!(rates(&moved(51)).unwrap().service, Some(2.0));
-        // A steady window that finished nothing (long jobs): the settled one stands.
-        let none_done = Reading {
-            busy: Some(30),
-            since: Some(Since {
-                done: 0,
-                busy: Some(30),
-                ..jumped(Some(600.0)).since.unwrap()
-            }),
-            ..jumped(Some(600.0))
-        };
-        assert_eq!(rates(&none_done).unwrap().service, Some(600.0));
     }
 
     #[test]
@@ -704,14 +830,18 @@ mod tests {
         let mut r = EXAMPLE;
         r.since.as_mut().unwrap().elapsed = Duration::ZERO;
         assert_eq!(rates(&r), None);
-        // No job done: an arrival rate, no service time.
+        // No job done: an arrival rate, no service time (the slots' time kept for later).
         let mut r = EXAMPLE;
         r.since.as_mut().unwrap().done = 0;
         assert_eq!(
             rates(&r),
             Some(Rates {
                 arrival: 6.0,
-                service: None
+                service: None,
+                seen: Some(Service {
+                    slot_seconds: 200.0,
+                    jobs: 0.0
+                }),
             })
         );
         // Jobs done, nothing seen running: no service time either.
@@ -824,6 +954,7 @@ mod tests {
         let no_service = Some(Rates {
             arrival: 10.0,
             service: None,
+            seen: None,
         });
         assert_eq!(scale_out_need(&EXAMPLE, no_service, &SETTINGS), None);
         assert_eq!(scale_out_need(&EXAMPLE, None, &SETTINGS), None);
@@ -845,12 +976,14 @@ mod tests {
         let quick = Some(Rates {
             arrival: 0.5,
             service: None,
+            seen: None,
         });
         assert_eq!(steady_need(&idle(Some(0)), quick, &SETTINGS), Some(1));
         // Nothing arriving, nothing running: none.
         let still = Some(Rates {
             arrival: 0.0,
             service: None,
+            seen: None,
         });
         assert_eq!(steady_need(&idle(Some(0)), still, &SETTINGS), Some(0));
     }

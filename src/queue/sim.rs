@@ -258,7 +258,7 @@ fn simulate(
     let mut minutes_within = 0;
     let mut minute_ok = true;
     let mut previous: Option<Totals> = None;
-    let mut service: Option<f64> = None;
+    let mut service: Option<policy::Service> = None;
     let mut calm = Calm::default();
     let target = limits.latency.as_secs_f64();
     let settings = Settings {
@@ -319,7 +319,7 @@ fn simulate(
                 };
                 let elapsed = Duration::from_secs(u64::from(limits.read_every));
                 let reading = totals.reading(previous.as_ref().map(|p| (p, elapsed)), service);
-                service = policy::rates(&reading).and_then(|r| r.service).or(service);
+                service = policy::rates(&reading).and_then(|r| r.seen).or(service);
                 previous = Some(totals);
                 let d = policy::decide(&policy::View {
                     reading: Some(&reading),

@@ -40,7 +40,7 @@ impl AppLoop {
             .map(|(before, then)| (before, (at - *then).to_std().unwrap_or_default()));
         let reading = totals.reading(previous, t.queue.service);
         t.queue.service = queue_policy::rates(&reading)
-            .and_then(|r| r.service)
+            .and_then(|r| r.seen)
             .or(t.queue.service);
         let settings = Settings {
             concurrency: t

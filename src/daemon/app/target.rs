@@ -58,9 +58,8 @@ pub(super) struct TargetState {
 pub(super) struct QueueMemory {
     /// The latest read, and when: the next one's rates are counted from it.
     pub(super) last: Option<(crate::queue::Totals, DateTime<Utc>)>,
-    /// The jobs' service time the reads settled on: it stands for a read whose window cannot
-    /// tell its own ([`crate::queue::policy::rates`]).
-    pub(super) service: Option<f64>,
+    /// What the reads so far say of the jobs' service time ([`crate::queue::policy::rates`]).
+    pub(super) service: Option<crate::queue::policy::Service>,
     /// Calm reads in a row.
     pub(super) calm: crate::queue::policy::Calm,
     /// What the latest read asks for; None while nothing is known (before the first read, or
