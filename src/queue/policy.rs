@@ -757,6 +757,12 @@ mod tests {
                 jobs: 0.0
             })
         );
+        // Jobs counted through slots that held no time say no service time (not 0 s).
+        let hollow = Service {
+            slot_seconds: 0.0,
+            jobs: 5.0,
+        };
+        assert_eq!(hollow.seconds(), None);
         // Nothing running: the window tells nothing, the earlier figures stand.
         let mut idle = window(seen(10.0, 2.0));
         idle.busy = Some(0);
