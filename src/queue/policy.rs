@@ -292,8 +292,8 @@ pub fn rates(reading: &Reading) -> Option<Rates> {
 }
 
 /// The share of the two readings' sum by which the running figure may move and the window
-/// still tell its own service time: 0.25, that is at most ⅓ up or ¼ down from the earlier read
-/// (the mean is then off by at most a quarter).
+/// still tell its own service time: 0.25, that is at most ⅔ up or 40 % down from the earlier
+/// read (30 → 50, 50 → 30; the mean of the two ends is then off by at most a quarter).
 const UNSTEADY: f64 = 0.25;
 
 /// `now − before` as a float (negative when it fell).
