@@ -907,8 +907,12 @@ mod tests {
         assert_eq!(slots_for(f64::INFINITY, 2.0, 30.0), f64::INFINITY);
         assert_eq!(slots_for(5.0, f64::NAN, 30.0), f64::INFINITY);
         assert_eq!(slots_for(5.0, 2.0, f64::NAN), f64::INFINITY);
-        // Past a million slots, the load itself.
-        assert_eq!(slots_for(2_000_000.5, 2.0, 30.0), 2_000_001.0);
+        // Jobs of no time against no target: none waits, the load rounded up and one.
+        assert_eq!(slots_for(8.4, 0.0, 0.0), 9.0);
+        // Past a million slots, the load itself (even for long jobs, that would need room);
+        // at a million, the margin is still worked out.
+        assert_eq!(slots_for(2_000_000.5, 600.0, 30.0), 2_000_001.0);
+        assert!(slots_for(1_000_000.0, 2.0, 30.0) > 1_000_000.0);
         assert!(slots_for(999_999.0, 2.0, 30.0) > 999_999.0);
     }
 
